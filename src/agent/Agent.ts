@@ -1,0 +1,227 @@
+/**
+ * The agent runs the model: one llama.cpp context whose sequences are the
+ * batch rows. One engine step is exactly one llama_decode for every active
+ * row: each row's inputs are submitted in the same tick (node-llama-cpp queues
+ * them and dispatches them as one batch), then the rows are awaited together.
+ */
+import type { ControlledEvaluateInputItem, LlamaContext, LlamaModel, Token } from "node-llama-cpp";
+import { Marks } from "../timing/Marks.js";
+import { STEP_POINTS, StepPoint } from "../timing/points.js";
+import { DecodeProbe } from "./DecodeProbe.js";
+import { loadLlama } from "./llama.js";
+import { GREEDY, samplerCallOptions, type SamplingParams } from "./Sampling.js";
+import { SequencePool, type Row } from "./SequencePool.js";
+
+export interface AgentOptions {
+  /** A GGUF file. */
+  modelPath: string;
+  /** Sequences in the context: the most requests that can run at once. Default 8. */
+  rows?: number;
+  /** Tokens each row can hold (prompt + output); llama.cpp rounds it up to a multiple of 256. Default 2048. */
+  contextSize?: number;
+  /** Most tokens one decode may carry; longer prompts are prefilled in chunks. Default 512. */
+  batchTokens?: number;
+  /** CPU threads for llama.cpp. Default 1: more threads compete with the JS thread. */
+  threads?: number;
+  /** Run one decode before reporting ready (the first decode pays page faults). Default true. */
+  warmup?: boolean;
+}
+
+export interface ModelInfo {
+  path: string;
+  name: string;
+  architecture: string;
+  /** True for models made by `llm-serving make-model`: random weights, meaningless text. */
+  synthetic: boolean;
+  preset: string | undefined;
+  vocabSize: number;
+  bosToken: number | null;
+  eosToken: number | null;
+  addBos: boolean;
+  trainContextSize: number;
+  sizeBytes: number;
+}
+
+export interface RowSample {
+  params: SamplingParams;
+  /** The seed for this one token. */
+  seed: number;
+  /** Recent tokens for the repetition penalties (only when they are on). */
+  penaltyTokens?: number[];
+}
+
+export interface RowInput {
+  row: Row;
+  /** Tokens to feed: a prompt (chunk) or the last sampled token. */
+  tokens: readonly number[];
+  /** Sample the next token after the last input token; absent for a prompt chunk that is not the last. */
+  sample?: RowSample;
+}
+
+export type RowOutput =
+  | { kind: "token"; token: number; /** log of the token's probability under the sampling distribution */ logprob: number }
+  | { kind: "fed" }
+  | { kind: "error"; error: Error };
+
+const FED: RowOutput = Object.freeze({ kind: "fed" });
+
+export class Agent {
+  readonly pool: SequencePool;
+  readonly info: ModelInfo;
+
+  private constructor(
+    private readonly model: LlamaModel,
+    private readonly context: LlamaContext,
+    private readonly probe: DecodeProbe,
+    /** Tokens one row holds, counting the last sampled token (which is never fed back). */
+    readonly rowCapacity: number,
+    readonly batchTokens: number,
+  ) {
+    this.pool = new SequencePool(context, context.totalSequences, (ctx) =>
+      ctx.getSequence({
+        contextShift: {
+          // The master admits a request only if it fits its row, so a full row is a bug: fail, never shift silently.
+          strategy: () => {
+            throw new Error("the row is full (context shift is disabled)");
+          },
+        },
+      }),
+    );
+    this.info = describeModel(model);
+  }
+
+  static async load(options: AgentOptions): Promise<Agent> {
+    const rows = options.rows ?? 8;
+    const batchTokens = options.batchTokens ?? 512;
+    if (!Number.isInteger(rows) || rows < 1) throw new RangeError(`rows must be a positive integer, got ${rows}`);
+    if (!Number.isInteger(batchTokens) || batchTokens < rows) throw new RangeError(`batchTokens must be an integer ≥ rows (${rows}), got ${batchTokens}`);
+    const llama = await loadLlama();
+    const model = await llama.loadModel({ modelPath: options.modelPath });
+    try {
+      const context = await model.createContext({
+        sequences: rows,
+        contextSize: options.contextSize ?? 2048,
+        batchSize: batchTokens,
+        threads: options.threads ?? 1,
+        failedCreationRemedy: false,
+      });
+      const agent = new Agent(model, context, DecodeProbe.attach(context), context.contextSize, batchTokens);
+      if (options.warmup ?? true) await agent.warmup();
+      return agent;
+    } catch (err) {
+      await model.dispose();
+      throw err;
+    }
+  }
+
+  /** llama_decode calls so far. */
+  get decodeCount(): number {
+    return this.probe.count;
+  }
+
+  /** Text → token ids, without BOS. */
+  tokenize(text: string): number[] {
+    return this.model.tokenize(text, false) as number[];
+  }
+
+  /** `lastTokens` are the tokens before `tokens`: SentencePiece needs them to keep a leading space. */
+  detokenize(tokens: readonly number[], lastTokens?: readonly number[]): string {
+    return this.model.detokenize(tokens as Token[], false, lastTokens as Token[] | undefined);
+  }
+
+  isEndOfGeneration(token: number): boolean {
+    return this.model.isEogToken(token as Token);
+  }
+
+  isSpecial(token: number): boolean {
+    return this.model.isSpecialToken(token as Token);
+  }
+
+  /**
+   * One engine step. `marks` receives inputs_submitted, decode_start,
+   * decode_end and sampled. A row that fails gets an error output; the others are unaffected.
+   */
+  async runStep(inputs: readonly RowInput[], marks: Marks): Promise<RowOutput[]> {
+    this.probe.observer = {
+      decodeStarted: (t) => {
+        if (Number.isNaN(marks.get(StepPoint.decode_start))) marks.set(StepPoint.decode_start, t);
+      },
+      decodeEnded: (t) => marks.set(StepPoint.decode_end, t),
+    };
+    const pending = new Array<Promise<Array<{ next: { token?: Token | null; confidence?: number } } | undefined>>>(inputs.length);
+    for (let i = 0; i < inputs.length; i++) pending[i] = this.submit(inputs[i]);
+    marks.mark(StepPoint.inputs_submitted);
+    const settled = await Promise.allSettled(pending);
+    marks.mark(StepPoint.sampled);
+    this.probe.observer = undefined;
+    const outputs = new Array<RowOutput>(inputs.length);
+    for (let i = 0; i < inputs.length; i++) outputs[i] = toRowOutput(settled[i], inputs[i]);
+    return outputs;
+  }
+
+  private submit(input: RowInput): ReturnType<Row["controlledEvaluate"]> {
+    const { tokens, sample } = input;
+    if (tokens.length === 0) return Promise.reject(new Error("a row was submitted with no tokens"));
+    if (!sample) return input.row.controlledEvaluate(tokens as Token[]);
+    const items: ControlledEvaluateInputItem[] = tokens.slice(0, -1) as Token[];
+    items.push([
+      tokens[tokens.length - 1] as Token,
+      { generateNext: { token: true, confidence: true, options: samplerCallOptions(sample.params, sample.seed, sample.penaltyTokens) } },
+    ]);
+    return input.row.controlledEvaluate(items);
+  }
+
+  private async warmup(): Promise<void> {
+    const rows: Row[] = [];
+    for (let row = this.pool.acquire(); row; row = this.pool.acquire()) rows.push(row);
+    const prompt = this.tokenize("warm up");
+    if (this.info.addBos && this.info.bosToken !== null) prompt.unshift(this.info.bosToken);
+    const inputs = rows.map((row) => ({ row, tokens: prompt, sample: { params: GREEDY, seed: 0 } }));
+    const outputs = await this.runStep(inputs, new Marks(STEP_POINTS.length));
+    for (const row of rows) this.pool.release(row);
+    await this.pool.whenSettled();
+    const failed = outputs.find((o) => o.kind === "error");
+    if (failed?.kind === "error") throw new Error(`warm-up failed: ${failed.error.message}`);
+  }
+
+  async dispose(): Promise<void> {
+    await this.context.dispose();
+    await this.model.dispose();
+  }
+}
+
+function toRowOutput(
+  result: PromiseSettledResult<Array<{ next: { token?: Token | null; confidence?: number } } | undefined>>,
+  input: RowInput,
+): RowOutput {
+  if (result.status === "rejected") {
+    const error = result.reason instanceof Error ? result.reason : new Error(String(result.reason));
+    return { kind: "error", error };
+  }
+  if (!input.sample) return FED;
+  const next = result.value[input.tokens.length - 1]?.next;
+  if (next?.token == null) return { kind: "error", error: new Error("the engine returned no token") };
+  return { kind: "token", token: next.token, logprob: next.confidence == null ? NaN : Math.log(next.confidence) };
+}
+
+function describeModel(model: LlamaModel): ModelInfo {
+  const md = model.fileInfo.metadata as unknown as {
+    general?: { name?: string; architecture?: string };
+    tokenizer?: { ggml?: { tokens?: unknown[] } };
+    llm_serving?: { synthetic?: boolean; preset?: string };
+  } & Record<string, { vocab_size?: number } | undefined>;
+  const architecture = md.general?.architecture ?? "unknown";
+  return {
+    path: model.filename ?? "",
+    name: md.general?.name ?? model.filename ?? "model",
+    architecture,
+    synthetic: md.llm_serving?.synthetic === true,
+    preset: md.llm_serving?.preset,
+    vocabSize: md.tokenizer?.ggml?.tokens?.length ?? md[architecture]?.vocab_size ?? 0,
+    bosToken: model.tokens.bos,
+    eosToken: model.tokens.eos,
+    addBos: model.tokens.shouldPrependBosToken,
+    trainContextSize: model.trainContextSize,
+    sizeBytes: model.size,
+  };
+}

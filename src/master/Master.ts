@@ -1,0 +1,265 @@
+/**
+ * The master owns the request lifecycle. Its loop is the architecture:
+ *
+ *   schedule (Scheduler) → run (buildStepInputs, Agent.runStep) → postprocess (Postprocessor) → deliver
+ *
+ * Every boundary is a step time point. An engine error in one row ends only
+ * that request; a failing step fails the requests it carried and the loop goes
+ * on; if the loop cannot go on, every caller gets an error.
+ */
+import { randomInt } from "node:crypto";
+import type { Agent } from "../agent/Agent.js";
+import { now } from "../timing/clock.js";
+import { RequestPoint, StepPoint } from "../timing/points.js";
+import { EngineError, RequestError } from "./errors.js";
+import { checkFits, validateRequest, validateTokenIds, type GenerationRequest } from "./GenerationRequest.js";
+import type { FinishReason, GenerationStream } from "./GenerationStream.js";
+import { kvUsage, type KvUsage } from "./KvUsage.js";
+import { Postprocessor, type Delivery } from "./Postprocessor.js";
+import { Request } from "./Request.js";
+import { Scheduler, type BatchingPolicy } from "./Scheduler.js";
+import { Step } from "./Step.js";
+import { buildStepInputs } from "./StepInputs.js";
+
+export interface MasterOptions {
+  /** Default "continuous". */
+  batching?: BatchingPolicy;
+  /** Most requests running at once (≤ the agent's rows). Default: the agent's rows. */
+  maxBatchSize?: number;
+  /** Most requests waiting for a row; beyond it submit() throws queue_full. Default 1024. */
+  maxWaiting?: number;
+  /** Block size for KV accounting (llm-serving's pa_config.block_size). Default 16. */
+  blockSize?: number;
+  /** End tokens replacing the model's (llm-serving's end_token); a request may override them. */
+  eosTokenIds?: readonly number[];
+}
+
+export type MasterState = "running" | "draining" | "stopped" | "failed";
+
+export interface MasterStats {
+  state: MasterState;
+  running: number;
+  waiting: number;
+  /** Rows in the last step. */
+  batchSize: number;
+  steps: number;
+  kv: KvUsage;
+}
+
+/** Consecutive failed steps after which the loop gives up and fails everyone. */
+const MAX_FAILED_STEPS = 3;
+
+export class Master {
+  private readonly scheduler: Scheduler;
+  private readonly postprocessor: Postprocessor;
+  private readonly deliveries: Delivery[] = [];
+  private readonly stepListeners = new Set<(step: Step) => void>();
+  private readonly maxWaiting: number;
+  private readonly blockSize: number;
+  private readonly eosTokenIds: ReadonlySet<number> | undefined;
+  private wake: (() => void) | undefined;
+  private stepCount = 0;
+  private lastBatchSize = 0;
+  private failedSteps = 0;
+  private requestCount = 0;
+  private _state: MasterState = "running";
+  /** Why the loop stopped, when it failed. */
+  failure: Error | undefined;
+  /** Resolves when the loop has exited. */
+  readonly stopped: Promise<void>;
+
+  constructor(
+    readonly agent: Agent,
+    options: MasterOptions = {},
+  ) {
+    const maxBatchSize = options.maxBatchSize ?? agent.pool.capacity;
+    if (!Number.isInteger(maxBatchSize) || maxBatchSize < 1 || maxBatchSize > agent.pool.capacity) {
+      throw new RangeError(`maxBatchSize must be an integer in [1, ${agent.pool.capacity}] (the agent's rows), got ${maxBatchSize}`);
+    }
+    if (options.eosTokenIds) validateTokenIds("eos_token_id", options.eosTokenIds, agent.info.vocabSize);
+    this.maxWaiting = options.maxWaiting ?? 1024;
+    this.blockSize = options.blockSize ?? 16;
+    this.eosTokenIds = options.eosTokenIds ? new Set(options.eosTokenIds) : undefined;
+    this.scheduler = new Scheduler({ policy: options.batching ?? "continuous", maxBatchSize, batchTokens: agent.batchTokens }, agent.pool);
+    this.postprocessor = new Postprocessor({
+      isEos: (r, token) => (r.params.eosTokenIds ? r.params.eosTokenIds.includes(token) : this.eosTokenIds ? this.eosTokenIds.has(token) : agent.isEndOfGeneration(token)),
+      isSpecial: (token) => agent.isSpecial(token),
+    });
+    agent.pool.onAvailable = () => this.signal();
+    this.stopped = this.loop();
+  }
+
+  get state(): MasterState {
+    return this._state;
+  }
+
+  /** Validates and queues a request. Throws RequestError for bad input (nothing is queued). */
+  submit(request: GenerationRequest): GenerationStream {
+    if (this._state === "failed") throw new EngineError(`the engine loop has stopped: ${this.failure?.message}`);
+    if (this._state !== "running") throw new RequestError("shutting_down", "the server is shutting down");
+    const { vocabSize } = this.agent.info;
+    const capacity = this.agent.rowCapacity;
+    const valid = validateRequest(request, vocabSize, capacity);
+    const prompt = this.promptTokens(request.prompt);
+    checkFits(prompt.length, valid.maxNewTokens, capacity);
+    if (this.scheduler.waiting.length >= this.maxWaiting) {
+      throw new RequestError("queue_full", `too many requests waiting (${this.maxWaiting}); try again later`);
+    }
+    const id = request.id ?? `req-${++this.requestCount}`;
+    const seed = valid.seed ?? randomInt(0, 0x100000000);
+    const r = new Request(id, prompt, valid, seed, (tokens) => this.agent.detokenize(tokens), (req) => this.cancel(req));
+    this.scheduler.waiting.push(r);
+    this.signal();
+    return r.stream;
+  }
+
+  /** Calls `listener` after every step with its record. */
+  onStep(listener: (step: Step) => void): () => void {
+    this.stepListeners.add(listener);
+    return () => this.stepListeners.delete(listener);
+  }
+
+  get stats(): MasterStats {
+    const running = this.scheduler.running.filter((r) => r.phase === "running");
+    return {
+      state: this._state,
+      running: running.length,
+      waiting: this.scheduler.waiting.length,
+      batchSize: this.lastBatchSize,
+      steps: this.stepCount,
+      kv: kvUsage(running, this.agent.pool.capacity, this.agent.rowCapacity, this.blockSize),
+    };
+  }
+
+  /** Stops accepting requests and resolves when every accepted one has finished. */
+  async drain(): Promise<void> {
+    if (this._state === "running") this._state = "draining";
+    this.signal();
+    await this.stopped;
+  }
+
+  /** Stops now: every request still waiting or running ends as cancelled. */
+  async close(): Promise<void> {
+    if (this._state === "running" || this._state === "draining") this._state = "stopped";
+    for (const r of this.scheduler.waiting.drain()) this.finish(r, "cancelled");
+    for (const r of this.scheduler.running) r.cancelRequested = true;
+    this.signal();
+    await this.stopped;
+  }
+
+  private promptTokens(prompt: string | readonly number[]): number[] {
+    if (typeof prompt === "string") {
+      const tokens = this.agent.tokenize(prompt);
+      const { addBos, bosToken } = this.agent.info;
+      if (addBos && bosToken !== null) tokens.unshift(bosToken);
+      return tokens;
+    }
+    if (!Array.isArray(prompt)) throw new RequestError("invalid_prompt", "prompt: must be a string or a list of token ids", "prompt");
+    validateTokenIds("prompt", prompt, this.agent.info.vocabSize);
+    return prompt.slice();
+  }
+
+  private cancel(r: Request): void {
+    if (r.phase === "waiting") this.finish(r, "cancelled");
+    else if (r.phase === "running") {
+      r.cancelRequested = true;
+      this.signal();
+    }
+  }
+
+  private signal(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  private hasWork(): boolean {
+    return this.scheduler.waiting.length > 0 || this.scheduler.running.some((r) => r.phase === "running");
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      while (this._state === "running" || this.hasWork()) {
+        for (const r of this.scheduler.running) if (r.cancelRequested) this.finish(r, "cancelled");
+        // A finished row's reset is under way: let it land so a waiting request can take the row in this step.
+        if (this.scheduler.waiting.length > 0 && this.agent.pool.available === 0 && this.agent.pool.resetting > 0) await this.agent.pool.whenSettled();
+        const start = now();
+        const batch = this.scheduler.schedule();
+        if (batch.length === 0) {
+          // Nothing to run: wait for a submit, a cancel, a row coming back or shutdown.
+          await new Promise<void>((resolve) => (this.wake = resolve));
+          continue;
+        }
+        const step = new Step(++this.stepCount);
+        step.rows = batch;
+        step.marks.set(StepPoint.step_start, start);
+        step.marks.mark(StepPoint.scheduled);
+        this.lastBatchSize = batch.length;
+        await this.runStep(step);
+      }
+      if (this._state !== "failed") this._state = "stopped";
+    } catch (err) {
+      this.fail(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  /** run → postprocess → deliver for one scheduled step. */
+  private async runStep(step: Step): Promise<void> {
+    try {
+      const inputs = buildStepInputs(step.rows);
+      const decodesBefore = this.agent.decodeCount;
+      const outputs = await this.agent.runStep(inputs, step.marks);
+      step.decodes = this.agent.decodeCount - decodesBefore;
+      this.deliveries.length = 0;
+      this.postprocessor.process(step.rows, outputs, this.deliveries);
+      step.marks.mark(StepPoint.postprocessed);
+      this.deliver(this.deliveries);
+      step.marks.mark(StepPoint.delivered);
+      this.failedSteps = 0;
+    } catch (err) {
+      const error = new EngineError(`step ${step.id} failed: ${(err as Error).message}`, { cause: err });
+      for (const row of step.rows) this.finish(row.request, "error", error);
+      if (++this.failedSteps >= MAX_FAILED_STEPS) throw error;
+    }
+    for (const listener of this.stepListeners) listener(step);
+  }
+
+  private deliver(deliveries: readonly Delivery[]): void {
+    for (const d of deliveries) {
+      if (d.event) d.request.stream.sink.push(d.event);
+      if (d.finish) this.finish(d.request, d.finish, d.error, d.stopString);
+    }
+  }
+
+  private finish(r: Request, reason: FinishReason, error?: Error, stopString?: string): void {
+    if (r.phase === "finished") return;
+    if (r.phase === "waiting") this.scheduler.waiting.remove(r);
+    r.phase = "finished";
+    r.finishReason = reason;
+    r.marks.mark(RequestPoint.finished);
+    if (r.row) {
+      this.agent.pool.release(r.row);
+      r.row = undefined;
+    }
+    r.stream.sink.push({
+      type: "finish",
+      id: r.id,
+      finishReason: reason,
+      error,
+      text: r.text.slice(0, r.emitted),
+      stopString,
+      promptTokens: r.prompt.length,
+      generatedTokens: r.output.length,
+      seed: r.seed,
+    });
+  }
+
+  /** The loop cannot go on: every caller gets an error, and so does every later submit. */
+  private fail(err: Error): void {
+    this._state = "failed";
+    this.failure = err;
+    const error = new EngineError(`the engine loop has stopped: ${err.message}`, { cause: err });
+    for (const r of this.scheduler.waiting.drain()) this.finish(r, "error", error);
+    for (const r of this.scheduler.running) this.finish(r, "error", error);
+  }
+}

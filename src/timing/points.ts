@@ -1,0 +1,33 @@
+/**
+ * Names of the time points, as defined in docs/timing.md (the source of truth;
+ * a test checks that this table and the document agree). Marks are stored by
+ * index in preallocated Float64Arrays, so taking one costs a clock read and a store.
+ */
+
+/** Boundaries of one engine step, in the order they are taken. */
+export const STEP_POINTS = [
+  "step_start",
+  "scheduled",
+  "inputs_submitted",
+  "decode_start",
+  "decode_end",
+  "sampled",
+  "postprocessed",
+  "delivered",
+] as const;
+
+export type StepPointName = (typeof STEP_POINTS)[number];
+
+/** Index of each step point, e.g. StepPoint.decode_start. */
+export const StepPoint = Object.freeze(Object.fromEntries(STEP_POINTS.map((name, i) => [name, i]))) as {
+  readonly [K in StepPointName]: number;
+};
+
+/** Request lifecycle points the engine core takes; the HTTP layer adds its own before and after. */
+export const REQUEST_POINTS = ["queued", "admitted", "prefill_start", "prefill_end", "first_token", "finished"] as const;
+
+export type RequestPointName = (typeof REQUEST_POINTS)[number];
+
+export const RequestPoint = Object.freeze(Object.fromEntries(REQUEST_POINTS.map((name, i) => [name, i]))) as {
+  readonly [K in RequestPointName]: number;
+};
