@@ -9,6 +9,7 @@ import { Marks } from "../timing/Marks.js";
 import { STEP_POINTS, StepPoint } from "../timing/points.js";
 import { DecodeProbe } from "./DecodeProbe.js";
 import { loadLlama } from "./llama.js";
+import { SamplingGate } from "./SamplingGate.js";
 import { GREEDY, samplerCallOptions, type SamplingParams } from "./Sampling.js";
 import { SequencePool, type Row } from "./SequencePool.js";
 
@@ -73,6 +74,7 @@ export class Agent {
     private readonly model: LlamaModel,
     private readonly context: LlamaContext,
     private readonly probe: DecodeProbe,
+    private readonly gate: SamplingGate,
     /** Tokens one row holds, counting the last sampled token (which is never fed back). */
     readonly rowCapacity: number,
     readonly batchTokens: number,
@@ -105,7 +107,7 @@ export class Agent {
         threads: options.threads ?? 1,
         failedCreationRemedy: false,
       });
-      const agent = new Agent(model, context, DecodeProbe.attach(context), context.contextSize, batchTokens);
+      const agent = new Agent(model, context, DecodeProbe.attach(context), SamplingGate.attach(context), context.contextSize, batchTokens);
       if (options.warmup ?? true) await agent.warmup();
       return agent;
     } catch (err) {
@@ -148,6 +150,7 @@ export class Agent {
       },
       decodeEnded: (t) => marks.set(StepPoint.decode_end, t),
     };
+    this.gate.set(inputs.length > 1);
     const pending = new Array<Promise<Array<{ next: { token?: Token | null; confidence?: number } } | undefined>>>(inputs.length);
     for (let i = 0; i < inputs.length; i++) pending[i] = this.submit(inputs[i]);
     marks.mark(StepPoint.inputs_submitted);

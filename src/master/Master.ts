@@ -149,6 +149,7 @@ export class Master {
 
   private promptTokens(prompt: string | readonly number[]): number[] {
     if (typeof prompt === "string") {
+      if (prompt.length === 0) throw new RequestError("invalid_prompt", "prompt: is empty", "prompt");
       const tokens = this.agent.tokenize(prompt);
       const { addBos, bosToken } = this.agent.info;
       if (addBos && bosToken !== null) tokens.unshift(bosToken);
