@@ -23,7 +23,7 @@ const greedy = { params: GREEDY, seed: 0 };
 
 async function step(inputs: RowInput[]): Promise<number[]> {
   const outputs = await agent.runStep(inputs, new Marks(STEP_POINTS.length));
-  await Promise.all(inputs.map((i) => i.row.clearHistory()));
+  await Promise.all(inputs.map((i) => i.row.sequence.clearHistory()));
   return outputs.map((o) => (o.kind === "token" ? o.token : -1));
 }
 
@@ -37,7 +37,7 @@ describe("agent", () => {
       rows.map((row, i) => ({ row, tokens: prompt(300 + 10 * i, 3 + i), sample: greedy })),
       marks,
     );
-    await Promise.all(rows.map((r) => r.clearHistory()));
+    await Promise.all(rows.map((r) => r.sequence.clearHistory()));
     assert.equal(agent.decodeCount - before, 1);
     assert.ok(outputs.every((o) => o.kind === "token"));
     const t = (p: number) => marks.get(p);
@@ -49,12 +49,12 @@ describe("agent", () => {
   test("a prompt chunk without sampling only feeds the row", async () => {
     const outputs = await agent.runStep([{ row: rows[0], tokens: prompt(300, 5) }], new Marks(STEP_POINTS.length));
     assert.deepEqual(outputs, [{ kind: "fed" }]);
-    assert.equal(rows[0].nextTokenIndex, 5);
-    await rows[0].clearHistory();
+    assert.equal(rows[0].sequence.nextTokenIndex, 5);
+    await rows[0].sequence.clearHistory();
   });
 
-  // Regression tests for the output-reordering race that SamplingGate closes: without the gate,
-  // each fails in about 98 % of runs (a swap in roughly 1 step of 100, measured).
+  // Regression test for the output-reordering race that SamplingGate closes: without the gate
+  // it fails in about 98 % of runs (a swap in roughly 1 step of 100, measured).
   test("rows of different lengths never sample each other's logits", async () => {
     const a = prompt(300, 11);
     const b = prompt(500, 4);
@@ -68,7 +68,7 @@ describe("agent", () => {
     }
   });
 
-  test("one-token rows in any sequence order never sample each other's logits", async () => {
+  test("rows given in any order get their own tokens back", async () => {
     const tokens = [[300], [350], [400]];
     const expected: number[] = [];
     for (let k = 0; k < 3; k++) expected.push((await step([{ row: rows[k], tokens: tokens[k], sample: greedy }]))[0]);

@@ -77,7 +77,7 @@ describe("determinism", () => {
       const hot = { prompt: "rows differ", maxNewTokens: 20, sampling: { temperature: 3, topK: 0 }, seed: 1 };
       const hotSolo = await run(m, hot);
       const [greedy, hotInBatch, penalized] = await Promise.all([
-        run(m, { prompt: "rows differ", maxNewTokens: 20 }),
+        run(m, { prompt: "rows differ", maxNewTokens: 20, logprobs: true }),
         run(m, hot),
         run(m, { prompt: "rows differ", maxNewTokens: 20, sampling: { repetitionPenalty: 5, penaltyLastN: 64 } }),
       ]);
@@ -87,6 +87,7 @@ describe("determinism", () => {
       const distinct = (c: { tokens: Array<{ id: number }> }) => new Set(ids(c)).size;
       assert.ok(distinct(penalized) >= distinct(greedySolo), "the repetition penalty does not increase repeats");
       for (const t of greedy.tokens) assert.ok(t.logprob <= 0 && Number.isFinite(t.logprob), "logprobs are log-probabilities");
+      for (const t of hotInBatch.tokens) assert.ok(Number.isNaN(t.logprob), "and only computed when asked for");
     });
   });
 });

@@ -49,6 +49,8 @@ export interface RowSample {
   seed: number;
   /** Recent tokens for the repetition penalties (only when they are on). */
   penaltyTokens?: number[];
+  /** Also compute the token's probability (llama.cpp sorts the whole vocabulary for it). */
+  logprob?: boolean;
 }
 
 export interface RowInput {
@@ -60,7 +62,7 @@ export interface RowInput {
 }
 
 export type RowOutput =
-  | { kind: "token"; token: number; /** log of the token's probability under the sampling distribution */ logprob: number }
+  | { kind: "token"; token: number; /** log of the token's probability under the sampling distribution; NaN unless asked for */ logprob: number }
   | { kind: "fed" }
   | { kind: "error"; error: Error };
 
@@ -106,6 +108,9 @@ export class Agent {
         batchSize: batchTokens,
         threads: options.threads ?? 1,
         failedCreationRemedy: false,
+        // Every row of a step is queued within the microtasks of one submission; dispatching on
+        // nextTick (after those microtasks) instead of setImmediate saves an event-loop turn per step.
+        batching: { dispatchSchedule: (dispatch) => process.nextTick(dispatch) },
       });
       const agent = new Agent(model, context, DecodeProbe.attach(context), SamplingGate.attach(context), context.contextSize, batchTokens);
       if (options.warmup ?? true) await agent.warmup();
@@ -150,9 +155,10 @@ export class Agent {
       },
       decodeEnded: (t) => marks.set(StepPoint.decode_end, t),
     };
-    this.gate.set(inputs.length > 1);
+    this.gate.set(!sameLength(inputs));
     const pending = new Array<Promise<Array<{ next: { token?: Token | null; confidence?: number } } | undefined>>>(inputs.length);
-    for (let i = 0; i < inputs.length; i++) pending[i] = this.submit(inputs[i]);
+    // In row order: node-llama-cpp batches rows in submission order, and llama.cpp decodes a run of ascending row ids in one pass (see SequencePool).
+    for (const i of rowOrder(inputs)) pending[i] = this.submit(inputs[i]);
     marks.mark(StepPoint.inputs_submitted);
     const settled = await Promise.allSettled(pending);
     marks.mark(StepPoint.sampled);
@@ -162,16 +168,17 @@ export class Agent {
     return outputs;
   }
 
-  private submit(input: RowInput): ReturnType<Row["controlledEvaluate"]> {
+  private submit(input: RowInput): ReturnType<Row["sequence"]["controlledEvaluate"]> {
     const { tokens, sample } = input;
+    const sequence = input.row.sequence;
     if (tokens.length === 0) return Promise.reject(new Error("a row was submitted with no tokens"));
-    if (!sample) return input.row.controlledEvaluate(tokens as Token[]);
+    if (!sample) return sequence.controlledEvaluate(tokens as Token[]);
     const items: ControlledEvaluateInputItem[] = tokens.slice(0, -1) as Token[];
     items.push([
       tokens[tokens.length - 1] as Token,
-      { generateNext: { token: true, confidence: true, options: samplerCallOptions(sample.params, sample.seed, sample.penaltyTokens) } },
+      { generateNext: { token: true, confidence: sample.logprob === true, options: samplerCallOptions(sample.params, sample.seed, sample.penaltyTokens) } },
     ]);
-    return input.row.controlledEvaluate(items);
+    return sequence.controlledEvaluate(items);
   }
 
   private async warmup(): Promise<void> {
@@ -191,6 +198,21 @@ export class Agent {
     await this.context.dispose();
     await this.model.dispose();
   }
+}
+
+/**
+ * Rows of equal length submitted in row order come out of llama.cpp in order,
+ * so nothing is swapped back and sampling needs no gate (see SamplingGate).
+ */
+function sameLength(inputs: readonly RowInput[]): boolean {
+  for (let i = 1; i < inputs.length; i++) if (inputs[i].tokens.length !== inputs[0].tokens.length) return false;
+  return true;
+}
+
+/** Input positions sorted by row index. */
+function rowOrder(inputs: readonly RowInput[]): number[] {
+  const order = inputs.map((_, i) => i);
+  return order.sort((a, b) => inputs[a].row.index - inputs[b].row.index);
 }
 
 function toRowOutput(

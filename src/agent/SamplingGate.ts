@@ -6,8 +6,9 @@
  * the rows concurrently on the libuv pool, so two threads can run that swap at
  * once, and a row then samples another row's logits (about 1 step in 100 in
  * those cases). When armed, the gate lets the first sampling after a decode
- * finish before the others start. The agent arms it for every step that
- * samples two rows or more; a step with one row pays nothing.
+ * finish before the others start. The agent submits rows in index order, so
+ * rows of equal length (every pure decode step) come out in order and need no
+ * gate; it arms the gate only for steps whose rows differ in length.
  */
 import type { LlamaContext } from "node-llama-cpp";
 import { addonOf, wrapAddonMethod } from "./addonContext.js";

@@ -22,6 +22,8 @@ export interface GenerationRequest {
   ignoreEos?: boolean;
   /** End tokens replacing the model's own (llm-serving's end_token). */
   eosTokenIds?: readonly number[];
+  /** Report each token's logprob. Off by default: it costs a sort of the vocabulary per token in llama.cpp. */
+  logprobs?: boolean;
 }
 
 export const MAX_STOP_STRINGS = 16;
@@ -35,6 +37,7 @@ export interface ValidRequest {
   stop: readonly string[];
   ignoreEos: boolean;
   eosTokenIds: readonly number[] | undefined;
+  logprobs: boolean;
 }
 
 function fail(param: string, message: string): never {
@@ -97,6 +100,7 @@ export function validateRequest(r: GenerationRequest, vocabSize: number, rowCapa
     stop: validateStop(r.stop),
     ignoreEos: r.ignoreEos === true,
     eosTokenIds: r.eosTokenIds,
+    logprobs: r.logprobs === true,
   };
 }
 

@@ -14,7 +14,7 @@ export interface TokenEvent {
   id: number;
   /** The text this token completes; "" while a character or a possible stop string is incomplete. */
   text: string;
-  /** log of the token's probability under the sampling distribution (NaN if unknown). */
+  /** log of the token's probability under the sampling distribution (NaN unless the request asked for logprobs). */
   logprob: number;
   /** An end-of-generation or other control token (no text). */
   special: boolean;

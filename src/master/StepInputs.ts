@@ -17,6 +17,7 @@ export function buildStepInputs(batch: readonly BatchRow[]): RowInput[] {
         // One seed per output position: the same request samples the same tokens in any batch.
         seed: (r.seed + r.output.length) >>> 0,
         penaltyTokens: hasPenalty(params) ? r.recentTokens(params.penaltyLastN) : undefined,
+        logprob: r.params.logprobs,
       };
     }
     inputs[i] = input;

@@ -31,3 +31,16 @@ export type RequestPointName = (typeof REQUEST_POINTS)[number];
 export const RequestPoint = Object.freeze(Object.fromEntries(REQUEST_POINTS.map((name, i) => [name, i]))) as {
   readonly [K in RequestPointName]: number;
 };
+
+/** Named spans of a step, each between two step points (docs/timing.md, "Step spans"). */
+export const STEP_SPANS = [
+  { name: "schedule", from: "step_start", to: "scheduled" },
+  { name: "build", from: "scheduled", to: "inputs_submitted" },
+  { name: "dispatch", from: "inputs_submitted", to: "decode_start" },
+  { name: "decode", from: "decode_start", to: "decode_end" },
+  { name: "sample", from: "decode_end", to: "sampled" },
+  { name: "postprocess", from: "sampled", to: "postprocessed" },
+  { name: "deliver", from: "postprocessed", to: "delivered" },
+] as const satisfies ReadonlyArray<{ name: string; from: StepPointName; to: StepPointName }>;
+
+export type StepSpanName = (typeof STEP_SPANS)[number]["name"];

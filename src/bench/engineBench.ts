@@ -1,0 +1,148 @@
+/**
+ * `npm run bench:engine`: how much time the engine core adds around llama.cpp.
+ * For each preset and batch size it runs `batch` requests to a fixed length and
+ * reports, over the pure decode steps, the native decode, the native sampling,
+ * and the JS time around them (every other step span plus the loop turn between
+ * steps), with tokens/s. Beside it, the same rows driven by a bare
+ * node-llama-cpp loop (no master) give the engine's own step time.
+ * A benchmark, not a test: the machine is shared and noisy, so it reports medians and p90.
+ */
+import { parseArgs } from "node:util";
+import { Agent, type RowInput } from "../agent/Agent.js";
+import { GREEDY } from "../agent/Sampling.js";
+import { Master } from "../master/Master.js";
+import type { Step } from "../master/Step.js";
+import { ensureSyntheticModel } from "../model/defaultModel.js";
+import { isPresetName, PRESETS, type PresetName } from "../model/presets.js";
+import { now } from "../timing/clock.js";
+import { Marks } from "../timing/Marks.js";
+import { STEP_POINTS, STEP_SPANS, StepPoint } from "../timing/points.js";
+import { quantile } from "./stats.js";
+
+/** Our own JS per step (the issue's "JS time"): every step span that is neither native work nor node-llama-cpp's queueing, plus the loop turn. */
+const OUR_SPANS = ["schedule", "build", "postprocess", "deliver"] as const;
+
+interface BenchConfig {
+  tokens: number;
+  threads: number;
+  logprobs: boolean;
+}
+
+interface RunResult {
+  batch: number;
+  tokensPerSecond: number;
+  stepMs: number[];
+  spans: Record<string, number[]>;
+  /** Loop turn: from one step's `delivered` to the next step's `step_start`. */
+  loopMs: number[];
+  jsMs: number[];
+}
+
+function spanOf(step: Step, name: string): number {
+  const s = STEP_SPANS.find((x) => x.name === name)!;
+  return step.marks.span(StepPoint[s.from], StepPoint[s.to]);
+}
+
+async function runMaster(agent: Agent, batch: number, tokens: number, logprobs: boolean): Promise<RunResult> {
+  const master = new Master(agent, { maxBatchSize: batch });
+  const steps: Step[] = [];
+  master.onStep((s) => steps.push(s));
+  const started = now();
+  const streams = Array.from({ length: batch }, (_, i) => master.submit({ prompt: `request number ${i} of the benchmark`, maxNewTokens: tokens, ignoreEos: true, logprobs }));
+  const done = await Promise.all(streams.map((s) => s.completion));
+  const elapsed = (now() - started) / 1000;
+  await master.close();
+  await agent.pool.whenSettled();
+  const generated = done.reduce((n, c) => n + c.generatedTokens, 0);
+  const decodeSteps = steps.filter((s, i) => i > 0 && s.rows.length === batch && s.rows.every((r) => r.kind === "decode") && i + 1 < steps.length);
+  const result: RunResult = { batch, tokensPerSecond: generated / elapsed, stepMs: [], spans: {}, loopMs: [], jsMs: [] };
+  for (const span of STEP_SPANS) result.spans[span.name] = decodeSteps.map((s) => spanOf(s, span.name));
+  for (const s of decodeSteps) {
+    const next = steps[steps.indexOf(s) + 1];
+    const loop = next.marks.get(StepPoint.step_start) - s.marks.get(StepPoint.delivered);
+    result.loopMs.push(loop);
+    result.stepMs.push(next.marks.get(StepPoint.step_start) - s.marks.get(StepPoint.step_start));
+    result.jsMs.push(OUR_SPANS.reduce((t, name) => t + spanOf(s, name), loop));
+  }
+  return result;
+}
+
+/** The same rows driven directly: one runStep after another, no scheduling, no postprocessing. */
+async function runBare(agent: Agent, batch: number, tokens: number): Promise<number[]> {
+  const rows = Array.from({ length: batch }, () => agent.pool.acquire()!);
+  const last = rows.map((_, i) => agent.tokenize(`request number ${i} of the benchmark`));
+  const stepMs: number[] = [];
+  let previous = NaN;
+  for (let t = 0; t < tokens; t++) {
+    const start = now();
+    if (t > 1) stepMs.push(start - previous);
+    previous = start;
+    const inputs: RowInput[] = rows.map((row, i) => ({ row, tokens: last[i], sample: { params: GREEDY, seed: t } }));
+    const outputs = await agent.runStep(inputs, new Marks(STEP_POINTS.length));
+    outputs.forEach((o, i) => (last[i] = [o.kind === "token" ? o.token : 300]));
+  }
+  for (const row of rows) agent.pool.release(row);
+  await agent.pool.whenSettled();
+  return stepMs;
+}
+
+const ms = (values: number[], q = 0.5) => quantile(values, q).toFixed(3);
+
+async function benchPreset(preset: PresetName, batches: number[], { tokens, threads, logprobs }: BenchConfig): Promise<object[]> {
+  const path = await ensureSyntheticModel({ preset, dtype: "Q8_0", seed: 0 }, (p) => process.stderr.write(`making ${p}…\n`));
+  const agent = await Agent.load({ modelPath: path, rows: Math.max(...batches), contextSize: 1024, threads });
+  const shape = PRESETS[preset];
+  console.log(`\n## ${preset} Q8_0 (vocab ${shape.vocabSize}, ${shape.blockCount} layers, embedding ${shape.embeddingLength}), ${threads} thread(s), ${tokens} tokens per request, logprobs ${logprobs ? "on" : "off"}\n`);
+  console.log("| batch | tokens/s | step p50 (p90) ms | decode p50 ms | sample p50 ms | our JS p50 (p90) ms | our JS / decode | node-llama-cpp dispatch p50 ms | bare step p50 ms | step − bare ms |");
+  console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  const rows: object[] = [];
+  for (const batch of batches) {
+    const bare = await runBare(agent, batch, tokens);
+    const r = await runMaster(agent, batch, tokens, logprobs);
+    const decode = quantile(r.spans.decode, 0.5);
+    const js = quantile(r.jsMs, 0.5);
+    console.log(
+      `| ${batch} | ${r.tokensPerSecond.toFixed(1)} | ${ms(r.stepMs)} (${ms(r.stepMs, 0.9)}) | ${decode.toFixed(3)} | ${ms(r.spans.sample)} | ${js.toFixed(3)} (${ms(r.jsMs, 0.9)}) | ${(js / decode).toFixed(3)} | ${ms(r.spans.dispatch)} | ${ms(bare)} | ${(quantile(r.stepMs, 0.5) - quantile(bare, 0.5)).toFixed(3)} |`,
+    );
+    const spans: Record<string, number> = { loop: +quantile(r.loopMs, 0.5).toFixed(4) };
+    for (const [k, v] of Object.entries(r.spans)) spans[k] = +quantile(v, 0.5).toFixed(4);
+    rows.push({ preset, batch, tokensPerSecond: r.tokensPerSecond, stepP50: quantile(r.stepMs, 0.5), jsP50: js, jsP90: quantile(r.jsMs, 0.9), decodeP50: decode, bareStepP50: quantile(bare, 0.5), spansP50: spans });
+  }
+  const columns = [...OUR_SPANS, "loop", "dispatch"];
+  console.log("\nSpans, p50 ms:\n");
+  console.log(`| batch | ${columns.join(" | ")} |`);
+  console.log(`|---:|${columns.map(() => "---:").join("|")}|`);
+  for (const row of rows as Array<{ batch: number; spansP50: Record<string, number> }>) {
+    console.log(`| ${row.batch} | ${columns.map((k) => row.spansP50[k].toFixed(3)).join(" | ")} |`);
+  }
+  await agent.dispose();
+  return rows;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      presets: { type: "string", default: "small,medium" },
+      batches: { type: "string", default: "1,4,8" },
+      tokens: { type: "string", default: "128" },
+      threads: { type: "string", default: "1" },
+      logprobs: { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+    },
+  });
+  const presets = values.presets.split(",");
+  for (const p of presets) if (!isPresetName(p)) throw new Error(`unknown preset ${p}`);
+  const batches = values.batches.split(",").map(Number);
+  const results = [];
+  console.log(`# bench:engine — node ${process.version}, ${new Date().toISOString()}`);
+  const config = { tokens: Number(values.tokens), threads: Number(values.threads), logprobs: values.logprobs };
+  for (const preset of presets as PresetName[]) results.push(...(await benchPreset(preset, batches, config)));
+  console.log(
+    "\nour JS = schedule + build + postprocess + deliver + the loop turn to the next step (docs/timing.md); targets: p50 ≤ 0.2 ms at batch 1, ≤ 0.5 ms at batch 8." +
+      "\nnode-llama-cpp dispatch (inputs_submitted → decode_start) is the library's own JS, mostly one native sampler made per row per step." +
+      "\nbare = the same rows stepped by Agent.runStep alone, without the master.",
+  );
+  if (values.json) console.log(JSON.stringify(results));
+}
+
+await main();
