@@ -71,6 +71,17 @@ describe("determinism", () => {
     });
   });
 
+  test("recycled samplers start from the requested seed", async () => {
+    await withMaster({ maxBatchSize: 1 }, async (m) => {
+      const b = { prompt: "second", maxNewTokens: 6, sampling: { temperature: 1.5 }, seed: 104 };
+      const alone = await run(m, b);
+      // a's last token is sampled with seed 100 + 4: b's first sampler is a recycled one that last saw seed 104.
+      await run(m, { prompt: "first", maxNewTokens: 5, sampling: { temperature: 1.5 }, seed: 100 });
+      const after = await run(m, b);
+      assert.deepEqual(ids(after), ids(alone));
+    });
+  });
+
   test("sampling parameters are honoured per row inside one batch", async () => {
     await withMaster({}, async (m) => {
       const greedySolo = await run(m, { prompt: "rows differ", maxNewTokens: 20 });
@@ -374,6 +385,25 @@ describe("failures", () => {
           assert.equal((await run(m, { prompt: "lucky", maxNewTokens: 8 })).finishReason, "length");
         },
       );
+    });
+  });
+
+  test("a step listener that throws does not stop the engine", async () => {
+    await withMaster({}, async (m) => {
+      m.onStep(() => {
+        throw new Error("observer bug");
+      });
+      const warnings: string[] = [];
+      const onWarning = (w: Error) => warnings.push(w.message);
+      process.on("warning", onWarning);
+      try {
+        const c = await run(m, { prompt: "still fine", maxNewTokens: 5 });
+        assert.equal(c.finishReason, "length");
+        await new Promise((r) => setImmediate(r));
+        assert.ok(warnings.some((w) => /observer bug/.test(w)));
+      } finally {
+        process.off("warning", onWarning);
+      }
     });
   });
 

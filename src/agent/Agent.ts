@@ -9,6 +9,7 @@ import { Marks } from "../timing/Marks.js";
 import { STEP_POINTS, StepPoint } from "../timing/points.js";
 import { DecodeProbe } from "./DecodeProbe.js";
 import { loadLlama } from "./llama.js";
+import { SamplerPool } from "./SamplerPool.js";
 import { SamplingGate } from "./SamplingGate.js";
 import { GREEDY, samplerCallOptions, type SamplingParams } from "./Sampling.js";
 import { SequencePool, type Row } from "./SequencePool.js";
@@ -71,12 +72,15 @@ const FED: RowOutput = Object.freeze({ kind: "fed" });
 export class Agent {
   readonly pool: SequencePool;
   readonly info: ModelInfo;
+  /** Marks of the step in flight, which the decode probe writes into. */
+  private stepMarks: Marks | undefined;
 
   private constructor(
     private readonly model: LlamaModel,
     private readonly context: LlamaContext,
     private readonly probe: DecodeProbe,
     private readonly gate: SamplingGate,
+    private readonly samplers: SamplerPool,
     /** Tokens one row holds, counting the last sampled token (which is never fed back). */
     readonly rowCapacity: number,
     readonly batchTokens: number,
@@ -92,6 +96,12 @@ export class Agent {
       }),
     );
     this.info = describeModel(model);
+    probe.observer = {
+      decodeStarted: (t) => {
+        if (this.stepMarks && Number.isNaN(this.stepMarks.get(StepPoint.decode_start))) this.stepMarks.set(StepPoint.decode_start, t);
+      },
+      decodeEnded: (t) => this.stepMarks?.set(StepPoint.decode_end, t),
+    };
   }
 
   static async load(options: AgentOptions): Promise<Agent> {
@@ -101,6 +111,8 @@ export class Agent {
     if (!Number.isInteger(batchTokens) || batchTokens < rows) throw new RangeError(`batchTokens must be an integer ≥ rows (${rows}), got ${batchTokens}`);
     const llama = await loadLlama();
     const model = await llama.loadModel({ modelPath: options.modelPath });
+    // Up to one sampler per row is in use per step, and as many are being disposed after the previous one.
+    const samplers = SamplerPool.attach(llama, model, 2 * rows + 2);
     try {
       const context = await model.createContext({
         sequences: rows,
@@ -112,10 +124,11 @@ export class Agent {
         // nextTick (after those microtasks) instead of setImmediate saves an event-loop turn per step.
         batching: { dispatchSchedule: (dispatch) => process.nextTick(dispatch) },
       });
-      const agent = new Agent(model, context, DecodeProbe.attach(context), SamplingGate.attach(context), context.contextSize, batchTokens);
+      const agent = new Agent(model, context, DecodeProbe.attach(context), SamplingGate.attach(context), samplers, context.contextSize, batchTokens);
       if (options.warmup ?? true) await agent.warmup();
       return agent;
     } catch (err) {
+      samplers.dispose();
       await model.dispose();
       throw err;
     }
@@ -149,12 +162,7 @@ export class Agent {
    * decode_end and sampled. A row that fails gets an error output; the others are unaffected.
    */
   async runStep(inputs: readonly RowInput[], marks: Marks): Promise<RowOutput[]> {
-    this.probe.observer = {
-      decodeStarted: (t) => {
-        if (Number.isNaN(marks.get(StepPoint.decode_start))) marks.set(StepPoint.decode_start, t);
-      },
-      decodeEnded: (t) => marks.set(StepPoint.decode_end, t),
-    };
+    this.stepMarks = marks;
     this.gate.set(!sameLength(inputs));
     const pending = new Array<Promise<Array<{ next: { token?: Token | null; confidence?: number } } | undefined>>>(inputs.length);
     // In row order: node-llama-cpp batches rows in submission order, and llama.cpp decodes a run of ascending row ids in one pass (see SequencePool).
@@ -162,7 +170,7 @@ export class Agent {
     marks.mark(StepPoint.inputs_submitted);
     const settled = await Promise.allSettled(pending);
     marks.mark(StepPoint.sampled);
-    this.probe.observer = undefined;
+    this.stepMarks = undefined;
     const outputs = new Array<RowOutput>(inputs.length);
     for (let i = 0; i < inputs.length; i++) outputs[i] = toRowOutput(settled[i], inputs[i]);
     return outputs;
@@ -195,6 +203,7 @@ export class Agent {
   }
 
   async dispose(): Promise<void> {
+    this.samplers.dispose();
     await this.context.dispose();
     await this.model.dispose();
   }

@@ -5,7 +5,7 @@
  */
 import type { LlamaContext } from "node-llama-cpp";
 import { now } from "../timing/clock.js";
-import { addonOf, wrapAddonMethod } from "./addonContext.js";
+import { addonOf, wrapAddonMethod } from "./internals.js";
 
 export interface DecodeObserver {
   decodeStarted(time: number): void;

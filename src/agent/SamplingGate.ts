@@ -11,7 +11,7 @@
  * gate; it arms the gate only for steps whose rows differ in length.
  */
 import type { LlamaContext } from "node-llama-cpp";
-import { addonOf, wrapAddonMethod } from "./addonContext.js";
+import { addonOf, wrapAddonMethod } from "./internals.js";
 
 export class SamplingGate {
   private armed = false;

@@ -41,5 +41,6 @@ export function loadLlama(): Promise<Llama> {
     logLevel: LlamaLogLevel.warn,
     logger: (level, message) => logger(levelName(level), message.trimEnd()),
   });
+  loading.catch(() => (loading = undefined)); // let a later call try again
   return loading;
 }

@@ -222,7 +222,14 @@ export class Master {
       for (const row of step.rows) this.finish(row.request, "error", error);
       if (++this.failedSteps >= MAX_FAILED_STEPS) throw error;
     }
-    for (const listener of this.stepListeners) listener(step);
+    for (const listener of this.stepListeners) {
+      try {
+        listener(step);
+      } catch (err) {
+        // An observer's bug must not stop the engine; say so instead.
+        process.emitWarning(`a step listener threw: ${(err as Error).message}`, "LlmServingWarning");
+      }
+    }
   }
 
   private deliver(deliveries: readonly Delivery[]): void {
