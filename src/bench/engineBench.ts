@@ -139,7 +139,7 @@ async function main(): Promise<void> {
   for (const preset of presets as PresetName[]) results.push(...(await benchPreset(preset, batches, config)));
   console.log(
     "\nour JS = schedule + build + postprocess + deliver + the loop turn to the next step (docs/timing.md); targets: p50 ≤ 0.2 ms at batch 1, ≤ 0.5 ms at batch 8." +
-      "\nnode-llama-cpp dispatch (inputs_submitted → decode_start) is the library's own JS, mostly one native sampler made per row per step." +
+      "\nnode-llama-cpp dispatch (inputs_submitted → decode_start) is the library's own JS: per-row locks and microtasks, building the native batch." +
       "\nbare = the same rows stepped by Agent.runStep alone, without the master.",
   );
   if (values.json) console.log(JSON.stringify(results));
