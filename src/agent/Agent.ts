@@ -120,9 +120,6 @@ export class Agent {
         batchSize: batchTokens,
         threads: options.threads ?? 1,
         failedCreationRemedy: false,
-        // Every row of a step is queued within the microtasks of one submission; dispatching on
-        // nextTick (after those microtasks) instead of setImmediate saves an event-loop turn per step.
-        batching: { dispatchSchedule: (dispatch) => process.nextTick(dispatch) },
       });
       const agent = new Agent(model, context, DecodeProbe.attach(context), SamplingGate.attach(context), samplers, context.contextSize, batchTokens);
       if (options.warmup ?? true) await agent.warmup();
