@@ -4,7 +4,7 @@
  * row: each row's inputs are submitted in the same tick (node-llama-cpp queues
  * them and dispatches them as one batch), then the rows are awaited together.
  */
-import type { ControlledEvaluateInputItem, LlamaContext, LlamaModel, Token } from "node-llama-cpp";
+import { GgufFileType, type ControlledEvaluateInputItem, type LlamaContext, type LlamaModel, type Token } from "node-llama-cpp";
 import { Marks } from "../timing/Marks.js";
 import { STEP_POINTS, StepPoint } from "../timing/points.js";
 import { DecodeProbe } from "./DecodeProbe.js";
@@ -42,6 +42,12 @@ export interface ModelInfo {
   addBos: boolean;
   trainContextSize: number;
   sizeBytes: number;
+  /** Weight type, e.g. "Q8_0", "F16" (from general.file_type). */
+  fileType: string;
+  /** The Jinja chat template from the GGUF metadata, if any. */
+  chatTemplate: string | undefined;
+  bosText: string | null;
+  eosText: string | null;
 }
 
 export interface RowSample {
@@ -52,6 +58,13 @@ export interface RowSample {
   penaltyTokens?: number[];
   /** Also compute the token's probability (llama.cpp sorts the whole vocabulary for it). */
   logprob?: boolean;
+  /** Also return this many most likely tokens with their logprobs (0 = none; costs the full distribution). */
+  topLogprobs?: number;
+}
+
+export interface TokenAlternative {
+  id: number;
+  logprob: number;
 }
 
 export interface RowInput {
@@ -63,7 +76,14 @@ export interface RowInput {
 }
 
 export type RowOutput =
-  | { kind: "token"; token: number; /** log of the token's probability under the sampling distribution; NaN unless asked for */ logprob: number }
+  | {
+      kind: "token";
+      token: number;
+      /** log of the token's probability under the sampling distribution; NaN unless asked for */
+      logprob: number;
+      /** The most likely tokens, when asked for. */
+      top?: TokenAlternative[];
+    }
   | { kind: "fed" }
   | { kind: "error"; error: Error };
 
@@ -74,6 +94,7 @@ export class Agent {
   readonly info: ModelInfo;
   /** Marks of the step in flight, which the decode probe writes into. */
   private stepMarks: Marks | undefined;
+  private textContext: number[] | undefined;
 
   private constructor(
     private readonly model: LlamaModel,
@@ -136,14 +157,24 @@ export class Agent {
     return this.probe.count;
   }
 
-  /** Text → token ids, without BOS. */
-  tokenize(text: string): number[] {
-    return this.model.tokenize(text, false) as number[];
+  /** Text → token ids, without BOS. With `special`, text like "<|im_start|>" becomes that special token (chat templates). */
+  tokenize(text: string, special = false): number[] {
+    return this.model.tokenize(text, special) as number[];
   }
 
   /** `lastTokens` are the tokens before `tokens`: SentencePiece needs them to keep a leading space. */
   detokenize(tokens: readonly number[], lastTokens?: readonly number[]): string {
     return this.model.detokenize(tokens as Token[], false, lastTokens as Token[] | undefined);
+  }
+
+  /**
+   * One token's own text, as it reads inside a text (SentencePiece drops a
+   * word-initial space from the first token of a text, so it is detokenized
+   * after a context token).
+   */
+  tokenText(token: number): string {
+    this.textContext ??= this.tokenize("a").slice(-1);
+    return this.detokenize([token], this.textContext);
   }
 
   isEndOfGeneration(token: number): boolean {
@@ -161,7 +192,7 @@ export class Agent {
   async runStep(inputs: readonly RowInput[], marks: Marks): Promise<RowOutput[]> {
     this.stepMarks = marks;
     this.gate.set(!sameLength(inputs));
-    const pending = new Array<Promise<Array<{ next: { token?: Token | null; confidence?: number } } | undefined>>>(inputs.length);
+    const pending = new Array<Promise<EvaluateResult>>(inputs.length);
     // In row order: node-llama-cpp batches rows in submission order, and llama.cpp decodes a run of ascending row ids in one pass (see SequencePool).
     for (const i of rowOrder(inputs)) pending[i] = this.submit(inputs[i]);
     marks.mark(StepPoint.inputs_submitted);
@@ -173,7 +204,7 @@ export class Agent {
     return outputs;
   }
 
-  private submit(input: RowInput): ReturnType<Row["sequence"]["controlledEvaluate"]> {
+  private submit(input: RowInput): Promise<EvaluateResult> {
     const { tokens, sample } = input;
     const sequence = input.row.sequence;
     if (tokens.length === 0) return Promise.reject(new Error("a row was submitted with no tokens"));
@@ -181,7 +212,14 @@ export class Agent {
     const items: ControlledEvaluateInputItem[] = tokens.slice(0, -1) as Token[];
     items.push([
       tokens[tokens.length - 1] as Token,
-      { generateNext: { token: true, confidence: sample.logprob === true, options: samplerCallOptions(sample.params, sample.seed, sample.penaltyTokens) } },
+      {
+        generateNext: {
+          token: true,
+          confidence: sample.logprob === true,
+          probabilities: (sample.topLogprobs ?? 0) > 0,
+          options: samplerCallOptions(sample.params, sample.seed, sample.penaltyTokens),
+        },
+      },
     ]);
     return sequence.controlledEvaluate(items);
   }
@@ -221,10 +259,9 @@ function rowOrder(inputs: readonly RowInput[]): number[] {
   return order.sort((a, b) => inputs[a].row.index - inputs[b].row.index);
 }
 
-function toRowOutput(
-  result: PromiseSettledResult<Array<{ next: { token?: Token | null; confidence?: number } } | undefined>>,
-  input: RowInput,
-): RowOutput {
+type EvaluateResult = Array<{ next: { token?: Token | null; confidence?: number; probabilities?: Map<Token, number> } } | undefined>;
+
+function toRowOutput(result: PromiseSettledResult<EvaluateResult>, input: RowInput): RowOutput {
   if (result.status === "rejected") {
     const error = result.reason instanceof Error ? result.reason : new Error(String(result.reason));
     return { kind: "error", error };
@@ -232,13 +269,26 @@ function toRowOutput(
   if (!input.sample) return FED;
   const next = result.value[input.tokens.length - 1]?.next;
   if (next?.token == null) return { kind: "error", error: new Error("the engine returned no token") };
-  return { kind: "token", token: next.token, logprob: next.confidence == null ? NaN : Math.log(next.confidence) };
+  const output: RowOutput = { kind: "token", token: next.token, logprob: next.confidence == null ? NaN : Math.log(next.confidence) };
+  const n = input.sample.topLogprobs ?? 0;
+  if (n > 0 && next.probabilities) output.top = topOf(next.probabilities, n);
+  return output;
+}
+
+/** The first n entries of node-llama-cpp's probability map, which is sorted from most to least likely. */
+function topOf(probabilities: Map<Token, number>, n: number): TokenAlternative[] {
+  const top: TokenAlternative[] = [];
+  for (const [id, p] of probabilities) {
+    if (top.length === n) break;
+    top.push({ id, logprob: Math.log(p) });
+  }
+  return top;
 }
 
 function describeModel(model: LlamaModel): ModelInfo {
   const md = model.fileInfo.metadata as unknown as {
-    general?: { name?: string; architecture?: string };
-    tokenizer?: { ggml?: { tokens?: unknown[] } };
+    general?: { name?: string; architecture?: string; file_type?: number };
+    tokenizer?: { ggml?: { tokens?: unknown[] }; chat_template?: string };
     llm_serving?: { synthetic?: boolean; preset?: string };
   } & Record<string, { vocab_size?: number } | undefined>;
   const architecture = md.general?.architecture ?? "unknown";
@@ -254,5 +304,14 @@ function describeModel(model: LlamaModel): ModelInfo {
     addBos: model.tokens.shouldPrependBosToken,
     trainContextSize: model.trainContextSize,
     sizeBytes: model.size,
+    fileType: fileTypeName(md.general?.file_type),
+    chatTemplate: typeof md.tokenizer?.chat_template === "string" ? md.tokenizer.chat_template : undefined,
+    bosText: model.tokens.bosString,
+    eosText: model.tokens.eosString,
   };
+}
+
+function fileTypeName(fileType: number | undefined): string {
+  const name = fileType === undefined ? undefined : GgufFileType[fileType];
+  return name ? name.replace(/^(MOSTLY|ALL)_/, "") : "unknown";
 }

@@ -6,6 +6,8 @@ import { ModelFileError } from "../model/ggufFile.js";
 import { ModelOptionsError } from "../model/SyntheticModel.js";
 import { registerGenerate } from "./commands/generate.js";
 import { registerMakeModel } from "./commands/makeModel.js";
+import { registerServe } from "./commands/serve.js";
+import { ConfigError } from "../server/config/configFile.js";
 
 const program = new Command()
   .name("llm-serving")
@@ -13,12 +15,13 @@ const program = new Command()
   .showHelpAfterError();
 
 registerMakeModel(program);
+registerServe(program);
 registerGenerate(program);
 
 try {
   await program.parseAsync();
 } catch (err) {
-  const known = err instanceof ModelOptionsError || err instanceof ModelFileError || err instanceof RequestError;
+  const known = err instanceof ModelOptionsError || err instanceof ModelFileError || err instanceof RequestError || err instanceof ConfigError;
   process.stderr.write(`error: ${known ? (err as Error).message : (err as Error).stack ?? String(err)}\n`);
   process.exitCode = 1;
 }

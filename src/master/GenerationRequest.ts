@@ -24,6 +24,14 @@ export interface GenerationRequest {
   eosTokenIds?: readonly number[];
   /** Report each token's logprob. Off by default: it costs a sort of the vocabulary per token in llama.cpp. */
   logprobs?: boolean;
+  /** Also report this many most likely alternatives per token (0–20). */
+  topLogprobs?: number;
+  /** If prompt + max_new_tokens would not fit the row, generate only what fits (for defaulted limits). */
+  fitContext?: boolean;
+  /** The text prompt holds special tokens as text (a rendered chat template): parse them as such. */
+  specialTokens?: boolean;
+  /** Keep only the last `truncate` prompt tokens (after BOS), as TGI's truncate asks. Never done otherwise. */
+  truncate?: number;
 }
 
 export const MAX_STOP_STRINGS = 16;
@@ -38,6 +46,7 @@ export interface ValidRequest {
   ignoreEos: boolean;
   eosTokenIds: readonly number[] | undefined;
   logprobs: boolean;
+  topLogprobs: number;
 }
 
 function fail(param: string, message: string): never {
@@ -59,7 +68,7 @@ function integerIn(param: string, v: unknown, min: number, max: number): number 
 function validateSampling(s: Partial<SamplingParams> | undefined, vocabSize: number): SamplingParams {
   const p = { ...GREEDY, ...s };
   return {
-    temperature: finiteIn("temperature", p.temperature, 0, 100),
+    temperature: finiteIn("temperature", p.temperature, 0, 65536),
     topK: integerIn("top_k", p.topK, 0, Math.max(vocabSize, 1)),
     topP: finiteIn("top_p", p.topP, 0, 1, true),
     minP: finiteIn("min_p", p.minP, 0, 1),
@@ -89,8 +98,11 @@ export function validateTokenIds(param: string, ids: readonly unknown[], vocabSi
 }
 
 /** Checks everything that does not depend on the prompt's length. */
+export const MAX_TOP_LOGPROBS = 20;
+
 export function validateRequest(r: GenerationRequest, vocabSize: number, rowCapacity: number): ValidRequest {
-  const maxNewTokens = integerIn("max_new_tokens", r.maxNewTokens, 1, rowCapacity - 1);
+  const maxNewTokens = r.fitContext ? integerIn("max_new_tokens", r.maxNewTokens, 1, Number.MAX_SAFE_INTEGER) : integerIn("max_new_tokens", r.maxNewTokens, 1, rowCapacity - 1);
+  const topLogprobs = r.topLogprobs === undefined ? 0 : integerIn("top_logprobs", r.topLogprobs, 0, MAX_TOP_LOGPROBS);
   const seed = r.seed === undefined ? undefined : integerIn("seed", r.seed, 0, MAX_SEED);
   if (r.eosTokenIds !== undefined) validateTokenIds("eos_token_id", r.eosTokenIds, vocabSize);
   return {
@@ -100,16 +112,21 @@ export function validateRequest(r: GenerationRequest, vocabSize: number, rowCapa
     stop: validateStop(r.stop),
     ignoreEos: r.ignoreEos === true,
     eosTokenIds: r.eosTokenIds,
-    logprobs: r.logprobs === true,
+    logprobs: r.logprobs === true || topLogprobs > 0,
+    topLogprobs,
   };
 }
 
-/** prompt + max_new_tokens must fit one row: KV cells are not shared between rows, nor shifted. */
-export function checkFits(promptTokens: number, maxNewTokens: number, rowCapacity: number): void {
+/**
+ * prompt + max_new_tokens must fit one row: KV cells are not shared between
+ * rows, nor shifted. Returns max_new_tokens, shrunk to what fits when `fit`.
+ */
+export function checkFits(promptTokens: number, maxNewTokens: number, rowCapacity: number, fit = false): number {
   if (promptTokens === 0) throw new RequestError("invalid_prompt", "prompt: is empty (no tokens)", "prompt");
   if (promptTokens >= rowCapacity) {
     throw new RequestError("prompt_too_long", `prompt: ${promptTokens} tokens do not fit the context of ${rowCapacity} tokens per request (prompt + output)`, "prompt");
   }
+  if (fit) return Math.min(maxNewTokens, rowCapacity - promptTokens);
   if (promptTokens + maxNewTokens > rowCapacity) {
     throw new RequestError(
       "invalid_parameter",
@@ -117,4 +134,5 @@ export function checkFits(promptTokens: number, maxNewTokens: number, rowCapacit
       "max_new_tokens",
     );
   }
+  return maxNewTokens;
 }

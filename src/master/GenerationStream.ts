@@ -1,3 +1,6 @@
+import type { TokenAlternative } from "../agent/Agent.js";
+import type { Marks } from "../timing/Marks.js";
+
 /**
  * What a caller gets back from Master.submit: an async stream of token events
  * that always ends with one finish event (eos, length, stop, cancelled or
@@ -18,6 +21,8 @@ export interface TokenEvent {
   logprob: number;
   /** An end-of-generation or other control token (no text). */
   special: boolean;
+  /** The most likely alternatives, when the request asked for top logprobs. */
+  top?: TokenAlternative[];
 }
 
 export interface Completion {
@@ -59,8 +64,13 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
 
   constructor(
     readonly id: string,
-    readonly promptTokens: number,
+    /** The prompt's token ids, as fed to the model. */
+    readonly prompt: readonly number[],
     readonly seed: number,
+    /** The request's engine time points (REQUEST_POINTS), read-only for callers. */
+    readonly marks: Marks,
+    /** When each output token's event was handed to this stream (index = token index). */
+    readonly tokenTimes: Float64Array,
     private readonly onCancel: () => void,
   ) {
     this.completion = new Promise((resolve) => (this.resolveCompletion = resolve));

@@ -100,8 +100,8 @@ export class Master {
     const { vocabSize } = this.agent.info;
     const capacity = this.agent.rowCapacity;
     const valid = validateRequest(request, vocabSize, capacity);
-    const prompt = this.promptTokens(request.prompt);
-    checkFits(prompt.length, valid.maxNewTokens, capacity);
+    const prompt = truncatePrompt(this.promptTokens(request.prompt, request.specialTokens === true), request.truncate, this.agent.info.bosToken);
+    valid.maxNewTokens = checkFits(prompt.length, valid.maxNewTokens, capacity, request.fitContext === true);
     if (this.scheduler.waiting.length >= this.maxWaiting) {
       throw new RequestError("queue_full", `too many requests waiting (${this.maxWaiting}); try again later`);
     }
@@ -147,12 +147,13 @@ export class Master {
     await this.stopped;
   }
 
-  private promptTokens(prompt: string | readonly number[]): number[] {
+  private promptTokens(prompt: string | readonly number[], special: boolean): number[] {
     if (typeof prompt === "string") {
       if (prompt.length === 0) throw new RequestError("invalid_prompt", "prompt: is empty", "prompt");
-      const tokens = this.agent.tokenize(prompt);
+      const tokens = this.agent.tokenize(prompt, special);
       const { addBos, bosToken } = this.agent.info;
-      if (addBos && bosToken !== null) tokens.unshift(bosToken);
+      // A chat template may already begin with the BOS token.
+      if (addBos && bosToken !== null && tokens[0] !== bosToken) tokens.unshift(bosToken);
       return tokens;
     }
     if (!Array.isArray(prompt)) throw new RequestError("invalid_prompt", "prompt: must be a string or a list of token ids", "prompt");
@@ -233,8 +234,12 @@ export class Master {
   }
 
   private deliver(deliveries: readonly Delivery[]): void {
+    const t = now();
     for (const d of deliveries) {
-      if (d.event) d.request.stream.sink.push(d.event);
+      if (d.event) {
+        d.request.tokenTimes[d.event.index] = t;
+        d.request.stream.sink.push(d.event);
+      }
       if (d.finish) this.finish(d.request, d.finish, d.error, d.stopString);
     }
   }
@@ -270,4 +275,15 @@ export class Master {
     for (const r of this.scheduler.waiting.drain()) this.finish(r, "error", error);
     for (const r of this.scheduler.running) this.finish(r, "error", error);
   }
+}
+
+/** Keeps the last `keep` tokens of the prompt, and its leading BOS if it has one. */
+function truncatePrompt(tokens: number[], keep: number | undefined, bos: number | null): number[] {
+  if (keep === undefined) return tokens;
+  if (!Number.isSafeInteger(keep) || keep < 1) throw new RequestError("invalid_parameter", `truncate: must be a positive integer, got ${keep}`, "truncate");
+  const hasBos = bos !== null && tokens[0] === bos;
+  const body = hasBos ? tokens.slice(1) : tokens;
+  if (body.length <= keep) return tokens;
+  const kept = body.slice(-keep);
+  return hasBos ? [bos, ...kept] : kept;
 }

@@ -4,7 +4,7 @@
  * detokenizes incrementally, and decides what text may be released. It only
  * prepares deliveries; the master hands them to the callers.
  */
-import type { RowOutput } from "../agent/Agent.js";
+import type { RowOutput, TokenAlternative } from "../agent/Agent.js";
 import { RequestPoint } from "../timing/points.js";
 import { EngineError } from "./errors.js";
 import type { FinishReason, TokenEvent } from "./GenerationStream.js";
@@ -38,12 +38,12 @@ export class Postprocessor {
         out.push({ request: r, finish: "error", error: new EngineError(`engine error in request ${r.id}: ${o.error.message}`, { cause: o.error }) });
       } else {
         if (row.kind === "prefill") r.prefilled += row.tokens.length;
-        if (o.kind === "token") out.push(this.accept(r, o.token, o.logprob));
+        if (o.kind === "token") out.push(this.accept(r, o.token, o.logprob, o.top));
       }
     }
   }
 
-  private accept(r: Request, token: number, logprob: number): Delivery {
+  private accept(r: Request, token: number, logprob: number, top: TokenAlternative[] | undefined): Delivery {
     if (r.output.length === 0) {
       const t = r.marks.mark(RequestPoint.prefill_end);
       r.marks.set(RequestPoint.first_token, t);
@@ -76,6 +76,7 @@ export class Postprocessor {
     const text = r.text.slice(r.emitted, releasable);
     r.emitted = releasable;
     const event: TokenEvent = { type: "token", index: r.output.length - 1, id: token, text, logprob, special: this.tokens.isSpecial(token) };
+    if (top) event.top = top;
     return { request: r, event, finish, stopString };
   }
 }

@@ -26,6 +26,8 @@ export class Request {
   text = "";
   emitted = 0;
   finishReason: FinishReason | undefined;
+  /** When each output token was delivered to the stream. */
+  readonly tokenTimes: Float64Array;
 
   constructor(
     readonly id: string,
@@ -36,7 +38,8 @@ export class Request {
     onCancel: (r: Request) => void,
   ) {
     this.marks.mark(RequestPoint.queued);
-    this.stream = new GenerationStream(id, prompt.length, seed, () => onCancel(this));
+    this.tokenTimes = new Float64Array(params.maxNewTokens).fill(NaN);
+    this.stream = new GenerationStream(id, prompt, seed, this.marks, this.tokenTimes, () => onCancel(this));
     this.detokenizer = new IncrementalDetokenizer(detokenize, prompt);
     this.stops = new StopStrings(params.stop);
   }

@@ -18,6 +18,7 @@ export function buildStepInputs(batch: readonly BatchRow[]): RowInput[] {
         seed: (r.seed + r.output.length) >>> 0,
         penaltyTokens: hasPenalty(params) ? r.recentTokens(params.penaltyLastN) : undefined,
         logprob: r.params.logprobs,
+        topLogprobs: r.params.topLogprobs,
       };
     }
     inputs[i] = input;

@@ -44,3 +44,12 @@ export const STEP_SPANS = [
 ] as const satisfies ReadonlyArray<{ name: string; from: StepPointName; to: StepPointName }>;
 
 export type StepSpanName = (typeof STEP_SPANS)[number]["name"];
+
+/** Points the HTTP layer takes for each request, around the engine's REQUEST_POINTS. */
+export const HTTP_POINTS = ["received", "body_parsed", "validated", "response_started", "response_ended"] as const;
+
+export type HttpPointName = (typeof HTTP_POINTS)[number];
+
+export const HttpPoint = Object.freeze(Object.fromEntries(HTTP_POINTS.map((name, i) => [name, i]))) as {
+  readonly [K in HttpPointName]: number;
+};

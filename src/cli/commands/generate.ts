@@ -3,7 +3,8 @@ import type { Command } from "commander";
 import { Agent } from "../../agent/Agent.js";
 import { Master } from "../../master/Master.js";
 import { collectOption, integerOption, numberOption } from "../options.js";
-import { describeModelForUser, resolveModelPath } from "../modelSource.js";
+import { resolveModelPath } from "../../model/modelSource.js";
+import { describeModelForUser } from "../modelSource.js";
 
 interface GenerateOptions {
   prompt: string;

@@ -1,0 +1,102 @@
+/** `llm-serving serve`: the HTTP server (llm-serving, TGI and OpenAI APIs) on one model. */
+import type { Command } from "commander";
+import { resolveModelPath } from "../../model/modelSource.js";
+import { loadConfigFile } from "../../server/config/configFile.js";
+import { mergeConfig, type ServeConfig } from "../../server/config/ServeConfig.js";
+import { LlmServer } from "../../server/Server.js";
+import { describeModelForUser } from "../modelSource.js";
+import { integerOption } from "../options.js";
+
+interface ServeFlags {
+  config?: string;
+  model?: string;
+  modelName?: string;
+  host?: string;
+  port?: number;
+  threads?: number;
+  contextSize?: number;
+  rows?: number;
+  batchTokens?: number;
+  batching?: string;
+  blockSize?: number;
+  queueLimit?: number;
+  shutdownTimeout?: number;
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command("serve")
+    .description("serve a model over HTTP: llm-serving, TGI and OpenAI-compatible APIs")
+    .option("--config <file>", "YAML configuration (llm-serving's sections); flags override it")
+    .option("--model <path>", "a GGUF model (default: the built-in synthetic model)")
+    .option("--model-name <name>", "the name clients use for the model (default: the file's name)")
+    .option("--host <host>", "address to bind (default 127.0.0.1)")
+    .option("--port <port>", "port (default 8080; 0 = any free port)", integerOption("--port", 0, 65535))
+    .option("--threads <n>", "llama.cpp threads (default 1)", integerOption("--threads", 1, 256))
+    .option("--context-size <n>", "tokens per request, prompt + output (default 2048)", integerOption("--context-size", 16))
+    .option("--rows <n>", "requests decoded together (default 8)", integerOption("--rows", 1, 256))
+    .option("--batch-tokens <n>", "most tokens per step (default 512)", integerOption("--batch-tokens", 1))
+    .option("--batching <policy>", "continuous or static (default continuous)")
+    .option("--block-size <n>", "KV accounting block size (default 16)", integerOption("--block-size", 1))
+    .option("--queue-limit <n>", "most waiting requests before 503 (default 256)", integerOption("--queue-limit", 0))
+    .option("--shutdown-timeout <seconds>", "time in-flight requests get on SIGTERM (default 30)", integerOption("--shutdown-timeout", 0))
+    .action(serve);
+}
+
+function flagsToConfig(f: ServeFlags): Partial<ServeConfig> {
+  if (f.batching !== undefined && f.batching !== "continuous" && f.batching !== "static") {
+    throw new Error(`--batching must be continuous or static, got "${f.batching}"`);
+  }
+  return {
+    modelPath: f.model,
+    modelName: f.modelName,
+    host: f.host,
+    port: f.port,
+    threads: f.threads,
+    contextSize: f.contextSize,
+    rows: f.rows,
+    batchTokens: f.batchTokens,
+    batching: f.batching as ServeConfig["batching"] | undefined,
+    blockSize: f.blockSize,
+    queueLimit: f.queueLimit,
+    shutdownTimeoutMs: f.shutdownTimeout === undefined ? undefined : f.shutdownTimeout * 1000,
+  };
+}
+
+async function serve(flags: ServeFlags): Promise<void> {
+  const log = (line: string): boolean => process.stderr.write(`${line}\n`);
+  const file = flags.config ? await loadConfigFile(flags.config) : { config: {}, warnings: [] };
+  for (const w of file.warnings) log(`warning: ${w}`);
+  const config = mergeConfig(file.config, flagsToConfig(flags));
+  const server = new LlmServer({ config, resolveModelPath: () => resolveModelPath(config.modelPath, log) });
+  const url = await server.listen(config.host, config.port);
+  log(`llm-serving listening on ${url} (loading the model; /health answers 200 once it is ready)`);
+
+  let signals = 0;
+  const stop = (signal: string): void => {
+    if (++signals > 1) {
+      log(`${signal} again: exiting now`);
+      process.exit(1);
+    }
+    log(`${signal}: finishing in-flight requests (up to ${config.shutdownTimeoutMs / 1000} s), then exiting`);
+    void server.close(config.shutdownTimeoutMs).then((finished) => {
+      log(finished ? "all requests finished; bye" : "shutdown timeout: the remaining requests were cancelled; bye");
+      process.exit(0);
+    });
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+
+  try {
+    await server.engine.ready;
+  } catch (err) {
+    log(`error: the model could not be loaded: ${(err as Error).message}`);
+    await server.close(0);
+    process.exit(1);
+  }
+  const info = server.engine.info!;
+  const name = server.engine.modelName;
+  log(describeModelForUser(info));
+  log(`serving "${name}" (${info.fileType}, context ${server.engine.master!.agent.rowCapacity} tokens per request, ${config.rows} rows, ${config.batching} batching). Try:`);
+  log(`  curl ${url}/models/${name}/generate -H 'Content-Type: application/json' -d '{"inputs": "Hello", "parameters": {"max_new_tokens": 20, "do_sample": false}}'`);
+}

@@ -1,0 +1,54 @@
+/**
+ * What `llm-serving serve` runs with: built-in defaults, overridden by the
+ * YAML file (llm-serving's sections), overridden by command-line flags.
+ */
+import type { BatchingPolicy } from "../../master/Scheduler.js";
+
+export interface ServeConfig {
+  /** A GGUF file; absent = the built-in default (synthetic) model. */
+  modelPath: string | undefined;
+  /** The name clients use in /models/{model}, OpenAI's `model`, TGI's model_id; absent = the model file's name. */
+  modelName: string | undefined;
+  host: string;
+  port: number;
+  threads: number;
+  /** Tokens per request, prompt + output (llm-serving's max_generate_length). */
+  contextSize: number;
+  /** Requests decoded together (llm-serving's decode_batch_size, the largest tier). */
+  rows: number;
+  /** Most tokens in one step; longer prompts are prefilled in chunks. */
+  batchTokens: number;
+  batching: BatchingPolicy;
+  blockSize: number;
+  /** Most requests waiting for a row; beyond it the server answers 503 with Retry-After. */
+  queueLimit: number;
+  /** End tokens replacing the model's (llm-serving's end_token). */
+  eosTokenIds: number[] | undefined;
+  /** On SIGTERM/SIGINT, how long in-flight requests may take to finish. */
+  shutdownTimeoutMs: number;
+}
+
+export const DEFAULT_CONFIG: Readonly<ServeConfig> = Object.freeze({
+  modelPath: undefined,
+  modelName: undefined,
+  host: "127.0.0.1",
+  port: 8080,
+  threads: 1,
+  contextSize: 2048,
+  rows: 8,
+  batchTokens: 512,
+  batching: "continuous",
+  blockSize: 16,
+  queueLimit: 256,
+  eosTokenIds: undefined,
+  shutdownTimeoutMs: 30_000,
+});
+
+/** Later layers win; `undefined` in a layer means "not set there". */
+export function mergeConfig(...layers: Array<Partial<ServeConfig>>): ServeConfig {
+  const config: ServeConfig = { ...DEFAULT_CONFIG };
+  for (const layer of layers) {
+    for (const [key, value] of Object.entries(layer)) if (value !== undefined) (config as unknown as Record<string, unknown>)[key] = value;
+  }
+  return config;
+}

@@ -1,0 +1,165 @@
+/**
+ * The YAML configuration file. It follows llm-serving's sections where they
+ * mean something here, plus our own keys in the same sections. Unknown keys
+ * are an error; llm-serving keys that mean nothing for a llama.cpp engine are
+ * accepted with a warning that says so.
+ */
+import { readFile } from "node:fs/promises";
+import { parse } from "yaml";
+import { z } from "zod";
+import type { ServeConfig } from "./ServeConfig.js";
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+const positiveInt = z.number().int().positive();
+const tierList = z.union([positiveInt, z.array(positiveInt).nonempty()]);
+
+/** llm-serving keys with no meaning here, and why. */
+const IGNORED: Record<string, Record<string, string>> = {
+  model_config: {
+    seq_length: "prompts are not padded to length tiers",
+    vocab_size: "the vocabulary comes from the GGUF file",
+    prefill_batch_size: "prompts join decode steps (chunked prefill)",
+    zactivate_len: "no activation-length tiers on llama.cpp",
+    model_type: "the architecture comes from the GGUF file",
+    seq_type: "no sequence-length tiers",
+    backend: "the backend is llama.cpp",
+    model_dtype: "the weight type comes from the GGUF file",
+    pad_token_id: "inputs are not padded",
+    page_attention: "llama.cpp gives each row a fixed KV region; it does not page",
+    current_index: "not used by llama.cpp",
+  },
+  serving_config: {
+    agent_ports: "the agent runs in-process",
+    start_device_id: "there are no NPU devices",
+    enable_host_post_sampling: "sampling runs in llama.cpp",
+    prefill_batch_waiting_time: "no batch waiting time: steps run back to back",
+    decode_batch_waiting_time: "no batch waiting time: steps run back to back",
+  },
+  pa_config: {
+    num_blocks: "the KV size is rows × context size; blocks are only a unit of accounting",
+    decode_seq_length: "no sequence-length tiers",
+  },
+  tokenizer: {
+    type: "the tokenizer comes from the GGUF file",
+    vocab_file: "the tokenizer comes from the GGUF file",
+  },
+};
+
+/** Whole llm-serving sections with no meaning here. */
+const IGNORED_SECTIONS: Record<string, string> = {
+  model_path: "models are single GGUF files (model_config.model_path)",
+};
+
+const schema = z.strictObject({
+  model_config: z
+    .strictObject({
+      model_name: z.string().min(1).optional(),
+      max_generate_length: positiveInt.optional(),
+      end_token: z.union([z.number().int().nonnegative(), z.array(z.number().int().nonnegative()).nonempty()]).optional(),
+      batching_strategy: z.enum(["continuous", "static"]).optional(),
+      decode_batch_size: tierList.optional(),
+      // ours
+      model_path: z.string().min(1).optional(),
+      threads: positiveInt.optional(),
+      context_size: positiveInt.optional(),
+      batch_tokens: positiveInt.optional(),
+    })
+    .optional(),
+  serving_config: z
+    .strictObject({
+      server_ip: z.string().min(1).optional(),
+      server_port: z.number().int().min(0).max(65535).optional(),
+      // ours
+      queue_limit: z.number().int().nonnegative().optional(),
+      shutdown_timeout: z.number().positive().optional(),
+    })
+    .optional(),
+  pa_config: z.strictObject({ block_size: positiveInt.optional() }).optional(),
+  tokenizer: z.strictObject({}).optional(),
+});
+
+export interface LoadedConfig {
+  config: Partial<ServeConfig>;
+  warnings: string[];
+}
+
+/** Takes the ignored keys out of `raw` (in place), returning a warning for each. */
+function stripIgnored(raw: Record<string, unknown>): string[] {
+  const warnings: string[] = [];
+  for (const [section, why] of Object.entries(IGNORED_SECTIONS)) {
+    if (section in raw) {
+      warnings.push(`${section}: ignored (${why})`);
+      delete raw[section];
+    }
+  }
+  for (const [section, keys] of Object.entries(IGNORED)) {
+    const body = raw[section];
+    if (body === null || typeof body !== "object" || Array.isArray(body)) continue;
+    for (const [key, why] of Object.entries(keys)) {
+      if (key in body) {
+        warnings.push(`${section}.${key}: ignored (${why})`);
+        delete (body as Record<string, unknown>)[key];
+      }
+    }
+  }
+  return warnings;
+}
+
+function describe(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const where = issue.path.join(".") || "(top level)";
+      if (issue.code === "unrecognized_keys") return `${where ? `${where}: ` : ""}unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+      return `${where}: ${issue.message}`;
+    })
+    .join("; ");
+}
+
+export function parseConfig(text: string, source = "config"): LoadedConfig {
+  let raw: unknown;
+  try {
+    raw = parse(text) ?? {};
+  } catch (err) {
+    throw new ConfigError(`${source}: not valid YAML: ${(err as Error).message}`);
+  }
+  if (typeof raw !== "object" || Array.isArray(raw)) throw new ConfigError(`${source}: expected a mapping of sections at the top level`);
+  const warnings = stripIgnored(raw as Record<string, unknown>);
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`${source}: ${describe(parsed.error)}`);
+  const { model_config: m = {}, serving_config: s = {}, pa_config: pa = {} } = parsed.data;
+  if (m.context_size !== undefined && m.max_generate_length !== undefined && m.context_size !== m.max_generate_length) {
+    throw new ConfigError(`${source}: model_config.context_size (${m.context_size}) and max_generate_length (${m.max_generate_length}) disagree; give one`);
+  }
+  const tiers = m.decode_batch_size === undefined ? undefined : [m.decode_batch_size].flat();
+  return {
+    warnings,
+    config: {
+      modelPath: m.model_path,
+      modelName: m.model_name,
+      contextSize: m.context_size ?? m.max_generate_length,
+      eosTokenIds: m.end_token === undefined ? undefined : [m.end_token].flat(),
+      batching: m.batching_strategy,
+      rows: tiers === undefined ? undefined : Math.max(...tiers),
+      threads: m.threads,
+      batchTokens: m.batch_tokens,
+      host: s.server_ip,
+      port: s.server_port,
+      queueLimit: s.queue_limit,
+      shutdownTimeoutMs: s.shutdown_timeout === undefined ? undefined : s.shutdown_timeout * 1000,
+      blockSize: pa.block_size,
+    },
+  };
+}
+
+export async function loadConfigFile(path: string): Promise<LoadedConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    throw new ConfigError(`cannot read config ${path}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`);
+  }
+  return parseConfig(text, path);
+}

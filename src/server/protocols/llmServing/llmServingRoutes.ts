@@ -1,0 +1,34 @@
+/** MindSpore llm-serving's routes: existing clients of that server work unchanged. */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Engine } from "../../Engine.js";
+import "../../requestTimeline.js";
+import { collectGeneration, streamGeneration, submitGeneration } from "../../generation/serveGeneration.js";
+import { modelInfo } from "../modelInfo.js";
+import { fullResponse, llmServingStreamFormat, servingEvent } from "./llmServingFormat.js";
+import { parseLlmServingBody } from "./llmServingParams.js";
+
+type Mode = "full" | "stream" | "by-flag";
+
+export function registerLlmServingRoutes(app: FastifyInstance, engine: Engine): void {
+  const config = { family: "llm-serving" as const };
+
+  const generate = (mode: Mode) => async (request: FastifyRequest<{ Params: { model: string } }>, reply: FastifyReply) => {
+    engine.checkModelName(request.params.model, "model");
+    const master = engine.requireMaster();
+    const parsed = parseLlmServingBody(request.body, master.agent.info.vocabSize);
+    const stream = submitGeneration(engine, request.timeline, parsed.generation);
+    const streaming = mode === "stream" || (mode === "by-flag" && parsed.stream === true);
+    if (streaming) return streamGeneration(reply, stream, llmServingStreamFormat(parsed.returnProtocol, parsed.returnFullText), request.timeline);
+    const generation = await collectGeneration(reply, stream);
+    return reply.type("application/json").send(`${JSON.stringify(fullResponse(generation))}\n`);
+  };
+
+  app.post("/models/:model/generate", { config }, generate("full"));
+  app.post("/models/:model/generate_stream", { config }, generate("stream"));
+  app.post("/models/:model", { config }, generate("by-flag"));
+
+  const serving = (data: () => unknown) => async (_request: FastifyRequest, reply: FastifyReply) => reply.type("text/event-stream; charset=utf-8").send(servingEvent(data()));
+  app.get("/serving/get_bs", { config }, serving(() => engine.requireMaster().stats.running));
+  app.get("/serving/get_request_numbers", { config }, serving(() => engine.requireMaster().stats.waiting));
+  app.get("/serving/get_serverd_model_info", { config }, serving(() => modelInfo(engine)));
+}

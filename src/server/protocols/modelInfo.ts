@@ -1,0 +1,31 @@
+/** What the server says about its model: TGI's /info fields (llm-serving's model info uses the same). */
+import type { Engine } from "../Engine.js";
+
+export const SERVER_VERSION = "0.1.0";
+
+export function modelInfo(engine: Engine): Record<string, unknown> {
+  const master = engine.requireMaster();
+  const info = master.agent.info;
+  const c = engine.config;
+  const context = master.agent.rowCapacity;
+  return {
+    model_id: engine.modelName,
+    model_sha: null,
+    model_dtype: info.fileType,
+    model_device_type: "cpu",
+    model_pipeline_tag: "text-generation",
+    max_concurrent_requests: c.rows + c.queueLimit,
+    max_best_of: 1,
+    max_stop_sequences: 16,
+    max_input_length: context - 1,
+    max_input_tokens: context - 1,
+    max_total_tokens: context,
+    max_batch_total_tokens: context * c.rows,
+    validation_workers: 1,
+    version: SERVER_VERSION,
+    sha: null,
+    docker_label: null,
+    router: "llm-serving",
+    synthetic: info.synthetic,
+  };
+}

@@ -1,0 +1,144 @@
+/**
+ * OpenAI's response objects and stream chunks for completions and chat
+ * completions: `data: {chunk}` events, the finish reason on the last choice
+ * chunk, a usage chunk when stream_options.include_usage, then `data: [DONE]`.
+ */
+import type { FinishReason, TokenEvent } from "../../../master/GenerationStream.js";
+import type { Generation, StreamFormat } from "../../generation/ResponseFormat.js";
+import { errorBody, type HttpError } from "../../httpErrors.js";
+
+export interface OpenAiIds {
+  id: string;
+  created: number;
+  model: string;
+}
+
+export interface TokenText {
+  text(id: number): string;
+}
+
+export function openAiFinishReason(reason: FinishReason): "stop" | "length" {
+  return reason === "length" ? "length" : "stop";
+}
+
+function usage(g: Generation) {
+  return { prompt_tokens: g.promptTokens, completion_tokens: g.generatedTokens, total_tokens: g.promptTokens + g.generatedTokens };
+}
+
+const sse = (body: unknown): string => `data: ${JSON.stringify(body)}\n\n`;
+const DONE = "data: [DONE]\n\n";
+
+// ---- completions ----
+
+function completionLogprobs(tokens: readonly TokenEvent[], texts: TokenText, offset: number) {
+  const textOffset: number[] = [];
+  let at = offset;
+  for (const t of tokens) {
+    textOffset.push(at);
+    at += t.text.length;
+  }
+  return {
+    tokens: tokens.map((t) => texts.text(t.id)),
+    token_logprobs: tokens.map((t) => t.logprob),
+    top_logprobs: tokens.map((t) => Object.fromEntries((t.top ?? []).map((a) => [texts.text(a.id), a.logprob]))),
+    text_offset: textOffset,
+  };
+}
+
+export function completionResponse(g: Generation, ids: OpenAiIds, echo: string, logprobs: boolean, texts: TokenText): object {
+  return {
+    id: ids.id,
+    object: "text_completion",
+    created: ids.created,
+    model: ids.model,
+    choices: [{ index: 0, text: echo + g.text, logprobs: logprobs ? completionLogprobs(g.tokens, texts, echo.length) : null, finish_reason: openAiFinishReason(g.finishReason) }],
+    usage: usage(g),
+  };
+}
+
+export function completionStreamFormat(ids: OpenAiIds, echo: string, logprobs: boolean, includeUsage: boolean, texts: TokenText): StreamFormat {
+  let offset = echo.length;
+  const chunk = (text: string, tokens: TokenEvent[], finish: string | null) => {
+    const body: Record<string, unknown> = {
+      id: ids.id,
+      object: "text_completion",
+      created: ids.created,
+      model: ids.model,
+      choices: [{ index: 0, text, logprobs: logprobs && tokens.length ? completionLogprobs(tokens, texts, offset) : null, finish_reason: finish }],
+    };
+    if (includeUsage) body.usage = null;
+    offset += text.length;
+    return sse(body);
+  };
+  return {
+    contentType: "text/event-stream; charset=utf-8",
+    head: () => (echo ? chunk(echo, [], null) : ""),
+    token: (e) => (e.text || logprobs ? chunk(e.text, [e], null) : ""),
+    tail: (g, last) => {
+      let out = chunk(last?.text ?? "", last ? [last] : [], openAiFinishReason(g.finishReason));
+      if (includeUsage) out += sse({ id: ids.id, object: "text_completion", created: ids.created, model: ids.model, choices: [], usage: usage(g) });
+      return out + DONE;
+    },
+    error: (e: HttpError) => sse(errorBody("openai", e).body) + DONE,
+  };
+}
+
+// ---- chat completions ----
+
+function bytesOf(text: string): number[] {
+  return [...Buffer.from(text, "utf8")];
+}
+
+function chatLogprobs(tokens: readonly TokenEvent[], texts: TokenText) {
+  return {
+    content: tokens.map((t) => {
+      const token = texts.text(t.id);
+      return {
+        token,
+        logprob: t.logprob,
+        bytes: bytesOf(token),
+        top_logprobs: (t.top ?? []).map((a) => {
+          const alt = texts.text(a.id);
+          return { token: alt, logprob: a.logprob, bytes: bytesOf(alt) };
+        }),
+      };
+    }),
+  };
+}
+
+export function chatResponse(g: Generation, ids: OpenAiIds, logprobs: boolean, texts: TokenText): object {
+  return {
+    id: ids.id,
+    object: "chat.completion",
+    created: ids.created,
+    model: ids.model,
+    choices: [{ index: 0, message: { role: "assistant", content: g.text }, logprobs: logprobs ? chatLogprobs(g.tokens, texts) : null, finish_reason: openAiFinishReason(g.finishReason) }],
+    usage: usage(g),
+  };
+}
+
+export function chatStreamFormat(ids: OpenAiIds, logprobs: boolean, includeUsage: boolean, texts: TokenText): StreamFormat {
+  const chunk = (delta: object, tokens: TokenEvent[], finish: string | null) => {
+    const body: Record<string, unknown> = {
+      id: ids.id,
+      object: "chat.completion.chunk",
+      created: ids.created,
+      model: ids.model,
+      choices: [{ index: 0, delta, logprobs: logprobs && tokens.length ? chatLogprobs(tokens, texts) : null, finish_reason: finish }],
+    };
+    if (includeUsage) body.usage = null;
+    return sse(body);
+  };
+  return {
+    contentType: "text/event-stream; charset=utf-8",
+    head: () => chunk({ role: "assistant", content: "" }, [], null),
+    token: (e) => (e.text || logprobs ? chunk({ content: e.text }, [e], null) : ""),
+    tail: (g, last) => {
+      let out = last && (last.text || logprobs) ? chunk({ content: last.text }, [last], null) : "";
+      out += chunk({}, [], openAiFinishReason(g.finishReason));
+      if (includeUsage) out += sse({ id: ids.id, object: "chat.completion.chunk", created: ids.created, model: ids.model, choices: [], usage: usage(g) });
+      return out + DONE;
+    },
+    error: (e: HttpError) => sse(errorBody("openai", e).body) + DONE,
+  };
+}

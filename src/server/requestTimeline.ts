@@ -1,0 +1,12 @@
+/** Every request carries its timeline from the first hook on (fastify request decoration). */
+import type { RequestTimeline } from "../timing/RequestTimeline.js";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    timeline: RequestTimeline;
+  }
+  interface FastifyContextConfig {
+    /** The API family whose error shape the route answers in. */
+    family?: import("./httpErrors.js").ApiFamily;
+  }
+}

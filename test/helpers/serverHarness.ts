@@ -1,0 +1,56 @@
+/** A real llm-serving HTTP server on a free port, on the tiny model, for the tests. */
+import { after, before } from "node:test";
+import { mergeConfig, type ServeConfig } from "../../src/server/config/ServeConfig.js";
+import { LlmServer } from "../../src/server/Server.js";
+import { tinyModelPath } from "./tinyModel.js";
+
+export interface TestServer {
+  url: string;
+  server: LlmServer;
+}
+
+export async function startTestServer(config: Partial<ServeConfig> = {}, resolveModelPath?: () => Promise<string>): Promise<TestServer> {
+  const server = new LlmServer({
+    config: mergeConfig({ modelName: "llama2", rows: 4, contextSize: 512, ...config }),
+    resolveModelPath: resolveModelPath ?? (() => tinyModelPath()),
+  });
+  const url = await server.listen("127.0.0.1", 0);
+  return { url, server };
+}
+
+/** A server shared by a test file, ready before its tests, closed after them. */
+export function sharedTestServer(config: Partial<ServeConfig> = {}): { get(): TestServer } {
+  let s: TestServer | undefined;
+  before(async () => {
+    s = await startTestServer(config);
+    await s.server.engine.ready;
+  });
+  after(async () => {
+    await s?.server.close(1000);
+  });
+  return { get: () => s! };
+}
+
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
+}
+
+/** Non-empty lines of a text body. */
+export function lines(text: string): string[] {
+  return text.split("\n").filter((l) => l.trim() !== "");
+}
+
+/** The JSON payloads of an SSE body's `data:` events (not "[DONE]"). */
+export function sseData(text: string): unknown[] {
+  return text
+    .split("\n\n")
+    .map((event) => event.trim())
+    .filter((event) => event.startsWith("data:") && event !== "data: [DONE]")
+    .map((event) => JSON.parse(event.slice("data:".length)));
+}
+
+/** A response's JSON body, untyped (tests check its shape). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function jsonOf(res: Response | Promise<Response>): Promise<any> {
+  return (await res).json();
+}

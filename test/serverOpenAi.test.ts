@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import OpenAI from "openai";
+import { jsonOf, postJson, sharedTestServer } from "./helpers/serverHarness.js";
+
+const shared = sharedTestServer();
+const client = () => new OpenAI({ baseURL: `${shared.get().url}/v1`, apiKey: "unused", maxRetries: 0 });
+
+describe("OpenAI routes, through the official client", () => {
+  test("models.list", async () => {
+    const models = await client().models.list();
+    assert.deepEqual(models.data.map((m) => m.id), ["llama2"]);
+  });
+
+  test("completions: non-stream and stream agree; seed and stop work", async () => {
+    const c = await client().completions.create({ model: "llama2", prompt: "Once upon", max_tokens: 8, temperature: 0 });
+    assert.equal(c.object, "text_completion");
+    assert.equal(c.choices[0].finish_reason, "length");
+    assert.equal(c.usage!.completion_tokens, 8);
+    assert.equal(c.usage!.total_tokens, c.usage!.prompt_tokens + 8);
+    let streamed = "";
+    let finish: string | null = null;
+    let usage;
+    for await (const chunk of await client().completions.create({ model: "llama2", prompt: "Once upon", max_tokens: 8, temperature: 0, stream: true, stream_options: { include_usage: true } })) {
+      if (chunk.choices.length) {
+        streamed += chunk.choices[0].text;
+        finish = chunk.choices[0].finish_reason ?? finish;
+      }
+      if (chunk.usage) usage = chunk.usage;
+    }
+    assert.equal(streamed, c.choices[0].text);
+    assert.equal(finish, "length");
+    assert.equal(usage!.completion_tokens, 8);
+    const a = await client().completions.create({ model: "llama2", prompt: "Seeded", max_tokens: 10, temperature: 1, seed: 5 });
+    const b = await client().completions.create({ model: "llama2", prompt: "Seeded", max_tokens: 10, temperature: 1, seed: 5 });
+    assert.equal(a.choices[0].text, b.choices[0].text);
+    const stop = c.choices[0].text.slice(3, 6);
+    const stopped = await client().completions.create({ model: "llama2", prompt: "Once upon", max_tokens: 8, temperature: 0, stop: [stop] });
+    assert.equal(stopped.choices[0].finish_reason, "stop");
+    assert.equal(stopped.choices[0].text, c.choices[0].text.slice(0, c.choices[0].text.indexOf(stop)));
+  });
+
+  test("chat completions: non-stream and stream, with the default chat template", async () => {
+    const messages = [
+      { role: "system" as const, content: "You are terse." },
+      { role: "user" as const, content: "Say something." },
+    ];
+    const r = await client().chat.completions.create({ model: "llama2", messages, max_tokens: 6, temperature: 0 });
+    assert.equal(r.object, "chat.completion");
+    assert.equal(r.choices[0].message.role, "assistant");
+    assert.equal(r.usage!.completion_tokens, 6);
+    let content = "";
+    let role;
+    let sawUsage = false;
+    for await (const chunk of await client().chat.completions.create({ model: "llama2", messages, max_tokens: 6, temperature: 0, stream: true, stream_options: { include_usage: true } })) {
+      if (chunk.choices[0]?.delta.role) role = chunk.choices[0].delta.role;
+      content += chunk.choices[0]?.delta.content ?? "";
+      if (chunk.usage) sawUsage = chunk.usage.completion_tokens === 6;
+    }
+    assert.equal(role, "assistant");
+    assert.equal(content, r.choices[0].message.content);
+    assert.ok(sawUsage);
+  });
+
+  test("chat logprobs with top_logprobs", async () => {
+    const r = await client().chat.completions.create({ model: "llama2", messages: [{ role: "user", content: "Hi" }], max_tokens: 3, temperature: 0, logprobs: true, top_logprobs: 2 });
+    const lp = r.choices[0].logprobs!.content!;
+    assert.equal(lp.length, 3);
+    for (const t of lp) {
+      assert.equal(t.top_logprobs.length, 2);
+      assert.ok(t.logprob <= 0);
+    }
+  });
+
+  test("errors come back as OpenAI errors", async () => {
+    await assert.rejects(client().chat.completions.create({ model: "nope", messages: [{ role: "user", content: "x" }] }), (e: InstanceType<typeof OpenAI.NotFoundError>) => e.status === 404);
+    await assert.rejects(client().completions.create({ model: "llama2", prompt: "x", n: 2 }), (e: InstanceType<typeof OpenAI.BadRequestError>) => e.status === 400 && /n = 1/.test(e.message));
+    const res = await postJson(`${shared.get().url}/v1/chat/completions`, { model: "llama2", messages: [] });
+    assert.equal(res.status, 400);
+    const body = await jsonOf(res);
+    assert.equal(body.error.param, "messages");
+    assert.equal(body.error.type, "invalid_request_error");
+  });
+});

@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { jsonOf, postJson, sharedTestServer, sseData } from "./helpers/serverHarness.js";
+
+const shared = sharedTestServer();
+const url = (path: string) => shared.get().url + path;
+
+interface StreamEvent {
+  index: number;
+  token: { id: number; text: string; logprob: number | null; special: boolean };
+  generated_text: string | null;
+  details: { finish_reason: string; generated_tokens: number; seed: number; input_length: number } | null;
+  top_tokens?: unknown[];
+}
+
+describe("TGI routes", () => {
+  test("/generate with details, top tokens and prefill", async () => {
+    const res = await postJson(url("/generate"), { inputs: "Hello TGI", parameters: { max_new_tokens: 5, details: true, decoder_input_details: true, top_n_tokens: 3, seed: 11 } });
+    assert.equal(res.status, 200);
+    const body = await jsonOf(res);
+    const d = body.details;
+    assert.equal(d.finish_reason, "length");
+    assert.equal(d.generated_tokens, 5);
+    assert.equal(d.seed, 11);
+    assert.equal(d.tokens.length, 5);
+    assert.ok(d.prefill.length > 1 && d.prefill.every((t: { logprob: null }) => t.logprob === null));
+    assert.equal(d.top_tokens.length, 5);
+    for (const [i, alts] of d.top_tokens.entries()) {
+      assert.equal(alts.length, 3);
+      assert.ok(alts[0].logprob >= alts[1].logprob && alts[1].logprob >= alts[2].logprob);
+      assert.ok(d.tokens[i].logprob <= 0);
+    }
+    assert.equal(body.generated_text, d.tokens.map((t: { text: string }) => t.text).join(""));
+  });
+
+  test("/generate without details answers generated_text only; return_full_text prepends the inputs", async () => {
+    const plain = await jsonOf(postJson(url("/generate"), { inputs: "Hello TGI", parameters: { max_new_tokens: 4 } }));
+    assert.deepEqual(Object.keys(plain), ["generated_text"]);
+    const full = await jsonOf(postJson(url("/generate"), { inputs: "Hello TGI", parameters: { max_new_tokens: 4, return_full_text: true } }));
+    assert.equal(full.generated_text, "Hello TGI" + plain.generated_text);
+  });
+
+  test("/generate_stream: standard SSE framing, the last event with generated_text and details", async () => {
+    const res = await postJson(url("/generate_stream"), { inputs: "Hello TGI", parameters: { max_new_tokens: 6 } });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type")!, /^text\/event-stream/);
+    const raw = await res.text();
+    assert.match(raw, /^(data:\{.*\}\n\n)+$/s, "data: lines, each followed by a blank line");
+    const events = sseData(raw) as StreamEvent[];
+    assert.equal(events.length, 6);
+    assert.deepEqual(events.map((e) => e.index), [1, 2, 3, 4, 5, 6]);
+    for (const e of events.slice(0, -1)) assert.equal(e.generated_text, null);
+    const last = events.at(-1)!;
+    assert.equal(last.generated_text, events.map((e) => e.token.text).join(""));
+    assert.equal(last.details!.finish_reason, "length");
+    assert.equal(last.details!.generated_tokens, 6);
+    const whole = await jsonOf(postJson(url("/generate"), { inputs: "Hello TGI", parameters: { max_new_tokens: 6 } }));
+    assert.equal(last.generated_text, whole.generated_text);
+  });
+
+  test("/info describes the model", async () => {
+    const info = await jsonOf(fetch(url("/info")));
+    assert.equal(info.model_id, "llama2");
+    assert.equal(info.max_total_tokens, 512);
+    assert.equal(info.model_pipeline_tag, "text-generation");
+  });
+
+  test("validation errors are 422 with TGI's error body", async () => {
+    for (const parameters of [{ max_new_tokens: "5" }, { temperature: 0 }, { top_p: 1.5 }, { stop: ["a", "b", "c", "d", "e"] }, { typical_p: 0.5 }, { best_of: 2 }]) {
+      const res = await postJson(url("/generate"), { inputs: "x", parameters });
+      assert.equal(res.status, 422, JSON.stringify(parameters));
+      const body = await jsonOf(res);
+      assert.equal(body.error_type, "validation");
+      assert.equal(typeof body.error, "string");
+    }
+  });
+});
