@@ -19,6 +19,9 @@ import { registerTgiRoutes } from "./protocols/tgi/tgiRoutes.js";
 import "./requestTimeline.js";
 import { registerOperationsRoutes } from "./routes/operationsRoutes.js";
 
+/** After the engine has drained, how long responses get to write their last bytes. */
+const CLOSE_GRACE_MS = 2000;
+
 /** Incoming x-request-id values we keep: printable ASCII without spaces, at most 128 characters. */
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 
@@ -110,7 +113,13 @@ export class LlmServer {
     this.closing ??= (async () => {
       const httpClosed = this.app.close();
       const finished = await this.engine.shutdown(timeoutMs);
+      // Generations are over; their responses end within moments. Keep-alive connections would
+      // hold the close for their whole timeout: close each as soon as it is idle, and any left after a grace.
+      const sweep = setInterval(() => this.app.server.closeIdleConnections(), 20);
+      const grace = setTimeout(() => this.app.server.closeAllConnections(), CLOSE_GRACE_MS);
       await httpClosed;
+      clearInterval(sweep);
+      clearTimeout(grace);
       return finished;
     })();
     return this.closing;

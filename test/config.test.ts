@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { ConfigError, parseConfig } from "../src/server/config/configFile.js";
+import { DEFAULT_CONFIG, mergeConfig } from "../src/server/config/ServeConfig.js";
+
+describe("YAML configuration", () => {
+  test("llm-serving's sections map to the server's settings; flags override the file", () => {
+    const { config, warnings } = parseConfig(`
+model_config:
+  model_name: llama2
+  max_generate_length: 1024
+  end_token: 2
+  batching_strategy: static
+  decode_batch_size: [1, 4, 8]
+  model_path: models/m.gguf
+  threads: 2
+serving_config:
+  server_ip: 0.0.0.0
+  server_port: 9000
+  queue_limit: 32
+pa_config:
+  block_size: 128
+`);
+    assert.deepEqual(warnings, []);
+    const merged = mergeConfig(config, { port: 9100, threads: undefined });
+    assert.equal(merged.modelName, "llama2");
+    assert.equal(merged.contextSize, 1024);
+    assert.deepEqual(merged.eosTokenIds, [2]);
+    assert.equal(merged.batching, "static");
+    assert.equal(merged.rows, 8, "the largest decode batch tier");
+    assert.equal(merged.modelPath, "models/m.gguf");
+    assert.equal(merged.threads, 2, "a flag left unset does not override");
+    assert.equal(merged.host, "0.0.0.0");
+    assert.equal(merged.port, 9100, "a flag overrides the file");
+    assert.equal(merged.queueLimit, 32);
+    assert.equal(merged.blockSize, 128);
+    assert.equal(merged.batchTokens, DEFAULT_CONFIG.batchTokens);
+  });
+
+  test("known llm-serving keys that mean nothing here are accepted with a warning that says why", () => {
+    const { warnings } = parseConfig(`
+model_config:
+  seq_length: [512, 1024]
+  page_attention: true
+serving_config:
+  agent_ports: [9810]
+pa_config:
+  num_blocks: 512
+tokenizer:
+  type: LlamaTokenizer
+  vocab_file: tokenizer.model
+model_path:
+  prefill_model: ["a.mindir"]
+`);
+    assert.equal(warnings.length, 7);
+    assert.ok(warnings.some((w) => /^pa_config\.num_blocks: ignored \(/.test(w)));
+    assert.ok(warnings.some((w) => /^model_path: ignored/.test(w)));
+  });
+
+  for (const [name, yaml, message] of [
+    ["an unknown key", "model_config:\n  model_nme: x\n", /model_config: unknown key "model_nme"/],
+    ["an unknown section", "serving:\n  port: 1\n", /unknown key "serving"/],
+    ["a value of the wrong type", "serving_config:\n  server_port: eighty\n", /serving_config\.server_port/],
+    ["an unknown batching strategy", "model_config:\n  batching_strategy: dynamic\n", /batching_strategy/],
+    ["disagreeing context sizes", "model_config:\n  max_generate_length: 512\n  context_size: 1024\n", /disagree/],
+    ["YAML that does not parse", "model_config: [unclosed\n", /not valid YAML/],
+  ] as const) {
+    test(`${name} is a clear error`, () => {
+      assert.throws(() => parseConfig(yaml), (e: Error) => e instanceof ConfigError && message.test(e.message));
+    });
+  }
+});

@@ -1,0 +1,155 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { jsonOf, postJson, sharedTestServer, startTestServer } from "./helpers/serverHarness.js";
+import { tinyModelPath } from "./helpers/tinyModel.js";
+
+const shared = sharedTestServer();
+const url = (path: string) => shared.get().url + path;
+
+async function waitFor(check: () => Promise<boolean>, what: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await sleep(10);
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+const idle = async (): Promise<boolean> => {
+  const s = await jsonOf(fetch(url("/stats")));
+  return s.running === 0 && s.waiting === 0 && s.kv.usedBlocks === 0;
+};
+
+describe("request ids", () => {
+  test("an incoming x-request-id is honoured and echoed; otherwise one is made", async () => {
+    const mine = await postJson(url("/generate"), { inputs: "id", parameters: { max_new_tokens: 2 } }, { "x-request-id": "trace-42" });
+    assert.equal(mine.headers.get("x-request-id"), "trace-42");
+    const made = await postJson(url("/generate"), { inputs: "id", parameters: { max_new_tokens: 2 } });
+    assert.match(made.headers.get("x-request-id")!, /^[0-9a-f-]{36}$/);
+    const bad = await postJson(url("/generate"), { inputs: "id", parameters: { max_new_tokens: 2 } }, { "x-request-id": "has spaces in it" });
+    assert.notEqual(bad.headers.get("x-request-id"), "has spaces in it");
+    const timeline = await jsonOf(fetch(url("/debug/requests/trace-42")));
+    assert.equal(timeline.id, "trace-42");
+    assert.equal(timeline.tokens.length, 2);
+    assert.ok(timeline.summary.server_ms >= timeline.summary.engine_ms);
+  });
+});
+
+describe("client disconnect cancels the request", () => {
+  test("mid-stream: the row leaves the batch and its blocks are freed", async () => {
+    const res = await postJson(url("/generate_stream"), { inputs: "long", parameters: { max_new_tokens: 480, ignore_eos: true } }, { "x-request-id": "gone-mid-stream" });
+    const reader = res.body!.getReader();
+    await reader.read();
+    const during = await jsonOf(fetch(url("/stats")));
+    assert.equal(during.running, 1);
+    assert.ok(during.kv.usedBlocks > 0);
+    await reader.cancel();
+    await waitFor(idle, "the cancelled row to leave");
+    const t = await jsonOf(fetch(url("/debug/requests/gone-mid-stream")));
+    assert.ok(t.tokens.length < 480, `stopped after ${t.tokens.length} tokens`);
+  });
+
+  test("before a non-streaming response: the generation stops", async () => {
+    const abort = new AbortController();
+    const pending = fetch(url("/generate"), {
+      method: "POST",
+      signal: abort.signal,
+      headers: { "content-type": "application/json", "x-request-id": "gone-early" },
+      body: JSON.stringify({ inputs: "long", parameters: { max_new_tokens: 480, ignore_eos: true } }),
+    });
+    await waitFor(async () => (await jsonOf(fetch(url("/stats")))).running === 1, "the request to start");
+    abort.abort();
+    await assert.rejects(pending);
+    await waitFor(idle, "the engine to go idle");
+    const t = await jsonOf(fetch(url("/debug/requests/gone-early")));
+    assert.ok(t.tokens.length < 480, `stopped after ${t.tokens.length} tokens`);
+  });
+});
+
+describe("bad input", () => {
+  const long = "the model serves a request ".repeat(150);
+  const cases: Array<[string, string, unknown, number, string?]> = [
+    ["llm-serving: malformed JSON", "/models/llama2/generate", "{not json", 400],
+    ["llm-serving: inputs missing", "/models/llama2/generate", { parameters: {} }, 400, "inputs"],
+    ["llm-serving: inputs of the wrong type", "/models/llama2/generate", { inputs: ["a"] }, 400, "inputs"],
+    ["llm-serving: negative max_new_tokens", "/models/llama2/generate", { inputs: "x", parameters: { max_new_tokens: -3 } }, 400, "max_new_tokens"],
+    ["llm-serving: huge max_new_tokens", "/models/llama2/generate", { inputs: "x", parameters: { max_new_tokens: 10_000_000 } }, 400, "max_new_tokens"],
+    ["llm-serving: a prompt longer than the context", "/models/llama2/generate", { inputs: long }, 400, "prompt"],
+    ["llm-serving: a parameter that is not a number", "/models/llama2/generate", { inputs: "x", parameters: { temperature: "hot" } }, 400, "parameters.temperature"],
+    ["llm-serving: unknown model", "/models/other/generate", { inputs: "x" }, 404, "model"],
+    ["TGI: malformed JSON", "/generate", "{", 422],
+    ["TGI: inputs missing", "/generate", {}, 422],
+    ["TGI: prompt too long", "/generate", { inputs: long, parameters: { max_new_tokens: 5 } }, 422],
+    ["OpenAI: prompt missing", "/v1/completions", { model: "llama2" }, 400, "prompt"],
+    ["OpenAI: messages missing", "/v1/chat/completions", { model: "llama2" }, 400, "messages"],
+    ["OpenAI: max_tokens of the wrong type", "/v1/completions", { model: "llama2", prompt: "x", max_tokens: "many" }, 400, "max_tokens"],
+    ["OpenAI: prompt too long", "/v1/completions", { model: "llama2", prompt: long }, 400, "prompt"],
+    ["OpenAI: unknown model", "/v1/completions", { model: "other", prompt: "x" }, 404, "model"],
+    ["a body that is not an object", "/v1/completions", "[1, 2]", 400],
+  ];
+  for (const [name, path, body, status, param] of cases) {
+    test(`${name} → ${status} with a JSON error`, async () => {
+      const res = await postJson(url(path), body);
+      assert.equal(res.status, status);
+      assert.match(res.headers.get("content-type")!, /application\/json/);
+      const err = await jsonOf(res);
+      const message = typeof err.error === "string" ? err.error : err.error.message;
+      assert.ok(message.length > 0);
+      if (param && typeof err.error === "object") assert.equal(err.error.param, param);
+    });
+  }
+
+  test("after all that, the server still serves", async () => {
+    const res = await postJson(url("/models/llama2/generate"), { inputs: "still here", parameters: { max_new_tokens: 3 } });
+    assert.equal(res.status, 200);
+    assert.ok(await idle());
+  });
+});
+
+describe("overload and readiness", () => {
+  test("beyond the waiting-queue limit: 503 with Retry-After; every accepted request completes", async () => {
+    const s = await startTestServer({ rows: 1, queueLimit: 1 });
+    try {
+      await s.server.engine.ready;
+      const body = { inputs: "busy", parameters: { max_new_tokens: 300, ignore_eos: true } };
+      const first = postJson(`${s.url}/generate`, body);
+      await waitFor(async () => (await jsonOf(fetch(`${s.url}/stats`))).running === 1, "the first request to run");
+      const second = postJson(`${s.url}/generate`, body);
+      await waitFor(async () => (await jsonOf(fetch(`${s.url}/stats`))).waiting === 1, "the second request to wait");
+      const third = await postJson(`${s.url}/generate`, body);
+      assert.equal(third.status, 503);
+      assert.equal(third.headers.get("retry-after"), "1");
+      assert.equal((await jsonOf(third)).error_type, "overloaded");
+      for (const r of [await first, await second]) {
+        assert.equal(r.status, 200);
+        assert.equal((await jsonOf(r)).generated_text.length > 0, true);
+      }
+    } finally {
+      await s.server.close(1000);
+    }
+  });
+
+  test("/health is 503 until the model is loaded and warmed up; generation routes say why", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const s = await startTestServer({}, async () => {
+      await gate;
+      return tinyModelPath();
+    });
+    try {
+      const early = await fetch(`${s.url}/health`);
+      assert.equal(early.status, 503);
+      assert.equal((await jsonOf(early)).status, "loading");
+      const gen = await postJson(`${s.url}/v1/completions`, { model: "llama2", prompt: "x" });
+      assert.equal(gen.status, 503);
+      assert.equal((await jsonOf(gen)).error.code, "loading");
+      release();
+      await s.server.engine.ready;
+      assert.equal((await fetch(`${s.url}/health`)).status, 200);
+    } finally {
+      release();
+      await s.server.close(1000);
+    }
+  });
+});
