@@ -82,3 +82,34 @@ describe("OpenAI routes, through the official client", () => {
     assert.equal(body.error.type, "invalid_request_error");
   });
 });
+
+describe("chat templates", () => {
+  test("the model's own template from the GGUF metadata is used, its special tokens parsed as such", async () => {
+    const { mkdtemp, rm } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { Template } = await import("@huggingface/jinja");
+    const { makeModel } = await import("../src/model/SyntheticModel.js");
+    const { startTestServer } = await import("./helpers/serverHarness.js");
+    const template = "{{ bos_token }}{% for m in messages %}[{{ m.role }}] {{ m.content }}{{ eos_token }}{% endfor %}{% if add_generation_prompt %}[assistant] {% endif %}";
+    const dir = await mkdtemp(join(tmpdir(), "llm-serving-chat-"));
+    const modelPath = join(dir, "chat.gguf");
+    await makeModel({ preset: "tiny", dtype: "Q8_0", seed: 0, out: modelPath, chatTemplate: template });
+    const s = await startTestServer({}, async () => modelPath);
+    try {
+      await s.server.engine.ready;
+      const messages = [{ role: "user" as const, content: "Hello there" }];
+      const c = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: "unused", maxRetries: 0 });
+      const r = await c.chat.completions.create({ model: "llama2", messages, max_tokens: 2, temperature: 0 });
+      const rendered = new Template(template).render({ messages, add_generation_prompt: true, bos_token: "<s>", eos_token: "</s>" });
+      const agent = s.server.engine.master!.agent;
+      const expected = agent.tokenize(rendered, true);
+      assert.equal(expected[0], 1, "the template's <s> is the BOS token");
+      assert.ok(expected.includes(2), "and its </s> the EOS token");
+      assert.equal(r.usage!.prompt_tokens, expected.length, "BOS not added twice, special tokens not spelled out");
+    } finally {
+      await s.server.close(1000);
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { REQUEST_POINTS, STEP_POINTS, STEP_SPANS } from "../src/timing/points.js";
+import { HTTP_POINTS, REQUEST_POINTS, STEP_POINTS, STEP_SPANS } from "../src/timing/points.js";
 
 const doc = await readFile(join(import.meta.dirname, "..", "..", "docs", "timing.md"), "utf8");
 
@@ -26,4 +26,8 @@ test("docs/timing.md and the code define the same step spans", () => {
 
 test("docs/timing.md and the code name the same request points", () => {
   assert.deepEqual(table("Request time points").map((row) => row[0]), [...REQUEST_POINTS]);
+});
+
+test("docs/timing.md and the code name the same HTTP points", () => {
+  assert.deepEqual(table("HTTP time points").map((row) => row[0]), [...HTTP_POINTS]);
 });

@@ -18,6 +18,8 @@ export interface MakeModelOptions {
   dtype: Dtype;
   seed: number;
   out: string;
+  /** A Jinja chat template to store as tokenizer.chat_template (none by default). */
+  chatTemplate?: string;
 }
 
 /** Metadata keys marking our synthetic models, so that a server can say so at startup. */
@@ -28,12 +30,12 @@ export class ModelOptionsError extends Error {
   override name = "ModelOptionsError";
 }
 
-export function validateMakeModelOptions(o: { preset: string; dtype: string; seed: number; out: string }): MakeModelOptions {
+export function validateMakeModelOptions(o: { preset: string; dtype: string; seed: number; out: string; chatTemplate?: string }): MakeModelOptions {
   if (!isPresetName(o.preset)) throw new ModelOptionsError(`unknown preset "${o.preset}" (expected one of ${PRESET_NAMES.join(", ")})`);
   if (!(DTYPES as readonly string[]).includes(o.dtype)) throw new ModelOptionsError(`unknown dtype "${o.dtype}" (expected one of ${DTYPES.join(", ")})`);
   if (!Number.isSafeInteger(o.seed) || o.seed < 0 || o.seed > 0xffffffff) throw new ModelOptionsError(`seed must be an integer in [0, 2^32), got ${o.seed}`);
   if (!o.out) throw new ModelOptionsError("an output path is required");
-  return { preset: o.preset, dtype: o.dtype as Dtype, seed: o.seed, out: o.out };
+  return { preset: o.preset, dtype: o.dtype as Dtype, seed: o.seed, out: o.out, chatTemplate: o.chatTemplate };
 }
 
 interface TensorPlan extends TensorInfo {
@@ -105,6 +107,7 @@ function metadata(o: MakeModelOptions, shape: ModelShape, vocab: Vocabulary): Ar
     ["tokenizer.ggml.eos_token_id", u32(EOS_ID)],
     ["tokenizer.ggml.add_bos_token", { type: "bool", value: true }],
     ["tokenizer.ggml.add_eos_token", { type: "bool", value: false }],
+    ...(o.chatTemplate === undefined ? [] : [["tokenizer.chat_template", { type: "string", value: o.chatTemplate }] as [string, GgufValue]]),
   ];
 }
 

@@ -1,0 +1,106 @@
+/**
+ * `npm run bench:http`: the time the HTTP server adds to the engine's own.
+ * Starts `llm-serving serve` on the tiny preset in a child process, sends
+ * requests one at a time, and reads each request's timeline back from
+ * /debug/requests/{id} (server and engine marks on the server's one clock):
+ *
+ * - max_new_tokens = 1, not streamed: added = server time (received →
+ *   response_ended) − engine time (queued → finished);
+ * - streamed: per token, written − delivered (engine event → socket), and
+ *   the whole request's added time divided by its tokens.
+ *
+ * A benchmark, not a test: run it on a quiet machine.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { ensureSyntheticModel } from "../model/defaultModel.js";
+import { quantile } from "./stats.js";
+
+interface Timeline {
+  http: Record<string, number | null>;
+  tokens: Array<{ delivered: number | null; written: number | null }>;
+  summary: { server_ms: number | null; engine_ms: number | null; added_ms: number | null };
+}
+
+const cli = fileURLToPath(new URL("../cli/main.js", import.meta.url));
+
+async function startServer(modelPath: string): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [cli, "serve", "--model", modelPath, "--model-name", "tiny", "--port", "0", "--rows", "8"], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr!.on("data", (d) => (stderr += d));
+  while (!/serving "tiny"/.test(stderr)) {
+    if (child.exitCode !== null) throw new Error(`the server exited: ${stderr}`);
+    await once(child.stderr!, "data");
+  }
+  return { url: stderr.match(/listening on (http:\/\/\S+)/)![1], child };
+}
+
+async function timed(url: string, path: string, id: string, body: object): Promise<{ clientMs: number; timeline: Timeline }> {
+  const started = performance.now();
+  const res = await fetch(url + path, { method: "POST", headers: { "content-type": "application/json", "x-request-id": id }, body: JSON.stringify(body) });
+  await res.arrayBuffer();
+  const clientMs = performance.now() - started;
+  if (res.status !== 200) throw new Error(`${path} answered ${res.status}`);
+  const timeline = (await (await fetch(`${url}/debug/requests/${id}`)).json()) as Timeline;
+  return { clientMs, timeline };
+}
+
+const f = (v: number): string => v.toFixed(3);
+
+function row(name: string, values: number[]): string {
+  return `| ${name} | ${f(quantile(values, 0.5))} | ${f(quantile(values, 0.9))} | ${f(quantile(values, 0.99))} | ${f(Math.min(...values))} | ${f(Math.max(...values))} |`;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { requests: { type: "string", default: "300" }, streams: { type: "string", default: "60" }, tokens: { type: "string", default: "64" } } });
+  const n = Number(values.requests);
+  const streams = Number(values.streams);
+  const tokens = Number(values.tokens);
+  const model = await ensureSyntheticModel({ preset: "tiny", dtype: "Q8_0", seed: 0 });
+  const { url, child } = await startServer(model);
+  try {
+    const one = { inputs: "How long does the server take?", parameters: { max_new_tokens: 1 } };
+    for (let i = 0; i < 30; i++) await timed(url, "/generate", `warm-${i}`, one); // JIT and sockets warm
+
+    const added: number[] = [];
+    const engine: number[] = [];
+    const server: number[] = [];
+    const client: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const { clientMs, timeline } = await timed(url, "/generate", `one-${i}`, one);
+      added.push(timeline.summary.added_ms!);
+      engine.push(timeline.summary.engine_ms!);
+      server.push(timeline.summary.server_ms!);
+      client.push(clientMs);
+    }
+
+    const perTokenWrite: number[] = [];
+    const perTokenAdded: number[] = [];
+    const streamBody = { inputs: "Stream a while.", parameters: { max_new_tokens: tokens, ignore_eos: true } };
+    for (let i = 0; i < streams; i++) {
+      const { timeline } = await timed(url, "/generate_stream", `stream-${i}`, streamBody);
+      for (const t of timeline.tokens) if (t.written !== null && t.delivered !== null) perTokenWrite.push(t.written - t.delivered);
+      perTokenAdded.push(timeline.summary.added_ms! / timeline.tokens.length);
+    }
+
+    console.log(`# bench:http — tiny preset, node ${process.version}, ${new Date().toISOString()}\n`);
+    console.log(`## max_new_tokens = 1, not streamed (TGI /generate), ${n} requests one at a time\n`);
+    console.log("| ms | p50 | p90 | p99 | min | max |\n|---|---:|---:|---:|---:|---:|");
+    console.log(row("server added (server − engine)", added));
+    console.log(row("engine (queued → finished)", engine));
+    console.log(row("server (received → response_ended)", server));
+    console.log(row("client round trip", client));
+    console.log(`\n## streamed (TGI /generate_stream), ${streams} requests × ${tokens} tokens\n`);
+    console.log("| ms | p50 | p90 | p99 | min | max |\n|---|---:|---:|---:|---:|---:|");
+    console.log(row("per token: delivered → written", perTokenWrite));
+    console.log(row("per token: (server − engine) / tokens", perTokenAdded));
+    console.log("\nTargets: server added p50 ≤ 2 ms at max_new_tokens = 1; added per streamed token p50 ≤ 0.1 ms.");
+  } finally {
+    child.kill("SIGTERM");
+    await once(child, "exit");
+  }
+}
+
+await main();
