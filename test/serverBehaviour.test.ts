@@ -153,3 +153,19 @@ describe("overload and readiness", () => {
     }
   });
 });
+
+describe("shutdown timeout", () => {
+  test("requests still running after the timeout are cancelled and told so in their stream", async () => {
+    const s = await startTestServer();
+    await s.server.engine.ready;
+    const res = await postJson(`${s.url}/generate_stream`, { inputs: "too long", parameters: { max_new_tokens: 500, ignore_eos: true } });
+    const reader = res.body!.getReader();
+    await reader.read();
+    const closed = s.server.close(30);
+    let text = "";
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += new TextDecoder().decode(chunk.value);
+    assert.equal(await closed, false, "not everything finished in time");
+    const last = text.trim().split("\n\n").at(-1)!;
+    assert.match(last, /^data:\{"error":".*shutting down.*","error_type":"overloaded"\}$/);
+  });
+});

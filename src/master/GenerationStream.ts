@@ -90,7 +90,7 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
     this.buffer.push(event);
     if (event.type === "finish") {
       this.finished = true;
-      this.resolveCompletion(stripType(event));
+      this.resolveCompletion(completionOf(event));
     }
     const wake = this.wake;
     this.wake = undefined;
@@ -124,12 +124,13 @@ export async function collect(stream: GenerationStream): Promise<Completion & { 
   const tokens: TokenEvent[] = [];
   for await (const event of stream) {
     if (event.type === "token") tokens.push(event);
-    else return { ...stripType(event), tokens };
+    else return { ...completionOf(event), tokens };
   }
   throw new Error("stream ended without a finish event");
 }
 
-function stripType(event: FinishEvent): Completion {
+/** The completion a finish event carries. */
+export function completionOf(event: FinishEvent): Completion {
   const { type: _type, ...completion } = event;
   return completion;
 }

@@ -73,22 +73,24 @@ export class Engine {
 
   /**
    * Lets in-flight requests finish for up to `timeoutMs`, then cancels what
-   * is left; frees the model. Resolves true if everything finished in time.
+   * is left. Resolves true if everything finished in time.
    */
-  async shutdown(timeoutMs: number): Promise<boolean> {
+  async drain(timeoutMs: number): Promise<boolean> {
     if (this.state === "loading") await this.ready.catch(() => undefined);
     if (this.state === "ready") this.state = "draining";
     const master = this.master;
-    let finished = true;
-    if (master) {
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
-      finished = await Promise.race([master.drain().then(() => true as const), timedOut]);
-      clearTimeout(timer);
-      if (!finished) await master.close();
-    }
+    if (!master) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    const finished = await Promise.race([master.drain().then(() => true as const), timedOut]);
+    clearTimeout(timer);
+    if (!finished) await master.close();
+    return finished;
+  }
+
+  /** Frees the model (after the responses that may still read token texts are done). */
+  async dispose(): Promise<void> {
     await this.agent?.dispose();
     this.state = "stopped";
-    return finished;
   }
 }

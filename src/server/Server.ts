@@ -112,7 +112,7 @@ export class LlmServer {
   close(timeoutMs: number): Promise<boolean> {
     this.closing ??= (async () => {
       const httpClosed = this.app.close();
-      const finished = await this.engine.shutdown(timeoutMs);
+      const finished = await this.engine.drain(timeoutMs);
       // Generations are over; their responses end within moments. Keep-alive connections would
       // hold the close for their whole timeout: close each as soon as it is idle, and any left after a grace.
       const sweep = setInterval(() => this.app.server.closeIdleConnections(), 20);
@@ -120,6 +120,7 @@ export class LlmServer {
       await httpClosed;
       clearInterval(sweep);
       clearTimeout(grace);
+      await this.engine.dispose();
       return finished;
     })();
     return this.closing;

@@ -6,7 +6,7 @@
  */
 import type { FastifyReply } from "fastify";
 import type { GenerationRequest } from "../../master/GenerationRequest.js";
-import type { GenerationStream, TokenEvent } from "../../master/GenerationStream.js";
+import { completionOf, type GenerationStream, type TokenEvent } from "../../master/GenerationStream.js";
 import { now } from "../../timing/clock.js";
 import { HttpPoint } from "../../timing/points.js";
 import type { RequestTimeline } from "../../timing/RequestTimeline.js";
@@ -42,8 +42,7 @@ export async function collectGeneration(reply: FastifyReply, stream: GenerationS
   for await (const event of stream) {
     if (event.type === "token") tokens.push(event);
     else {
-      const { type: _type, ...completion } = event;
-      const generation = { ...completion, tokens };
+      const generation = { ...completionOf(event), tokens };
       const failure = endedEarly(generation);
       if (failure) throw failure;
       return generation;
@@ -91,8 +90,7 @@ export async function streamGeneration(reply: FastifyReply, stream: GenerationSt
       if (written) written[event.index] = now();
       continue;
     }
-    const { type: _type, ...completion } = event;
-    const generation = { ...completion, tokens };
+    const generation = { ...completionOf(event), tokens };
     const failure = endedEarly(generation);
     res.end(failure ? format.error(failure) : format.tail(generation, last));
     if (written && last) written[last.index] = now();
