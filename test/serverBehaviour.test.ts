@@ -32,7 +32,7 @@ describe("request ids", () => {
     const timeline = await jsonOf(fetch(url("/debug/requests/trace-42")));
     assert.equal(timeline.id, "trace-42");
     assert.equal(timeline.tokens.length, 2);
-    assert.ok(timeline.summary.server_ms >= timeline.summary.engine_ms);
+    assert.ok(timeline.durations.e2e > 0);
   });
 });
 

@@ -15,7 +15,7 @@ describe("llm-serving routes", () => {
     const text = await res.text();
     assert.ok(text.endsWith("}\n"));
     const body = JSON.parse(text);
-    assert.deepEqual(Object.keys(body), ["generated_text", "finish_reason", "generated_tokens", "prefill", "seed", "tokens", "top_tokens", "details"]);
+    assert.deepEqual(Object.keys(body), ["generated_text", "finish_reason", "generated_tokens", "prefill", "seed", "tokens", "top_tokens", "details", "timings"]);
     assert.equal(body.finish_reason, "length");
     assert.equal(body.generated_tokens, 6);
     assert.equal(body.tokens.length, 6);
@@ -48,15 +48,20 @@ describe("llm-serving routes", () => {
     assert.equal((await jsonOf(whole)).generated_tokens, 3);
     const res = await postJson(url("/models/llama2"), { inputs: "Flag", stream: "True", parameters: { max_new_tokens: 3, do_sample: false, return_protocol: "plain", return_full_text: false } });
     const ls = lines(await res.text());
-    assert.equal(ls.length, 3, "no summary line without return_full_text");
-    for (const l of ls) {
+    assert.equal(ls.length, 3 + 1, "no summary line without return_full_text: the tokens, then the timings");
+    for (const l of ls.slice(0, -1)) {
       assert.ok(l.startsWith("data:"));
       assert.deepEqual(Object.keys(JSON.parse(l.slice(5))), ["details", "generated_text", "tokens", "top_tokens"]);
     }
+    assert.deepEqual(Object.keys(JSON.parse(ls.at(-1)!.slice(5))), ["details", "generated_text", "timings"]);
+    assert.equal(JSON.parse(ls.at(-1)!.slice(5)).generated_text, "");
   });
 
   test("defaults, string coercion and clamping as in llm-serving; seed, stop and repetition_penalty work", async () => {
-    const run = async (parameters: object) => jsonOf(postJson(url("/models/llama2/generate"), { inputs: "Coerce", parameters }));
+    const run = async (parameters: object) => {
+      const { timings: _timings, ...body } = await jsonOf(postJson(url("/models/llama2/generate"), { inputs: "Coerce", parameters }));
+      return body;
+    };
     const greedy = await run({ max_new_tokens: "10", do_sample: "False" });
     assert.equal(greedy.generated_tokens, 10);
     assert.deepEqual(await run({ max_new_tokens: 10, temperature: "0.000001" }), greedy, "temperature ≤ 1e-5 turns sampling off");

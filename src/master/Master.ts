@@ -32,6 +32,8 @@ export interface MasterOptions {
   blockSize?: number;
   /** End tokens replacing the model's (llm-serving's end_token); a request may override them. */
   eosTokenIds?: readonly number[];
+  /** Record per request the steps that carried it and per token when it was produced and delivered. Default true. */
+  recordTokens?: boolean;
 }
 
 export type MasterState = "running" | "draining" | "stopped" | "failed";
@@ -62,6 +64,9 @@ export class Master {
   private lastBatchSize = 0;
   private failedSteps = 0;
   private requestCount = 0;
+  private readonly recordTokens: boolean;
+  /** When the previous step delivered (for each step's gap). */
+  private lastDelivered = NaN;
   private _state: MasterState = "running";
   /** Why the loop stopped, when it failed. */
   failure: Error | undefined;
@@ -81,10 +86,14 @@ export class Master {
     this.blockSize = options.blockSize ?? 16;
     this.eosTokenIds = options.eosTokenIds ? new Set(options.eosTokenIds) : undefined;
     this.scheduler = new Scheduler({ policy: options.batching ?? "continuous", maxBatchSize, batchTokens: agent.batchTokens }, agent.pool);
-    this.postprocessor = new Postprocessor({
-      isEos: (r, token) => (r.params.eosTokenIds ? r.params.eosTokenIds.includes(token) : this.eosTokenIds ? this.eosTokenIds.has(token) : agent.isEndOfGeneration(token)),
-      isSpecial: (token) => agent.isSpecial(token),
-    });
+    this.recordTokens = options.recordTokens ?? true;
+    this.postprocessor = new Postprocessor(
+      {
+        isEos: (r, token) => (r.params.eosTokenIds ? r.params.eosTokenIds.includes(token) : this.eosTokenIds ? this.eosTokenIds.has(token) : agent.isEndOfGeneration(token)),
+        isSpecial: (token) => agent.isSpecial(token),
+      },
+      this.recordTokens,
+    );
     agent.pool.onAvailable = () => this.signal();
     this.stopped = this.loop();
   }
@@ -101,13 +110,14 @@ export class Master {
     const capacity = this.agent.rowCapacity;
     const valid = validateRequest(request, vocabSize, capacity);
     const prompt = truncatePrompt(this.promptTokens(request.prompt, request.specialTokens === true), request.truncate, this.agent.info.bosToken);
+    const tokenized = now();
     valid.maxNewTokens = checkFits(prompt.length, valid.maxNewTokens, capacity, request.fitContext === true);
     if (this.scheduler.waiting.length >= this.maxWaiting) {
       throw new RequestError("queue_full", `too many requests waiting (${this.maxWaiting}); try again later`);
     }
     const id = request.id ?? `req-${++this.requestCount}`;
     const seed = valid.seed ?? randomInt(0, 0x100000000);
-    const r = new Request(id, prompt, valid, seed, (tokens) => this.agent.detokenize(tokens), (req) => this.cancel(req));
+    const r = new Request(id, prompt, valid, seed, (tokens) => this.agent.detokenize(tokens), (req) => this.cancel(req), tokenized);
     this.scheduler.waiting.push(r);
     this.signal();
     return r.stream;
@@ -196,6 +206,8 @@ export class Master {
         step.rows = batch;
         step.marks.set(StepPoint.step_start, start);
         step.marks.mark(StepPoint.scheduled);
+        step.gap = start - this.lastDelivered;
+        step.waiting = this.scheduler.waiting.length;
         this.lastBatchSize = batch.length;
         await this.runStep(step);
       }
@@ -213,10 +225,10 @@ export class Master {
       const outputs = await this.agent.runStep(inputs, step.marks);
       step.decodes = this.agent.decodeCount - decodesBefore;
       this.deliveries.length = 0;
-      this.postprocessor.process(step.rows, outputs, this.deliveries);
+      this.postprocessor.process(step, outputs, this.deliveries);
       step.marks.mark(StepPoint.postprocessed);
-      this.deliver(this.deliveries);
-      step.marks.mark(StepPoint.delivered);
+      this.deliver(step.id, this.deliveries);
+      this.lastDelivered = step.marks.mark(StepPoint.delivered);
       this.failedSteps = 0;
     } catch (err) {
       const error = new EngineError(`step ${step.id} failed: ${(err as Error).message}`, { cause: err });
@@ -233,11 +245,17 @@ export class Master {
     }
   }
 
-  private deliver(deliveries: readonly Delivery[]): void {
+  private deliver(stepId: number, deliveries: readonly Delivery[]): void {
     const t = now();
     for (const d of deliveries) {
       if (d.event) {
-        d.request.tokenTimes[d.event.index] = t;
+        const trace = d.request.trace;
+        if (d.event.index === 0) trace.marks.set(RequestPoint.first_token, t);
+        trace.marks.set(RequestPoint.last_token, t);
+        if (this.recordTokens) {
+          trace.tokenDelivered.set(d.event.index, t);
+          trace.tokenStep.set(d.event.index, stepId);
+        }
         d.request.stream.sink.push(d.event);
       }
       if (d.finish) this.finish(d.request, d.finish, d.error, d.stopString);
@@ -249,7 +267,7 @@ export class Master {
     if (r.phase === "waiting") this.scheduler.waiting.remove(r);
     r.phase = "finished";
     r.finishReason = reason;
-    r.marks.mark(RequestPoint.finished);
+    r.trace.marks.mark(RequestPoint.finished);
     if (r.row) {
       this.agent.pool.release(r.row);
       r.row = undefined;

@@ -5,11 +5,11 @@
  * prepares deliveries; the master hands them to the callers.
  */
 import type { RowOutput, TokenAlternative } from "../agent/Agent.js";
-import { RequestPoint } from "../timing/points.js";
+import { RequestPoint, StepPoint } from "../timing/points.js";
 import { EngineError } from "./errors.js";
 import type { FinishReason, TokenEvent } from "./GenerationStream.js";
 import type { Request } from "./Request.js";
-import type { BatchRow } from "./Step.js";
+import type { Step } from "./Step.js";
 
 export interface Delivery {
   request: Request;
@@ -25,13 +25,24 @@ export interface TokenClassifier {
 }
 
 export class Postprocessor {
-  constructor(private readonly tokens: TokenClassifier) {}
+  constructor(
+    private readonly tokens: TokenClassifier,
+    /** Record which steps carried each request (instrumentation on). */
+    private readonly recordSteps: boolean,
+  ) {}
 
-  process(batch: readonly BatchRow[], outputs: readonly RowOutput[], out: Delivery[]): void {
+  process(step: Step, outputs: readonly RowOutput[], out: Delivery[]): void {
+    const batch = step.rows;
     for (let i = 0; i < batch.length; i++) {
       const row = batch[i];
       const r = row.request;
       const o = outputs[i];
+      if (this.recordSteps) r.trace.steps.push(step.id);
+      if (row.kind === "prefill") {
+        // The native prefill: from the decode of the first prompt chunk to the decode of the last.
+        if (r.prefilled === 0) r.trace.marks.set(RequestPoint.prefill_start, step.marks.get(StepPoint.decode_start));
+        if (row.samples) r.trace.marks.set(RequestPoint.prefill_end, step.marks.get(StepPoint.decode_end));
+      }
       if (r.cancelRequested) {
         out.push({ request: r, finish: "cancelled" });
       } else if (o.kind === "error") {
@@ -44,10 +55,6 @@ export class Postprocessor {
   }
 
   private accept(r: Request, token: number, logprob: number, top: TokenAlternative[] | undefined): Delivery {
-    if (r.output.length === 0) {
-      const t = r.marks.mark(RequestPoint.prefill_end);
-      r.marks.set(RequestPoint.first_token, t);
-    }
     r.output.push(token);
     let finish: FinishReason | undefined;
     if (!r.params.ignoreEos && this.tokens.isEos(r, token)) {

@@ -1,8 +1,8 @@
 /** One request's state in the master, from submission to its finish event. */
 import type { Row } from "../agent/SequencePool.js";
 import type { SamplingParams } from "../agent/Sampling.js";
-import { Marks } from "../timing/Marks.js";
-import { REQUEST_POINTS, RequestPoint } from "../timing/points.js";
+import { RequestPoint } from "../timing/points.js";
+import { RequestTrace } from "../timing/RequestTrace.js";
 import type { ValidRequest } from "./GenerationRequest.js";
 import { GenerationStream, type FinishReason } from "./GenerationStream.js";
 import { IncrementalDetokenizer, type Detokenize } from "./IncrementalDetokenizer.js";
@@ -11,7 +11,8 @@ import { StopStrings } from "./StopStrings.js";
 export type Phase = "waiting" | "running" | "finished";
 
 export class Request {
-  readonly marks = new Marks(REQUEST_POINTS.length);
+  /** Time points, steps and per-token times of this request. */
+  readonly trace = new RequestTrace();
   readonly stream: GenerationStream;
   readonly detokenizer: IncrementalDetokenizer;
   readonly stops: StopStrings;
@@ -26,8 +27,6 @@ export class Request {
   text = "";
   emitted = 0;
   finishReason: FinishReason | undefined;
-  /** When each output token was delivered to the stream. */
-  readonly tokenTimes: Float64Array;
 
   constructor(
     readonly id: string,
@@ -36,12 +35,14 @@ export class Request {
     readonly seed: number,
     detokenize: Detokenize,
     onCancel: (r: Request) => void,
+    /** When the prompt was tokenized (before this object existed). */
+    tokenized: number,
   ) {
-    this.marks.mark(RequestPoint.queued);
-    this.tokenTimes = new Float64Array(params.maxNewTokens).fill(NaN);
-    this.stream = new GenerationStream(id, prompt, seed, this.marks, this.tokenTimes, () => onCancel(this));
+    this.trace.marks.set(RequestPoint.tokenized, tokenized);
+    this.stream = new GenerationStream(id, prompt, seed, this.trace, () => onCancel(this));
     this.detokenizer = new IncrementalDetokenizer(detokenize, prompt);
     this.stops = new StopStrings(params.stop);
+    this.trace.marks.mark(RequestPoint.queued);
   }
 
   get sampling(): SamplingParams {

@@ -58,7 +58,7 @@ export class Scheduler {
       const r = this.waiting.shift()!;
       r.row = row;
       r.phase = "running";
-      r.marks.mark(RequestPoint.admitted);
+      r.trace.marks.mark(RequestPoint.admitted);
       this.running.push(r);
       budget -= this.addRow(batch, r, budget);
     }

@@ -17,6 +17,10 @@ export class Step {
   rows: BatchRow[] = [];
   /** llama_decode calls made in this step (always 1 for a non-empty step). */
   decodes = 0;
+  /** Milliseconds from the previous step's `delivered` to this step's `step_start` (NaN for the first). */
+  gap = NaN;
+  /** Requests waiting for a row when the step was scheduled. */
+  waiting = 0;
 
   constructor(readonly id: number) {}
 

@@ -1,14 +1,12 @@
 /** Builds the agent's inputs for one step from the scheduled rows. */
 import type { RowInput } from "../agent/Agent.js";
 import { hasPenalty } from "../agent/Sampling.js";
-import { RequestPoint } from "../timing/points.js";
 import type { BatchRow } from "./Step.js";
 
 export function buildStepInputs(batch: readonly BatchRow[]): RowInput[] {
   const inputs = new Array<RowInput>(batch.length);
   for (let i = 0; i < batch.length; i++) {
     const { request: r, tokens, samples } = batch[i];
-    if (r.prefilled === 0) r.marks.mark(RequestPoint.prefill_start);
     const input: RowInput = { row: r.row!, tokens };
     if (samples) {
       const params = r.sampling;

@@ -6,6 +6,7 @@
 import { basename, extname } from "node:path";
 import { Agent, type ModelInfo } from "../agent/Agent.js";
 import { Master } from "../master/Master.js";
+import type { StepRecord } from "../timing/StepRecord.js";
 import type { ServeConfig } from "./config/ServeConfig.js";
 import { HttpError } from "./httpErrors.js";
 
@@ -26,6 +27,8 @@ export class Engine {
   constructor(
     readonly config: ServeConfig,
     resolveModelPath: () => Promise<string>,
+    /** Receives every engine step (the timing instruments), if any. */
+    private readonly onStep?: (step: StepRecord) => void,
   ) {
     this.ready = this.load(resolveModelPath);
     this.ready.catch(() => undefined); // the failure is kept in `failure` and shown by /health
@@ -62,7 +65,8 @@ export class Engine {
     try {
       this.modelPath = await resolveModelPath();
       this.agent = await Agent.load({ modelPath: this.modelPath, rows: c.rows, contextSize: c.contextSize, batchTokens: c.batchTokens, threads: c.threads });
-      this.master = new Master(this.agent, { batching: c.batching, maxWaiting: c.queueLimit, blockSize: c.blockSize, eosTokenIds: c.eosTokenIds });
+      this.master = new Master(this.agent, { batching: c.batching, maxWaiting: c.queueLimit, blockSize: c.blockSize, eosTokenIds: c.eosTokenIds, recordTokens: c.timing });
+      if (this.onStep) this.master.onStep(this.onStep);
       if (this.state === "loading") this.state = "ready";
     } catch (err) {
       this.state = "failed";

@@ -1,15 +1,20 @@
 /**
  * The HTTP server: fastify, one engine beside it in the same process (native
  * decoding runs off the JS thread). Its lifecycle per request: a timeline and
- * an id at the first hook, the body parsed, the route's API family turning
+ * an id at the first hook (the time Node handed us the request is taken even
+ * earlier, before fastify), the body parsed, the route's API family turning
  * the body into a GenerationRequest, the response written; errors in the
  * family's own JSON shape.
  */
 import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import Fastify, { type FastifyInstance } from "fastify";
+import { now } from "../timing/clock.js";
+import { Instrumentation } from "../timing/Instrumentation.js";
+import { Logger } from "../timing/Logger.js";
+import { readTraceparent } from "../timing/OtelExporter.js";
 import { HttpPoint } from "../timing/points.js";
-import { RequestTimeline } from "../timing/RequestTimeline.js";
-import { TimelineStore } from "../timing/TimelineStore.js";
+import type { RequestTimeline } from "../timing/RequestTimeline.js";
 import type { ServeConfig } from "./config/ServeConfig.js";
 import { Engine } from "./Engine.js";
 import { errorBody, HttpError, toHttpError } from "./httpErrors.js";
@@ -18,6 +23,7 @@ import { registerOpenAiRoutes } from "./protocols/openai/openAiRoutes.js";
 import { registerTgiRoutes } from "./protocols/tgi/tgiRoutes.js";
 import "./requestTimeline.js";
 import { registerOperationsRoutes } from "./routes/operationsRoutes.js";
+import type { ServerContext } from "./ServerContext.js";
 
 /** After the engine has drained, how long responses get to write their last bytes. */
 const CLOSE_GRACE_MS = 2000;
@@ -25,22 +31,28 @@ const CLOSE_GRACE_MS = 2000;
 /** Incoming x-request-id values we keep: printable ASCII without spaces, at most 128 characters. */
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 
+/** When Node handed us the request (its headers read, its body not yet): the earliest time point it exposes. */
+const RECEIVED = Symbol("llm-serving.received");
+type TimedRequest = IncomingMessage & { [RECEIVED]?: number };
+
 export interface ServerOptions {
   config: ServeConfig;
   /** Resolves the model file (the default model may have to be made). */
   resolveModelPath: () => Promise<string>;
-  /** How many recent request timelines to keep. */
-  timelineCapacity?: number;
+  logger?: Logger;
 }
 
 export class LlmServer {
   readonly app: FastifyInstance;
   readonly engine: Engine;
-  readonly timelines: TimelineStore;
+  /** The timing instruments; undefined when timing is off. */
+  readonly instrumentation: Instrumentation | undefined;
+  readonly logger: Logger;
   private closing: Promise<boolean> | undefined;
 
   constructor(options: ServerOptions) {
-    this.timelines = new TimelineStore(options.timelineCapacity ?? 1000);
+    const config = options.config;
+    this.logger = options.logger ?? new Logger(config.logLevel);
     this.app = Fastify({
       logger: false,
       requestIdHeader: false,
@@ -50,36 +62,57 @@ export class LlmServer {
       },
       bodyLimit: 1 << 20,
       return503OnClosing: true,
+      serverFactory: (handler) =>
+        createServer((req: TimedRequest, res: ServerResponse) => {
+          req[RECEIVED] = now();
+          handler(req, res);
+        }),
     });
-    this.engine = new Engine(options.config, options.resolveModelPath);
-    this.installLifecycle();
-    registerLlmServingRoutes(this.app, this.engine);
-    registerTgiRoutes(this.app, this.engine);
-    registerOpenAiRoutes(this.app, this.engine);
-    registerOperationsRoutes(this.app, this.engine, this.timelines);
+    this.instrumentation = config.timing
+      ? new Instrumentation({
+          timelines: config.timelineCapacity,
+          steps: config.stepCapacity,
+          loopResolutionMs: config.loopResolutionMs,
+          timelineFile: config.timelineFile,
+          otlpEndpoint: config.otlpEndpoint,
+          logger: this.logger,
+          gauges: () => (this.engine.state === "ready" ? this.engine.master?.stats : undefined),
+          model: () => this.engine.modelName,
+        })
+      : undefined;
+    const instrumentation = this.instrumentation;
+    this.engine = new Engine(config, options.resolveModelPath, instrumentation ? (step) => instrumentation.recordStep(step) : undefined);
+    const ctx: ServerContext = { engine: this.engine, instrumentation, logger: this.logger };
+    this.installLifecycle(ctx);
+    registerLlmServingRoutes(this.app, ctx);
+    registerTgiRoutes(this.app, ctx);
+    registerOpenAiRoutes(this.app, ctx);
+    registerOperationsRoutes(this.app, ctx);
   }
 
-  private installLifecycle(): void {
+  private installLifecycle(ctx: ServerContext): void {
     const app = this.app;
-    app.decorateRequest("timeline", undefined as unknown as RequestTimeline);
+    app.decorateRequest("timeline", undefined);
     app.addHook("onRequest", async (request, reply) => {
-      const timeline = new RequestTimeline(request.id);
-      timeline.http.mark(HttpPoint.received);
-      timeline.route = `${request.method} ${request.routeOptions.url ?? request.url}`;
-      request.timeline = timeline;
-      this.timelines.add(timeline);
       reply.header("x-request-id", request.id);
+      const instrumentation = ctx.instrumentation;
+      if (!instrumentation) return;
+      const timeline = instrumentation.startRequest(request.id);
+      timeline.http.set(HttpPoint.received, (request.raw as TimedRequest)[RECEIVED] ?? now());
+      timeline.route = `${request.method} ${request.routeOptions.url ?? request.url}`;
+      timeline.traceparent = readTraceparent(request.headers.traceparent);
+      request.timeline = timeline;
+      endOnce(reply.raw, timeline, instrumentation);
     });
     app.addHook("preValidation", async (request) => {
-      request.timeline.http.mark(HttpPoint.body_parsed);
+      request.timeline?.http.mark(HttpPoint.body_parsed);
     });
     app.addHook("onSend", async (request, reply, payload) => {
-      request.timeline.status = reply.statusCode;
-      request.timeline.http.mark(HttpPoint.response_started);
+      if (request.timeline) {
+        request.timeline.status = reply.statusCode;
+        request.timeline.http.mark(HttpPoint.response_started);
+      }
       return payload;
-    });
-    app.addHook("onResponse", async (request) => {
-      request.timeline.http.mark(HttpPoint.response_ended);
     });
     // Clients that forget Content-Type: application/json still get their JSON read.
     app.addContentTypeParser(["text/plain", "application/x-www-form-urlencoded"], { parseAs: "string" }, (_request, body, done) => {
@@ -121,8 +154,24 @@ export class LlmServer {
       clearInterval(sweep);
       clearTimeout(grace);
       await this.engine.dispose();
+      await this.instrumentation?.close();
       return finished;
     })();
     return this.closing;
   }
+}
+
+/** The response is over when its last byte is handed to the socket ('finish'), or when the connection closes first. */
+function endOnce(res: ServerResponse, timeline: RequestTimeline, instrumentation: Instrumentation): void {
+  let ended = false;
+  const end = (aborted: boolean): void => {
+    if (ended) return;
+    ended = true;
+    timeline.http.mark(HttpPoint.response_ended);
+    timeline.aborted = aborted;
+    if (!timeline.status) timeline.status = res.statusCode;
+    instrumentation.endRequest(timeline);
+  };
+  res.once("finish", () => end(false));
+  res.once("close", () => end(!res.writableFinished));
 }

@@ -1,9 +1,9 @@
-/** Every request carries its timeline from the first hook on (fastify request decoration). */
+/** Every request carries its timeline from the first hook on, unless timing is off (fastify request decoration). */
 import type { RequestTimeline } from "../timing/RequestTimeline.js";
 
 declare module "fastify" {
   interface FastifyRequest {
-    timeline: RequestTimeline;
+    timeline: RequestTimeline | undefined;
   }
   interface FastifyContextConfig {
     /** The API family whose error shape the route answers in. */

@@ -1,36 +1,28 @@
 /**
- * One HTTP request's time points: the HTTP layer's own (HTTP_POINTS), the
- * engine's (REQUEST_POINTS, attached once the request is submitted), and per
- * output token when its event was delivered by the engine and written to the
- * socket by the server.
+ * One HTTP request's time points: the HTTP layer's own (HTTP_POINTS) and,
+ * once the request reaches the engine, the engine's trace (REQUEST_POINTS,
+ * its steps, per-token times).
  */
 import { Marks } from "./Marks.js";
-import { HTTP_POINTS, HttpPoint, RequestPoint } from "./points.js";
+import { HTTP_POINTS } from "./points.js";
+import type { GenAiRequestAttributes } from "./OtelExporter.js";
+import type { RequestTrace } from "./RequestTrace.js";
 
 export class RequestTimeline {
   readonly http = new Marks(HTTP_POINTS.length);
-  engine: Marks | undefined;
-  tokenDelivered: Float64Array | undefined;
-  tokenWritten: Float64Array | undefined;
+  trace: RequestTrace | undefined;
   route = "";
   status = 0;
+  /** The connection closed before the response was complete. */
+  aborted = false;
+  /** What was asked of the model (generation routes only): for metrics and OpenTelemetry. */
+  genAi: GenAiRequestAttributes | undefined;
+  /** Prompt and generated token counts, finish reason: filled in by the generation routes. */
+  promptTokens = 0;
+  generatedTokens = 0;
+  finishReason = "";
+  /** W3C trace context of the caller, if it sent a traceparent header. */
+  traceparent: string | undefined;
 
   constructor(readonly id: string) {}
-
-  /** Links the engine's marks and token delivery times of this request. */
-  attach(engine: Marks, tokenDelivered: Float64Array): void {
-    this.engine = engine;
-    this.tokenDelivered = tokenDelivered;
-    this.tokenWritten = new Float64Array(tokenDelivered.length).fill(NaN);
-  }
-
-  /** Server wall time: from received to response_ended (NaN until the response ended). */
-  get serverMs(): number {
-    return this.http.span(HttpPoint.received, HttpPoint.response_ended);
-  }
-
-  /** Engine time: from queued to finished (NaN if the request never reached the engine). */
-  get engineMs(): number {
-    return this.engine ? this.engine.span(RequestPoint.queued, RequestPoint.finished) : NaN;
-  }
 }

@@ -24,7 +24,7 @@ export const StepPoint = Object.freeze(Object.fromEntries(STEP_POINTS.map((name,
 };
 
 /** Request lifecycle points the engine core takes; the HTTP layer adds its own before and after. */
-export const REQUEST_POINTS = ["queued", "admitted", "prefill_start", "prefill_end", "first_token", "finished"] as const;
+export const REQUEST_POINTS = ["tokenized", "queued", "admitted", "prefill_start", "prefill_end", "first_token", "last_token", "finished"] as const;
 
 export type RequestPointName = (typeof REQUEST_POINTS)[number];
 
@@ -53,3 +53,13 @@ export type HttpPointName = (typeof HTTP_POINTS)[number];
 export const HttpPoint = Object.freeze(Object.fromEntries(HTTP_POINTS.map((name, i) => [name, i]))) as {
   readonly [K in HttpPointName]: number;
 };
+
+/** The spans a request's server time is split into, in order (docs/timing.md, "Request spans"). */
+export const REQUEST_SPANS = ["receive", "validate", "tokenize", "enqueue", "queue", "step", "loop", "respond"] as const;
+
+export type RequestSpanName = (typeof REQUEST_SPANS)[number];
+
+/** Durations derived from the marks (docs/timing.md, "Request durations", gives each formula). */
+export const REQUEST_DURATIONS = ["e2e", "ttft", "tpot", "itl", "queue", "prefill", "decode", "respond", "overhead", "gc", "stall", "untimed", "coverage"] as const;
+
+export type RequestDurationName = (typeof REQUEST_DURATIONS)[number];

@@ -1,31 +1,104 @@
-/** The JSON view of a request timeline (GET /debug/requests/{id}): times in ms from `received`. */
-import type { Marks } from "./Marks.js";
-import { HTTP_POINTS, HttpPoint, REQUEST_POINTS } from "./points.js";
+/** JSON views of request timelines and steps (GET /debug/requests[/{id}]): ms, relative to `received`, rounded to µs. */
+import type { RequestBreakdown, RuntimeEvents, Span, Stats } from "./requestBreakdown.js";
+import { stepSpan } from "./requestBreakdown.js";
 import type { RequestTimeline } from "./RequestTimeline.js";
+import { StepPoint } from "./points.js";
+import type { StepRecord } from "./StepRecord.js";
+import type { StepStore } from "./StepStore.js";
 
-const round = (ms: number): number | null => (Number.isNaN(ms) ? null : Math.round(ms * 1000) / 1000);
+export const ms = (x: number | null | undefined): number | null => (x == null || Number.isNaN(x) ? null : Math.round(x * 1000) / 1000);
 
-function points(names: readonly string[], marks: Marks, origin: number): Record<string, number | null> {
-  const out: Record<string, number | null> = {};
-  names.forEach((name, i) => (out[name] = round(marks.get(i) - origin)));
+function statsJson(s: Stats): object {
+  return { n: s.n, mean: ms(s.mean), p50: ms(s.p50), p90: ms(s.p90), max: ms(s.max) };
+}
+
+function spanJson(s: Span, origin: number): object {
+  const out: Record<string, unknown> = { name: s.name, start: ms(s.start - origin), dur: ms(s.dur) };
+  if (s.gcMs) out.gc_ms = ms(s.gcMs);
+  if (s.stallMs) out.stall_ms = ms(s.stallMs);
+  if (s.step !== undefined) out.step = s.step;
+  if (s.children) out.children = s.children.map((c) => spanJson(c, origin));
   return out;
 }
 
-export function timelineJson(t: RequestTimeline): object {
-  const origin = t.http.get(HttpPoint.received);
+/** The named durations of a request (docs/timing.md, "Request durations"). */
+export function durationsJson(b: RequestBreakdown): Record<string, unknown> {
+  const d = b.durations;
+  return {
+    e2e: ms(d.e2e),
+    ttft: ms(d.ttft),
+    tpot: ms(d.tpot),
+    itl: { delivered: statsJson(d.itl.delivered), written: statsJson(d.itl.written) },
+    queue: ms(d.queue),
+    prefill: ms(d.prefill),
+    decode: ms(d.decode),
+    respond: ms(d.respond),
+    overhead: ms(d.overhead),
+    gc: ms(d.gc),
+    stall: ms(d.stall),
+    untimed: ms(d.untimed),
+    coverage: Math.round(d.coverage * 1e6) / 1e6,
+  };
+}
+
+/** One line per request for GET /debug/requests. */
+export function requestSummaryJson(b: RequestBreakdown): object {
+  return {
+    id: b.id,
+    route: b.route,
+    status: b.status,
+    aborted: b.aborted,
+    complete: b.complete,
+    prompt_tokens: b.promptTokens,
+    generated_tokens: b.generatedTokens,
+    durations: durationsJson(b),
+  };
+}
+
+/** A step with its spans and what overlapped it. */
+export function stepJson(step: StepRecord, events: RuntimeEvents | undefined, origin = 0): object {
+  const span = stepSpan(step, events);
+  return {
+    id: step.id,
+    start: ms(span.start - origin),
+    dur: ms(span.dur),
+    gap: ms(step.gap),
+    rows: step.rows.length,
+    tokens: step.rows.reduce((n, r) => n + r.tokens.length, 0),
+    decodes: step.decodes,
+    requests: step.rows.map((r) => ({ id: r.request.id, kind: r.kind, tokens: r.tokens.length })),
+    spans: Object.fromEntries(span.children!.map((c) => [c.name, ms(c.dur)])),
+    gc_ms: ms(span.gcMs),
+    stall_ms: ms(span.stallMs),
+  };
+}
+
+/** Everything about one request: points, span tree, durations, per-token times and the steps that carried it. */
+export function requestDetailJson(b: RequestBreakdown, t: RequestTimeline, steps: StepStore | undefined, events: RuntimeEvents | undefined): object {
+  const origin = b.origin;
+  const trace = t.trace;
   const tokens = [];
-  if (t.tokenDelivered && t.tokenWritten) {
-    for (let i = 0; i < t.tokenDelivered.length && !Number.isNaN(t.tokenDelivered[i]); i++) {
-      tokens.push({ delivered: round(t.tokenDelivered[i] - origin), written: round(t.tokenWritten[i] - origin) });
+  if (trace) {
+    for (let i = 0; i < trace.tokenDelivered.length; i++) {
+      const step = steps?.get(trace.tokenStep.get(i));
+      tokens.push({
+        step: trace.tokenStep.get(i),
+        sampled: ms(step ? step.marks.get(StepPoint.sampled) - origin : NaN),
+        detokenized: ms(step ? step.marks.get(StepPoint.postprocessed) - origin : NaN),
+        delivered: ms(trace.tokenDelivered.get(i) - origin),
+        written: ms(trace.tokenWritten.get(i) - origin),
+      });
     }
   }
+  const stepIds = trace ? trace.steps.toArray() : [];
   return {
-    id: t.id,
-    route: t.route,
-    status: t.status,
-    http: points(HTTP_POINTS, t.http, origin),
-    engine: t.engine ? points(REQUEST_POINTS, t.engine, origin) : null,
+    ...requestSummaryJson(b),
+    /** The server clock's reading at `received` (ms since the server process started): every other time here is relative to it. */
+    origin: ms(origin),
+    points: Object.fromEntries(Object.entries(b.points).map(([k, v]) => [k, ms(v)])),
+    missing_steps: b.missingSteps,
+    span: spanJson(b.span, origin),
     tokens,
-    summary: { server_ms: round(t.serverMs), engine_ms: round(t.engineMs), added_ms: round(t.serverMs - t.engineMs) },
+    steps: stepIds.map((id) => steps?.get(id)).filter((s): s is StepRecord => s !== undefined).map((s) => stepJson(s, events, origin)),
   };
 }

@@ -2,6 +2,7 @@
 import { after, before } from "node:test";
 import { mergeConfig, type ServeConfig } from "../../src/server/config/ServeConfig.js";
 import { LlmServer } from "../../src/server/Server.js";
+import type { Logger } from "../../src/timing/Logger.js";
 import { tinyModelPath } from "./tinyModel.js";
 
 export interface TestServer {
@@ -9,10 +10,11 @@ export interface TestServer {
   server: LlmServer;
 }
 
-export async function startTestServer(config: Partial<ServeConfig> = {}, resolveModelPath?: () => Promise<string>): Promise<TestServer> {
+export async function startTestServer(config: Partial<ServeConfig> = {}, resolveModelPath?: () => Promise<string>, logger?: Logger): Promise<TestServer> {
   const server = new LlmServer({
     config: mergeConfig({ modelName: "llama2", rows: 4, contextSize: 512, ...config }),
     resolveModelPath: resolveModelPath ?? (() => tinyModelPath()),
+    logger,
   });
   const url = await server.listen("127.0.0.1", 0);
   return { url, server };

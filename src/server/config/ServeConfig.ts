@@ -3,6 +3,7 @@
  * YAML file (llm-serving's sections), overridden by command-line flags.
  */
 import type { BatchingPolicy } from "../../master/Scheduler.js";
+import type { LogLevel } from "../../timing/Logger.js";
 
 export interface ServeConfig {
   /** A GGUF file; absent = the built-in default (synthetic) model. */
@@ -26,6 +27,20 @@ export interface ServeConfig {
   eosTokenIds: number[] | undefined;
   /** On SIGTERM/SIGINT, how long in-flight requests may take to finish. */
   shutdownTimeoutMs: number;
+  /** Time points, debug endpoints, response timings, metrics, runtime monitors. Off: none of it runs. */
+  timing: boolean;
+  /** Recent request timelines kept (GET /debug/requests). */
+  timelineCapacity: number;
+  /** Recent engine steps kept. */
+  stepCapacity: number;
+  /** Also append each finished request's timeline to this JSONL file. */
+  timelineFile: string | undefined;
+  /** Export request spans over OTLP/HTTP to this endpoint (e.g. http://127.0.0.1:4318). */
+  otlpEndpoint: string | undefined;
+  /** Event-loop stall detection resolution, ms (≤ 5). */
+  loopResolutionMs: number;
+  /** "debug" also logs a time tree per engine step. */
+  logLevel: LogLevel;
 }
 
 export const DEFAULT_CONFIG: Readonly<ServeConfig> = Object.freeze({
@@ -42,6 +57,13 @@ export const DEFAULT_CONFIG: Readonly<ServeConfig> = Object.freeze({
   queueLimit: 256,
   eosTokenIds: undefined,
   shutdownTimeoutMs: 30_000,
+  timing: true,
+  timelineCapacity: 1000,
+  stepCapacity: 20000,
+  timelineFile: undefined,
+  otlpEndpoint: undefined,
+  loopResolutionMs: 2,
+  logLevel: "info",
 });
 
 /** Later layers win; `undefined` in a layer means "not set there". */

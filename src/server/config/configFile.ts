@@ -78,6 +78,18 @@ const schema = z.strictObject({
     })
     .optional(),
   pa_config: z.strictObject({ block_size: positiveInt.optional() }).optional(),
+  // ours
+  timing_config: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      timelines: positiveInt.optional(),
+      steps: positiveInt.optional(),
+      timeline_file: z.string().min(1).optional(),
+      otlp_endpoint: z.string().url().optional(),
+      loop_resolution_ms: z.number().positive().max(5).optional(),
+      log_level: z.enum(["error", "warn", "info", "debug"]).optional(),
+    })
+    .optional(),
   tokenizer: z.strictObject({}).optional(),
 });
 
@@ -129,7 +141,7 @@ export function parseConfig(text: string, source = "config"): LoadedConfig {
   const warnings = stripIgnored(raw as Record<string, unknown>);
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(`${source}: ${describe(parsed.error)}`);
-  const { model_config: m = {}, serving_config: s = {}, pa_config: pa = {} } = parsed.data;
+  const { model_config: m = {}, serving_config: s = {}, pa_config: pa = {}, timing_config: tc = {} } = parsed.data;
   if (m.context_size !== undefined && m.max_generate_length !== undefined && m.context_size !== m.max_generate_length) {
     throw new ConfigError(`${source}: model_config.context_size (${m.context_size}) and max_generate_length (${m.max_generate_length}) disagree; give one`);
   }
@@ -150,6 +162,13 @@ export function parseConfig(text: string, source = "config"): LoadedConfig {
       queueLimit: s.queue_limit,
       shutdownTimeoutMs: s.shutdown_timeout === undefined ? undefined : s.shutdown_timeout * 1000,
       blockSize: pa.block_size,
+      timing: tc.enabled,
+      timelineCapacity: tc.timelines,
+      stepCapacity: tc.steps,
+      timelineFile: tc.timeline_file,
+      otlpEndpoint: tc.otlp_endpoint,
+      loopResolutionMs: tc.loop_resolution_ms,
+      logLevel: tc.log_level,
     },
   };
 }

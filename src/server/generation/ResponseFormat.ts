@@ -17,7 +17,7 @@ export interface StreamFormat {
    * The end: the last token (held until the finish is known, which costs no
    * wait: both arrive in the same step) and whatever closes the stream.
    */
-  tail(generation: Generation, last: TokenEvent | undefined): string;
+  tail(generation: Generation, last: TokenEvent | undefined, timings: object | undefined): string;
   /** Once headers are sent, an error can only be reported in the stream. */
   error(e: HttpError): string;
 }

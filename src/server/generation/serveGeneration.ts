@@ -1,25 +1,58 @@
 /**
  * The part of every generation route that does not depend on the API family:
- * submit to the master (marking the timeline), then either collect the whole
- * generation or stream it. A client that goes away cancels its request: its
- * row leaves the batch at the next step.
+ * submit to the master (linking the request's timeline to the engine's
+ * trace), then either collect the whole generation or stream it, with the
+ * request's timings when timing is on. A client that goes away cancels its
+ * request: its row leaves the batch at the next step.
  */
-import type { FastifyReply } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import type { GenerationRequest } from "../../master/GenerationRequest.js";
 import { completionOf, type GenerationStream, type TokenEvent } from "../../master/GenerationStream.js";
 import { now } from "../../timing/clock.js";
 import { HttpPoint } from "../../timing/points.js";
-import type { RequestTimeline } from "../../timing/RequestTimeline.js";
-import type { Engine } from "../Engine.js";
+import { serverTimingHeader, timingsObject } from "../../timing/responseTimings.js";
+import type { RequestBreakdown } from "../../timing/requestBreakdown.js";
 import { HttpError, toHttpError } from "../httpErrors.js";
+import "../requestTimeline.js";
+import type { ServerContext } from "../ServerContext.js";
 import type { Generation, StreamFormat } from "./ResponseFormat.js";
 
-export function submitGeneration(engine: Engine, timeline: RequestTimeline, request: GenerationRequest): GenerationStream {
-  const master = engine.requireMaster();
-  timeline.http.mark(HttpPoint.validated);
-  const stream = master.submit({ ...request, id: timeline.id });
-  timeline.attach(stream.marks, stream.tokenTimes);
+/** OpenTelemetry's gen_ai.operation.name of a route. */
+export type Operation = "text_completion" | "chat";
+
+export function submitGeneration(ctx: ServerContext, request: FastifyRequest, generation: Omit<GenerationRequest, "id">, operation: Operation): GenerationStream {
+  const master = ctx.engine.requireMaster();
+  const timeline = request.timeline;
+  timeline?.http.mark(HttpPoint.validated);
+  const stream = master.submit({ ...generation, id: request.id });
+  if (timeline) {
+    timeline.trace = stream.trace;
+    timeline.promptTokens = stream.prompt.length;
+    const s = generation.sampling;
+    timeline.genAi = {
+      operation,
+      model: ctx.engine.modelName,
+      maxTokens: generation.fitContext ? undefined : generation.maxNewTokens,
+      temperature: s?.temperature,
+      topP: s?.topP,
+      topK: s?.topK,
+      seed: stream.seed,
+    };
+  }
   return stream;
+}
+
+/** The request's timings so far, when timing is on. */
+export function breakdownNow(ctx: ServerContext, request: FastifyRequest): RequestBreakdown | undefined {
+  return ctx.instrumentation && request.timeline ? ctx.instrumentation.breakdown(request.timeline) : undefined;
+}
+
+/** Server-Timing on the reply and the `timings` object for the body (undefined when timing is off). */
+export function timeResponse(ctx: ServerContext, request: FastifyRequest, reply: FastifyReply): { timings: object | undefined; breakdown: RequestBreakdown | undefined } {
+  const b = breakdownNow(ctx, request);
+  if (!b) return { timings: undefined, breakdown: undefined };
+  reply.header("server-timing", serverTimingHeader(b));
+  return { timings: timingsObject(b), breakdown: b };
 }
 
 /** Cancels the generation if the connection closes before the response is complete. */
@@ -35,14 +68,21 @@ function endedEarly(g: Generation): HttpError | undefined {
   return undefined;
 }
 
+function noteCompletion(request: FastifyRequest, g: Generation): void {
+  if (!request.timeline) return;
+  request.timeline.generatedTokens = g.generatedTokens;
+  request.timeline.finishReason = g.finishReason;
+}
+
 /** Waits for the whole generation; throws an HttpError if it did not complete. */
-export async function collectGeneration(reply: FastifyReply, stream: GenerationStream): Promise<Generation> {
+export async function collectGeneration(request: FastifyRequest, reply: FastifyReply, stream: GenerationStream): Promise<Generation> {
   cancelOnDisconnect(reply, stream);
   const tokens: TokenEvent[] = [];
   for await (const event of stream) {
     if (event.type === "token") tokens.push(event);
     else {
       const generation = { ...completionOf(event), tokens };
+      noteCompletion(request, generation);
       const failure = endedEarly(generation);
       if (failure) throw failure;
       return generation;
@@ -64,17 +104,19 @@ function drained(res: FastifyReply["raw"]): Promise<void> {
 }
 
 /** Streams the generation in `format`, writing each token as it comes and waiting when the socket is full. */
-export async function streamGeneration(reply: FastifyReply, stream: GenerationStream, format: StreamFormat, timeline: RequestTimeline): Promise<void> {
+export async function streamGeneration(ctx: ServerContext, request: FastifyRequest, reply: FastifyReply, stream: GenerationStream, format: StreamFormat): Promise<void> {
+  const timeline = request.timeline;
   reply.hijack();
   const res = reply.raw;
-  res.once("finish", () => timeline.http.mark(HttpPoint.response_ended));
   cancelOnDisconnect(reply, stream);
   res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), "content-type": format.contentType, "cache-control": "no-cache" });
-  timeline.status = 200;
-  timeline.http.mark(HttpPoint.response_started);
+  if (timeline) {
+    timeline.status = 200;
+    timeline.http.mark(HttpPoint.response_started);
+  }
   const head = format.head();
   if (head) res.write(head);
-  const written = timeline.tokenWritten;
+  const written = timeline ? stream.trace.tokenWritten : undefined;
   const tokens: TokenEvent[] = [];
   let last: TokenEvent | undefined;
   for await (const event of stream) {
@@ -87,12 +129,18 @@ export async function streamGeneration(reply: FastifyReply, stream: GenerationSt
       }
       const chunk = format.token(event);
       if (chunk && !res.write(chunk)) await drained(res);
-      if (written) written[event.index] = now();
+      written?.set(event.index, now());
       continue;
     }
     const generation = { ...completionOf(event), tokens };
+    noteCompletion(request, generation);
     const failure = endedEarly(generation);
-    res.end(failure ? format.error(failure) : format.tail(generation, last));
-    if (written && last) written[last.index] = now();
+    if (failure) {
+      res.end(format.error(failure));
+      return;
+    }
+    if (last) written?.set(last.index, now());
+    const b = breakdownNow(ctx, request);
+    res.end(format.tail(generation, last, b ? timingsObject(b) : undefined));
   }
 }

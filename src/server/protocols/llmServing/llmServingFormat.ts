@@ -11,8 +11,8 @@ import type { HttpError } from "../../httpErrors.js";
 import type { Generation, StreamFormat } from "../../generation/ResponseFormat.js";
 import { tgiFinishReason, tokenObject } from "../tokenText.js";
 
-/** The full response (generate, and the last stream line). */
-export function fullResponse(g: Generation): object {
+/** The full response (generate, and the last stream line), with the request's timings when timing is on. */
+export function fullResponse(g: Generation, timings?: object): object {
   const tokens = g.tokens.map(tokenObject);
   const first = tokens.slice(0, 1);
   return {
@@ -24,6 +24,7 @@ export function fullResponse(g: Generation): object {
     tokens,
     top_tokens: [first],
     details: null,
+    ...(timings ? { timings } : {}),
   };
 }
 
@@ -43,7 +44,10 @@ export function llmServingStreamFormat(returnProtocol: string, returnFullText: b
     contentType: "text/event-stream; charset=utf-8",
     head: () => "",
     token: (e) => line(tokenLine(e)),
-    tail: (g, last) => (last ? line(tokenLine(last)) : "") + (returnFullText ? line(fullResponse(g)) : ""),
+    // The timings ride on the summary line, or on a line of their own without return_full_text.
+    tail: (g, last, timings) =>
+      (last ? line(tokenLine(last)) : "") +
+      (returnFullText ? line(fullResponse(g, timings)) : timings ? line({ details: null, generated_text: "", timings }) : ""),
     error: (e: HttpError) => line({ details: null, generated_text: "", error: e.message, error_code: e.code, status: e.status }),
   };
 }

@@ -1,26 +1,28 @@
 /** MindSpore llm-serving's routes: existing clients of that server work unchanged. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { Engine } from "../../Engine.js";
+import { collectGeneration, streamGeneration, submitGeneration, timeResponse } from "../../generation/serveGeneration.js";
 import "../../requestTimeline.js";
-import { collectGeneration, streamGeneration, submitGeneration } from "../../generation/serveGeneration.js";
+import type { ServerContext } from "../../ServerContext.js";
 import { modelInfo } from "../modelInfo.js";
 import { fullResponse, llmServingStreamFormat, servingEvent } from "./llmServingFormat.js";
 import { parseLlmServingBody } from "./llmServingParams.js";
 
 type Mode = "full" | "stream" | "by-flag";
 
-export function registerLlmServingRoutes(app: FastifyInstance, engine: Engine): void {
+export function registerLlmServingRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const { engine } = ctx;
   const config = { family: "llm-serving" as const };
 
   const generate = (mode: Mode) => async (request: FastifyRequest<{ Params: { model: string } }>, reply: FastifyReply) => {
     engine.checkModelName(request.params.model, "model");
     const master = engine.requireMaster();
     const parsed = parseLlmServingBody(request.body, master.agent.info.vocabSize);
-    const stream = submitGeneration(engine, request.timeline, parsed.generation);
+    const stream = submitGeneration(ctx, request, parsed.generation, "text_completion");
     const streaming = mode === "stream" || (mode === "by-flag" && parsed.stream === true);
-    if (streaming) return streamGeneration(reply, stream, llmServingStreamFormat(parsed.returnProtocol, parsed.returnFullText), request.timeline);
-    const generation = await collectGeneration(reply, stream);
-    return reply.type("application/json").send(`${JSON.stringify(fullResponse(generation))}\n`);
+    if (streaming) return streamGeneration(ctx, request, reply, stream, llmServingStreamFormat(parsed.returnProtocol, parsed.returnFullText));
+    const generation = await collectGeneration(request, reply, stream);
+    const { timings } = timeResponse(ctx, request, reply);
+    return reply.type("application/json").send(`${JSON.stringify(fullResponse(generation, timings))}\n`);
   };
 
   app.post("/models/:model/generate", { config }, generate("full"));

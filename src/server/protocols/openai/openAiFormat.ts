@@ -45,8 +45,9 @@ function completionLogprobs(tokens: readonly TokenEvent[], texts: TokenText, off
   };
 }
 
-export function completionResponse(g: Generation, ids: OpenAiIds, echo: string, logprobs: boolean, texts: TokenText): object {
+export function completionResponse(g: Generation, ids: OpenAiIds, echo: string, logprobs: boolean, texts: TokenText, timings?: object): object {
   return {
+    ...(timings ? { timings } : {}),
     id: ids.id,
     object: "text_completion",
     created: ids.created,
@@ -58,8 +59,9 @@ export function completionResponse(g: Generation, ids: OpenAiIds, echo: string, 
 
 export function completionStreamFormat(ids: OpenAiIds, echo: string, logprobs: boolean, includeUsage: boolean, texts: TokenText): StreamFormat {
   let offset = echo.length;
-  const chunk = (text: string, tokens: TokenEvent[], finish: string | null) => {
+  const chunk = (text: string, tokens: TokenEvent[], finish: string | null, timings?: object) => {
     const body: Record<string, unknown> = {
+      ...(timings ? { timings } : {}),
       id: ids.id,
       object: "text_completion",
       created: ids.created,
@@ -74,8 +76,8 @@ export function completionStreamFormat(ids: OpenAiIds, echo: string, logprobs: b
     contentType: "text/event-stream; charset=utf-8",
     head: () => (echo ? chunk(echo, [], null) : ""),
     token: (e) => (e.text || logprobs ? chunk(e.text, [e], null) : ""),
-    tail: (g, last) => {
-      let out = chunk(last?.text ?? "", last ? [last] : [], openAiFinishReason(g.finishReason));
+    tail: (g, last, timings) => {
+      let out = chunk(last?.text ?? "", last ? [last] : [], openAiFinishReason(g.finishReason), timings);
       if (includeUsage) out += sse({ id: ids.id, object: "text_completion", created: ids.created, model: ids.model, choices: [], usage: usage(g) });
       return out + DONE;
     },
@@ -106,8 +108,9 @@ function chatLogprobs(tokens: readonly TokenEvent[], texts: TokenText) {
   };
 }
 
-export function chatResponse(g: Generation, ids: OpenAiIds, logprobs: boolean, texts: TokenText): object {
+export function chatResponse(g: Generation, ids: OpenAiIds, logprobs: boolean, texts: TokenText, timings?: object): object {
   return {
+    ...(timings ? { timings } : {}),
     id: ids.id,
     object: "chat.completion",
     created: ids.created,
@@ -118,8 +121,9 @@ export function chatResponse(g: Generation, ids: OpenAiIds, logprobs: boolean, t
 }
 
 export function chatStreamFormat(ids: OpenAiIds, logprobs: boolean, includeUsage: boolean, texts: TokenText): StreamFormat {
-  const chunk = (delta: object, tokens: TokenEvent[], finish: string | null) => {
+  const chunk = (delta: object, tokens: TokenEvent[], finish: string | null, timings?: object) => {
     const body: Record<string, unknown> = {
+      ...(timings ? { timings } : {}),
       id: ids.id,
       object: "chat.completion.chunk",
       created: ids.created,
@@ -133,9 +137,9 @@ export function chatStreamFormat(ids: OpenAiIds, logprobs: boolean, includeUsage
     contentType: "text/event-stream; charset=utf-8",
     head: () => chunk({ role: "assistant", content: "" }, [], null),
     token: (e) => (e.text || logprobs ? chunk({ content: e.text }, [e], null) : ""),
-    tail: (g, last) => {
+    tail: (g, last, timings) => {
       let out = last && (last.text || logprobs) ? chunk({ content: last.text }, [last], null) : "";
-      out += chunk({}, [], openAiFinishReason(g.finishReason));
+      out += chunk({}, [], openAiFinishReason(g.finishReason), timings);
       if (includeUsage) out += sse({ id: ids.id, object: "chat.completion.chunk", created: ids.created, model: ids.model, choices: [], usage: usage(g) });
       return out + DONE;
     },

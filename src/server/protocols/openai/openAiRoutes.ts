@@ -1,16 +1,16 @@
 /** OpenAI-compatible routes: /v1/completions, /v1/chat/completions, /v1/models. */
-import type { FastifyInstance, FastifyReply } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { GenerationStream } from "../../../master/GenerationStream.js";
-import type { Engine } from "../../Engine.js";
+import type { ServerContext } from "../../ServerContext.js";
 import type { StreamFormat, Generation } from "../../generation/ResponseFormat.js";
-import { collectGeneration, streamGeneration, submitGeneration } from "../../generation/serveGeneration.js";
+import { collectGeneration, streamGeneration, submitGeneration, timeResponse } from "../../generation/serveGeneration.js";
 import "../../requestTimeline.js";
-import type { RequestTimeline } from "../../../timing/RequestTimeline.js";
 import { ChatTemplate } from "./ChatTemplate.js";
 import { chatResponse, chatStreamFormat, completionResponse, completionStreamFormat, type OpenAiIds, type TokenText } from "./openAiFormat.js";
 import { parseChatBody, parseCompletionBody } from "./openAiParams.js";
 
-export function registerOpenAiRoutes(app: FastifyInstance, engine: Engine): void {
+export function registerOpenAiRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const { engine } = ctx;
   const config = { family: "openai" as const };
   let chatTemplate: ChatTemplate | undefined;
   const template = (): ChatTemplate => {
@@ -19,38 +19,40 @@ export function registerOpenAiRoutes(app: FastifyInstance, engine: Engine): void
     return chatTemplate;
   };
 
-  const ids = (prefix: string, timeline: RequestTimeline): OpenAiIds => ({ id: `${prefix}-${timeline.id}`, created: Math.floor(Date.now() / 1000), model: engine.modelName });
+  const ids = (prefix: string, request: FastifyRequest): OpenAiIds => ({ id: `${prefix}-${request.id}`, created: Math.floor(Date.now() / 1000), model: engine.modelName });
   const texts = (): TokenText => {
     const agent = engine.requireMaster().agent;
     return { text: (id) => agent.tokenText(id) };
   };
 
   async function respond(
+    request: FastifyRequest,
     reply: FastifyReply,
-    timeline: RequestTimeline,
     stream: GenerationStream,
     streaming: boolean,
     format: () => StreamFormat,
-    whole: (g: Generation) => object,
+    whole: (g: Generation, timings: object | undefined) => object,
   ): Promise<unknown> {
-    if (streaming) return streamGeneration(reply, stream, format(), timeline);
-    return reply.send(whole(await collectGeneration(reply, stream)));
+    if (streaming) return streamGeneration(ctx, request, reply, stream, format());
+    const generation = await collectGeneration(request, reply, stream);
+    const { timings } = timeResponse(ctx, request, reply);
+    return reply.send(whole(generation, timings));
   }
 
   app.post("/v1/completions", { config }, async (request, reply) => {
     const body = parseCompletionBody(request.body);
     engine.checkModelName(body.model);
-    const stream = submitGeneration(engine, request.timeline, { ...body.generation, prompt: body.prompt });
+    const stream = submitGeneration(ctx, request, { ...body.generation, prompt: body.prompt }, "text_completion");
     const echo = body.echo ? (typeof body.prompt === "string" ? body.prompt : engine.requireMaster().agent.detokenize(body.prompt)) : "";
-    const id = ids("cmpl", request.timeline);
+    const id = ids("cmpl", request);
     const logprobs = body.logprobs !== null;
     return respond(
+      request,
       reply,
-      request.timeline,
       stream,
       body.stream,
       () => completionStreamFormat(id, echo, logprobs, body.includeUsage, texts()),
-      (g) => completionResponse(g, id, echo, logprobs, texts()),
+      (g, timings) => completionResponse(g, id, echo, logprobs, texts(), timings),
     );
   });
 
@@ -59,15 +61,15 @@ export function registerOpenAiRoutes(app: FastifyInstance, engine: Engine): void
     engine.checkModelName(body.model);
     const t = template();
     const prompt = t.render(body.messages);
-    const stream = submitGeneration(engine, request.timeline, { ...body.generation, prompt, specialTokens: t.fromModel });
-    const id = ids("chatcmpl", request.timeline);
+    const stream = submitGeneration(ctx, request, { ...body.generation, prompt, specialTokens: t.fromModel }, "chat");
+    const id = ids("chatcmpl", request);
     return respond(
+      request,
       reply,
-      request.timeline,
       stream,
       body.stream,
       () => chatStreamFormat(id, body.logprobs, body.includeUsage, texts()),
-      (g) => chatResponse(g, id, body.logprobs, texts()),
+      (g, timings) => chatResponse(g, id, body.logprobs, texts(), timings),
     );
   });
 

@@ -27,7 +27,7 @@ function topTokens(e: TokenEvent, texts: TokenTexts) {
   return alternatives(e.top, (id) => texts.text(id), (id) => texts.special(id));
 }
 
-export function tgiResponse(g: Generation, o: TgiOptions, texts: TokenTexts): object {
+export function tgiResponse(g: Generation, o: TgiOptions, texts: TokenTexts, timings?: object): object {
   const response: Record<string, unknown> = { generated_text: o.prefix + g.text };
   if (o.details) {
     const details: Record<string, unknown> = {
@@ -40,22 +40,24 @@ export function tgiResponse(g: Generation, o: TgiOptions, texts: TokenTexts): ob
     if (o.topN > 0) details.top_tokens = g.tokens.map((e) => topTokens(e, texts));
     response.details = details;
   }
+  if (timings) response.timings = timings;
   return response;
 }
 
 export function tgiStreamFormat(o: TgiOptions, texts: TokenTexts): StreamFormat {
-  const event = (e: TokenEvent, g?: Generation): string => {
+  const event = (e: TokenEvent, g?: Generation, timings?: object): string => {
     const body: Record<string, unknown> = { index: e.index + 1, token: tokenObject(e) };
     if (o.topN > 0) body.top_tokens = topTokens(e, texts);
     body.generated_text = g ? o.prefix + g.text : null;
     body.details = g ? { finish_reason: tgiFinishReason(g.finishReason), generated_tokens: g.generatedTokens, seed: g.seed, input_length: o.prompt.length } : null;
+    if (timings) body.timings = timings;
     return `data:${JSON.stringify(body)}\n\n`;
   };
   return {
     contentType: "text/event-stream; charset=utf-8",
     head: () => "",
     token: (e) => event(e),
-    tail: (g, last) => (last ? event(last, g) : ""),
+    tail: (g, last, timings) => (last ? event(last, g, timings) : ""),
     error: (e: HttpError) => `data:${JSON.stringify(errorBody("tgi", e).body)}\n\n`,
   };
 }

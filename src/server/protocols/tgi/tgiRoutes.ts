@@ -1,19 +1,21 @@
 /** TGI's routes: /generate, /generate_stream and /info. */
-import type { FastifyInstance } from "fastify";
-import type { Engine } from "../../Engine.js";
-import { collectGeneration, streamGeneration, submitGeneration } from "../../generation/serveGeneration.js";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { tgiTimingHeaders } from "../../../timing/responseTimings.js";
+import { collectGeneration, streamGeneration, submitGeneration, timeResponse } from "../../generation/serveGeneration.js";
 import "../../requestTimeline.js";
+import type { ServerContext } from "../../ServerContext.js";
 import { modelInfo } from "../modelInfo.js";
 import { tgiResponse, tgiStreamFormat, type TgiOptions, type TokenTexts } from "./tgiFormat.js";
 import { parseTgiBody } from "./tgiParams.js";
 
-export function registerTgiRoutes(app: FastifyInstance, engine: Engine): void {
+export function registerTgiRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const { engine } = ctx;
   const config = { family: "tgi" as const };
 
-  const prepare = (body: unknown, timelineRequest: Parameters<typeof submitGeneration>[1]) => {
+  const prepare = (request: FastifyRequest) => {
     const master = engine.requireMaster();
-    const parsed = parseTgiBody(body);
-    const stream = submitGeneration(engine, timelineRequest, parsed.generation);
+    const parsed = parseTgiBody(request.body);
+    const stream = submitGeneration(ctx, request, parsed.generation, "text_completion");
     const texts: TokenTexts = { text: (id) => master.agent.tokenText(id), special: (id) => master.agent.isSpecial(id) };
     const options: TgiOptions = {
       details: parsed.details,
@@ -26,14 +28,16 @@ export function registerTgiRoutes(app: FastifyInstance, engine: Engine): void {
   };
 
   app.post("/generate", { config }, async (request, reply) => {
-    const { stream, texts, options } = prepare(request.body, request.timeline);
-    const generation = await collectGeneration(reply, stream);
-    return reply.send(tgiResponse(generation, options, texts));
+    const { stream, texts, options } = prepare(request);
+    const generation = await collectGeneration(request, reply, stream);
+    const { timings, breakdown } = timeResponse(ctx, request, reply);
+    if (breakdown) reply.headers(tgiTimingHeaders(breakdown, generation.text.length));
+    return reply.send(tgiResponse(generation, options, texts, timings));
   });
 
   app.post("/generate_stream", { config }, async (request, reply) => {
-    const { stream, texts, options } = prepare(request.body, request.timeline);
-    return streamGeneration(reply, stream, tgiStreamFormat(options, texts), request.timeline);
+    const { stream, texts, options } = prepare(request);
+    return streamGeneration(ctx, request, reply, stream, tgiStreamFormat(options, texts));
   });
 
   app.get("/info", { config }, async () => modelInfo(engine));

@@ -1,0 +1,133 @@
+/**
+ * GET /metrics, in Prometheus text format (prom-client): OpenTelemetry's
+ * GenAI server metrics (time to first token, time per output token, request
+ * duration), our request phases, per-stage step histograms with buckets down
+ * to 10 µs, GC pauses by kind, event-loop delay and utilisation, batch size,
+ * KV blocks, running and waiting requests.
+ */
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { RequestBreakdown } from "./requestBreakdown.js";
+import { STEP_SPANS, StepPoint } from "./points.js";
+import type { StepRecord } from "./StepRecord.js";
+
+/** What the metrics read from the engine at scrape time. */
+export interface EngineGauges {
+  running: number;
+  waiting: number;
+  kv: { usedBlocks: number; reservedBlocks: number; totalBlocks: number };
+}
+
+const s = (ms: number): number => ms / 1000;
+
+/** Step stages last from microseconds (tiny models) to seconds (prefill of long prompts). */
+const STAGE_BUCKETS = [1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5, 1, 2.5];
+// OpenTelemetry's advised buckets for the GenAI metrics, extended below for fast CPU models.
+const TTFT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+const TPOT_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5];
+const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly ttft: Histogram<string>;
+  private readonly tpot: Histogram<string>;
+  private readonly duration: Histogram<string>;
+  private readonly phase: Histogram<string>;
+  private readonly stage: Histogram<string>;
+  private readonly batch: Histogram<string>;
+  private readonly gc: Histogram<string>;
+  private readonly requests: Counter<string>;
+  private readonly tokens: Counter<string>;
+
+  constructor(
+    gauges: () => EngineGauges | undefined,
+    loop: () => { delay: { p50: number; p99: number; max: number; mean: number }; utilization: number },
+    private readonly model: () => string,
+  ) {
+    const registers = [this.registry];
+    const genAi = ["gen_ai_operation_name", "gen_ai_request_model"];
+    this.ttft = new Histogram({ name: "gen_ai_server_time_to_first_token_seconds", help: "Time to generate the first token (OpenTelemetry gen_ai.server.time_to_first_token)", labelNames: genAi, buckets: TTFT_BUCKETS, registers });
+    this.tpot = new Histogram({ name: "gen_ai_server_time_per_output_token_seconds", help: "Time per output token after the first (OpenTelemetry gen_ai.server.time_per_output_token)", labelNames: genAi, buckets: TPOT_BUCKETS, registers });
+    this.duration = new Histogram({ name: "gen_ai_server_request_duration_seconds", help: "Server request duration (OpenTelemetry gen_ai.server.request.duration)", labelNames: [...genAi, "error_type"], buckets: DURATION_BUCKETS, registers });
+    this.phase = new Histogram({ name: "llm_serving_request_phase_seconds", help: "Request phases: queue, prefill, decode, respond, overhead, untimed", labelNames: ["phase"], buckets: DURATION_BUCKETS, registers });
+    this.stage = new Histogram({ name: "llm_serving_step_stage_seconds", help: "Engine step stages (docs/timing.md), and the gap between steps", labelNames: ["stage"], buckets: STAGE_BUCKETS, registers });
+    this.batch = new Histogram({ name: "llm_serving_step_batch_size", help: "Rows per engine step", buckets: [1, 2, 4, 8, 16, 32, 64, 128], registers });
+    this.gc = new Histogram({ name: "llm_serving_gc_pause_seconds", help: "GC pauses by kind", labelNames: ["kind"], buckets: STAGE_BUCKETS, registers });
+    this.requests = new Counter({ name: "llm_serving_requests_total", help: "Finished HTTP generation requests by finish reason", labelNames: ["finish_reason"], registers });
+    this.tokens = new Counter({ name: "llm_serving_tokens_total", help: "Prompt and generated tokens", labelNames: ["kind"], registers });
+    const gauge = (name: string, help: string, read: (g: EngineGauges) => number): void => {
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          const g = gauges();
+          if (g) this.set(read(g));
+        },
+      });
+    };
+    gauge("llm_serving_requests_running", "Requests in the batch", (g) => g.running);
+    gauge("llm_serving_requests_waiting", "Requests waiting for a row", (g) => g.waiting);
+    gauge("llm_serving_kv_blocks_used", "KV blocks holding tokens", (g) => g.kv.usedBlocks);
+    gauge("llm_serving_kv_blocks_reserved", "KV blocks promised to running requests", (g) => g.kv.reservedBlocks);
+    gauge("llm_serving_kv_blocks_total", "KV blocks in all rows", (g) => g.kv.totalBlocks);
+    let utilization = 0;
+    new Gauge({
+      name: "llm_serving_event_loop_delay_seconds",
+      help: "Event-loop delay since the previous scrape (monitorEventLoopDelay)",
+      labelNames: ["stat"],
+      registers,
+      // Collected before the utilisation gauge (registration order): one sample per scrape serves both.
+      collect() {
+        const l = loop();
+        for (const [stat, v] of Object.entries(l.delay)) this.set({ stat }, s(v));
+        utilization = l.utilization;
+      },
+    });
+    new Gauge({
+      name: "llm_serving_event_loop_utilization",
+      help: "Event-loop utilisation since the previous scrape (0-1)",
+      registers,
+      collect() {
+        this.set(utilization);
+      },
+    });
+  }
+
+  observeStep(step: StepRecord): void {
+    const m = step.marks;
+    for (const span of STEP_SPANS) {
+      const d = m.span(StepPoint[span.from], StepPoint[span.to]);
+      if (!Number.isNaN(d)) this.stage.observe({ stage: span.name }, s(d));
+    }
+    if (!Number.isNaN(step.gap)) this.stage.observe({ stage: "gap" }, s(step.gap));
+    this.batch.observe(step.rows.length);
+  }
+
+  observeGc(kind: string, durationMs: number): void {
+    this.gc.observe({ kind }, s(durationMs));
+  }
+
+  observeRequest(b: RequestBreakdown, operation: string, finishReason: string): void {
+    const labels = { gen_ai_operation_name: operation, gen_ai_request_model: this.model() };
+    const d = b.durations;
+    const failed = b.status >= 400 || b.aborted;
+    this.duration.observe({ ...labels, error_type: failed ? (b.aborted ? "aborted" : String(b.status)) : "" }, s(d.e2e));
+    this.requests.inc({ finish_reason: finishReason || (failed ? "error" : "unknown") });
+    if (failed) return;
+    if (d.ttft !== null) this.ttft.observe(labels, s(d.ttft));
+    if (d.tpot !== null) this.tpot.observe(labels, s(d.tpot));
+    for (const [phase, v] of [["queue", d.queue], ["prefill", d.prefill], ["decode", d.decode], ["respond", d.respond], ["overhead", d.overhead], ["untimed", d.untimed]] as const) {
+      if (v !== null && v >= 0) this.phase.observe({ phase }, s(v));
+    }
+    this.tokens.inc({ kind: "prompt" }, b.promptTokens);
+    this.tokens.inc({ kind: "generated" }, b.generatedTokens);
+  }
+
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

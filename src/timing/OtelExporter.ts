@@ -1,0 +1,107 @@
+/**
+ * OpenTelemetry trace export over OTLP/HTTP (--otlp-endpoint). Each finished
+ * request becomes a SERVER span with the GenAI semantic-convention
+ * attributes, continuing the caller's W3C trace (traceparent), with child
+ * spans for its phases. Spans are built after the fact from the timeline, on
+ * the same clock, so exporting costs nothing while the request runs.
+ */
+import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Tracer } from "@opentelemetry/api";
+import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import { BasicTracerProvider, BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { performance } from "node:perf_hooks";
+import type { RequestBreakdown } from "./requestBreakdown.js";
+import { RequestPoint } from "./points.js";
+import type { RequestTimeline } from "./RequestTimeline.js";
+
+const propagator = new W3CTraceContextPropagator();
+const getter = { get: (c: Record<string, string>, k: string) => c[k], keys: (c: Record<string, string>) => Object.keys(c) };
+
+/** performance.now() time → ms since the epoch, as OpenTelemetry wants. */
+const epoch = (t: number): number => performance.timeOrigin + t;
+
+export interface GenAiRequestAttributes {
+  operation: string;
+  model: string;
+  maxTokens?: number;
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  seed?: number;
+}
+
+export class OtelExporter {
+  private readonly provider: BasicTracerProvider;
+  private readonly tracer: Tracer;
+
+  constructor(endpoint: string, serviceName = "llm-serving") {
+    const url = endpoint.endsWith("/v1/traces") ? endpoint : `${endpoint.replace(/\/$/, "")}/v1/traces`;
+    this.provider = new BasicTracerProvider({
+      resource: resourceFromAttributes({ "service.name": serviceName }),
+      spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url }), { scheduledDelayMillis: 200 })],
+    });
+    this.tracer = this.provider.getTracer("llm-serving");
+  }
+
+  export(b: RequestBreakdown, t: RequestTimeline, genAi: GenAiRequestAttributes): void {
+    const carrier = t.traceparent ? { traceparent: t.traceparent } : {};
+    const parent = propagator.extract(context.active(), carrier, getter);
+    const d = b.durations;
+    const attributes: Attributes = {
+      "gen_ai.operation.name": genAi.operation,
+      "gen_ai.provider.name": "llm-serving",
+      "gen_ai.request.model": genAi.model,
+      "gen_ai.response.model": genAi.model,
+      "gen_ai.response.id": t.id,
+      "gen_ai.usage.input_tokens": b.promptTokens,
+      "gen_ai.usage.output_tokens": b.generatedTokens,
+      "http.request.method": t.route.split(" ")[0],
+      "http.route": t.route.split(" ")[1] ?? t.route,
+      "http.response.status_code": t.status,
+      "llm_serving.request_id": t.id,
+      "llm_serving.untimed_ms": d.untimed,
+      "llm_serving.gc_ms": d.gc,
+      "llm_serving.stall_ms": d.stall,
+    };
+    if (t.finishReason) attributes["gen_ai.response.finish_reasons"] = [t.finishReason];
+    if (d.ttft !== null) attributes["llm_serving.ttft_ms"] = d.ttft;
+    if (d.tpot !== null) attributes["llm_serving.tpot_ms"] = d.tpot;
+    for (const [key, value] of [
+      ["gen_ai.request.max_tokens", genAi.maxTokens],
+      ["gen_ai.request.temperature", genAi.temperature],
+      ["gen_ai.request.top_p", genAi.topP],
+      ["gen_ai.request.top_k", genAi.topK],
+      ["gen_ai.request.seed", genAi.seed],
+    ] as const) {
+      if (value !== undefined) attributes[key] = value;
+    }
+    const root = this.tracer.startSpan(`${genAi.operation} ${genAi.model}`, { kind: SpanKind.SERVER, startTime: epoch(b.span.start), attributes }, parent);
+    if (t.status >= 500 || t.aborted) root.setStatus({ code: SpanStatusCode.ERROR, message: t.aborted ? "client went away" : `HTTP ${t.status}` });
+    const inner = trace.setSpan(parent, root);
+    const child = (name: string, start: number, end: number): void => {
+      if (Number.isNaN(start) || Number.isNaN(end) || end < start) return;
+      this.tracer.startSpan(name, { startTime: epoch(start), kind: SpanKind.INTERNAL }, inner).end(epoch(end));
+    };
+    for (const c of b.span.children ?? []) if (c.step === undefined && c.name !== "loop") child(c.name, c.start, c.end);
+    const firstToken = t.trace?.marks.get(RequestPoint.first_token) ?? NaN;
+    const lastToken = t.trace?.marks.get(RequestPoint.last_token) ?? NaN;
+    const firstStep = b.span.children?.find((c) => c.step !== undefined);
+    if (firstStep) child("prefill", firstStep.start, firstToken);
+    child("decode", firstToken, lastToken);
+    root.end(epoch(b.span.end));
+  }
+
+  shutdown(): Promise<void> {
+    return this.provider.shutdown();
+  }
+}
+
+/** The caller's traceparent, if it is a valid W3C one. */
+export function readTraceparent(header: string | string[] | undefined): string | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (!value) return undefined;
+  const extracted = propagator.extract(context.active(), { traceparent: value }, getter);
+  return trace.getSpanContext(extracted) ? value : undefined;
+}
+

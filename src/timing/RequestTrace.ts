@@ -1,0 +1,21 @@
+/**
+ * What the engine records about one request: its time points
+ * (REQUEST_POINTS), the steps that carried it, and per output token the step
+ * that produced it and when its event was delivered; the HTTP layer adds when
+ * each token was written to the socket.
+ */
+import { GrowableFloat64, GrowableInt32 } from "./Growable.js";
+import { Marks } from "./Marks.js";
+import { REQUEST_POINTS } from "./points.js";
+
+export class RequestTrace {
+  readonly marks = new Marks(REQUEST_POINTS.length);
+  /** Ids of the steps that carried the request (prompt chunks included), in order. */
+  readonly steps = new GrowableInt32();
+  /** Per output token: the step that produced it. */
+  readonly tokenStep = new GrowableInt32();
+  /** Per output token: when its event reached the request's stream. */
+  readonly tokenDelivered = new GrowableFloat64();
+  /** Per output token: when its chunk was written to the socket (streaming responses). */
+  readonly tokenWritten = new GrowableFloat64();
+}

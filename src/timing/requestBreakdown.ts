@@ -1,0 +1,201 @@
+/**
+ * Where a request's server time went. Its wall time (received →
+ * response_ended) is split into consecutive named spans (REQUEST_SPANS):
+ * the HTTP phases, the queue, every engine step that carried it (each split
+ * into its STEP_SPANS), the loop turns between those steps, and the response.
+ * Whatever no named span covers is `untimed`, never hidden. Every span says
+ * how much of it overlapped GC pauses and event-loop stalls.
+ */
+import { now } from "./clock.js";
+import type { EventRing } from "./EventRing.js";
+import { HTTP_POINTS, HttpPoint, REQUEST_POINTS, RequestPoint, STEP_SPANS, StepPoint, type RequestSpanName } from "./points.js";
+import type { RequestTimeline } from "./RequestTimeline.js";
+import type { StepRecord } from "./StepRecord.js";
+import type { StepStore } from "./StepStore.js";
+
+export interface RuntimeEvents {
+  gc: EventRing;
+  stalls: EventRing;
+}
+
+export interface Span {
+  name: RequestSpanName | (typeof STEP_SPANS)[number]["name"] | "request";
+  start: number;
+  end: number;
+  /** ms */
+  dur: number;
+  gcMs: number;
+  stallMs: number;
+  step?: number;
+  children?: Span[];
+}
+
+export interface Stats {
+  n: number;
+  mean: number | null;
+  p50: number | null;
+  p90: number | null;
+  max: number | null;
+}
+
+export interface Durations {
+  e2e: number;
+  ttft: number | null;
+  tpot: number | null;
+  itl: { delivered: Stats; written: Stats };
+  queue: number;
+  prefill: number | null;
+  decode: number | null;
+  respond: number;
+  overhead: number;
+  gc: number;
+  stall: number;
+  untimed: number;
+  /** Share of e2e in named spans (0…1). */
+  coverage: number;
+}
+
+export interface RequestBreakdown {
+  id: string;
+  route: string;
+  status: number;
+  aborted: boolean;
+  /** False while the response is still being written (times up to `now`). */
+  complete: boolean;
+  /** The clock time of `received`; every other time here is relative to it. */
+  origin: number;
+  points: Record<string, number | null>;
+  durations: Durations;
+  span: Span;
+  promptTokens: number;
+  generatedTokens: number;
+  /** Steps of this request no longer kept (their time counts as untimed). */
+  missingSteps: number;
+}
+
+function overlapOf(events: RuntimeEvents | undefined, start: number, end: number): { gcMs: number; stallMs: number } {
+  if (!events) return { gcMs: 0, stallMs: 0 };
+  return { gcMs: events.gc.overlap(start, end).ms, stallMs: events.stalls.overlap(start, end).ms };
+}
+
+function makeSpan(name: Span["name"], start: number, end: number, events: RuntimeEvents | undefined): Span {
+  return { name, start, end, dur: end - start, ...overlapOf(events, start, end) };
+}
+
+/** A step's span with its stages as children. */
+export function stepSpan(step: StepRecord, events: RuntimeEvents | undefined): Span {
+  const t = (p: number): number => step.marks.get(p);
+  const span = makeSpan("step", t(StepPoint.step_start), t(StepPoint.delivered), events);
+  span.step = step.id;
+  span.children = STEP_SPANS.map((s) => makeSpan(s.name, t(StepPoint[s.from]), t(StepPoint[s.to]), events));
+  return span;
+}
+
+export function stats(values: readonly number[]): Stats {
+  const v = values.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  if (v.length === 0) return { n: 0, mean: null, p50: null, p90: null, max: null };
+  const at = (q: number): number => v[Math.min(v.length - 1, Math.floor(q * v.length))];
+  return { n: v.length, mean: v.reduce((a, b) => a + b, 0) / v.length, p50: at(0.5), p90: at(0.9), max: v[v.length - 1] };
+}
+
+function diffs(times: readonly number[]): number[] {
+  const out: number[] = [];
+  for (let i = 1; i < times.length; i++) out.push(times[i] - times[i - 1]);
+  return out;
+}
+
+const valid = (x: number): boolean => !Number.isNaN(x);
+const orNull = (x: number): number | null => (Number.isNaN(x) ? null : x);
+
+export function breakdownRequest(t: RequestTimeline, steps: StepStore | undefined, events: RuntimeEvents | undefined, at = now()): RequestBreakdown {
+  const http = (p: number): number => t.http.get(p);
+  const engine = (p: number): number => (t.trace ? t.trace.marks.get(p) : NaN);
+  const received = http(HttpPoint.received);
+  const ended = http(HttpPoint.response_ended);
+  const end = valid(ended) ? ended : at;
+
+  const children: Span[] = [];
+  let cursor = received;
+  const add = (name: RequestSpanName, until: number): void => {
+    if (!valid(until) || until < cursor) return;
+    children.push(makeSpan(name, cursor, until, events));
+    cursor = until;
+  };
+  add("receive", http(HttpPoint.body_parsed));
+  add("validate", http(HttpPoint.validated));
+  add("tokenize", engine(RequestPoint.tokenized));
+  add("enqueue", engine(RequestPoint.queued));
+
+  let missingSteps = 0;
+  let firstStepStart = NaN;
+  let nativeMs = 0;
+  let previousMissing = false;
+  const ids = t.trace ? t.trace.steps.toArray() : [];
+  for (const id of ids) {
+    const step = steps?.get(id);
+    if (!step) {
+      missingSteps++;
+      previousMissing = true;
+      continue;
+    }
+    const span = stepSpan(step, events);
+    if (Number.isNaN(firstStepStart)) {
+      firstStepStart = span.start;
+      add("queue", span.start);
+    } else if (previousMissing) {
+      cursor = span.start; // the time of the steps no longer kept stays untimed
+    } else {
+      add("loop", span.start);
+    }
+    previousMissing = false;
+    children.push(span);
+    cursor = span.end;
+    nativeMs += span.children!.filter((c) => c.name === "decode" || c.name === "sample").reduce((a, c) => a + c.dur, 0);
+  }
+  if (end >= cursor) children.push(makeSpan("respond", cursor, end, events));
+
+  const root = makeSpan("request", received, end, events);
+  root.children = children;
+  const named = children.reduce((a, c) => a + c.dur, 0);
+  const e2e = end - received;
+  const firstToken = engine(RequestPoint.first_token);
+  const lastToken = engine(RequestPoint.last_token);
+  const ttft = firstToken - received;
+  const n = t.trace ? t.trace.tokenDelivered.length : 0;
+
+  const points: Record<string, number | null> = {};
+  HTTP_POINTS.forEach((name, i) => (points[name] = orNull(http(i) - received)));
+  REQUEST_POINTS.forEach((name, i) => (points[name] = orNull(engine(i) - received)));
+
+  return {
+    id: t.id,
+    route: t.route,
+    status: t.status,
+    aborted: t.aborted,
+    complete: valid(ended),
+    origin: received,
+    points,
+    promptTokens: t.promptTokens,
+    generatedTokens: n || t.generatedTokens,
+    missingSteps,
+    span: root,
+    durations: {
+      e2e,
+      ttft: orNull(ttft),
+      tpot: n > 1 && valid(ttft) ? (e2e - ttft) / (n - 1) : null,
+      itl: {
+        delivered: stats(diffs(t.trace ? t.trace.tokenDelivered.toArray() : [])),
+        written: stats(diffs(t.trace ? t.trace.tokenWritten.toArray().filter(valid) : [])),
+      },
+      queue: children.filter((c) => c.name === "queue").reduce((a, c) => a + c.dur, 0),
+      prefill: orNull(firstToken - firstStepStart),
+      decode: orNull(lastToken - firstToken),
+      respond: children.at(-1)?.name === "respond" ? children.at(-1)!.dur : 0,
+      overhead: e2e - nativeMs,
+      gc: root.gcMs,
+      stall: root.stallMs,
+      untimed: e2e - named,
+      coverage: e2e > 0 ? named / e2e : 1,
+    },
+  };
+}
