@@ -11,31 +11,19 @@
  *
  * A benchmark, not a test: run it on a quiet machine.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { ensureSyntheticModel } from "../model/defaultModel.js";
+import { startBenchServer } from "./benchServer.js";
 import { quantile } from "./stats.js";
 
 interface Timeline {
-  http: Record<string, number | null>;
+  points: Record<string, number>;
   tokens: Array<{ delivered: number | null; written: number | null }>;
-  summary: { server_ms: number | null; engine_ms: number | null; added_ms: number | null };
+  durations: { e2e: number };
 }
 
-const cli = fileURLToPath(new URL("../cli/main.js", import.meta.url));
-
-async function startServer(modelPath: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [cli, "serve", "--model", modelPath, "--model-name", "tiny", "--port", "0", "--rows", "8"], { stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr!.on("data", (d) => (stderr += d));
-  while (!/serving "tiny"/.test(stderr)) {
-    if (child.exitCode !== null) throw new Error(`the server exited: ${stderr}`);
-    await once(child.stderr!, "data");
-  }
-  return { url: stderr.match(/listening on (http:\/\/\S+)/)![1], child };
-}
+/** The engine's own time for a request: queued → finished (docs/timing.md). */
+const engineMs = (t: Timeline): number => t.points.finished - t.points.queued;
 
 async function timed(url: string, path: string, id: string, body: object): Promise<{ clientMs: number; timeline: Timeline }> {
   const started = performance.now();
@@ -59,7 +47,8 @@ async function main(): Promise<void> {
   const streams = Number(values.streams);
   const tokens = Number(values.tokens);
   const model = await ensureSyntheticModel({ preset: "tiny", dtype: "Q8_0", seed: 0 });
-  const { url, child } = await startServer(model);
+  const server = await startBenchServer(model, "tiny", ["--rows", "8"]);
+  const url = server.url;
   try {
     const one = { inputs: "How long does the server take?", parameters: { max_new_tokens: 1 } };
     for (let i = 0; i < 30; i++) await timed(url, "/generate", `warm-${i}`, one); // JIT and sockets warm
@@ -70,9 +59,9 @@ async function main(): Promise<void> {
     const client: number[] = [];
     for (let i = 0; i < n; i++) {
       const { clientMs, timeline } = await timed(url, "/generate", `one-${i}`, one);
-      added.push(timeline.summary.added_ms!);
-      engine.push(timeline.summary.engine_ms!);
-      server.push(timeline.summary.server_ms!);
+      added.push(timeline.durations.e2e - engineMs(timeline));
+      engine.push(engineMs(timeline));
+      server.push(timeline.durations.e2e);
       client.push(clientMs);
     }
 
@@ -82,7 +71,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < streams; i++) {
       const { timeline } = await timed(url, "/generate_stream", `stream-${i}`, streamBody);
       for (const t of timeline.tokens) if (t.written !== null && t.delivered !== null) perTokenWrite.push(t.written - t.delivered);
-      perTokenAdded.push(timeline.summary.added_ms! / timeline.tokens.length);
+      perTokenAdded.push((timeline.durations.e2e - engineMs(timeline)) / timeline.tokens.length);
     }
 
     console.log(`# bench:http — tiny preset, node ${process.version}, ${new Date().toISOString()}\n`);
@@ -98,8 +87,7 @@ async function main(): Promise<void> {
     console.log(row("per token: (server − engine) / tokens", perTokenAdded));
     console.log("\nTargets: server added p50 ≤ 2 ms at max_new_tokens = 1; added per streamed token p50 ≤ 0.1 ms.");
   } finally {
-    child.kill("SIGTERM");
-    await once(child, "exit");
+    await server.stop();
   }
 }
 

@@ -6,7 +6,7 @@
 import { basename, extname } from "node:path";
 import { Agent, type ModelInfo } from "../agent/Agent.js";
 import { Master } from "../master/Master.js";
-import type { StepRecord } from "../timing/StepRecord.js";
+import type { EngineStep } from "../timing/StepRecord.js";
 import type { ServeConfig } from "./config/ServeConfig.js";
 import { HttpError } from "./httpErrors.js";
 
@@ -28,7 +28,7 @@ export class Engine {
     readonly config: ServeConfig,
     resolveModelPath: () => Promise<string>,
     /** Receives every engine step (the timing instruments), if any. */
-    private readonly onStep?: (step: StepRecord) => void,
+    private readonly onStep?: (step: EngineStep) => void,
   ) {
     this.ready = this.load(resolveModelPath);
     this.ready.catch(() => undefined); // the failure is kept in `failure` and shown by /health

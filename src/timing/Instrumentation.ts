@@ -13,17 +13,20 @@ import { breakdownRequest, type RequestBreakdown } from "./requestBreakdown.js";
 import { RequestTimeline } from "./RequestTimeline.js";
 import { gcKindName, RuntimeMonitor } from "./RuntimeMonitor.js";
 import { stepLogTree } from "./stepLog.js";
-import type { StepRecord } from "./StepRecord.js";
+import { toStepRecord, type EngineStep, type StepRecord } from "./StepRecord.js";
 import { StepStore } from "./StepStore.js";
 import { requestDetailJson } from "./timelineJson.js";
 import { TimelineStore } from "./TimelineStore.js";
+
+/** How often recorded steps reach the metrics and the debug log. */
+const FLUSH_INTERVAL_MS = 100;
 
 export interface InstrumentationOptions {
   /** Recent request timelines kept. Default 1000. */
   timelines?: number;
   /** Recent steps kept. Default 20000. */
   steps?: number;
-  /** Loop stall detection and delay resolution, ms (≤ 5). Default 2. */
+  /** Loop stall detection and delay resolution, ms (≤ 5). Default 5. */
   loopResolutionMs?: number;
   /** Append each finished request's timeline to this JSONL file. */
   timelineFile?: string;
@@ -43,6 +46,9 @@ export class Instrumentation {
   readonly logger: Logger;
   private readonly jsonl: JsonlSink | undefined;
   private readonly otel: OtelExporter | undefined;
+  /** Steps not yet observed by the metrics and the log (see recordStep). */
+  private pending: StepRecord[] = [];
+  private readonly flushTimer: NodeJS.Timeout;
 
   constructor(options: InstrumentationOptions) {
     this.timelines = new TimelineStore(options.timelines ?? 1000);
@@ -55,13 +61,32 @@ export class Instrumentation {
     });
     this.jsonl = options.timelineFile ? new JsonlSink(options.timelineFile) : undefined;
     this.otel = options.otlpEndpoint ? new OtelExporter(options.otlpEndpoint) : undefined;
+    this.flushTimer = setInterval(() => this.flush(), FLUSH_INTERVAL_MS);
+    this.flushTimer.unref();
   }
 
-  /** A step is done (the master's step listener). */
-  recordStep(step: StepRecord): void {
+  /**
+   * A step is done (the master's step listener). The engine starts its next
+   * step right after this returns, so only the O(1) store happens here. The
+   * metrics and the log take the recorded steps in batches, every
+   * FLUSH_INTERVAL_MS and before every scrape or view: scheduling work per
+   * step (even a setImmediate) measurably slowed the engine.
+   */
+  recordStep(engineStep: EngineStep): void {
+    const step = toStepRecord(engineStep);
     this.steps.add(step);
-    this.metrics.observeStep(step);
-    this.logger.debug(() => stepLogTree(step, this.runtime));
+    if (this.pending.length < this.steps.capacity) this.pending.push(step);
+  }
+
+  /** Observes the steps recorded since the last flush. */
+  flush(): void {
+    if (this.pending.length === 0) return;
+    const steps = this.pending;
+    this.pending = [];
+    for (const step of steps) {
+      this.metrics.observeStep(step);
+      this.logger.debug(() => stepLogTree(step, this.runtime));
+    }
   }
 
   /** A new HTTP request: its timeline, kept in the ring. */
@@ -71,16 +96,23 @@ export class Instrumentation {
     return t;
   }
 
-  breakdown(t: RequestTimeline, at?: number): RequestBreakdown {
-    return breakdownRequest(t, this.steps, this.runtime, at);
+  /** Where the request's time went; `detail` adds each step's stages and per-span GC and stalls (debug views). */
+  breakdown(t: RequestTimeline, detail = false): RequestBreakdown {
+    return breakdownRequest(t, this.steps, this.runtime, undefined, detail);
   }
 
   /** The response has ended (or its client left): metrics, the JSONL file, OTLP. */
   endRequest(t: RequestTimeline): void {
     const b = this.breakdown(t);
     if (t.genAi) this.metrics.observeRequest(b, t.genAi.operation, t.finishReason);
-    this.jsonl?.write(requestDetailJson(b, t, this.steps, this.runtime));
+    if (this.jsonl) this.jsonl.write(requestDetailJson(this.breakdown(t, true), t, this.steps, this.runtime));
     if (t.genAi) this.otel?.export(b, t, t.genAi);
+  }
+
+  /** The Prometheus exposition, with every step so far observed. */
+  metricsText(): Promise<string> {
+    this.flush();
+    return this.metrics.render();
   }
 
   chromeTrace(): object {
@@ -88,6 +120,8 @@ export class Instrumentation {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.flushTimer);
+    this.flush();
     this.runtime.stop();
     await this.jsonl?.close();
     await this.otel?.shutdown();

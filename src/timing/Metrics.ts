@@ -33,6 +33,9 @@ export class Metrics {
   private readonly duration: Histogram<string>;
   private readonly phase: Histogram<string>;
   private readonly stage: Histogram<string>;
+  /** Per stage, the histogram's child bound to its label: observing one builds no label key. */
+  private readonly stageChildren: ReturnType<Histogram<string>["labels"]>[];
+  private readonly gapChild: ReturnType<Histogram<string>["labels"]>;
   private readonly batch: Histogram<string>;
   private readonly gc: Histogram<string>;
   private readonly requests: Counter<string>;
@@ -50,6 +53,8 @@ export class Metrics {
     this.duration = new Histogram({ name: "gen_ai_server_request_duration_seconds", help: "Server request duration (OpenTelemetry gen_ai.server.request.duration)", labelNames: [...genAi, "error_type"], buckets: DURATION_BUCKETS, registers });
     this.phase = new Histogram({ name: "llm_serving_request_phase_seconds", help: "Request phases: queue, prefill, decode, respond, overhead, untimed", labelNames: ["phase"], buckets: DURATION_BUCKETS, registers });
     this.stage = new Histogram({ name: "llm_serving_step_stage_seconds", help: "Engine step stages (docs/timing.md), and the gap between steps", labelNames: ["stage"], buckets: STAGE_BUCKETS, registers });
+    this.stageChildren = STEP_SPANS.map((span) => this.stage.labels({ stage: span.name }));
+    this.gapChild = this.stage.labels({ stage: "gap" });
     this.batch = new Histogram({ name: "llm_serving_step_batch_size", help: "Rows per engine step", buckets: [1, 2, 4, 8, 16, 32, 64, 128], registers });
     this.gc = new Histogram({ name: "llm_serving_gc_pause_seconds", help: "GC pauses by kind", labelNames: ["kind"], buckets: STAGE_BUCKETS, registers });
     this.requests = new Counter({ name: "llm_serving_requests_total", help: "Finished HTTP generation requests by finish reason", labelNames: ["finish_reason"], registers });
@@ -95,11 +100,11 @@ export class Metrics {
 
   observeStep(step: StepRecord): void {
     const m = step.marks;
-    for (const span of STEP_SPANS) {
-      const d = m.span(StepPoint[span.from], StepPoint[span.to]);
-      if (!Number.isNaN(d)) this.stage.observe({ stage: span.name }, s(d));
+    for (let i = 0; i < STEP_SPANS.length; i++) {
+      const d = m.span(StepPoint[STEP_SPANS[i].from], StepPoint[STEP_SPANS[i].to]);
+      if (!Number.isNaN(d)) this.stageChildren[i].observe(s(d));
     }
-    if (!Number.isNaN(step.gap)) this.stage.observe({ stage: "gap" }, s(step.gap));
+    if (!Number.isNaN(step.gap)) this.gapChild.observe(s(step.gap));
     this.batch.observe(step.rows.length);
   }
 

@@ -83,10 +83,11 @@ export class OtelExporter {
       if (Number.isNaN(start) || Number.isNaN(end) || end < start) return;
       this.tracer.startSpan(name, { startTime: epoch(start), kind: SpanKind.INTERNAL }, inner).end(epoch(end));
     };
-    for (const c of b.span.children ?? []) if (c.step === undefined && c.name !== "loop") child(c.name, c.start, c.end);
+    // The HTTP phases and the queue as they are; the engine steps as prefill (to the first token) and decode.
+    for (const c of b.span.children ?? []) if (c.name !== "step" && c.name !== "loop") child(c.name, c.start, c.end);
     const firstToken = t.trace?.marks.get(RequestPoint.first_token) ?? NaN;
     const lastToken = t.trace?.marks.get(RequestPoint.last_token) ?? NaN;
-    const firstStep = b.span.children?.find((c) => c.step !== undefined);
+    const firstStep = b.span.children?.find((c) => c.name === "step");
     if (firstStep) child("prefill", firstStep.start, firstToken);
     child("decode", firstToken, lastToken);
     root.end(epoch(b.span.end));

@@ -28,7 +28,7 @@ export function gcKindName(kind: number): string {
 }
 
 export interface RuntimeMonitorOptions {
-  /** Stall detection and loop-delay sampling resolution (ms, ≤ 5). Default 2. */
+  /** Stall detection and loop-delay sampling resolution (ms, ≤ 5). Default 5: each tick wakes the event loop. */
   resolutionMs?: number;
   /** Events kept per kind. Default 8192. */
   capacity?: number;
@@ -46,7 +46,7 @@ export class RuntimeMonitor {
   private eluMark = performance.eventLoopUtilization();
 
   constructor(options: RuntimeMonitorOptions = {}) {
-    this.resolutionMs = options.resolutionMs ?? 2;
+    this.resolutionMs = options.resolutionMs ?? 5;
     if (!(this.resolutionMs > 0 && this.resolutionMs <= 5)) throw new RangeError(`resolutionMs must be in (0, 5], got ${this.resolutionMs}`);
     const capacity = options.capacity ?? 8192;
     this.gc = new EventRing(capacity);
@@ -65,11 +65,16 @@ export class RuntimeMonitor {
     this.timer.unref();
   }
 
-  /** A tick later than one period after the previous one means the loop was blocked in between. */
+  /**
+   * A tick later than one period after the previous one means the loop was
+   * blocked in between. The block began at some unknown time within the
+   * period after the previous tick: its midpoint is the estimate, so a stall's
+   * start is off by at most half a period.
+   */
   private tick(): void {
     const t = now();
-    const expected = this.lastTick + this.resolutionMs;
-    if (t - expected >= this.resolutionMs) this.stalls.add(expected, t);
+    const late = t - (this.lastTick + this.resolutionMs);
+    if (late >= this.resolutionMs) this.stalls.add(this.lastTick + this.resolutionMs / 2, t);
     this.lastTick = t;
   }
 

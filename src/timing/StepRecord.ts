@@ -1,11 +1,15 @@
-/** What the timing views need of an engine step (the master's Step has this shape). */
+/**
+ * Steps as the timing views keep them: compact, holding request ids rather
+ * than the engine's request objects, so that keeping thousands of recent
+ * steps does not keep their requests alive.
+ */
 import type { Marks } from "./Marks.js";
 
 export interface StepRow {
-  readonly request: { readonly id: string };
-  readonly tokens: readonly number[];
+  readonly requestId: string;
   readonly kind: "prefill" | "decode";
-  readonly samples: boolean;
+  /** Tokens fed for the row in this step. */
+  readonly tokens: number;
 }
 
 export interface StepRecord {
@@ -17,5 +21,26 @@ export interface StepRecord {
   readonly decodes: number;
   readonly rows: readonly StepRow[];
   /** Requests waiting for a row when the step was scheduled. */
-  readonly waiting?: number;
+  readonly waiting: number;
+}
+
+/** A step as the engine hands it over (the master's Step has this shape). */
+export interface EngineStep {
+  readonly id: number;
+  readonly marks: Marks;
+  readonly gap: number;
+  readonly decodes: number;
+  readonly waiting: number;
+  readonly rows: ReadonlyArray<{ readonly request: { readonly id: string }; readonly tokens: readonly number[]; readonly kind: "prefill" | "decode" }>;
+}
+
+export function toStepRecord(step: EngineStep): StepRecord {
+  const rows = step.rows.map((r) => ({ requestId: r.request.id, kind: r.kind, tokens: r.tokens.length }));
+  return { id: step.id, marks: step.marks, gap: step.gap, decodes: step.decodes, rows, waiting: step.waiting };
+}
+
+export function stepTokens(step: StepRecord): number {
+  let n = 0;
+  for (const r of step.rows) n += r.tokens;
+  return n;
 }

@@ -14,7 +14,7 @@
 import { gcKindName } from "./RuntimeMonitor.js";
 import type { RequestBreakdown, RuntimeEvents, Span } from "./requestBreakdown.js";
 import { breakdownRequest, stepSpan } from "./requestBreakdown.js";
-import type { StepRecord } from "./StepRecord.js";
+import { stepTokens, type StepRecord } from "./StepRecord.js";
 import type { StepStore } from "./StepStore.js";
 import type { TimelineStore } from "./TimelineStore.js";
 
@@ -56,8 +56,8 @@ function stepEvents(step: StepRecord, events: RuntimeEvents | undefined): TraceE
   const out: TraceEvent[] = [
     slice(`step ${step.id}`, span.start, span.end, ENGINE, {
       rows: step.rows.length,
-      tokens: step.rows.reduce((n, r) => n + r.tokens.length, 0),
-      requests: step.rows.map((r) => r.request.id),
+      tokens: stepTokens(step),
+      requests: step.rows.map((r) => r.requestId),
       gap_ms: step.gap,
     }),
   ];

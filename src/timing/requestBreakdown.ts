@@ -73,13 +73,9 @@ export interface RequestBreakdown {
   missingSteps: number;
 }
 
-function overlapOf(events: RuntimeEvents | undefined, start: number, end: number): { gcMs: number; stallMs: number } {
-  if (!events) return { gcMs: 0, stallMs: 0 };
-  return { gcMs: events.gc.overlap(start, end).ms, stallMs: events.stalls.overlap(start, end).ms };
-}
-
 function makeSpan(name: Span["name"], start: number, end: number, events: RuntimeEvents | undefined): Span {
-  return { name, start, end, dur: end - start, ...overlapOf(events, start, end) };
+  if (!events) return { name, start, end, dur: end - start, gcMs: 0, stallMs: 0 };
+  return { name, start, end, dur: end - start, gcMs: events.gc.overlap(start, end).ms, stallMs: events.stalls.overlap(start, end).ms };
 }
 
 /** A step's span with its stages as children. */
@@ -107,7 +103,13 @@ function diffs(times: readonly number[]): number[] {
 const valid = (x: number): boolean => !Number.isNaN(x);
 const orNull = (x: number): number | null => (Number.isNaN(x) ? null : x);
 
-export function breakdownRequest(t: RequestTimeline, steps: StepStore | undefined, events: RuntimeEvents | undefined, at = now()): RequestBreakdown {
+/**
+ * `detail`: also split each step into its stages and charge GC and stalls to
+ * every span (the debug views); without it only the request as a whole is
+ * charged, which is what responses and metrics need and costs far less.
+ */
+export function breakdownRequest(t: RequestTimeline, steps: StepStore | undefined, events: RuntimeEvents | undefined, at = now(), detail = true): RequestBreakdown {
+  const spanEvents = detail ? events : undefined;
   const http = (p: number): number => t.http.get(p);
   const engine = (p: number): number => (t.trace ? t.trace.marks.get(p) : NaN);
   const received = http(HttpPoint.received);
@@ -118,7 +120,7 @@ export function breakdownRequest(t: RequestTimeline, steps: StepStore | undefine
   let cursor = received;
   const add = (name: RequestSpanName, until: number): void => {
     if (!valid(until) || until < cursor) return;
-    children.push(makeSpan(name, cursor, until, events));
+    children.push(makeSpan(name, cursor, until, spanEvents));
     cursor = until;
   };
   add("receive", http(HttpPoint.body_parsed));
@@ -130,29 +132,46 @@ export function breakdownRequest(t: RequestTimeline, steps: StepStore | undefine
   let firstStepStart = NaN;
   let nativeMs = 0;
   let previousMissing = false;
-  const ids = t.trace ? t.trace.steps.toArray() : [];
-  for (const id of ids) {
+  // Without detail, the steps and the loop turns between them are summed into one span each.
+  const steps_ = makeSpan("step", NaN, NaN, undefined);
+  const loops = makeSpan("loop", NaN, NaN, undefined);
+  steps_.dur = loops.dur = 0;
+  const ids = t.trace?.steps;
+  for (let k = 0; ids && k < ids.length; k++) {
+    const id = ids.get(k);
     const step = steps?.get(id);
     if (!step) {
       missingSteps++;
       previousMissing = true;
       continue;
     }
-    const span = stepSpan(step, events);
+    const start = step.marks.get(StepPoint.step_start);
+    const stepEnd = step.marks.get(StepPoint.delivered);
     if (Number.isNaN(firstStepStart)) {
-      firstStepStart = span.start;
-      add("queue", span.start);
+      firstStepStart = start;
+      add("queue", start);
     } else if (previousMissing) {
-      cursor = span.start; // the time of the steps no longer kept stays untimed
-    } else {
-      add("loop", span.start);
+      cursor = start; // the time of the steps no longer kept stays untimed
+    } else if (detail) {
+      add("loop", start);
+    } else if (start >= cursor) {
+      loops.dur += start - cursor;
     }
     previousMissing = false;
-    children.push(span);
-    cursor = span.end;
-    nativeMs += span.children!.filter((c) => c.name === "decode" || c.name === "sample").reduce((a, c) => a + c.dur, 0);
+    if (detail) {
+      const span = stepSpan(step, spanEvents);
+      span.step = id;
+      children.push(span);
+    } else {
+      if (Number.isNaN(steps_.start)) steps_.start = start;
+      steps_.end = stepEnd;
+      steps_.dur += stepEnd - start;
+    }
+    cursor = stepEnd;
+    nativeMs += step.marks.span(StepPoint.decode_start, StepPoint.sampled);
   }
-  if (end >= cursor) children.push(makeSpan("respond", cursor, end, events));
+  if (!detail && steps_.dur > 0) children.push(steps_, loops);
+  if (end >= cursor) children.push(makeSpan("respond", cursor, end, spanEvents));
 
   const root = makeSpan("request", received, end, events);
   root.children = children;

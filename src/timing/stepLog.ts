@@ -16,7 +16,7 @@ export function stepLogTree(step: StepRecord, events: RuntimeEvents | undefined)
   const end = m.get(StepPoint.delivered);
   const gc = events?.gc.overlap(start, end).ms ?? 0;
   const stall = events?.stalls.overlap(start, end).ms ?? 0;
-  const ids = step.rows.map((r) => `${r.request.id}${r.kind === "prefill" ? `(prefill ${r.tokens.length})` : ""}`).join(",");
+  const ids = step.rows.map((r) => `${r.requestId}${r.kind === "prefill" ? `(prefill ${r.tokens})` : ""}`).join(",");
   const extra = `${gc ? `, gc ${f(gc)} ms` : ""}${stall ? `, loop stall ${f(stall)} ms` : ""}`;
   return [
     `[step ${step.id}] rows=${step.rows.length} requests=${ids} gap ${f(step.gap)} ms${extra}`,

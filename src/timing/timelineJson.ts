@@ -3,7 +3,7 @@ import type { RequestBreakdown, RuntimeEvents, Span, Stats } from "./requestBrea
 import { stepSpan } from "./requestBreakdown.js";
 import type { RequestTimeline } from "./RequestTimeline.js";
 import { StepPoint } from "./points.js";
-import type { StepRecord } from "./StepRecord.js";
+import { stepTokens, type StepRecord } from "./StepRecord.js";
 import type { StepStore } from "./StepStore.js";
 
 export const ms = (x: number | null | undefined): number | null => (x == null || Number.isNaN(x) ? null : Math.round(x * 1000) / 1000);
@@ -64,9 +64,9 @@ export function stepJson(step: StepRecord, events: RuntimeEvents | undefined, or
     dur: ms(span.dur),
     gap: ms(step.gap),
     rows: step.rows.length,
-    tokens: step.rows.reduce((n, r) => n + r.tokens.length, 0),
+    tokens: stepTokens(step),
     decodes: step.decodes,
-    requests: step.rows.map((r) => ({ id: r.request.id, kind: r.kind, tokens: r.tokens.length })),
+    requests: step.rows.map((r) => ({ id: r.requestId, kind: r.kind, tokens: r.tokens })),
     spans: Object.fromEntries(span.children!.map((c) => [c.name, ms(c.dur)])),
     gc_ms: ms(span.gcMs),
     stall_ms: ms(span.stallMs),

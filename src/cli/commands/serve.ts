@@ -1,11 +1,12 @@
 /** `llm-serving serve`: the HTTP server (llm-serving, TGI and OpenAI APIs) on one model. */
 import type { Command } from "commander";
 import { resolveModelPath } from "../../model/modelSource.js";
-import { loadConfigFile } from "../../server/config/configFile.js";
+import { ConfigError, loadConfigFile } from "../../server/config/configFile.js";
 import { mergeConfig, type ServeConfig } from "../../server/config/ServeConfig.js";
 import { LlmServer } from "../../server/Server.js";
 import { describeModelForUser } from "../modelSource.js";
-import { integerOption } from "../options.js";
+import { isLogLevel } from "../../timing/Logger.js";
+import { integerOption, numberOption } from "../options.js";
 
 interface ServeFlags {
   config?: string;
@@ -21,6 +22,12 @@ interface ServeFlags {
   blockSize?: number;
   queueLimit?: number;
   shutdownTimeout?: number;
+  timing?: boolean;
+  timelines?: number;
+  timelineFile?: string;
+  otlpEndpoint?: string;
+  loopResolution?: number;
+  logLevel?: string;
 }
 
 export function registerServe(program: Command): void {
@@ -40,13 +47,21 @@ export function registerServe(program: Command): void {
     .option("--block-size <n>", "KV accounting block size (default 16)", integerOption("--block-size", 1))
     .option("--queue-limit <n>", "most waiting requests before 503 (default 256)", integerOption("--queue-limit", 0))
     .option("--shutdown-timeout <seconds>", "time in-flight requests get on SIGTERM (default 30)", integerOption("--shutdown-timeout", 0))
+    .option("--no-timing", "switch off all timing: timelines, response timings, /debug/*, /metrics, runtime monitors")
+    .option("--timelines <n>", "recent request timelines kept for /debug (default 1000)", integerOption("--timelines", 1))
+    .option("--timeline-file <file>", "also append each finished request's timeline to this JSONL file")
+    .option("--otlp-endpoint <url>", "export request spans over OTLP/HTTP (e.g. http://127.0.0.1:4318)")
+    .option("--loop-resolution <ms>", "event-loop stall detection resolution, ≤ 5 (default 5)", numberOption("--loop-resolution"))
+    .option("--log-level <level>", "error, warn, info or debug (debug logs a time tree per step)")
     .action(serve);
 }
 
 function flagsToConfig(f: ServeFlags): Partial<ServeConfig> {
   if (f.batching !== undefined && f.batching !== "continuous" && f.batching !== "static") {
-    throw new Error(`--batching must be continuous or static, got "${f.batching}"`);
+    throw new ConfigError(`--batching must be continuous or static, got "${f.batching}"`);
   }
+  if (f.logLevel !== undefined && !isLogLevel(f.logLevel)) throw new ConfigError(`--log-level must be error, warn, info or debug, got "${f.logLevel}"`);
+  if (f.loopResolution !== undefined && !(f.loopResolution > 0 && f.loopResolution <= 5)) throw new ConfigError(`--loop-resolution must be in (0, 5] ms, got ${f.loopResolution}`);
   return {
     modelPath: f.model,
     modelName: f.modelName,
@@ -60,6 +75,13 @@ function flagsToConfig(f: ServeFlags): Partial<ServeConfig> {
     blockSize: f.blockSize,
     queueLimit: f.queueLimit,
     shutdownTimeoutMs: f.shutdownTimeout === undefined ? undefined : f.shutdownTimeout * 1000,
+    // commander sets timing to true unless --no-timing: only an explicit "off" overrides the file.
+    timing: f.timing === false ? false : undefined,
+    timelineCapacity: f.timelines,
+    timelineFile: f.timelineFile,
+    otlpEndpoint: f.otlpEndpoint,
+    loopResolutionMs: f.loopResolution,
+    logLevel: f.logLevel as ServeConfig["logLevel"] | undefined,
   };
 }
 

@@ -62,7 +62,7 @@ export const DEFAULT_CONFIG: Readonly<ServeConfig> = Object.freeze({
   stepCapacity: 20000,
   timelineFile: undefined,
   otlpEndpoint: undefined,
-  loopResolutionMs: 2,
+  loopResolutionMs: 5,
   logLevel: "info",
 });
 

@@ -37,7 +37,7 @@ export function registerOperationsRoutes(app: FastifyInstance, ctx: ServerContex
     const i = instruments();
     const timeline = i.timelines.get(request.params.id);
     if (!timeline) throw new HttpError(404, "not_found", `no recent request with id ${JSON.stringify(request.params.id)} (the last ${i.timelines.capacity} are kept)`, "id");
-    return requestDetailJson(i.breakdown(timeline), timeline, i.steps, i.runtime);
+    return requestDetailJson(i.breakdown(timeline, true), timeline, i.steps, i.runtime);
   });
 
   app.get("/debug/trace", { config }, async (_request, reply) => {
@@ -47,6 +47,6 @@ export function registerOperationsRoutes(app: FastifyInstance, ctx: ServerContex
 
   app.get("/metrics", { config }, async (_request, reply) => {
     const i = instruments();
-    return reply.type(i.metrics.contentType).send(await i.metrics.render());
+    return reply.type(i.metrics.contentType).send(await i.metricsText());
   });
 }

@@ -1,0 +1,264 @@
+import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { Logger } from "../src/timing/Logger.js";
+import { jsonOf, postJson, sharedTestServer, sseData, startTestServer } from "./helpers/serverHarness.js";
+
+const shared = sharedTestServer();
+const url = (path: string) => shared.get().url + path;
+
+interface TraceEvent {
+  name: string;
+  ph: string;
+  ts: number;
+  pid: number;
+  tid: number;
+  dur?: number;
+  id?: string | number;
+  cat?: string;
+}
+
+describe("Chrome trace", () => {
+  test("is valid Trace Event JSON: every event has ph, ts, pid, tid; async pairs match; ts monotonic per track", async () => {
+    await Promise.all([
+      postJson(url("/generate"), { inputs: "trace me", parameters: { max_new_tokens: 6 } }),
+      postJson(url("/generate_stream"), { inputs: "and me", parameters: { max_new_tokens: 9 } }).then((r) => r.text()),
+    ]);
+    const res = await fetch(url("/debug/trace"));
+    assert.equal(res.status, 200);
+    const trace = (await res.json()) as { traceEvents: TraceEvent[] };
+    const events = trace.traceEvents;
+    assert.ok(events.length > 0);
+    for (const e of events) {
+      assert.equal(typeof e.ph, "string");
+      assert.ok(Number.isFinite(e.ts), `${e.name}: ts`);
+      assert.ok(Number.isInteger(e.pid) && Number.isInteger(e.tid), `${e.name}: pid and tid`);
+      if (e.ph === "X") assert.ok(Number.isFinite(e.dur) && e.dur! >= 0, `${e.name}: dur`);
+    }
+    const lastTs = new Map<string, number>();
+    for (const e of events.filter((x) => x.ph !== "M")) {
+      const track = e.ph === "b" || e.ph === "e" ? `async:${e.cat}:${e.id}` : `${e.pid}:${e.tid}`;
+      assert.ok(e.ts >= (lastTs.get(track) ?? -Infinity), `ts goes back on track ${track} at ${e.name}`);
+      lastTs.set(track, e.ts);
+    }
+    const open = new Map<string, number>();
+    for (const e of events) {
+      if (e.ph === "b") open.set(`${e.cat}:${e.id}`, (open.get(`${e.cat}:${e.id}`) ?? 0) + 1);
+      if (e.ph === "e") {
+        const key = `${e.cat}:${e.id}`;
+        assert.ok((open.get(key) ?? 0) > 0, `an async end without a begin: ${key}`);
+        open.set(key, open.get(key)! - 1);
+      }
+    }
+    assert.ok([...open.values()].every((n) => n === 0), "every async begin has its end");
+    const flows = events.filter((e) => e.ph === "s" || e.ph === "f");
+    assert.ok(flows.length > 0, "flow arrows link requests and steps");
+    const byId = new Map<unknown, string[]>();
+    for (const f of flows) byId.set(f.id, [...(byId.get(f.id) ?? []), f.ph]);
+    for (const phases of byId.values()) assert.deepEqual(phases.sort(), ["f", "s"]);
+    assert.ok(events.some((e) => e.ph === "X" && /^step \d+$/.test(e.name)), "steps on the engine track");
+    assert.ok(events.some((e) => e.ph === "C" && e.name === "batch size"), "a batch size counter");
+    assert.ok(events.some((e) => e.ph === "C" && e.name === "queue depth"), "a queue depth counter");
+  });
+});
+
+/** Checks the Prometheus text exposition format line by line; returns the samples. */
+function parsePrometheus(text: string): Map<string, number> {
+  const samples = new Map<string, number>();
+  const types = new Map<string, string>();
+  const name = "[a-zA-Z_:][a-zA-Z0-9_:]*";
+  const label = `[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\\\\n]|\\\\["\\\\n])*"`;
+  const sample = new RegExp(`^(${name})(\\{(?:${label})(?:,${label})*,?\\})? (-?(?:[0-9.]+(?:e[+-]?[0-9]+)?|\\+Inf|-Inf|NaN))( -?[0-9]+)?$`);
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    if (line.startsWith("# HELP ")) continue;
+    if (line.startsWith("# TYPE ")) {
+      const [, , metric, type] = line.split(" ");
+      assert.match(type, /^(counter|gauge|histogram|summary|untyped)$/, line);
+      types.set(metric, type);
+      continue;
+    }
+    const m = sample.exec(line);
+    assert.ok(m, `not a valid sample line: ${line}`);
+    const family = m[1].replace(/_(bucket|sum|count)$/, "");
+    assert.ok(types.has(m[1]) || types.has(family), `sample without a TYPE: ${line}`);
+    samples.set(m[1] + (m[2] ?? ""), Number(m[3]));
+  }
+  return samples;
+}
+
+describe("/metrics", () => {
+  test("parses as Prometheus text and has the GenAI, step, GC and engine metrics", async () => {
+    await postJson(url("/v1/completions"), { model: "llama2", prompt: "metrics", max_tokens: 5 });
+    const res = await fetch(url("/metrics"));
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type")!, /^text\/plain/);
+    const samples = parsePrometheus(await res.text());
+    const has = (prefix: string) => [...samples.keys()].some((k) => k.startsWith(prefix));
+    for (const metric of [
+      "gen_ai_server_time_to_first_token_seconds_bucket",
+      "gen_ai_server_time_per_output_token_seconds_count",
+      "gen_ai_server_request_duration_seconds_count",
+      'llm_serving_request_phase_seconds_count{phase="queue"}',
+      'llm_serving_request_phase_seconds_count{phase="prefill"}',
+      'llm_serving_request_phase_seconds_count{phase="decode"}',
+      'llm_serving_step_stage_seconds_bucket{le="0.00001",stage="decode"}',
+      'llm_serving_step_stage_seconds_count{stage="postprocess"}',
+      "llm_serving_step_batch_size_count",
+      "llm_serving_event_loop_delay_seconds",
+      "llm_serving_event_loop_utilization",
+      "llm_serving_kv_blocks_used",
+      "llm_serving_requests_running",
+      "llm_serving_requests_waiting",
+    ]) {
+      assert.ok(has(metric), `missing ${metric}`);
+    }
+    assert.ok(has("llm_serving_gc_pause_seconds_count") || has("llm_serving_gc_pause_seconds"), "GC pause histogram");
+  });
+});
+
+describe("responses carry the timeline", () => {
+  const check = (timings: { e2e: number; ttft: number; points: Record<string, number> }, where: string) => {
+    assert.ok(timings.e2e > 0, `${where}: e2e`);
+    assert.ok(timings.ttft > 0, `${where}: ttft`);
+    assert.equal(timings.points.received, 0, `${where}: points`);
+  };
+
+  test("non-streaming: Server-Timing and a timings object (plus TGI's x-* headers on TGI routes)", async () => {
+    const tgi = await postJson(url("/generate"), { inputs: "timed", parameters: { max_new_tokens: 4 } });
+    const st = tgi.headers.get("server-timing")!;
+    for (const metric of ["total", "queue", "prefill", "decode", "ttft", "untimed"]) assert.match(st, new RegExp(`(^|, )${metric};dur=[0-9.]+`), metric);
+    for (const h of ["x-compute-type", "x-compute-time", "x-total-time", "x-validation-time", "x-queue-time", "x-inference-time", "x-time-per-token", "x-prompt-tokens", "x-generated-tokens"]) assert.ok(tgi.headers.get(h), h);
+    const body = await jsonOf(tgi);
+    check(body.timings, "TGI");
+    assert.equal(body.timings.predicted_n, 4);
+    for (const [path, req] of [
+      ["/models/llama2/generate", { inputs: "timed", parameters: { max_new_tokens: 4 } }],
+      ["/v1/completions", { model: "llama2", prompt: "timed", max_tokens: 4 }],
+      ["/v1/chat/completions", { model: "llama2", messages: [{ role: "user", content: "timed" }], max_tokens: 4 }],
+    ] as const) {
+      const res = await postJson(url(path), req);
+      assert.match(res.headers.get("server-timing")!, /total;dur=/, path);
+      check((await jsonOf(res)).timings, path);
+    }
+  });
+
+  test("streaming: the final event of each API family carries the timings", async () => {
+    const tgi = sseData(await (await postJson(url("/generate_stream"), { inputs: "s", parameters: { max_new_tokens: 3 } })).text()) as Array<{ timings?: never }>;
+    check(tgi.at(-1)!.timings!, "TGI stream");
+    assert.ok(tgi.slice(0, -1).every((e) => e.timings === undefined));
+    const llm = (await (await postJson(url("/models/llama2/generate_stream"), { inputs: "s", parameters: { max_new_tokens: 3 } })).text()).trim().split("\n");
+    check(JSON.parse(llm.at(-1)!).data[0].timings, "llm-serving stream");
+    const chat = sseData(await (await postJson(url("/v1/chat/completions"), { model: "llama2", messages: [{ role: "user", content: "s" }], max_tokens: 3, stream: true })).text()) as Array<{ timings?: never; choices: Array<{ finish_reason: string | null }> }>;
+    const final = chat.find((c) => c.choices[0]?.finish_reason);
+    check(final!.timings!, "OpenAI stream");
+  });
+
+  test("with instrumentation off, responses carry none of it and the debug views are off", async () => {
+    const s = await startTestServer({ timing: false });
+    try {
+      await s.server.engine.ready;
+      assert.equal(s.server.instrumentation, undefined);
+      const tgi = await postJson(`${s.url}/generate`, { inputs: "untimed", parameters: { max_new_tokens: 3 } });
+      assert.equal(tgi.headers.get("server-timing"), null);
+      assert.equal(tgi.headers.get("x-total-time"), null);
+      assert.equal((await jsonOf(tgi)).timings, undefined);
+      const chat = await jsonOf(postJson(`${s.url}/v1/chat/completions`, { model: "llama2", messages: [{ role: "user", content: "x" }], max_tokens: 3 }));
+      assert.equal(chat.timings, undefined);
+      const streamed = await (await postJson(`${s.url}/generate_stream`, { inputs: "untimed", parameters: { max_new_tokens: 3 } })).text();
+      assert.doesNotMatch(streamed, /timings/);
+      const llm = await (await postJson(`${s.url}/models/llama2/generate_stream`, { inputs: "untimed", parameters: { max_new_tokens: 3, return_full_text: false } })).text();
+      assert.equal(llm.trim().split("\n").length, 3, "no timings line");
+      for (const path of ["/debug/requests", "/debug/trace", "/metrics"]) assert.equal((await fetch(`${s.url}${path}`)).status, 404, path);
+    } finally {
+      await s.server.close(1000);
+    }
+  });
+});
+
+describe("where else timelines go", () => {
+  test("OTLP/HTTP export continues the caller's W3C trace, with GenAI attributes", async () => {
+    const received: unknown[] = [];
+    const collector = createServer((req, res) => {
+      let body = "";
+      req.on("data", (d) => (body += d));
+      req.on("end", () => {
+        if (req.url === "/v1/traces") received.push(JSON.parse(body));
+        res.writeHead(200, { "content-type": "application/json" }).end("{}");
+      });
+    });
+    await new Promise<void>((resolve) => collector.listen(0, "127.0.0.1", resolve));
+    const port = (collector.address() as { port: number }).port;
+    const s = await startTestServer({ otlpEndpoint: `http://127.0.0.1:${port}` });
+    try {
+      await s.server.engine.ready;
+      const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+      const parentId = "00f067aa0ba902b7";
+      await postJson(`${s.url}/v1/completions`, { model: "llama2", prompt: "export me", max_tokens: 4, temperature: 0.5, seed: 3 }, { traceparent: `00-${traceId}-${parentId}-01` });
+    } finally {
+      await s.server.close(1000); // flushes the exporter
+      collector.close();
+    }
+    type Attr = { key: string; value: Record<string, unknown> };
+    type OtlpSpan = { traceId: string; parentSpanId?: string; name: string; kind: number; attributes: Attr[] };
+    const spans: OtlpSpan[] = (received as Array<{ resourceSpans: Array<{ scopeSpans: Array<{ spans: OtlpSpan[] }> }> }>).flatMap((r) => r.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans)));
+    const root = spans.find((sp) => sp.kind === 2);
+    assert.ok(root, "a SERVER span was exported");
+    assert.equal(root.traceId, "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert.equal(root.parentSpanId, "00f067aa0ba902b7");
+    const attr = (key: string) => root.attributes.find((a) => a.key === key)?.value;
+    assert.deepEqual(attr("gen_ai.operation.name"), { stringValue: "text_completion" });
+    assert.deepEqual(attr("gen_ai.request.model"), { stringValue: "llama2" });
+    assert.ok(attr("gen_ai.usage.output_tokens"), "output token count");
+    assert.ok(attr("gen_ai.usage.input_tokens"), "input token count");
+    assert.ok(spans.some((sp) => sp.name === "decode"), "phase spans");
+  });
+
+  test("finished timelines are appended to a JSONL file", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "llm-serving-jsonl-"));
+    const file = join(dir, "timelines.jsonl");
+    const s = await startTestServer({ timelineFile: file });
+    try {
+      await s.server.engine.ready;
+      await postJson(`${s.url}/generate`, { inputs: "to the file", parameters: { max_new_tokens: 3 } }, { "x-request-id": "jsonl-1" });
+      await postJson(`${s.url}/generate`, { inputs: "and again", parameters: { max_new_tokens: 3 } }, { "x-request-id": "jsonl-2" });
+    } finally {
+      await s.server.close(1000);
+    }
+    const lines = (await readFile(file, "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+    const ids = lines.map((l) => l.id);
+    assert.ok(ids.includes("jsonl-1") && ids.includes("jsonl-2"));
+    const one = lines.find((l) => l.id === "jsonl-1");
+    assert.equal(one.complete, true);
+    assert.equal(one.tokens.length, 3);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("at debug level, a time tree per step with request ids", async () => {
+    const lines: string[] = [];
+    const s = await startTestServer({}, undefined, new Logger("debug", (l) => lines.push(l)));
+    try {
+      await s.server.engine.ready;
+      await postJson(`${s.url}/generate`, { inputs: "log me", parameters: { max_new_tokens: 2 } }, { "x-request-id": "logged" });
+    } finally {
+      await s.server.close(1000);
+    }
+    const tree = lines.find((l) => l.includes("requests=logged"));
+    assert.ok(tree, "a step logged with the request's id");
+    for (const level of ["master.step", "master.schedule", "worker.run", "agent.predict", "agent.decode", "agent.sample", "master.postprocess", "master.deliver"]) {
+      assert.match(tree, new RegExp(`${level.replace(".", "\\.")} [0-9.]+ ms`), level);
+    }
+    const quiet: string[] = [];
+    const q = await startTestServer({}, undefined, new Logger("info", (l) => quiet.push(l)));
+    try {
+      await q.server.engine.ready;
+      await postJson(`${q.url}/generate`, { inputs: "quiet", parameters: { max_new_tokens: 2 } });
+    } finally {
+      await q.server.close(1000);
+    }
+    assert.ok(!quiet.some((l) => l.includes("master.step")), "no step trees above debug level");
+  });
+});
