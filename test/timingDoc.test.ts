@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { HTTP_POINTS, REQUEST_POINTS, STEP_POINTS, STEP_SPANS } from "../src/timing/points.js";
+import { HTTP_POINTS, REQUEST_DURATIONS, REQUEST_POINTS, REQUEST_SPANS, STEP_POINTS, STEP_SPANS } from "../src/timing/points.js";
 
 const doc = await readFile(join(import.meta.dirname, "..", "..", "docs", "timing.md"), "utf8");
 
@@ -30,4 +30,12 @@ test("docs/timing.md and the code name the same request points", () => {
 
 test("docs/timing.md and the code name the same HTTP points", () => {
   assert.deepEqual(table("HTTP time points").map((row) => row[0]), [...HTTP_POINTS]);
+});
+
+test("docs/timing.md and the code name the same request spans, in order", () => {
+  assert.deepEqual(table("Request spans").map((row) => row[0]), [...REQUEST_SPANS]);
+});
+
+test("docs/timing.md defines every request duration the code computes", () => {
+  assert.deepEqual(table("Request durations").map((row) => row[0]), [...REQUEST_DURATIONS]);
 });
