@@ -20,6 +20,13 @@ serving_config:
   queue_limit: 32
 pa_config:
   block_size: 128
+timing_config:
+  enabled: false
+  timelines: 50
+  timeline_file: t.jsonl
+  otlp_endpoint: http://127.0.0.1:4318
+  loop_resolution_ms: 2
+  log_level: debug
 `);
     assert.deepEqual(warnings, []);
     const merged = mergeConfig(config, { port: 9100, threads: undefined });
@@ -35,6 +42,12 @@ pa_config:
     assert.equal(merged.queueLimit, 32);
     assert.equal(merged.blockSize, 128);
     assert.equal(merged.batchTokens, DEFAULT_CONFIG.batchTokens);
+    assert.equal(merged.timing, false);
+    assert.equal(merged.timelineCapacity, 50);
+    assert.equal(merged.timelineFile, "t.jsonl");
+    assert.equal(merged.otlpEndpoint, "http://127.0.0.1:4318");
+    assert.equal(merged.loopResolutionMs, 2);
+    assert.equal(merged.logLevel, "debug");
   });
 
   test("known llm-serving keys that mean nothing here are accepted with a warning that says why", () => {

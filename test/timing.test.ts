@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { PerformanceObserver } from "node:perf_hooks";
 import { now } from "../src/timing/clock.js";
+import { HTTP_POINTS, REQUEST_DURATIONS, REQUEST_POINTS, REQUEST_SPANS, STEP_SPANS } from "../src/timing/points.js";
 import { forceGc } from "./helpers/forceGc.js";
 import { jsonOf, postJson, sharedTestServer } from "./helpers/serverHarness.js";
 
@@ -87,6 +88,15 @@ describe("time points on real requests", () => {
     const streamed = await timeline("mono-2");
     assert.ok(streamed.tokens.every((tok: { written: number | null }) => tok.written !== null), "a streamed token's write time is recorded");
     assert.equal(streamed.durations.itl.written.n, 19);
+  });
+
+  test("the timeline uses exactly the names docs/timing.md defines", async () => {
+    await postJson(url("/generate"), { inputs: "names", parameters: { max_new_tokens: 3 } }, { "x-request-id": "names" });
+    const t = await completeTimeline("names");
+    assert.deepEqual(Object.keys(t.durations), [...REQUEST_DURATIONS]);
+    assert.deepEqual(Object.keys(t.points).sort(), [...HTTP_POINTS, ...REQUEST_POINTS].sort());
+    for (const c of t.span.children) assert.ok((REQUEST_SPANS as readonly string[]).includes(c.name), c.name);
+    for (const step of t.steps) assert.deepEqual(Object.keys(step.spans), STEP_SPANS.map((s) => s.name));
   });
 
   test("TTFT and TPOT follow their definitions", async () => {
