@@ -68,7 +68,7 @@ function recordingCostNs(batch: number, steps: number): number {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { rounds: { type: "string", default: "16" }, tokens: { type: "string", default: "128" }, batch: { type: "string", default: "8" } } });
+  const { values } = parseArgs({ options: { rounds: { type: "string", default: "40" }, tokens: { type: "string", default: "64" }, batch: { type: "string", default: "8" } } });
   const rounds = Number(values.rounds);
   const tokens = Number(values.tokens);
   const batch = Number(values.batch);

@@ -13,7 +13,7 @@ import { breakdownRequest, type RequestBreakdown } from "./requestBreakdown.js";
 import { RequestTimeline } from "./RequestTimeline.js";
 import { gcKindName, RuntimeMonitor } from "./RuntimeMonitor.js";
 import { stepLogTree } from "./stepLog.js";
-import { toStepRecord, type EngineStep, type StepRecord } from "./StepRecord.js";
+import type { EngineStep } from "./StepRecord.js";
 import { StepStore } from "./StepStore.js";
 import { requestDetailJson } from "./timelineJson.js";
 import { TimelineStore } from "./TimelineStore.js";
@@ -46,8 +46,8 @@ export class Instrumentation {
   readonly logger: Logger;
   private readonly jsonl: JsonlSink | undefined;
   private readonly otel: OtelExporter | undefined;
-  /** Steps not yet observed by the metrics and the log (see recordStep). */
-  private pending: StepRecord[] = [];
+  /** The last step observed by the metrics and the log (see recordStep). */
+  private flushed = 0;
   private readonly flushTimer: NodeJS.Timeout;
 
   constructor(options: InstrumentationOptions) {
@@ -72,21 +72,20 @@ export class Instrumentation {
    * FLUSH_INTERVAL_MS and before every scrape or view: scheduling work per
    * step (even a setImmediate) measurably slowed the engine.
    */
-  recordStep(engineStep: EngineStep): void {
-    const step = toStepRecord(engineStep);
+  recordStep(step: EngineStep): void {
     this.steps.add(step);
-    if (this.pending.length < this.steps.capacity) this.pending.push(step);
   }
 
-  /** Observes the steps recorded since the last flush. */
+  /** Observes the steps recorded since the last flush (those still kept). */
   flush(): void {
-    if (this.pending.length === 0) return;
-    const steps = this.pending;
-    this.pending = [];
-    for (const step of steps) {
-      this.metrics.observeStep(step);
-      this.logger.debug(() => stepLogTree(step, this.runtime));
+    const latest = this.steps.latest;
+    const debug = this.logger.enabled("debug");
+    for (let id = Math.max(this.flushed + 1, latest - this.steps.capacity + 1); id <= latest; id++) {
+      if (!this.steps.has(id)) continue;
+      this.metrics.observeStep(this.steps, id);
+      if (debug) this.logger.log("debug", stepLogTree(this.steps.get(id)!, this.runtime));
     }
+    this.flushed = latest;
   }
 
   /** A new HTTP request: its timeline, kept in the ring. */

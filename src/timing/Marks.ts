@@ -4,8 +4,9 @@ import { now } from "./clock.js";
 export class Marks {
   readonly t: Float64Array;
 
-  constructor(size: number) {
-    this.t = new Float64Array(size).fill(NaN);
+  /** `view`: marks kept elsewhere (a slice of a store's array) instead of a new array. */
+  constructor(size: number, view?: Float64Array) {
+    this.t = view ?? new Float64Array(size).fill(NaN);
   }
 
   /** Takes the time point now and returns it. */

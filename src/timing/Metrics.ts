@@ -8,7 +8,7 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { RequestBreakdown } from "./requestBreakdown.js";
 import { STEP_SPANS, StepPoint } from "./points.js";
-import type { StepRecord } from "./StepRecord.js";
+import type { StepStore } from "./StepStore.js";
 
 /** What the metrics read from the engine at scrape time. */
 export interface EngineGauges {
@@ -98,14 +98,14 @@ export class Metrics {
     });
   }
 
-  observeStep(step: StepRecord): void {
-    const m = step.marks;
+  observeStep(steps: StepStore, id: number): void {
     for (let i = 0; i < STEP_SPANS.length; i++) {
-      const d = m.span(StepPoint[STEP_SPANS[i].from], StepPoint[STEP_SPANS[i].to]);
+      const d = steps.mark(id, StepPoint[STEP_SPANS[i].to]) - steps.mark(id, StepPoint[STEP_SPANS[i].from]);
       if (!Number.isNaN(d)) this.stageChildren[i].observe(s(d));
     }
-    if (!Number.isNaN(step.gap)) this.gapChild.observe(s(step.gap));
-    this.batch.observe(step.rows.length);
+    const gap = steps.gap(id);
+    if (!Number.isNaN(gap)) this.gapChild.observe(s(gap));
+    this.batch.observe(steps.rows(id));
   }
 
   observeGc(kind: string, durationMs: number): void {

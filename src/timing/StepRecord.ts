@@ -34,11 +34,6 @@ export interface EngineStep {
   readonly rows: ReadonlyArray<{ readonly request: { readonly id: string }; readonly tokens: readonly number[]; readonly kind: "prefill" | "decode" }>;
 }
 
-export function toStepRecord(step: EngineStep): StepRecord {
-  const rows = step.rows.map((r) => ({ requestId: r.request.id, kind: r.kind, tokens: r.tokens.length }));
-  return { id: step.id, marks: step.marks, gap: step.gap, decodes: step.decodes, rows, waiting: step.waiting };
-}
-
 export function stepTokens(step: StepRecord): number {
   let n = 0;
   for (const r of step.rows) n += r.tokens;

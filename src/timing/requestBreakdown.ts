@@ -139,14 +139,13 @@ export function breakdownRequest(t: RequestTimeline, steps: StepStore | undefine
   const ids = t.trace?.steps;
   for (let k = 0; ids && k < ids.length; k++) {
     const id = ids.get(k);
-    const step = steps?.get(id);
-    if (!step) {
+    if (!steps?.has(id)) {
       missingSteps++;
       previousMissing = true;
       continue;
     }
-    const start = step.marks.get(StepPoint.step_start);
-    const stepEnd = step.marks.get(StepPoint.delivered);
+    const start = steps.mark(id, StepPoint.step_start);
+    const stepEnd = steps.mark(id, StepPoint.delivered);
     if (Number.isNaN(firstStepStart)) {
       firstStepStart = start;
       add("queue", start);
@@ -159,7 +158,7 @@ export function breakdownRequest(t: RequestTimeline, steps: StepStore | undefine
     }
     previousMissing = false;
     if (detail) {
-      const span = stepSpan(step, spanEvents);
+      const span = stepSpan(steps.get(id)!, spanEvents);
       span.step = id;
       children.push(span);
     } else {
@@ -168,7 +167,7 @@ export function breakdownRequest(t: RequestTimeline, steps: StepStore | undefine
       steps_.dur += stepEnd - start;
     }
     cursor = stepEnd;
-    nativeMs += step.marks.span(StepPoint.decode_start, StepPoint.sampled);
+    nativeMs += steps.mark(id, StepPoint.sampled) - steps.mark(id, StepPoint.decode_start);
   }
   if (!detail && steps_.dur > 0) children.push(steps_, loops);
   if (end >= cursor) children.push(makeSpan("respond", cursor, end, spanEvents));
