@@ -262,3 +262,14 @@ describe("where else timelines go", () => {
     assert.ok(!quiet.some((l) => l.includes("master.step")), "no step trees above debug level");
   });
 });
+
+describe("what is not timed", () => {
+  test("health checks, scrapes and the debug views do not crowd the timeline ring", async () => {
+    await fetch(url("/health"), { headers: { "x-request-id": "a-health-check" } });
+    await fetch(url("/metrics"), { headers: { "x-request-id": "a-scrape" } });
+    assert.equal((await fetch(url("/debug/requests/a-health-check"))).status, 404);
+    assert.equal((await fetch(url("/debug/requests/a-scrape"))).status, 404);
+    const { requests } = await jsonOf(fetch(url("/debug/requests?limit=1000")));
+    assert.ok(requests.every((r: { route: string }) => !/health|metrics|debug|stats/.test(r.route)));
+  });
+});

@@ -96,7 +96,8 @@ export class LlmServer {
     app.addHook("onRequest", async (request, reply) => {
       reply.header("x-request-id", request.id);
       const instrumentation = ctx.instrumentation;
-      if (!instrumentation) return;
+      // Health checks, scrapes and the debug views themselves are not timed: they would crowd the ring.
+      if (!instrumentation || request.routeOptions.config.family === "operations") return;
       const timeline = instrumentation.startRequest(request.id);
       timeline.http.set(HttpPoint.received, (request.raw as TimedRequest)[RECEIVED] ?? now());
       timeline.route = `${request.method} ${request.routeOptions.url ?? request.url}`;
