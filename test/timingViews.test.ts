@@ -4,22 +4,12 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import type { TraceEvent } from "../src/timing/chromeTrace.js";
 import { Logger } from "../src/timing/Logger.js";
 import { jsonOf, postJson, sharedTestServer, sseData, startTestServer } from "./helpers/serverHarness.js";
 
 const shared = sharedTestServer();
 const url = (path: string) => shared.get().url + path;
-
-interface TraceEvent {
-  name: string;
-  ph: string;
-  ts: number;
-  pid: number;
-  tid: number;
-  dur?: number;
-  id?: string | number;
-  cat?: string;
-}
 
 describe("Chrome trace", () => {
   test("is valid Trace Event JSON: every event has ph, ts, pid, tid; async pairs match; ts monotonic per track", async () => {
