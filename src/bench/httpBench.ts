@@ -14,16 +14,8 @@
 import { parseArgs } from "node:util";
 import { ensureSyntheticModel } from "../model/defaultModel.js";
 import { startBenchServer } from "./benchServer.js";
+import { engineMs, type ServerTimeline as Timeline } from "./serverRecords.js";
 import { quantile } from "./stats.js";
-
-interface Timeline {
-  points: Record<string, number>;
-  tokens: Array<{ delivered: number | null; written: number | null }>;
-  durations: { e2e: number };
-}
-
-/** The engine's own time for a request: queued → finished (docs/timing.md). */
-const engineMs = (t: Timeline): number => t.points.finished - t.points.queued;
 
 async function timed(url: string, path: string, id: string, body: object): Promise<{ clientMs: number; timeline: Timeline }> {
   const started = performance.now();

@@ -5,7 +5,10 @@ import { RequestError } from "../master/errors.js";
 import { ModelFileError } from "../model/ggufFile.js";
 import { ModelOptionsError } from "../model/SyntheticModel.js";
 import { registerGenerate } from "./commands/generate.js";
+import { registerAnalyze } from "./commands/analyze.js";
+import { registerBench } from "./commands/bench.js";
 import { registerMakeModel } from "./commands/makeModel.js";
+import { registerSweep } from "./commands/sweep.js";
 import { registerServe } from "./commands/serve.js";
 import { ConfigError } from "../server/config/configFile.js";
 
@@ -17,6 +20,9 @@ const program = new Command()
 registerMakeModel(program);
 registerServe(program);
 registerGenerate(program);
+registerBench(program);
+registerSweep(program);
+registerAnalyze(program);
 
 try {
   await program.parseAsync();

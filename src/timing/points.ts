@@ -63,3 +63,21 @@ export type RequestSpanName = (typeof REQUEST_SPANS)[number];
 export const REQUEST_DURATIONS = ["e2e", "ttft", "tpot", "itl", "queue", "prefill", "decode", "respond", "overhead", "gc", "stall", "untimed", "coverage"] as const;
 
 export type RequestDurationName = (typeof REQUEST_DURATIONS)[number];
+
+/**
+ * The step spans grouped like the study's model-side trace (master → worker →
+ * agent): each level is the sum of the step spans it covers. The debug log
+ * tree and the sweep's step table both use it.
+ */
+export const STEP_TREE: ReadonlyArray<{ name: string; depth: number; spans: readonly StepSpanName[] }> = [
+  { name: "master.step", depth: 0, spans: ["schedule", "build", "dispatch", "decode", "sample", "postprocess", "deliver"] },
+  { name: "master.schedule", depth: 1, spans: ["schedule"] },
+  { name: "worker.run", depth: 1, spans: ["build", "dispatch", "decode", "sample"] },
+  { name: "worker.build", depth: 2, spans: ["build"] },
+  { name: "worker.dispatch", depth: 2, spans: ["dispatch"] },
+  { name: "agent.predict", depth: 2, spans: ["decode", "sample"] },
+  { name: "agent.decode", depth: 3, spans: ["decode"] },
+  { name: "agent.sample", depth: 3, spans: ["sample"] },
+  { name: "master.postprocess", depth: 1, spans: ["postprocess"] },
+  { name: "master.deliver", depth: 1, spans: ["deliver"] },
+];

@@ -5,6 +5,7 @@ import type { RequestTimeline } from "./RequestTimeline.js";
 import { StepPoint } from "./points.js";
 import { stepTokens, type StepRecord } from "./StepRecord.js";
 import type { StepStore } from "./StepStore.js";
+import { gcKindName } from "./RuntimeMonitor.js";
 
 export const ms = (x: number | null | undefined): number | null => (x == null || Number.isNaN(x) ? null : Math.round(x * 1000) / 1000);
 
@@ -91,6 +92,7 @@ export function requestDetailJson(b: RequestBreakdown, t: RequestTimeline, steps
     }
   }
   const stepIds = trace ? trace.steps.toArray() : [];
+  const kept = stepIds.map((id) => steps?.get(id)).filter((s): s is StepRecord => s !== undefined);
   return {
     ...requestSummaryJson(b),
     /** The server clock's reading at `received` (ms since the server process started): every other time here is relative to it. */
@@ -99,6 +101,21 @@ export function requestDetailJson(b: RequestBreakdown, t: RequestTimeline, steps
     missing_steps: b.missingSteps,
     span: spanJson(b.span, origin),
     tokens,
-    steps: stepIds.map((id) => steps?.get(id)).filter((s): s is StepRecord => s !== undefined).map((s) => stepJson(s, events, origin)),
+    steps: kept.map((s) => stepJson(s, events, origin)),
+    events: runtimeEventsJson(b, kept, events),
   };
+}
+
+/** The GC pauses and loop stalls that overlapped the request, each with the step it began in. */
+function runtimeEventsJson(b: RequestBreakdown, steps: readonly StepRecord[], events: RuntimeEvents | undefined): object[] {
+  if (!events) return [];
+  const out: Array<{ type: string; kind?: string; start: number | null; dur: number | null; step: number | null }> = [];
+  const stepAt = (t: number): number | null =>
+    steps.find((s) => s.marks.get(StepPoint.step_start) <= t && t <= s.marks.get(StepPoint.delivered))?.id ?? null;
+  const add = (type: string, start: number, end: number, kind?: string): void => {
+    out.push({ type, ...(kind ? { kind } : {}), start: ms(start - b.origin), dur: ms(end - start), step: stepAt(start) });
+  };
+  events.gc.forEachOverlapping(b.span.start, b.span.end, (s, e, kind) => add("gc", s, e, gcKindName(kind)));
+  events.stalls.forEachOverlapping(b.span.start, b.span.end, (s, e) => add("stall", s, e));
+  return out.sort((x, y) => (x.start ?? 0) - (y.start ?? 0));
 }

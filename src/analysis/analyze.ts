@@ -1,0 +1,170 @@
+/**
+ * `llm-serving analyze`: joins the client's records with the server's
+ * timelines by request id, fits e2e = a + b·n, reconciles n × per-token time
+ * with what was measured (the study's table, done right), splits every
+ * request's overhead into named parts, and explains each outlier.
+ */
+import type { ClientRecord } from "../bench/LoadClient.js";
+import type { ServerTimeline } from "../bench/serverRecords.js";
+import { linearFit, median } from "./fit.js";
+import { findOutliers, type AnalyzedRequest, type Outlier } from "./outliers.js";
+import { OVERHEAD_PARTS, perTokenNative, splitOverhead, type Parts } from "./overhead.js";
+
+export interface AnalysisOptions {
+  /** Outliers: residual beyond k × MAD from the median residual. Default 5. */
+  k?: number;
+}
+
+export interface LengthRow {
+  length: number;
+  requests: number;
+  /** Mean output tokens. */
+  n: number;
+  /** Mean client e2e, ms. */
+  measured: number;
+  /** n × the engine's time per token. */
+  nTimesT: number;
+  /** (measured − n × t) / (n × t), %. */
+  extraPct: number;
+  fitted: number;
+  residual: number;
+  /** Mean overhead and its parts, ms. */
+  overhead: number;
+  parts: Parts;
+}
+
+export interface Analysis {
+  clientRecords: number;
+  completed: number;
+  joined: number;
+  /** Joined / completed. */
+  joinRate: number;
+  fit: { a: number; b: number; r2: number };
+  /** (e2e − TTFT) = a' + b'·(n − 1), TTFT from the server: the decode rate alone. */
+  decodeFit?: { a: number; b: number; r2: number };
+  /** Median server TTFT, ms. */
+  ttft: number;
+  /** The engine's time per token: median over requests of (last_token − first_token) / (n − 1). */
+  enginePerToken: number;
+  /** Native time (decode + sample) of one decode step, median. */
+  nativePerToken: number;
+  lengths: LengthRow[];
+  partsMean: Parts;
+  overheadMean: number;
+  outliers: Outlier[];
+  k: number;
+  /** Each completed request: output tokens, client e2e, whether it is an outlier. */
+  points: Array<{ x: number; y: number; outlier: boolean }>;
+  /** Every step of the joined requests: server-clock ms from the first, and duration. */
+  steps: Array<{ t: number; dur: number }>;
+  gc: Array<{ t: number; dur: number; kind: string }>;
+}
+
+const meanOf = (v: readonly number[]): number => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN);
+
+function emptyParts(): Parts {
+  return Object.fromEntries(OVERHEAD_PARTS.map((p) => [p, 0])) as Parts;
+}
+
+function meanParts(list: readonly Parts[]): Parts {
+  const out = emptyParts();
+  for (const p of OVERHEAD_PARTS) out[p] = meanOf(list.map((x) => x[p]));
+  return out;
+}
+
+export function analyze(records: readonly ClientRecord[], timelines: ReadonlyMap<string, ServerTimeline>, options: AnalysisOptions = {}): Analysis {
+  const k = options.k ?? 5;
+  const done = records.filter((r) => !r.error && r.outputTokens > 0);
+  const joined = done.filter((r) => timelines.has(r.id));
+  const e2e = (r: ClientRecord): number => r.end - r.sent;
+  const fit = linearFit(
+    done.map((r) => r.outputTokens),
+    done.map(e2e),
+  );
+
+  const withTimeline = joined.map((r) => ({ r, t: timelines.get(r.id)! }));
+  const enginePerToken = median(withTimeline.filter(({ t }) => t.generated_tokens > 1).map(({ t }) => (t.durations.decode ?? NaN) / (t.generated_tokens - 1)));
+  const nativePerToken = median(withTimeline.map(({ t }) => perTokenNative(t, NaN)));
+  const ttft = median(withTimeline.map(({ t }) => t.durations.ttft ?? NaN));
+  const multi = withTimeline.filter(({ r, t }) => r.outputTokens > 1 && t.durations.ttft !== null);
+  const decodeFit =
+    new Set(multi.map(({ r }) => r.outputTokens)).size > 1
+      ? linearFit(
+          multi.map(({ r }) => r.outputTokens - 1),
+          multi.map(({ r, t }) => e2e(r) - t.durations.ttft!),
+        )
+      : undefined;
+
+  const analyzed: AnalyzedRequest[] = done.map((r, i) => {
+    const t = timelines.get(r.id);
+    return { id: r.id, n: r.outputTokens, e2e: e2e(r), residual: fit.residuals[i], timeline: t, parts: t ? splitOverhead(r, t, nativePerToken).parts : undefined };
+  });
+  const overheadOf = new Map(withTimeline.map(({ r, t }) => [r.id, splitOverhead(r, t, nativePerToken)]));
+
+  const lengths: LengthRow[] = [...new Set(done.map((r) => r.maxTokens))]
+    .sort((a, b) => a - b)
+    .map((length) => {
+      const group = done.filter((r) => r.maxTokens === length);
+      const n = meanOf(group.map((r) => r.outputTokens));
+      const measured = meanOf(group.map(e2e));
+      const nTimesT = n * enginePerToken;
+      const overheads = group.map((r) => overheadOf.get(r.id)).filter((o) => o !== undefined);
+      const fitted = fit.a + fit.b * n;
+      return {
+        length,
+        requests: group.length,
+        n,
+        measured,
+        nTimesT,
+        extraPct: ((measured - nTimesT) / nTimesT) * 100,
+        fitted,
+        residual: measured - fitted,
+        overhead: meanOf(overheads.map((o) => o.overhead)),
+        parts: meanParts(overheads.map((o) => o.parts)),
+      };
+    });
+
+  const seen = new Set<number>();
+  const steps: Array<{ t: number; dur: number }> = [];
+  const gc: Array<{ t: number; dur: number; kind: string }> = [];
+  const seenGc = new Set<number>();
+  for (const { t } of withTimeline) {
+    for (const s of t.steps) {
+      if (seen.has(s.id)) continue;
+      seen.add(s.id);
+      steps.push({ t: t.origin + s.start, dur: s.dur });
+    }
+    for (const e of t.events) {
+      const at = t.origin + e.start;
+      if (e.type !== "gc" || seenGc.has(at)) continue;
+      seenGc.add(at);
+      gc.push({ t: at, dur: e.dur, kind: e.kind ?? "" });
+    }
+  }
+  const t0 = Math.min(...steps.map((s) => s.t), ...gc.map((g) => g.t));
+  steps.sort((a, b) => a.t - b.t).forEach((s) => (s.t -= t0));
+  gc.sort((a, b) => a.t - b.t).forEach((g) => (g.t -= t0));
+
+  const all = [...overheadOf.values()];
+  const outliers = findOutliers(analyzed, k);
+  const outlying = new Set(outliers.map((o) => o.id));
+  return {
+    clientRecords: records.length,
+    completed: done.length,
+    joined: joined.length,
+    joinRate: done.length ? joined.length / done.length : 0,
+    fit: { a: fit.a, b: fit.b, r2: fit.r2 },
+    decodeFit: decodeFit && { a: decodeFit.a, b: decodeFit.b, r2: decodeFit.r2 },
+    ttft,
+    enginePerToken,
+    nativePerToken,
+    lengths,
+    partsMean: meanParts(all.map((o) => o.parts)),
+    overheadMean: meanOf(all.map((o) => o.overhead)),
+    outliers,
+    k,
+    points: done.map((r) => ({ x: r.outputTokens, y: e2e(r), outlier: outlying.has(r.id) })),
+    steps,
+    gc,
+  };
+}

@@ -1,0 +1,127 @@
+/**
+ * Splits a request's overhead into named parts. The overhead is what the
+ * client waited beyond the bare engine: client e2e − n × c, where c is the
+ * native time (decode + sample) of one decode step. Every span of the
+ * server's timeline goes to one part; GC pauses and event-loop stalls that
+ * overlapped a span are taken out of it into their own parts; what the
+ * client saw beyond the server's own time is network and HTTP. The parts add
+ * up to the overhead exactly.
+ */
+import type { ClientRecord } from "../bench/LoadClient.js";
+import type { ServerTimeline, SpanJson } from "../bench/serverRecords.js";
+import { median } from "./fit.js";
+
+export const OVERHEAD_PARTS = [
+  "network_http",
+  "parse_validation",
+  "tokenization",
+  "queue",
+  "prefill_beyond_decode",
+  "native_variance",
+  "loop",
+  "detokenization",
+  "writing",
+  "gc",
+  "stall",
+  "untimed",
+] as const;
+
+export type OverheadPart = (typeof OVERHEAD_PARTS)[number];
+
+/** What each part means (for the reports). */
+export const PART_MEANING: Readonly<Record<OverheadPart, string>> = {
+  network_http: "client e2e − server e2e, plus reading the body (receive)",
+  parse_validation: "the API family checking its parameters (validate)",
+  tokenization: "the master's checks and tokenization, making the request (tokenize, enqueue)",
+  queue: "waiting for a row and for the step that admits it",
+  prefill_beyond_decode: "native time of the prompt's steps beyond one decode step",
+  native_variance: "native time of the decode steps beyond (n − 1) × c",
+  loop: "per step: schedule, build, dispatch, and the loop turn between steps",
+  detokenization: "per step: stop checks and incremental detokenization (postprocess)",
+  writing: "per step: delivery to the stream; then the response (respond)",
+  gc: "GC pauses that overlapped the request",
+  stall: "event-loop stalls that overlapped it, GC pauses aside",
+  untimed: "server time in no named span",
+};
+
+const PART_OF_SPAN: Readonly<Record<string, OverheadPart | "native">> = {
+  receive: "network_http",
+  validate: "parse_validation",
+  tokenize: "tokenization",
+  enqueue: "tokenization",
+  queue: "queue",
+  loop: "loop",
+  respond: "writing",
+  schedule: "loop",
+  build: "loop",
+  dispatch: "loop",
+  decode: "native",
+  sample: "native",
+  postprocess: "detokenization",
+  deliver: "writing",
+};
+
+export type Parts = Record<OverheadPart, number>;
+
+export interface RequestOverhead {
+  /** Native ms of one decode step for this request (c). */
+  perToken: number;
+  overhead: number;
+  parts: Parts;
+}
+
+/** The native (decode + sample) time of each of the request's steps, prompt steps apart. */
+function nativeByStep(t: ServerTimeline): { prompt: number[]; decode: number[] } {
+  const prompt: number[] = [];
+  const decode: number[] = [];
+  for (const s of t.steps) {
+    const native = (s.spans.decode ?? 0) + (s.spans.sample ?? 0);
+    const row = s.requests.find((r) => r.id === t.id);
+    (row?.kind === "prefill" ? prompt : decode).push(native);
+  }
+  return { prompt, decode };
+}
+
+/** c for one request: its own decode steps' median, or `fallback` when it has none (one token). */
+export function perTokenNative(t: ServerTimeline, fallback: number): number {
+  const { decode } = nativeByStep(t);
+  return decode.length ? median(decode) : fallback;
+}
+
+export function splitOverhead(client: ClientRecord, t: ServerTimeline, fallbackPerToken: number): RequestOverhead {
+  const parts = Object.fromEntries(OVERHEAD_PARTS.map((p) => [p, 0])) as Parts;
+  const c = perTokenNative(t, fallbackPerToken);
+  const n = client.outputTokens || t.generated_tokens;
+  let nativeNet = 0;
+  let promptNet = 0;
+  const visit = (span: SpanJson, promptStep: boolean): void => {
+    const gc = span.gc_ms ?? 0;
+    const stall = Math.max(0, (span.stall_ms ?? 0) - gc);
+    const net = Math.max(0, span.dur - gc - stall);
+    parts.gc += gc;
+    parts.stall += stall;
+    const part = PART_OF_SPAN[span.name];
+    if (part === "native") {
+      nativeNet += net;
+      if (promptStep) promptNet += net;
+    } else if (part) {
+      parts[part] += net;
+    }
+  };
+  for (const child of t.span.children ?? []) {
+    if (child.step === undefined) {
+      visit(child, false);
+      continue;
+    }
+    const step = t.steps.find((s) => s.id === child.step);
+    const promptStep = step?.requests.find((r) => r.id === t.id)?.kind === "prefill";
+    for (const stage of child.children ?? []) visit(stage, promptStep);
+  }
+  const clientE2e = client.end - client.sent;
+  parts.network_http += clientE2e - t.durations.e2e;
+  parts.untimed = t.durations.untimed;
+  const promptSampled = promptNet > 0 ? 1 : 0;
+  parts.prefill_beyond_decode = promptNet - promptSampled * c;
+  parts.native_variance = nativeNet - promptNet - (n - promptSampled) * c;
+  return { perToken: c, overhead: clientE2e - n * c, parts };
+}

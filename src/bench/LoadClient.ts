@@ -1,0 +1,185 @@
+/**
+ * The load client: sends generation requests at planned times (open loop) or
+ * with a fixed number in flight (closed loop), over keep-alive HTTP, and
+ * records each one on the client's monotonic clock: planned and actual send,
+ * response headers, first byte, every token's arrival, end, errors, and the
+ * request id it sent as x-request-id (the join key with the server's records).
+ *
+ * Sending on time matters more than anything else it does: a timer wakes it
+ * shortly before each planned time and it polls the last stretch with
+ * setImmediate (responses keep being read meanwhile); its own lag (actual −
+ * planned) is recorded for every request.
+ */
+import { Agent, request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { now } from "../timing/clock.js";
+import type { GenerationAsk, Protocol } from "./protocols.js";
+import type { PromptSpec } from "./prompts.js";
+
+export interface ClientRecord {
+  /** The x-request-id sent. */
+  id: string;
+  index: number;
+  /** ms on the client's clock, from the run's start. NaN where not reached. */
+  planned: number;
+  sent: number;
+  headers: number;
+  firstByte: number;
+  /** Arrival of each token-bearing event (streamed responses). */
+  tokens: number[];
+  end: number;
+  status: number;
+  error?: string;
+  /** Output tokens, as the server reported (or as counted in the stream). */
+  outputTokens: number;
+  maxTokens: number;
+  promptChars: number;
+  stream: boolean;
+  protocol: string;
+}
+
+export interface LoadOptions {
+  url: string;
+  protocol: Protocol;
+  model: string;
+  prompts: readonly PromptSpec[];
+  /** Used for prompts without their own. */
+  maxTokens: number;
+  count: number;
+  stream: boolean;
+  ignoreEos: boolean;
+  greedy: boolean;
+  /** Open loop: send request i at plan[i] ms after the start. */
+  plan?: readonly number[];
+  /** Closed loop: keep this many requests in flight. */
+  concurrency?: number;
+  /** Prefix of the request ids (x-request-id). */
+  idPrefix?: string;
+  timeoutMs?: number;
+  /** Called when a request ends (for a progress bar). */
+  onDone?: (record: ClientRecord) => void;
+  /** Called right after request i was sent (tests use it to act while a request is in flight). */
+  onSent?: (record: ClientRecord) => void;
+}
+
+/** How close to a planned time the timer is trusted; the rest is polled. */
+const POLL_WINDOW_MS = 2;
+
+function sleepUntil(t: number): Promise<void> {
+  return new Promise((resolve) => {
+    const poll = (): void => {
+      if (now() >= t) resolve();
+      else setImmediate(poll);
+    };
+    const wait = t - now() - POLL_WINDOW_MS;
+    if (wait > 0) setTimeout(poll, wait);
+    else poll();
+  });
+}
+
+export class LoadClient {
+  private readonly agent: Agent;
+  private readonly base: URL;
+  private origin = 0;
+
+  constructor(private readonly o: LoadOptions) {
+    this.base = new URL(o.url);
+    this.agent = new Agent({ keepAlive: true, maxSockets: Infinity });
+  }
+
+  async run(): Promise<ClientRecord[]> {
+    const o = this.o;
+    if (o.prompts.length === 0) throw new Error("no prompts");
+    const records: ClientRecord[] = [];
+    const pending: Array<Promise<void>> = [];
+    this.origin = now();
+    if (o.plan) {
+      for (let i = 0; i < o.count; i++) {
+        await sleepUntil(this.origin + o.plan[i]);
+        pending.push(this.send(i, o.plan[i], records));
+      }
+    } else {
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < o.count) await this.send(next++, NaN, records);
+      };
+      for (let w = 0; w < Math.max(1, o.concurrency ?? 1); w++) pending.push(worker());
+    }
+    await Promise.all(pending);
+    this.agent.destroy();
+    return records.sort((a, b) => a.index - b.index);
+  }
+
+  private send(index: number, planned: number, records: ClientRecord[]): Promise<void> {
+    const o = this.o;
+    const spec = o.prompts[index % o.prompts.length];
+    const ask: GenerationAsk = { prompt: spec.prompt, maxTokens: spec.maxTokens ?? o.maxTokens, stream: o.stream, ignoreEos: o.ignoreEos, greedy: o.greedy };
+    const body = JSON.stringify(o.protocol.body(o.model, ask));
+    const r: ClientRecord = {
+      id: `${o.idPrefix ?? "bench"}-${index}`,
+      index,
+      planned,
+      sent: NaN,
+      headers: NaN,
+      firstByte: NaN,
+      tokens: [],
+      end: NaN,
+      status: 0,
+      outputTokens: 0,
+      maxTokens: ask.maxTokens,
+      promptChars: spec.prompt.length,
+      stream: o.stream,
+      protocol: o.protocol.name,
+    };
+    records.push(r);
+    const t = (): number => now() - this.origin;
+    return new Promise<void>((resolve) => {
+      const finish = (error?: string): void => {
+        if (!Number.isNaN(r.end)) return;
+        r.end = t();
+        if (error) r.error = error;
+        o.onDone?.(r);
+        resolve();
+      };
+      const make = this.base.protocol === "https:" ? httpsRequest : httpRequest;
+      const req = make(new URL(o.protocol.path(o.model, o.stream), this.base), {
+        method: "POST",
+        agent: this.base.protocol === "https:" ? undefined : this.agent,
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), "x-request-id": r.id },
+        timeout: o.timeoutMs ?? 600_000,
+      });
+      req.on("response", (res) => {
+        r.headers = t();
+        r.status = res.statusCode ?? 0;
+        res.setEncoding("utf8");
+        const parser = o.stream && r.status === 200 ? o.protocol.streamParser() : undefined;
+        let whole = "";
+        res.on("data", (chunk: string) => {
+          const at = t();
+          if (Number.isNaN(r.firstByte)) r.firstByte = at;
+          if (parser) for (let n = parser.push(chunk); n > 0; n--) r.tokens.push(at);
+          else whole += chunk;
+        });
+        res.on("end", () => {
+          if (parser) r.outputTokens = parser.total ?? r.tokens.length;
+          else if (r.status === 200) r.outputTokens = o.protocol.countTokens(parseJson(whole)) ?? 0;
+          finish(r.status === 200 ? undefined : `HTTP ${r.status}: ${whole.slice(0, 200)}`);
+        });
+        res.on("error", (e) => finish(e.message));
+      });
+      req.on("timeout", () => req.destroy(new Error("timed out")));
+      req.on("error", (e) => finish(e.message));
+      req.end(body);
+      r.sent = t();
+      o.onSent?.(r);
+    });
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text.trim().split("\n").at(-1) ?? "");
+  } catch {
+    return undefined;
+  }
+}

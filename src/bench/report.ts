@@ -1,0 +1,148 @@
+/**
+ * The load client's report, from its records alone (client clock, ms):
+ *
+ * - TTFT = first token's arrival − sent (whole responses: end − sent);
+ * - TPOT = (e2e − TTFT) / (n − 1), n = output tokens;
+ * - ITL (gaps) = arrival[i] − arrival[i−1], over every streamed token;
+ * - ITL (per request) = (last arrival − first arrival) / (arrivals − 1);
+ * - e2e = end − sent; send lag = sent − planned.
+ *
+ * Percentiles p50, p90, p99 and mean, max, min (llm-serving's statistics.py
+ * reports p50, p90, mean, max, min); throughput; goodput under SLOs.
+ */
+import type { ClientRecord } from "./LoadClient.js";
+import { quantile } from "./stats.js";
+
+export interface Distribution {
+  n: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  mean: number;
+  max: number;
+  min: number;
+}
+
+export interface Slo {
+  ttft?: number;
+  tpot?: number;
+  e2e?: number;
+}
+
+export interface BenchReport {
+  requests: number;
+  completed: number;
+  errors: number;
+  /** From the first send to the last end, s. */
+  durationS: number;
+  requestsPerS: number;
+  outputTokensPerS: number;
+  ttft: Distribution;
+  tpot: Distribution;
+  itlGaps: Distribution;
+  itlPerRequest: Distribution;
+  e2e: Distribution;
+  outputTokens: Distribution;
+  sendLag: Distribution;
+  slo?: Slo;
+  /** Requests per second that met every SLO. */
+  goodput?: number;
+  /** Share of requests that met every SLO. */
+  goodFraction?: number;
+  errorSamples: string[];
+}
+
+export function distribution(values: readonly number[]): Distribution {
+  const v = values.filter((x) => Number.isFinite(x));
+  if (v.length === 0) return { n: 0, p50: NaN, p90: NaN, p99: NaN, mean: NaN, max: NaN, min: NaN };
+  return {
+    n: v.length,
+    p50: quantile(v, 0.5),
+    p90: quantile(v, 0.9),
+    p99: quantile(v, 0.99),
+    mean: v.reduce((a, b) => a + b, 0) / v.length,
+    max: Math.max(...v),
+    min: Math.min(...v),
+  };
+}
+
+export function ttftOf(r: ClientRecord): number {
+  return (r.tokens.length ? r.tokens[0] : r.end) - r.sent;
+}
+
+export function tpotOf(r: ClientRecord): number {
+  return r.outputTokens > 1 ? (r.end - r.sent - ttftOf(r)) / (r.outputTokens - 1) : NaN;
+}
+
+function meets(r: ClientRecord, slo: Slo): boolean {
+  const tpot = tpotOf(r);
+  return (slo.ttft === undefined || ttftOf(r) <= slo.ttft) && (slo.tpot === undefined || Number.isNaN(tpot) || tpot <= slo.tpot) && (slo.e2e === undefined || r.end - r.sent <= slo.e2e);
+}
+
+export function summarize(records: readonly ClientRecord[], slo?: Slo): BenchReport {
+  const ok = records.filter((r) => !r.error);
+  const start = Math.min(...records.map((r) => r.sent));
+  const end = Math.max(...records.map((r) => r.end));
+  const durationS = (end - start) / 1000;
+  const gaps: number[] = [];
+  const perRequest: number[] = [];
+  for (const r of ok) {
+    for (let i = 1; i < r.tokens.length; i++) gaps.push(r.tokens[i] - r.tokens[i - 1]);
+    if (r.tokens.length > 1) perRequest.push((r.tokens.at(-1)! - r.tokens[0]) / (r.tokens.length - 1));
+  }
+  const report: BenchReport = {
+    requests: records.length,
+    completed: ok.length,
+    errors: records.length - ok.length,
+    durationS,
+    requestsPerS: ok.length / durationS,
+    outputTokensPerS: ok.reduce((a, r) => a + r.outputTokens, 0) / durationS,
+    ttft: distribution(ok.map(ttftOf)),
+    tpot: distribution(ok.map(tpotOf)),
+    itlGaps: distribution(gaps),
+    itlPerRequest: distribution(perRequest),
+    e2e: distribution(ok.map((r) => r.end - r.sent)),
+    outputTokens: distribution(ok.map((r) => r.outputTokens)),
+    sendLag: distribution(records.map((r) => r.sent - r.planned)),
+    errorSamples: [...new Set(records.filter((r) => r.error).map((r) => r.error!))].slice(0, 5),
+  };
+  if (slo) {
+    const good = ok.filter((r) => meets(r, slo)).length;
+    report.slo = slo;
+    report.goodput = good / durationS;
+    report.goodFraction = records.length ? good / records.length : 0;
+  }
+  return report;
+}
+
+const f = (x: number, digits = 2): string => (Number.isFinite(x) ? x.toFixed(digits) : "–");
+
+function row(name: string, d: Distribution): string {
+  return `| ${name} | ${d.n} | ${f(d.p50)} | ${f(d.p90)} | ${f(d.p99)} | ${f(d.mean)} | ${f(d.max)} | ${f(d.min)} |`;
+}
+
+/** The send lag that makes the client's figures suspect: more than 1 ms at p99. */
+export const LAG_WARNING_MS = 1;
+
+export function formatReport(r: BenchReport): string {
+  const lines = [
+    `requests ${r.requests}, completed ${r.completed}, errors ${r.errors}; ${f(r.durationS, 3)} s; ${f(r.requestsPerS)} requests/s; ${f(r.outputTokensPerS, 1)} output tokens/s`,
+    "",
+    "| ms | n | p50 | p90 | p99 | mean | max | min |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
+    row("TTFT (first token − sent)", r.ttft),
+    row("TPOT ((e2e − TTFT) / (n − 1))", r.tpot),
+    row("ITL, gaps (arrival[i] − arrival[i−1])", r.itlGaps),
+    row("ITL, per request ((last − first) / (arrivals − 1))", r.itlPerRequest),
+    row("e2e (end − sent)", r.e2e),
+    row("send lag (sent − planned)", r.sendLag),
+    `| output tokens | ${r.outputTokens.n} | ${f(r.outputTokens.p50, 0)} | ${f(r.outputTokens.p90, 0)} | ${f(r.outputTokens.p99, 0)} | ${f(r.outputTokens.mean, 1)} | ${f(r.outputTokens.max, 0)} | ${f(r.outputTokens.min, 0)} |`,
+  ];
+  if (r.slo) {
+    const parts = Object.entries(r.slo).map(([k, v]) => `${k} ≤ ${v} ms`).join(", ");
+    lines.push("", `goodput (${parts}): ${f(r.goodput!)} requests/s, ${f(r.goodFraction! * 100, 1)} % of requests`);
+  }
+  if (r.sendLag.p99 > LAG_WARNING_MS) lines.push("", `WARNING: the client sent late (send lag p99 ${f(r.sendLag.p99)} ms > ${LAG_WARNING_MS} ms): it may be the bottleneck; its timings include its own delay.`);
+  if (r.errorSamples.length) lines.push("", "errors:", ...r.errorSamples.map((e) => `  ${e}`));
+  return lines.join("\n");
+}
