@@ -6,7 +6,7 @@
  */
 import type { ClientRecord } from "../bench/LoadClient.js";
 import type { ServerTimeline } from "../bench/serverRecords.js";
-import { linearFit, median } from "./fit.js";
+import { baseline, linearFit, median } from "./fit.js";
 import { findOutliers, type AnalyzedRequest, type Outlier } from "./outliers.js";
 import { OVERHEAD_PARTS, perTokenNative, splitOverhead, type Parts } from "./overhead.js";
 
@@ -39,7 +39,8 @@ export interface Analysis {
   joined: number;
   /** Joined / completed. */
   joinRate: number;
-  fit: { a: number; b: number; r2: number };
+  /** Absent when every request had the same output length: residuals are then from the median e2e. */
+  fit?: { a: number; b: number; r2: number };
   /** (e2e − TTFT) = a' + b'·(n − 1), TTFT from the server: the decode rate alone. */
   decodeFit?: { a: number; b: number; r2: number };
   /** Median server TTFT, ms. */
@@ -77,7 +78,7 @@ export function analyze(records: readonly ClientRecord[], timelines: ReadonlyMap
   const done = records.filter((r) => !r.error && r.outputTokens > 0);
   const joined = done.filter((r) => timelines.has(r.id));
   const e2e = (r: ClientRecord): number => r.end - r.sent;
-  const fit = linearFit(
+  const { fit, residuals } = baseline(
     done.map((r) => r.outputTokens),
     done.map(e2e),
   );
@@ -97,7 +98,7 @@ export function analyze(records: readonly ClientRecord[], timelines: ReadonlyMap
 
   const analyzed: AnalyzedRequest[] = done.map((r, i) => {
     const t = timelines.get(r.id);
-    return { id: r.id, n: r.outputTokens, e2e: e2e(r), residual: fit.residuals[i], timeline: t, parts: t ? splitOverhead(r, t, nativePerToken).parts : undefined };
+    return { id: r.id, n: r.outputTokens, e2e: e2e(r), residual: residuals[i], timeline: t, parts: t ? splitOverhead(r, t, nativePerToken).parts : undefined };
   });
   const overheadOf = new Map(withTimeline.map(({ r, t }) => [r.id, splitOverhead(r, t, nativePerToken)]));
 
@@ -109,7 +110,7 @@ export function analyze(records: readonly ClientRecord[], timelines: ReadonlyMap
       const measured = meanOf(group.map(e2e));
       const nTimesT = n * enginePerToken;
       const overheads = group.map((r) => overheadOf.get(r.id)).filter((o) => o !== undefined);
-      const fitted = fit.a + fit.b * n;
+      const fitted = fit ? fit.a + fit.b * n : median(done.map(e2e));
       return {
         length,
         requests: group.length,
@@ -153,7 +154,7 @@ export function analyze(records: readonly ClientRecord[], timelines: ReadonlyMap
     completed: done.length,
     joined: joined.length,
     joinRate: done.length ? joined.length / done.length : 0,
-    fit: { a: fit.a, b: fit.b, r2: fit.r2 },
+    fit: fit && { a: fit.a, b: fit.b, r2: fit.r2 },
     decodeFit: decodeFit && { a: decodeFit.a, b: decodeFit.b, r2: decodeFit.r2 },
     ttft,
     enginePerToken,

@@ -43,3 +43,17 @@ export function mad(values: readonly number[]): number {
   const m = median(values);
   return median(values.map((v) => Math.abs(v - m)));
 }
+
+/**
+ * The baseline residuals are measured from: the fit when the requests have at
+ * least two different x values, otherwise the median y (a bench at one output
+ * length has no slope to fit, yet its outliers still stand out).
+ */
+export function baseline(xs: readonly number[], ys: readonly number[]): { fit?: LinearFit; residuals: number[] } {
+  if (new Set(xs).size >= 2) {
+    const fit = linearFit(xs, ys);
+    return { fit, residuals: fit.residuals };
+  }
+  const m = median(ys);
+  return { residuals: ys.map((y) => y - m) };
+}

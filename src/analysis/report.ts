@@ -28,15 +28,18 @@ function blocks({ analysis: a, source }: ReportInput): Block[] {
   out.push({ kind: "text", text: `${a.clientRecords} client records from ${source}; ${a.completed} completed; ${a.joined} joined with the server's timelines by request id: join rate ${f(a.joinRate * 100, 1)} %.` });
 
   out.push({ kind: "heading", text: "Fit and reconciliation" });
-  const fitLine = `Least squares over ${a.completed} requests: e2e = ${f(a.fit.a)} + ${f(a.fit.b)} × n ms (R² ${f(a.fit.r2, 4)}).`;
-  const engine = `The engine's own time per token, (last_token − first_token) / (n − 1), median: ${f(a.enginePerToken)} ms; the slope differs from it by ${f(((a.fit.b - a.enginePerToken) / a.enginePerToken) * 100, 1)} %. Native time (decode + sample) of one decode step, c: ${f(a.nativePerToken)} ms.`;
+  const fitLine = a.fit
+    ? `Least squares over ${a.completed} requests: e2e = ${f(a.fit.a)} + ${f(a.fit.b)} × n ms (R² ${f(a.fit.r2, 4)}).`
+    : `Every request had the same output length, so there is no slope to fit: residuals are measured from the median e2e.`;
+  const slope = a.fit ? ` the slope differs from it by ${f(((a.fit.b - a.enginePerToken) / a.enginePerToken) * 100, 1)} %.` : "";
+  const engine = `The engine's own time per token, (last_token − first_token) / (n − 1), median: ${f(a.enginePerToken)} ms;${slope} Native time (decode + sample) of one decode step, c: ${f(a.nativePerToken)} ms.`;
   const ttft = a.decodeFit
     ? `TTFT separated from decode: median TTFT ${f(a.ttft)} ms; e2e − TTFT = ${f(a.decodeFit.a)} + ${f(a.decodeFit.b)} × (n − 1) ms (R² ${f(a.decodeFit.r2, 4)}).`
     : `Median TTFT ${f(a.ttft)} ms.`;
   out.push({ kind: "text", text: [fitLine, engine, ttft].join(" ") });
   out.push({
     kind: "table",
-    head: ["output length", "requests", "n", "measured e2e", "n × t", "extra %", "fit a + b·n", "residual"],
+    head: ["output length", "requests", "n", "measured e2e", "n × t", "extra %", a.fit ? "fit a + b·n" : "median e2e", "residual"],
     rows: a.lengths.map((l) => [String(l.length), String(l.requests), f(l.n, 1), f(l.measured), f(l.nTimesT), f(l.extraPct, 1), f(l.fitted), f(l.residual)]),
   });
   out.push({ kind: "text", text: "t is the engine's time per token above; extra % = (measured − n × t) / (n × t), the study's reconciliation. The fit's intercept carries the fixed cost of a request (TTFT beyond one step, HTTP), its slope the cost per token." });

@@ -39,15 +39,15 @@ function frame(title: string, x: Scale, y: Scale, xLabel: string, yLabel: string
 <text transform="translate(14 ${(M.top + H - M.bottom) / 2}) rotate(-90)" text-anchor="middle">${esc(yLabel)}</text>${body}</svg>`;
 }
 
-/** Points and the line y = a + b·x over them. */
-export function scatterWithFit(title: string, points: ReadonlyArray<{ x: number; y: number; outlier?: boolean }>, fit: { a: number; b: number }, xLabel: string, yLabel: string): string {
+/** Points and the line y = a + b·x over them (no line without a fit). */
+export function scatterWithFit(title: string, points: ReadonlyArray<{ x: number; y: number; outlier?: boolean }>, fit: { a: number; b: number } | undefined, xLabel: string, yLabel: string): string {
   const xs = points.map((p) => p.x);
   const ys = points.map((p) => p.y);
   const x = scale(0, Math.max(...xs), M.left, W - M.right);
   const y = scale(Math.min(0, ...ys), Math.max(...ys), H - M.bottom, M.top);
   const x0 = x.ticks[0];
   const x1 = x.ticks.at(-1)!;
-  const line = `<line x1="${x(x0)}" y1="${y(fit.a + fit.b * x0)}" x2="${x(x1)}" y2="${y(fit.a + fit.b * x1)}" stroke="${COLORS[1]}" stroke-width="1.5"/>`;
+  const line = !fit ? "" : `<line x1="${x(x0)}" y1="${y(fit.a + fit.b * x0)}" x2="${x(x1)}" y2="${y(fit.a + fit.b * x1)}" stroke="${COLORS[1]}" stroke-width="1.5"/>`;
   const dots = points.map((p) => `<circle cx="${x(p.x)}" cy="${y(p.y)}" r="${p.outlier ? 4 : 2.5}" fill="${p.outlier ? COLORS[2] : COLORS[0]}" fill-opacity="0.8"/>`).join("");
   return frame(title, x, y, xLabel, yLabel, line + dots);
 }

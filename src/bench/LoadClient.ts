@@ -5,14 +5,15 @@
  * response headers, first byte, every token's arrival, end, errors, and the
  * request id it sent as x-request-id (the join key with the server's records).
  *
- * Sending on time matters more than anything else it does: a timer wakes it
- * shortly before each planned time and it polls the last stretch with
- * setImmediate (responses keep being read meanwhile); its own lag (actual −
- * planned) is recorded for every request.
+ * Sending on time matters more than anything else it does: everything but
+ * the send is prepared before the planned time, the wait is precise
+ * (waitUntil.js), and its own lag (actual − planned) is recorded for every
+ * request.
  */
 import { Agent, request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { now } from "../timing/clock.js";
+import { waitUntil } from "./waitUntil.js";
 import type { GenerationAsk, Protocol } from "./protocols.js";
 import type { PromptSpec } from "./prompts.js";
 
@@ -62,19 +63,12 @@ export interface LoadOptions {
   onSent?: (record: ClientRecord) => void;
 }
 
-/** How close to a planned time the timer is trusted; the rest is polled. */
-const POLL_WINDOW_MS = 2;
-
-function sleepUntil(t: number): Promise<void> {
-  return new Promise((resolve) => {
-    const poll = (): void => {
-      if (now() >= t) resolve();
-      else setImmediate(poll);
-    };
-    const wait = t - now() - POLL_WINDOW_MS;
-    if (wait > 0) setTimeout(poll, wait);
-    else poll();
-  });
+/** A request ready to go: its record, body and headers made before its planned time. */
+interface Prepared {
+  r: ClientRecord;
+  body: string;
+  headers: Record<string, string | number>;
+  url: URL;
 }
 
 export class LoadClient {
@@ -95,13 +89,15 @@ export class LoadClient {
     this.origin = now();
     if (o.plan) {
       for (let i = 0; i < o.count; i++) {
-        await sleepUntil(this.origin + o.plan[i]);
-        pending.push(this.send(i, o.plan[i], records));
+        // Everything but the send itself is done before the planned time: the lag is only the send's.
+        const prepared = this.prepare(i, o.plan[i], records);
+        await waitUntil(this.origin + o.plan[i]);
+        pending.push(this.send(prepared));
       }
     } else {
       let next = 0;
       const worker = async (): Promise<void> => {
-        while (next < o.count) await this.send(next++, NaN, records);
+        while (next < o.count) await this.send(this.prepare(next++, NaN, records));
       };
       for (let w = 0; w < Math.max(1, o.concurrency ?? 1); w++) pending.push(worker());
     }
@@ -110,7 +106,7 @@ export class LoadClient {
     return records.sort((a, b) => a.index - b.index);
   }
 
-  private send(index: number, planned: number, records: ClientRecord[]): Promise<void> {
+  private prepare(index: number, planned: number, records: ClientRecord[]): Prepared {
     const o = this.o;
     const spec = o.prompts[index % o.prompts.length];
     const ask: GenerationAsk = { prompt: spec.prompt, maxTokens: spec.maxTokens ?? o.maxTokens, stream: o.stream, ignoreEos: o.ignoreEos, greedy: o.greedy };
@@ -132,6 +128,12 @@ export class LoadClient {
       protocol: o.protocol.name,
     };
     records.push(r);
+    const headers = { "content-type": "application/json", "content-length": Buffer.byteLength(body), "x-request-id": r.id };
+    return { r, body, headers, url: new URL(o.protocol.path(o.model, o.stream), this.base) };
+  }
+
+  private send({ r, body, headers, url }: Prepared): Promise<void> {
+    const o = this.o;
     const t = (): number => now() - this.origin;
     return new Promise<void>((resolve) => {
       const finish = (error?: string): void => {
@@ -142,10 +144,10 @@ export class LoadClient {
         resolve();
       };
       const make = this.base.protocol === "https:" ? httpsRequest : httpRequest;
-      const req = make(new URL(o.protocol.path(o.model, o.stream), this.base), {
+      const req = make(url, {
         method: "POST",
         agent: this.base.protocol === "https:" ? undefined : this.agent,
-        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), "x-request-id": r.id },
+        headers,
         timeout: o.timeoutMs ?? 600_000,
       });
       req.on("response", (res) => {
