@@ -6,7 +6,7 @@
  */
 import type { ClientRecord } from "../bench/LoadClient.js";
 import type { ServerTimeline } from "../bench/serverRecords.js";
-import { baseline, linearFit, median } from "./fit.js";
+import { linearFit, median, robustBaseline } from "./fit.js";
 import { findOutliers, type AnalyzedRequest, type Outlier } from "./outliers.js";
 import { OVERHEAD_PARTS, perTokenNative, splitOverhead, type Parts } from "./overhead.js";
 
@@ -41,6 +41,15 @@ export interface Analysis {
   joinRate: number;
   /** Absent when every request had the same output length: residuals are then from the median e2e. */
   fit?: { a: number; b: number; r2: number };
+  /** Requests left out of the fit (their first residual was beyond k × MAD). */
+  fitExcluded: number;
+  /**
+   * The engine's own time against output length, over the requests of the
+   * fit: (last_token − first_token) = a + b·(n − 1). Its slope is the
+   * engine's time per token as the fit sees it (a request that ran slow is
+   * slow in both), so the fit's slope should match it.
+   */
+  engineFit?: { a: number; b: number; r2: number };
   /** (e2e − TTFT) = a' + b'·(n − 1), TTFT from the server: the decode rate alone. */
   decodeFit?: { a: number; b: number; r2: number };
   /** Median server TTFT, ms. */
@@ -78,9 +87,10 @@ export function analyze(records: readonly ClientRecord[], timelines: ReadonlyMap
   const done = records.filter((r) => !r.error && r.outputTokens > 0);
   const joined = done.filter((r) => timelines.has(r.id));
   const e2e = (r: ClientRecord): number => r.end - r.sent;
-  const { fit, residuals } = baseline(
+  const { fit, residuals, kept } = robustBaseline(
     done.map((r) => r.outputTokens),
     done.map(e2e),
+    k,
   );
 
   const withTimeline = joined.map((r) => ({ r, t: timelines.get(r.id)! }));
@@ -93,6 +103,15 @@ export function analyze(records: readonly ClientRecord[], timelines: ReadonlyMap
       ? linearFit(
           multi.map(({ r }) => r.outputTokens - 1),
           multi.map(({ r, t }) => e2e(r) - t.durations.ttft!),
+        )
+      : undefined;
+
+  const inFit = withTimeline.filter(({ r, t }) => kept[done.indexOf(r)] && r.outputTokens > 1 && t.durations.decode !== null);
+  const engineFit =
+    fit && new Set(inFit.map(({ r }) => r.outputTokens)).size > 1
+      ? linearFit(
+          inFit.map(({ r }) => r.outputTokens - 1),
+          inFit.map(({ t }) => t.durations.decode!),
         )
       : undefined;
 
@@ -155,6 +174,8 @@ export function analyze(records: readonly ClientRecord[], timelines: ReadonlyMap
     joined: joined.length,
     joinRate: done.length ? joined.length / done.length : 0,
     fit: fit && { a: fit.a, b: fit.b, r2: fit.r2 },
+    fitExcluded: kept.filter((k) => !k).length,
+    engineFit: engineFit && { a: engineFit.a, b: engineFit.b, r2: engineFit.r2 },
     decodeFit: decodeFit && { a: decodeFit.a, b: decodeFit.b, r2: decodeFit.r2 },
     ttft,
     enginePerToken,

@@ -44,16 +44,54 @@ export function mad(values: readonly number[]): number {
   return median(values.map((v) => Math.abs(v - m)));
 }
 
+/** Theil–Sen pairs are taken over at most this many points (evenly spaced), so a long bench stays fast. */
+const THEIL_SEN_POINTS = 1000;
+
 /**
- * The baseline residuals are measured from: the fit when the requests have at
- * least two different x values, otherwise the median y (a bench at one output
- * length has no slope to fit, yet its outliers still stand out).
+ * A line that outliers do not pull: the median of the slopes between every
+ * two points with different x (Theil–Sen), through the median of y − b·x.
  */
-export function baseline(xs: readonly number[], ys: readonly number[]): { fit?: LinearFit; residuals: number[] } {
-  if (new Set(xs).size >= 2) {
-    const fit = linearFit(xs, ys);
-    return { fit, residuals: fit.residuals };
+export function theilSen(xs: readonly number[], ys: readonly number[]): { a: number; b: number } {
+  const stride = Math.max(1, Math.ceil(xs.length / THEIL_SEN_POINTS));
+  const idx = xs.map((_, i) => i).filter((i) => i % stride === 0);
+  const slopes: number[] = [];
+  for (let p = 0; p < idx.length; p++) {
+    for (let q = p + 1; q < idx.length; q++) {
+      const i = idx[p];
+      const j = idx[q];
+      if (xs[i] !== xs[j]) slopes.push((ys[j] - ys[i]) / (xs[j] - xs[i]));
+    }
   }
-  const m = median(ys);
-  return { residuals: ys.map((y) => y - m) };
+  const b = median(slopes);
+  return { a: median(xs.map((x, i) => ys[i] - b * x)), b };
+}
+
+/**
+ * The baseline residuals are measured from, without the outliers' pull
+ * (least squares moves toward a request that paused 50 ms, and so hides it):
+ * a robust line first (Theil–Sen, or the median y when every x is the same);
+ * then least squares over the requests whose residual from it lies within
+ * k × MAD; every residual is measured from that. `kept` says which requests
+ * made the fit.
+ */
+export function robustBaseline(xs: readonly number[], ys: readonly number[], k: number): { fit?: LinearFit; residuals: number[]; kept: boolean[] } {
+  const sloped = new Set(xs).size >= 2;
+  const rough = sloped ? theilSen(xs, ys) : { a: median(ys), b: 0 };
+  const first = xs.map((x, i) => ys[i] - (rough.a + rough.b * x));
+  const center = median(first);
+  const spread = mad(first);
+  let keep = xs.map((_, i) => i).filter((i) => Math.abs(first[i] - center) <= k * spread);
+  if (keep.length < 2 || (sloped && new Set(keep.map((i) => xs[i])).size < 2)) keep = xs.map((_, i) => i);
+  const inFit = new Set(keep);
+  const kept = xs.map((_, i) => inFit.has(i));
+  if (!sloped) {
+    const level = median(keep.map((i) => ys[i]));
+    return { residuals: ys.map((y) => y - level), kept };
+  }
+  const fit = linearFit(
+    keep.map((i) => xs[i]),
+    keep.map((i) => ys[i]),
+  );
+  const residuals = xs.map((x, i) => ys[i] - (fit.a + fit.b * x));
+  return { fit: { ...fit, residuals }, residuals, kept };
 }

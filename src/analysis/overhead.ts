@@ -4,8 +4,9 @@
  * native time (decode + sample) of one decode step. Every span of the
  * server's timeline goes to one part; GC pauses and event-loop stalls that
  * overlapped a span are taken out of it into their own parts; what the
- * client saw beyond the server's own time is network and HTTP. The parts add
- * up to the overhead exactly.
+ * client saw beyond the server's own time is network and HTTP; untimed is
+ * the rest (the server's time in no named span). The parts add up to the
+ * overhead exactly.
  */
 import type { ClientRecord } from "../bench/LoadClient.js";
 import type { ServerTimeline, SpanJson } from "../bench/serverRecords.js";
@@ -41,7 +42,7 @@ export const PART_MEANING: Readonly<Record<OverheadPart, string>> = {
   writing: "per step: delivery to the stream; then the response (respond)",
   gc: "GC pauses that overlapped the request",
   stall: "event-loop stalls that overlapped it, GC pauses aside",
-  untimed: "server time in no named span",
+  untimed: "server time in no named span (the remainder)",
 };
 
 const PART_OF_SPAN: Readonly<Record<string, OverheadPart | "native">> = {
@@ -119,9 +120,11 @@ export function splitOverhead(client: ClientRecord, t: ServerTimeline, fallbackP
   }
   const clientE2e = client.end - client.sent;
   parts.network_http += clientE2e - t.durations.e2e;
-  parts.untimed = t.durations.untimed;
   const promptSampled = promptNet > 0 ? 1 : 0;
   parts.prefill_beyond_decode = promptNet - promptSampled * c;
   parts.native_variance = nativeNet - promptNet - (n - promptSampled) * c;
-  return { perToken: c, overhead: clientE2e - n * c, parts };
+  // The server's own untimed figure, less the rounding of the spans above: what remains.
+  const overhead = clientE2e - n * c;
+  parts.untimed = overhead - OVERHEAD_PARTS.reduce((sum, p) => (p === "untimed" ? sum : sum + parts[p]), 0);
+  return { perToken: c, overhead, parts };
 }

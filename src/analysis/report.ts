@@ -29,10 +29,12 @@ function blocks({ analysis: a, source }: ReportInput): Block[] {
 
   out.push({ kind: "heading", text: "Fit and reconciliation" });
   const fitLine = a.fit
-    ? `Least squares over ${a.completed} requests: e2e = ${f(a.fit.a)} + ${f(a.fit.b)} × n ms (R² ${f(a.fit.r2, 4)}).`
+    ? `Least squares over ${a.completed - a.fitExcluded} requests${a.fitExcluded ? ` (${a.fitExcluded} whose first residual was beyond ${a.k} × MAD left out, so that they do not pull the line)` : ""}: e2e = ${f(a.fit.a)} + ${f(a.fit.b)} × n ms (R² ${f(a.fit.r2, 4)}).`
     : `Every request had the same output length, so there is no slope to fit: residuals are measured from the median e2e.`;
-  const slope = a.fit ? ` the slope differs from it by ${f(((a.fit.b - a.enginePerToken) / a.enginePerToken) * 100, 1)} %.` : "";
-  const engine = `The engine's own time per token, (last_token − first_token) / (n − 1), median: ${f(a.enginePerToken)} ms;${slope} Native time (decode + sample) of one decode step, c: ${f(a.nativePerToken)} ms.`;
+  const slope = a.engineFit && a.fit
+    ? ` Over the same requests the engine's own time is last_token − first_token = ${f(a.engineFit.a)} + ${f(a.engineFit.b)} × (n − 1) ms: the client's slope differs from the engine's by ${f(((a.fit.b - a.engineFit.b) / a.engineFit.b) * 100, 1)} %, which is the cost per token outside the engine.`
+    : "";
+  const engine = `The engine's time per token, (last_token − first_token) / (n − 1), median over requests: t = ${f(a.enginePerToken)} ms.${slope} Native time (decode + sample) of one decode step, c: ${f(a.nativePerToken)} ms.`;
   const ttft = a.decodeFit
     ? `TTFT separated from decode: median TTFT ${f(a.ttft)} ms; e2e − TTFT = ${f(a.decodeFit.a)} + ${f(a.decodeFit.b)} × (n − 1) ms (R² ${f(a.decodeFit.r2, 4)}).`
     : `Median TTFT ${f(a.ttft)} ms.`;

@@ -75,9 +75,12 @@ export class LoadClient {
   private readonly agent: Agent;
   private readonly base: URL;
   private origin = 0;
+  /** Unique per run, so that a server's records of an earlier run never join this one's. */
+  private readonly idPrefix: string;
 
   constructor(private readonly o: LoadOptions) {
     this.base = new URL(o.url);
+    this.idPrefix = o.idPrefix ?? `bench-${Date.now().toString(36)}`;
     this.agent = new Agent({ keepAlive: true, maxSockets: Infinity });
   }
 
@@ -112,7 +115,7 @@ export class LoadClient {
     const ask: GenerationAsk = { prompt: spec.prompt, maxTokens: spec.maxTokens ?? o.maxTokens, stream: o.stream, ignoreEos: o.ignoreEos, greedy: o.greedy };
     const body = JSON.stringify(o.protocol.body(o.model, ask));
     const r: ClientRecord = {
-      id: `${o.idPrefix ?? "bench"}-${index}`,
+      id: `${this.idPrefix}-${index}`,
       index,
       planned,
       sent: NaN,

@@ -1,0 +1,235 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { promisify } from "node:util";
+import { analyze } from "../src/analysis/analyze.js";
+import { robustBaseline } from "../src/analysis/fit.js";
+import { splitOverhead } from "../src/analysis/overhead.js";
+import { markdownReport, htmlReport } from "../src/analysis/report.js";
+import { arrivalPlan } from "../src/bench/arrivals.js";
+import { LoadClient, type ClientRecord } from "../src/bench/LoadClient.js";
+import { protocol, type ProtocolName } from "../src/bench/protocols.js";
+import { summarize } from "../src/bench/report.js";
+import { fetchTimelines } from "../src/bench/serverRecords.js";
+import { formatSweep, runSweep, type SweepOptions } from "../src/bench/sweep.js";
+import { now } from "../src/timing/clock.js";
+import { STEP_TREE } from "../src/timing/points.js";
+import { forceGc } from "./helpers/forceGc.js";
+import { sharedTestServer } from "./helpers/serverHarness.js";
+
+const run = promisify(execFile);
+const cli = join(import.meta.dirname, "..", "src", "cli", "main.js");
+const shared = sharedTestServer({ rows: 4, contextSize: 1024 });
+const url = (): string => shared.get().url;
+
+function sweepOptions(o: Partial<SweepOptions>): SweepOptions {
+  return { url: url(), protocol: protocol("llm-serving"), model: "llama2", lengths: [8, 32, 64, 128, 192], repetitions: 4, stream: false, prompt: "Where did the time go?", ...o };
+}
+
+/** Runs `pause` a few ms after request `index` was sent, while it is being generated. */
+function pauseDuring(index: number, pause: () => void): (r: ClientRecord) => void {
+  return (r) => {
+    if (r.index === index) setTimeout(pause, 3);
+  };
+}
+
+describe("sweep and analysis against a real server (tiny preset)", () => {
+  test("the study's two tables, a 100 % join, and a fit slope within 5 % of the engine's time per token", async () => {
+    const result = await runSweep(sweepOptions({}));
+    assert.equal(result.records.length, 20);
+    assert.ok(result.records.every((r) => !r.error && r.outputTokens === r.maxTokens), "every request ran to its length");
+    const tables = formatSweep(result);
+    assert.match(tables, /## Table 1/);
+    for (const n of [8, 32, 64, 128, 192]) assert.match(tables, new RegExp(`^\\| ${n} \\| \\d+\\.\\d{3} \\|`, "m"));
+    for (const level of STEP_TREE) assert.match(tables, new RegExp(`^\\s*${level.name}\\s+\\d+\\.\\d{3}`, "m"));
+
+    const a = analyze(result.records, result.timelines);
+    assert.equal(a.joinRate, 1);
+    assert.ok(a.fit && a.engineFit, "fits over several lengths");
+    const off = Math.abs(a.fit.b - a.engineFit.b) / a.engineFit.b;
+    assert.ok(off < 0.05, `client slope ${a.fit.b.toFixed(4)} ms vs the engine's ${a.engineFit.b.toFixed(4)} ms per token (${(off * 100).toFixed(1)} % off)`);
+    assert.ok(a.enginePerToken > 0 && a.nativePerToken > 0 && a.nativePerToken <= a.enginePerToken);
+    assert.equal(a.lengths.length, 5);
+    for (const l of a.lengths) {
+      // The parts add up to the overhead, by construction; untimed (the remainder) is what the server reports, but for the µs rounding of its spans.
+      const sum = Object.values(l.parts).reduce((x, y) => x + y, 0);
+      assert.ok(Math.abs(sum - l.overhead) < 1e-9, `parts ${sum} vs overhead ${l.overhead}`);
+    }
+    for (const r of result.records) {
+      const t = result.timelines.get(r.id)!;
+      const { parts } = splitOverhead(r, t, a.nativePerToken);
+      assert.ok(Math.abs(parts.untimed - t.durations.untimed) < 0.05, `${r.id}: remainder ${parts.untimed} vs the server's untimed ${t.durations.untimed}`);
+    }
+    const md = markdownReport({ analysis: a, source: "test" });
+    assert.match(md, /join rate 100\.0 %/);
+    assert.match(md, /\| output length \| requests \| n \| measured e2e \| n × t \| extra % \|/);
+    assert.match(htmlReport({ analysis: a, source: "test" }), /<svg[^>]*>[\s\S]*<\/svg>/);
+  });
+
+  test("a 50 ms event-loop block during one request is that request's outlier, caused by a stall", async () => {
+    let blocked = NaN;
+    const result = await runSweep(
+      sweepOptions({
+        lengths: [16, 32, 48, 64],
+        repetitions: 3,
+        onSent: pauseDuring(10, () => {
+          const start = now();
+          while (now() - start < 50);
+          blocked = now() - start;
+        }),
+      }),
+    );
+    assert.ok(blocked >= 50);
+    const a = analyze(result.records, result.timelines);
+    const target = result.records[10];
+    assert.equal(a.outliers[0]?.id, target.id, JSON.stringify(a.outliers));
+    assert.equal(a.outliers[0].part, "stall");
+    assert.match(a.outliers[0].cause, /^event-loop stall \d+\.\d ms during step \d+$/);
+    assert.ok(a.outliers[0].residual > 0.8 * blocked, `residual ${a.outliers[0].residual} for a ${blocked} ms block`);
+  });
+
+  test("a forced GC during one request is that request's outlier, caused by GC", async () => {
+    // A live heap big enough that a full collection takes a while.
+    const ballast = Array.from({ length: 1_500_000 }, (_, i) => ({ i, s: `x${i}` }));
+    try {
+      const result = await runSweep(sweepOptions({ lengths: [16, 32, 48, 64], repetitions: 3, onSent: pauseDuring(9, forceGc) }));
+      const a = analyze(result.records, result.timelines);
+      const target = result.records[9];
+      assert.equal(a.outliers[0]?.id, target.id, JSON.stringify(a.outliers));
+      assert.equal(a.outliers[0].part, "gc");
+      assert.match(a.outliers[0].cause, /^major GC \d+\.\d ms during step \d+$/);
+    } finally {
+      ballast.length = 0;
+    }
+  });
+});
+
+describe("the load client", () => {
+  for (const name of ["llm-serving", "tgi", "openai", "openai-chat"] as ProtocolName[]) {
+    test(`streams from the ${name} route and counts every token as it arrives`, async () => {
+      const records = await new LoadClient({ url: url(), protocol: protocol(name), model: "llama2", prompts: [{ prompt: "count me" }, { prompt: "and me", maxTokens: 7 }], maxTokens: 12, count: 4, stream: true, ignoreEos: true, greedy: true, concurrency: 2 }).run();
+      for (const r of records) {
+        assert.equal(r.error, undefined);
+        assert.equal(r.tokens.length, r.maxTokens, `${r.id}: ${r.tokens.length} token arrivals`);
+        assert.equal(r.outputTokens, r.maxTokens);
+        assert.ok(r.sent <= r.headers && r.headers <= r.firstByte && r.firstByte <= r.tokens[0] && r.tokens.at(-1)! <= r.end);
+      }
+      assert.deepEqual(
+        records.map((r) => r.maxTokens),
+        [12, 7, 12, 7],
+      );
+    });
+  }
+
+  test("the llm-serving route's raw 'sse' lines are what it parses", async () => {
+    const res = await fetch(`${url()}/models/llama2/generate_stream`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ inputs: "raw", parameters: { max_new_tokens: 3, return_full_text: "True" } }) });
+    const body = await res.text();
+    assert.ok(!body.includes("data:"), "raw JSON lines, no data: prefix");
+    const parser = protocol("llm-serving").streamParser();
+    // Fed in awkward pieces, as a socket may deliver them.
+    let tokens = 0;
+    for (let i = 0; i < body.length; i += 7) tokens += parser.push(body.slice(i, i + 7));
+    assert.equal(tokens, 3);
+    assert.equal(parser.total, 3);
+  });
+
+  test("an open-loop run at a rate: report, records joined with the server's timelines", async () => {
+    const plan = arrivalPlan({ rate: 40, pattern: "poisson", count: 12, seed: 3 });
+    const records = await new LoadClient({ url: url(), protocol: protocol("llm-serving"), model: "llama2", prompts: [{ prompt: "open loop" }], maxTokens: 16, count: 12, stream: true, ignoreEos: true, greedy: true, plan }).run();
+    for (const r of records) assert.ok(r.sent >= r.planned, "never sent early");
+    const report = summarize(records, { ttft: 10_000 });
+    assert.equal(report.completed, 12);
+    assert.equal(report.errors, 0);
+    assert.equal(report.outputTokens.mean, 16);
+    assert.ok(report.ttft.p50 > 0 && report.ttft.p50 <= report.e2e.p50);
+    assert.equal(report.goodFraction, 1);
+    const timelines = await fetchTimelines(url(), records.map((r) => r.id));
+    const a = analyze(records, timelines);
+    assert.equal(a.joinRate, 1);
+    assert.equal(a.fit, undefined, "one output length: no slope to fit");
+  });
+
+  test("errors are recorded, not thrown", async () => {
+    const records = await new LoadClient({ url: url(), protocol: protocol("llm-serving"), model: "no-such-model", prompts: [{ prompt: "x" }], maxTokens: 4, count: 2, stream: false, ignoreEos: false, greedy: true, concurrency: 1 }).run();
+    for (const r of records) assert.match(r.error ?? "", /^HTTP 4\d\d: /);
+    assert.equal(summarize(records).errors, 2);
+  });
+});
+
+describe("arrival plans", () => {
+  test("constant spacing, and seeded Poisson and gamma plans with the asked mean rate", () => {
+    assert.deepEqual(arrivalPlan({ rate: 4, pattern: "constant", count: 3 }), [0, 250, 500]);
+    for (const [pattern, burstiness] of [["poisson", 1], ["gamma", 0.5], ["gamma", 4]] as const) {
+      const plan = arrivalPlan({ rate: 100, pattern, burstiness, count: 20_000, seed: 7 });
+      assert.deepEqual(plan, arrivalPlan({ rate: 100, pattern, burstiness, count: 20_000, seed: 7 }), "same seed, same plan");
+      const meanGap = plan.at(-1)! / (plan.length - 1);
+      assert.ok(Math.abs(meanGap - 10) < 0.5, `${pattern} ${burstiness}: mean gap ${meanGap} ms`);
+    }
+    assert.throws(() => arrivalPlan({ rate: 0, pattern: "constant", count: 1 }), /rate must be positive/);
+  });
+});
+
+describe("the commands", () => {
+  let dir = "";
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "llm-serving-bench-"));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("bench → records → analyze, and sweep with its reports", async () => {
+    const records = join(dir, "records.jsonl");
+    const bench = await run(process.execPath, [cli, "bench", "--url", url(), "-n", "6", "--concurrency", "2", "--max-tokens", "8", "--ignore-eos", "--stream", "--json", "--records", records]);
+    const report = JSON.parse(bench.stdout);
+    assert.equal(report.completed, 6);
+    assert.equal((await readFile(records, "utf8")).trim().split("\n").length, 6);
+    const analysis = await run(process.execPath, [cli, "analyze", "--records", records, "--url", url()]);
+    assert.match(analysis.stdout, /join rate 100\.0 %/);
+
+    const md = join(dir, "sweep.md");
+    const html = join(dir, "sweep.html");
+    const sweep = await run(process.execPath, [cli, "sweep", "--url", url(), "--lengths", "2,6", "--repetitions", "2", "--no-progress", "--report", md, "--html", html]);
+    assert.match(sweep.stdout, /## Table 1[\s\S]*## Table 2/);
+    assert.match(await readFile(md, "utf8"), /## Fit and reconciliation/);
+    assert.match(await readFile(html, "utf8"), /^<!doctype html>/);
+  });
+
+  test("bad options are clear errors", async () => {
+    for (const [args, message] of [
+      [["bench", "--protocol", "grpc"], /unknown protocol "grpc"/],
+      [["bench", "--arrival", "sometimes", "--rate", "1"], /--arrival must be constant, poisson or gamma/],
+      [["bench", "--slo", "ttft=fast"], /--slo: "ttft=fast"/],
+      [["sweep", "--lengths", "1,zero"], /--lengths must be positive integers/],
+      [["analyze", "--records", "x.jsonl"], /--url or --timelines/],
+    ] as const) {
+      await assert.rejects(run(process.execPath, [cli, ...args, ...(args[0] === "analyze" ? [] : ["--url", url()])]), (err: { code: number; stderr: string }) => {
+        assert.notEqual(err.code, 0);
+        assert.match(err.stderr, message);
+        return true;
+      });
+    }
+  });
+});
+
+describe("the robust baseline", () => {
+  test("one far point neither pulls the fit nor hides among the residuals", () => {
+    const xs = [10, 10, 20, 20, 30, 30, 40, 40];
+    const ys = xs.map((x, i) => 5 + 2 * x + (i % 2 ? 0.1 : -0.1));
+    ys[5] += 50;
+    const { fit, residuals, kept } = robustBaseline(xs, ys, 5);
+    assert.ok(fit && Math.abs(fit.b - 2) < 0.01 && Math.abs(fit.a - 5) < 0.3, JSON.stringify(fit));
+    assert.deepEqual(kept, [true, true, true, true, true, false, true, true]);
+    assert.ok(Math.abs(residuals[5] - 50) < 0.5);
+  });
+
+  test("one x value: residuals from the median, no fit", () => {
+    const { fit, residuals } = robustBaseline([4, 4, 4, 4], [10, 11, 12, 40], 5);
+    assert.equal(fit, undefined);
+    // The far point is left out of the median it is measured from.
+    assert.deepEqual(residuals, [-1, 0, 1, 29]);
+  });
+});
