@@ -5,7 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import type { TraceEvent } from "../src/timing/chromeTrace.js";
+import { now } from "../src/timing/clock.js";
+import { Instrumentation } from "../src/timing/Instrumentation.js";
 import { Logger } from "../src/timing/Logger.js";
+import { HttpPoint } from "../src/timing/points.js";
 import { jsonOf, postJson, sharedTestServer, sseData, startTestServer } from "./helpers/serverHarness.js";
 
 const shared = sharedTestServer();
@@ -224,6 +227,24 @@ describe("where else timelines go", () => {
     const one = lines.find((l) => l.id === "jsonl-1");
     assert.equal(one.complete, true);
     assert.equal(one.tokens.length, 3);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("a file record waits for the runtime events seen after its request ended", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "llm-serving-jsonl-"));
+    const file = join(dir, "timelines.jsonl");
+    const instrumentation = new Instrumentation({ timelineFile: file, gauges: () => undefined, model: () => "m" });
+    const t = instrumentation.startRequest("late-stall");
+    const start = now();
+    t.http.set(HttpPoint.received, start - 20);
+    t.http.set(HttpPoint.response_ended, start);
+    instrumentation.endRequest(t);
+    // A stall that overlapped the request's end, found by the monitor's timer only afterwards.
+    instrumentation.runtime.stalls.add(start - 6, start + 4);
+    await instrumentation.close();
+    const record = JSON.parse((await readFile(file, "utf8")).trim());
+    assert.equal(record.id, "late-stall");
+    assert.ok(Math.abs(record.span.stall_ms - 6) < 0.01, `charged ${record.span.stall_ms} ms of the stall's 6 ms inside the request`);
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -5,13 +5,14 @@
  * request's overhead into named parts, and explains each outlier.
  */
 import type { ClientRecord } from "../bench/LoadClient.js";
-import type { ServerTimeline } from "../bench/serverRecords.js";
+import { engineMs, type ServerTimeline } from "../bench/serverRecords.js";
 import { linearFit, median, robustBaseline } from "./fit.js";
 import { findOutliers, type AnalyzedRequest, type Outlier } from "./outliers.js";
+import { stepsByPosition, type PositionRow } from "./positions.js";
 import { OVERHEAD_PARTS, perTokenNative, splitOverhead, type Parts } from "./overhead.js";
 
 export interface AnalysisOptions {
-  /** Outliers: residual beyond k × MAD from the median residual. Default 5. */
+  /** The fit leaves out requests beyond k × MAD of its robust line; outliers are beyond k × MAD of their peers. Default 5. */
   k?: number;
 }
 
@@ -26,6 +27,10 @@ export interface LengthRow {
   nTimesT: number;
   /** (measured − n × t) / (n × t), %. */
   extraPct: number;
+  /** Of the extra: the engine's own (queued → finished) − n × t, as % of n × t. */
+  engineExtraPct: number;
+  /** Of the extra: client e2e − the engine's time (HTTP, parsing, writing, network), as % of n × t. */
+  outsidePct: number;
   fitted: number;
   residual: number;
   /** Mean overhead and its parts, ms. */
@@ -39,7 +44,7 @@ export interface Analysis {
   joined: number;
   /** Joined / completed. */
   joinRate: number;
-  /** Absent when every request had the same output length: residuals are then from the median e2e. */
+  /** Absent when every request had the same output length (no slope to fit). */
   fit?: { a: number; b: number; r2: number };
   /** Requests left out of the fit (their first residual was beyond k × MAD). */
   fitExcluded: number;
@@ -59,6 +64,8 @@ export interface Analysis {
   /** Native time (decode + sample) of one decode step, median. */
   nativePerToken: number;
   lengths: LengthRow[];
+  /** The engine's decode step time by output position. */
+  positions: PositionRow[];
   partsMean: Parts;
   overheadMean: number;
   outliers: Outlier[];
@@ -87,7 +94,7 @@ export function analyze(records: readonly ClientRecord[], timelines: ReadonlyMap
   const done = records.filter((r) => !r.error && r.outputTokens > 0);
   const joined = done.filter((r) => timelines.has(r.id));
   const e2e = (r: ClientRecord): number => r.end - r.sent;
-  const { fit, residuals, kept } = robustBaseline(
+  const { fit, kept } = robustBaseline(
     done.map((r) => r.outputTokens),
     done.map(e2e),
     k,
@@ -115,9 +122,9 @@ export function analyze(records: readonly ClientRecord[], timelines: ReadonlyMap
         )
       : undefined;
 
-  const analyzed: AnalyzedRequest[] = done.map((r, i) => {
+  const analyzed: AnalyzedRequest[] = done.map((r) => {
     const t = timelines.get(r.id);
-    return { id: r.id, n: r.outputTokens, e2e: e2e(r), residual: residuals[i], timeline: t, parts: t ? splitOverhead(r, t, nativePerToken).parts : undefined };
+    return { id: r.id, n: r.outputTokens, e2e: e2e(r), timeline: t, parts: t ? splitOverhead(r, t, nativePerToken).parts : undefined };
   });
   const overheadOf = new Map(withTimeline.map(({ r, t }) => [r.id, splitOverhead(r, t, nativePerToken)]));
 
@@ -130,6 +137,9 @@ export function analyze(records: readonly ClientRecord[], timelines: ReadonlyMap
       const nTimesT = n * enginePerToken;
       const overheads = group.map((r) => overheadOf.get(r.id)).filter((o) => o !== undefined);
       const fitted = fit ? fit.a + fit.b * n : median(done.map(e2e));
+      const engine = meanOf(group.map((r) => timelines.get(r.id)).filter((t) => t !== undefined).map(engineMs));
+      const joinedGroup = group.filter((r) => timelines.has(r.id));
+      const outside = meanOf(joinedGroup.map((r) => e2e(r) - engineMs(timelines.get(r.id)!)));
       return {
         length,
         requests: group.length,
@@ -137,6 +147,8 @@ export function analyze(records: readonly ClientRecord[], timelines: ReadonlyMap
         measured,
         nTimesT,
         extraPct: ((measured - nTimesT) / nTimesT) * 100,
+        engineExtraPct: ((engine - nTimesT) / nTimesT) * 100,
+        outsidePct: (outside / nTimesT) * 100,
         fitted,
         residual: measured - fitted,
         overhead: meanOf(overheads.map((o) => o.overhead)),
@@ -166,7 +178,7 @@ export function analyze(records: readonly ClientRecord[], timelines: ReadonlyMap
   gc.sort((a, b) => a.t - b.t).forEach((g) => (g.t -= t0));
 
   const all = [...overheadOf.values()];
-  const outliers = findOutliers(analyzed, k);
+  const outliers = findOutliers(analyzed, fit, k);
   const outlying = new Set(outliers.map((o) => o.id));
   return {
     clientRecords: records.length,
@@ -181,6 +193,7 @@ export function analyze(records: readonly ClientRecord[], timelines: ReadonlyMap
     enginePerToken,
     nativePerToken,
     lengths,
+    positions: stepsByPosition(withTimeline.map(({ t }) => t)),
     partsMean: meanParts(all.map((o) => o.parts)),
     overheadMean: meanOf(all.map((o) => o.overhead)),
     outliers,

@@ -1,9 +1,19 @@
 /**
- * Outliers: requests whose residual from the fit is beyond k·MAD, each with
- * its cause as its timeline shows it. The cause is the overhead part that
- * exceeds its usual value (the median over all requests) by the most, told
- * with the evidence: the GC or stall event and the step it fell in, the
- * requests it queued behind, the prompt it prefilled.
+ * Outliers: requests that took much longer (or shorter) than requests like
+ * them, each with its cause as its timeline shows it.
+ *
+ * "Like them" is the same output length: the median e2e of the requests of
+ * that length when there are at least three, else the fit's line. The
+ * deviation is relative (e2e / expected − 1), because the noise of a request
+ * grows with its length: 5 ms is a lot for a 30 ms request and nothing for
+ * a 9 s one. An outlier's relative deviation is beyond k × MAD of all of them.
+ *
+ * The cause is the overhead part that exceeds its usual value by the most;
+ * usual is the median over all requests, per step for the parts paid every
+ * step (loop, detokenization, writing, native variance), so that a long
+ * request is not blamed for being long. It is told with the evidence: the GC
+ * or stall event and the step it fell in, the requests it queued behind, the
+ * prompt it prefilled.
  */
 import type { ServerTimeline } from "../bench/serverRecords.js";
 import { mad, median } from "./fit.js";
@@ -13,7 +23,6 @@ export interface AnalyzedRequest {
   id: string;
   n: number;
   e2e: number;
-  residual: number;
   parts?: Parts;
   timeline?: ServerTimeline;
 }
@@ -22,10 +31,17 @@ export interface Outlier {
   id: string;
   n: number;
   e2e: number;
+  /** What requests of its length took (median, or the fit), ms. */
+  expected: number;
+  /** e2e − expected, ms. */
   residual: number;
   part: OverheadPart | "unknown";
   cause: string;
 }
+
+/** Parts paid once per step: their usual value scales with the request's output length. */
+const PER_STEP: ReadonlySet<OverheadPart> = new Set(["loop", "detokenization", "writing", "native_variance"]);
+const MIN_PEERS = 3;
 
 const f = (x: number): string => x.toFixed(1);
 
@@ -68,21 +84,43 @@ function describe(part: OverheadPart, r: AnalyzedRequest, excess: number, all: r
   }
 }
 
-export function findOutliers(requests: readonly AnalyzedRequest[], k: number): Outlier[] {
-  const residuals = requests.map((r) => r.residual);
-  const center = median(residuals);
-  const spread = mad(residuals);
-  const usual = Object.fromEntries(OVERHEAD_PARTS.map((p) => [p, median(requests.filter((r) => r.parts).map((r) => r.parts![p]))])) as Parts;
+/** What each request was expected to take: its length's median e2e, or the fit's line when it has too few peers. */
+export function expectedE2e(requests: readonly AnalyzedRequest[], fit: { a: number; b: number } | undefined): number[] {
+  const byLength = new Map<number, number[]>();
+  for (const r of requests) byLength.set(r.n, [...(byLength.get(r.n) ?? []), r.e2e]);
+  const all = median(requests.map((r) => r.e2e));
+  return requests.map((r) => {
+    const peers = byLength.get(r.n)!;
+    if (peers.length >= MIN_PEERS) return median(peers);
+    return fit ? fit.a + fit.b * r.n : all;
+  });
+}
+
+function usualParts(requests: readonly AnalyzedRequest[]): (r: AnalyzedRequest) => Parts {
+  const withParts = requests.filter((r) => r.parts);
+  const fixed = Object.fromEntries(OVERHEAD_PARTS.map((p) => [p, median(withParts.map((r) => r.parts![p]))])) as Parts;
+  const perStep = Object.fromEntries(OVERHEAD_PARTS.map((p) => [p, median(withParts.map((r) => r.parts![p] / Math.max(1, r.n)))])) as Parts;
+  return (r) => Object.fromEntries(OVERHEAD_PARTS.map((p) => [p, PER_STEP.has(p) ? perStep[p] * Math.max(1, r.n) : fixed[p]])) as Parts;
+}
+
+export function findOutliers(requests: readonly AnalyzedRequest[], fit: { a: number; b: number } | undefined, k: number): Outlier[] {
+  const expected = expectedE2e(requests, fit);
+  const deviation = requests.map((r, i) => r.e2e / expected[i] - 1);
+  const center = median(deviation);
+  const spread = mad(deviation);
+  const usualOf = usualParts(requests);
   const out: Outlier[] = [];
-  for (const r of requests) {
-    if (!(Math.abs(r.residual - center) > k * spread)) continue;
+  requests.forEach((r, i) => {
+    if (!(Math.abs(deviation[i] - center) > k * spread)) return;
+    const base = { id: r.id, n: r.n, e2e: r.e2e, expected: expected[i], residual: r.e2e - expected[i] };
     if (!r.parts || !r.timeline) {
-      out.push({ id: r.id, n: r.n, e2e: r.e2e, residual: r.residual, part: "unknown", cause: "no server record to explain it" });
-      continue;
+      out.push({ ...base, part: "unknown", cause: "no server record to explain it" });
+      return;
     }
+    const usual = usualOf(r);
     let part: OverheadPart = OVERHEAD_PARTS[0];
     for (const p of OVERHEAD_PARTS) if (r.parts[p] - usual[p] > r.parts[part] - usual[part]) part = p;
-    out.push({ id: r.id, n: r.n, e2e: r.e2e, residual: r.residual, part, cause: describe(part, r, r.parts[part] - usual[part], requests) });
-  }
-  return out.sort((a, b) => Math.abs(b.residual) - Math.abs(a.residual));
+    out.push({ ...base, part, cause: describe(part, r, r.parts[part] - usual[part], requests) });
+  });
+  return out.sort((a, b) => Math.abs(b.residual / b.expected) - Math.abs(a.residual / a.expected));
 }

@@ -41,10 +41,22 @@ function blocks({ analysis: a, source }: ReportInput): Block[] {
   out.push({ kind: "text", text: [fitLine, engine, ttft].join(" ") });
   out.push({
     kind: "table",
-    head: ["output length", "requests", "n", "measured e2e", "n × t", "extra %", a.fit ? "fit a + b·n" : "median e2e", "residual"],
-    rows: a.lengths.map((l) => [String(l.length), String(l.requests), f(l.n, 1), f(l.measured), f(l.nTimesT), f(l.extraPct, 1), f(l.fitted), f(l.residual)]),
+    head: ["output length", "requests", "n", "measured e2e", "n × t", "extra %", "of which engine %", "outside engine %", a.fit ? "fit a + b·n" : "median e2e", "residual"],
+    rows: a.lengths.map((l) => [String(l.length), String(l.requests), f(l.n, 1), f(l.measured), f(l.nTimesT), f(l.extraPct, 1), f(l.engineExtraPct, 1), f(l.outsidePct, 1), f(l.fitted), f(l.residual)]),
   });
-  out.push({ kind: "text", text: "t is the engine's time per token above; extra % = (measured − n × t) / (n × t), the study's reconciliation. The fit's intercept carries the fixed cost of a request (TTFT beyond one step, HTTP), its slope the cost per token." });
+  out.push({
+    kind: "text",
+    text: "t is the engine's time per token above; extra % = (measured − n × t) / (n × t), the study's reconciliation. It splits in two: the engine's own time (queued → finished) beyond n × t, and the time outside the engine (client e2e − engine time: HTTP, parsing, writing, network), both as % of n × t. The fit's intercept carries the fixed cost of a request (TTFT beyond one step, HTTP), its slope the cost per token.",
+  });
+  if (a.positions.length > 1) {
+    const first = a.positions[0];
+    const last = a.positions.at(-1)!;
+    out.push({
+      kind: "text",
+      text: `The engine's decode step time by output position (native: decode + sample). From positions ${first.from}–${first.to} to ${last.from}–${last.to} it goes from ${f(first.meanMs)} to ${f(last.meanMs)} ms (${f(((last.meanMs - first.meanMs) / first.meanMs) * 100, 1)} %): a step attends to every token before it, so a per-token time that grows with the context makes n × t fall short of long requests inside the engine.`,
+    });
+    out.push({ kind: "table", head: ["output positions", "steps", "mean step ms"], rows: a.positions.map((p) => [`${p.from}–${p.to}`, String(p.steps), f(p.meanMs)]) });
+  }
   out.push({ kind: "chart", svg: scatterWithFit("client e2e against output tokens, with the fit (outliers in red)", a.points, a.fit, "output tokens n", "e2e (ms)") });
 
   out.push({ kind: "heading", text: "Where the overhead goes" });
@@ -68,10 +80,12 @@ function blocks({ analysis: a, source }: ReportInput): Block[] {
   out.push({ kind: "heading", text: "Outliers" });
   out.push({
     kind: "text",
-    text: a.outliers.length ? `${a.outliers.length} requests with a residual beyond ${a.k} × MAD, each with the cause its timeline shows:` : `No request has a residual beyond ${a.k} × MAD.`,
+    text: a.outliers.length
+      ? `${a.outliers.length} requests whose e2e deviates from their peers' (the median of requests of the same length, or the fit) by more than ${a.k} × MAD of all relative deviations, each with the cause its timeline shows:`
+      : `No request's e2e deviates from its peers' by more than ${a.k} × MAD.`,
   });
   if (a.outliers.length) {
-    out.push({ kind: "table", head: ["request", "n", "e2e ms", "residual ms", "cause"], rows: a.outliers.map((o) => [o.id, String(o.n), f(o.e2e), f(o.residual), o.cause]) });
+    out.push({ kind: "table", head: ["request", "n", "e2e ms", "expected ms", "residual ms", "cause"], rows: a.outliers.map((o) => [o.id, String(o.n), f(o.e2e), f(o.expected), f(o.residual), o.cause]) });
   }
   out.push({ kind: "chart", svg: timeSeries("engine step durations, GC pauses marked", a.steps.map((s) => ({ t: s.t, v: s.dur })), a.gc.map((g) => ({ t: g.t, label: `${g.kind} GC ${f(g.dur, 1)} ms` })), "step (ms)") });
   return out;

@@ -5,6 +5,7 @@
  * The server creates one unless timing is switched off; then none of it runs.
  */
 import { chromeTrace } from "./chromeTrace.js";
+import { now } from "./clock.js";
 import { JsonlSink } from "./JsonlSink.js";
 import { Logger } from "./Logger.js";
 import { Metrics, type EngineGauges } from "./Metrics.js";
@@ -20,6 +21,12 @@ import { TimelineStore } from "./TimelineStore.js";
 
 /** How often recorded steps reach the metrics and the debug log. */
 const FLUSH_INTERVAL_MS = 100;
+/**
+ * Runtime events reach the monitor after they happened (a stall when its
+ * timer finally fires, GC entries asynchronously), so a request's record goes
+ * to the file and to OTLP only this long after it ended, with them in.
+ */
+const SETTLE_MS = 25;
 
 export interface InstrumentationOptions {
   /** Recent request timelines kept. Default 1000. */
@@ -49,6 +56,8 @@ export class Instrumentation {
   /** The last step observed by the metrics and the log (see recordStep). */
   private flushed = 0;
   private readonly flushTimer: NodeJS.Timeout;
+  /** Ended requests waiting out SETTLE_MS before they go to the file and OTLP, oldest first. */
+  private readonly ended: Array<{ t: RequestTimeline; at: number }> = [];
 
   constructor(options: InstrumentationOptions) {
     this.timelines = new TimelineStore(options.timelines ?? 1000);
@@ -76,8 +85,9 @@ export class Instrumentation {
     this.steps.add(step);
   }
 
-  /** Observes the steps recorded since the last flush (those still kept). */
+  /** Observes the steps recorded since the last flush (those still kept), and exports the settled requests. */
   flush(): void {
+    this.exportSettled(false);
     const latest = this.steps.latest;
     const debug = this.logger.enabled("debug");
     for (let id = Math.max(this.flushed + 1, latest - this.steps.capacity + 1); id <= latest; id++) {
@@ -100,12 +110,21 @@ export class Instrumentation {
     return breakdownRequest(t, this.steps, this.runtime, undefined, detail);
   }
 
-  /** The response has ended (or its client left): metrics, the JSONL file, OTLP. */
+  /** The response has ended (or its client left): metrics now; the JSONL file and OTLP once its runtime events are in. */
   endRequest(t: RequestTimeline): void {
-    const b = this.breakdown(t);
-    if (t.genAi) this.metrics.observeRequest(b, t.genAi.operation, t.finishReason);
-    if (this.jsonl) this.jsonl.write(requestDetailJson(this.breakdown(t, true), t, this.steps, this.runtime));
-    if (t.genAi) this.otel?.export(b, t, t.genAi);
+    if (t.genAi) this.metrics.observeRequest(this.breakdown(t), t.genAi.operation, t.finishReason);
+    if (this.jsonl || this.otel) this.ended.push({ t, at: now() });
+  }
+
+  private exportSettled(all: boolean): void {
+    const settled = now() - SETTLE_MS;
+    let i = 0;
+    for (; i < this.ended.length && (all || this.ended[i].at <= settled); i++) {
+      const { t } = this.ended[i];
+      if (this.jsonl) this.jsonl.write(requestDetailJson(this.breakdown(t, true), t, this.steps, this.runtime));
+      if (t.genAi) this.otel?.export(this.breakdown(t), t, t.genAi);
+    }
+    this.ended.splice(0, i);
   }
 
   /** The Prometheus exposition, with every step so far observed. */
@@ -121,6 +140,7 @@ export class Instrumentation {
   async close(): Promise<void> {
     clearInterval(this.flushTimer);
     this.flush();
+    this.exportSettled(true);
     this.runtime.stop();
     await this.jsonl?.close();
     await this.otel?.shutdown();
