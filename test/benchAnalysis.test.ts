@@ -69,38 +69,39 @@ describe("sweep and analysis against a real server (tiny preset)", () => {
     assert.match(htmlReport({ analysis: a, source: "test" }), /<svg[^>]*>[\s\S]*<\/svg>/);
   });
 
-  test("a 50 ms event-loop block during one request is that request's outlier, caused by a stall", async () => {
+  test("an 80 ms event-loop block during one request is that request's outlier, caused by a stall", async () => {
     let blocked = NaN;
     const result = await runSweep(
       sweepOptions({
         lengths: [16, 32, 48, 64],
-        repetitions: 3,
-        onSent: pauseDuring(10, () => {
+        repetitions: 4,
+        onSent: pauseDuring(13, () => {
           const start = now();
-          while (now() - start < 50);
+          while (now() - start < 80);
           blocked = now() - start;
         }),
       }),
     );
-    assert.ok(blocked >= 50);
+    assert.ok(blocked >= 80);
     const a = analyze(result.records, result.timelines);
-    const target = result.records[10];
-    assert.equal(a.outliers[0]?.id, target.id, JSON.stringify(a.outliers));
-    assert.equal(a.outliers[0].part, "stall");
-    assert.match(a.outliers[0].cause, /^event-loop stall \d+\.\d ms during step \d+$/);
-    assert.ok(a.outliers[0].residual > 0.8 * blocked, `residual ${a.outliers[0].residual} for a ${blocked} ms block`);
+    const outlier = a.outliers.find((o) => o.id === result.records[13].id);
+    assert.ok(outlier, `${JSON.stringify(a.outliers)}; e2e by request: ${result.records.map((r) => `${r.maxTokens}:${(r.end - r.sent).toFixed(1)}`).join(" ")}`);
+    assert.equal(outlier.part, "stall");
+    assert.match(outlier.cause, /^event-loop stall \d+\.\d ms during step \d+; explains/);
+    // Its peers vary too (the median of the others is the baseline), so only most of the block shows as residual.
+    assert.ok(outlier.residual > 0.5 * blocked, `residual ${outlier.residual} for a ${blocked} ms block`);
   });
 
   test("a forced GC during one request is that request's outlier, caused by GC", async () => {
     // A live heap big enough that a full collection takes a while.
     const ballast = Array.from({ length: 1_500_000 }, (_, i) => ({ i, s: `x${i}` }));
     try {
-      const result = await runSweep(sweepOptions({ lengths: [16, 32, 48, 64], repetitions: 3, onSent: pauseDuring(9, forceGc) }));
+      const result = await runSweep(sweepOptions({ lengths: [16, 32, 48, 64], repetitions: 4, onSent: pauseDuring(12, forceGc) }));
       const a = analyze(result.records, result.timelines);
-      const target = result.records[9];
-      assert.equal(a.outliers[0]?.id, target.id, JSON.stringify(a.outliers));
-      assert.equal(a.outliers[0].part, "gc");
-      assert.match(a.outliers[0].cause, /^major GC \d+\.\d ms during step \d+$/);
+      const outlier = a.outliers.find((o) => o.id === result.records[12].id);
+      assert.ok(outlier, JSON.stringify(a.outliers));
+      assert.equal(outlier.part, "gc");
+      assert.match(outlier.cause, /^major GC \d+\.\d ms during step \d+; explains/);
     } finally {
       ballast.length = 0;
     }

@@ -61,7 +61,7 @@ export interface Analysis {
   ttft: number;
   /** The engine's time per token: median over requests of (last_token − first_token) / (n − 1). */
   enginePerToken: number;
-  /** Native time (decode + sample) of one decode step, median. */
+  /** Native time (decode + sample) of one typical decode step (perTokenNative), median over requests. */
   nativePerToken: number;
   lengths: LengthRow[];
   /** The engine's decode step time by output position. */
@@ -124,7 +124,8 @@ export function analyze(records: readonly ClientRecord[], timelines: ReadonlyMap
 
   const analyzed: AnalyzedRequest[] = done.map((r) => {
     const t = timelines.get(r.id);
-    return { id: r.id, n: r.outputTokens, e2e: e2e(r), timeline: t, parts: t ? splitOverhead(r, t, nativePerToken).parts : undefined };
+    const o = t && splitOverhead(r, t, nativePerToken);
+    return { id: r.id, n: r.outputTokens, e2e: e2e(r), timeline: t, parts: o?.parts, perToken: o?.perToken };
   });
   const overheadOf = new Map(withTimeline.map(({ r, t }) => [r.id, splitOverhead(r, t, nativePerToken)]));
 

@@ -1,12 +1,13 @@
 /**
- * Outliers: requests that took much longer (or shorter) than requests like
- * them, each with its cause as its timeline shows it.
+ * Outliers: requests that took much longer than requests like them, each
+ * with its cause as its timeline shows it.
  *
  * "Like them" is the same output length: the median e2e of the requests of
  * that length when there are at least three, else the fit's line. The
  * deviation is relative (e2e / expected − 1), because the noise of a request
  * grows with its length: 5 ms is a lot for a 30 ms request and nothing for
- * a 9 s one. An outlier's relative deviation is beyond k × MAD of all of them.
+ * a 9 s one. An outlier's relative deviation is above the median by more
+ * than k × MAD of all of them.
  *
  * The cause is the overhead part that exceeds its usual value by the most;
  * usual is the median over all requests, per step for the parts paid every
@@ -24,8 +25,13 @@ export interface AnalyzedRequest {
   n: number;
   e2e: number;
   parts?: Parts;
+  /** The request's typical native time per decode step (c), ms. */
+  perToken?: number;
   timeline?: ServerTimeline;
 }
+
+/** Besides the overhead parts, a request can be slow because all its engine steps were: n × (its c − its peers' c). */
+export type Cause = OverheadPart | "engine_steps";
 
 export interface Outlier {
   id: string;
@@ -35,7 +41,7 @@ export interface Outlier {
   expected: number;
   /** e2e − expected, ms. */
   residual: number;
-  part: OverheadPart | "unknown";
+  part: Cause | "unknown";
   cause: string;
 }
 
@@ -77,8 +83,10 @@ function describe(part: OverheadPart, r: AnalyzedRequest, excess: number, all: r
       return `prefill of ${t.prompt_tokens} prompt tokens took ${f(excess)} ms more than usual`;
     case "network_http":
       return `network and HTTP ${f(excess)} ms more than usual (client e2e − server e2e)`;
-    case "native_variance":
-      return `native decode steps ${f(excess)} ms slower than usual`;
+    case "native_variance": {
+      const worst = t.steps.reduce((a, b) => ((b.spans.decode ?? 0) + (b.spans.sample ?? 0) > (a.spans.decode ?? 0) + (a.spans.sample ?? 0) ? b : a));
+      return `decode steps slower than its typical step by ${f(excess)} ms more than usual (the slowest, step ${worst.id}: ${f((worst.spans.decode ?? 0) + (worst.spans.sample ?? 0))} ms native)`;
+    }
     default:
       return `${part.replace(/_/g, " ")} ${f(excess)} ms more than usual`;
   }
@@ -103,24 +111,44 @@ function usualParts(requests: readonly AnalyzedRequest[]): (r: AnalyzedRequest) 
   return (r) => Object.fromEntries(OVERHEAD_PARTS.map((p) => [p, PER_STEP.has(p) ? perStep[p] * Math.max(1, r.n) : fixed[p]])) as Parts;
 }
 
+/** The peers' typical step time (c) for each request: the median over its length's requests, or over all. */
+function usualPerToken(requests: readonly AnalyzedRequest[]): (r: AnalyzedRequest) => number {
+  const all = median(requests.map((r) => r.perToken ?? NaN));
+  const byLength = new Map<number, number[]>();
+  for (const r of requests) if (r.perToken !== undefined) byLength.set(r.n, [...(byLength.get(r.n) ?? []), r.perToken]);
+  return (r) => {
+    const peers = byLength.get(r.n) ?? [];
+    return peers.length >= MIN_PEERS ? median(peers) : all;
+  };
+}
+
 export function findOutliers(requests: readonly AnalyzedRequest[], fit: { a: number; b: number } | undefined, k: number): Outlier[] {
   const expected = expectedE2e(requests, fit);
   const deviation = requests.map((r, i) => r.e2e / expected[i] - 1);
   const center = median(deviation);
   const spread = mad(deviation);
   const usualOf = usualParts(requests);
+  const usualC = usualPerToken(requests);
   const out: Outlier[] = [];
   requests.forEach((r, i) => {
-    if (!(Math.abs(deviation[i] - center) > k * spread)) return;
+    // Only slower: a request faster than its peers has no pause to explain.
+    if (!(deviation[i] - center > k * spread)) return;
     const base = { id: r.id, n: r.n, e2e: r.e2e, expected: expected[i], residual: r.e2e - expected[i] };
-    if (!r.parts || !r.timeline) {
+    if (!r.parts || !r.timeline || r.perToken === undefined) {
       out.push({ ...base, part: "unknown", cause: "no server record to explain it" });
       return;
     }
     const usual = usualOf(r);
-    let part: OverheadPart = OVERHEAD_PARTS[0];
-    for (const p of OVERHEAD_PARTS) if (r.parts[p] - usual[p] > r.parts[part] - usual[part]) part = p;
-    out.push({ ...base, part, cause: describe(part, r, r.parts[part] - usual[part], requests) });
+    let part: Cause = "engine_steps";
+    let excess = Math.max(0, r.n - 1) * (r.perToken - usualC(r));
+    for (const p of OVERHEAD_PARTS) {
+      if (r.parts[p] - usual[p] > excess) {
+        part = p;
+        excess = r.parts[p] - usual[p];
+      }
+    }
+    const told = part === "engine_steps" ? `its ${r.n - 1} decode steps took ${f(excess)} ms more than its peers' (typical step ${f(r.perToken)} ms against ${f(usualC(r))} ms)` : describe(part, r, excess, requests);
+    out.push({ ...base, part, cause: `${told}; explains ${f(excess)} of the ${f(base.residual)} ms` });
   });
-  return out.sort((a, b) => Math.abs(b.residual / b.expected) - Math.abs(a.residual / a.expected));
+  return out.sort((a, b) => b.residual - a.residual);
 }

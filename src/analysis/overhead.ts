@@ -1,7 +1,7 @@
 /**
  * Splits a request's overhead into named parts. The overhead is what the
  * client waited beyond the bare engine: client e2e − n × c, where c is the
- * native time (decode + sample) of one decode step. Every span of the
+ * request's typical native time (decode + sample) of one decode step. Every span of the
  * server's timeline goes to one part; GC pauses and event-loop stalls that
  * overlapped a span are taken out of it into their own parts; what the
  * client saw beyond the server's own time is network and HTTP; untimed is
@@ -10,7 +10,7 @@
  */
 import type { ClientRecord } from "../bench/LoadClient.js";
 import type { ServerTimeline, SpanJson } from "../bench/serverRecords.js";
-import { median } from "./fit.js";
+import { mad, median } from "./fit.js";
 
 export const OVERHEAD_PARTS = [
   "network_http",
@@ -36,7 +36,7 @@ export const PART_MEANING: Readonly<Record<OverheadPart, string>> = {
   tokenization: "the master's checks and tokenization, making the request (tokenize, enqueue)",
   queue: "waiting for a row and for the step that admits it",
   prefill_beyond_decode: "native time of the prompt's steps beyond one decode step",
-  native_variance: "native time of the decode steps beyond (n − 1) × c",
+  native_variance: "native time of the decode steps beyond (n − 1) × c: the spikes",
   loop: "per step: schedule, build, dispatch, and the loop turn between steps",
   detokenization: "per step: stop checks and incremental detokenization (postprocess)",
   writing: "per step: delivery to the stream; then the response (respond)",
@@ -83,10 +83,21 @@ function nativeByStep(t: ServerTimeline): { prompt: number[]; decode: number[] }
   return { prompt, decode };
 }
 
-/** c for one request: its own decode steps' median, or `fallback` when it has none (one token). */
+/** Steps slower than the median by more than this many MADs are spikes, not the request's typical step. */
+const SPIKE_MADS = 5;
+
+/**
+ * c for one request: the mean native time of its decode steps, spikes left
+ * out; `fallback` when it has none (one token). A mean, not a median: step
+ * time grows with the context, and only the mean times n gives the steps'
+ * total; spikes are left out so that they show as native_variance.
+ */
 export function perTokenNative(t: ServerTimeline, fallback: number): number {
   const { decode } = nativeByStep(t);
-  return decode.length ? median(decode) : fallback;
+  if (decode.length === 0) return fallback;
+  const limit = median(decode) + SPIKE_MADS * mad(decode);
+  const typical = decode.filter((ms) => ms <= limit);
+  return typical.reduce((a, b) => a + b, 0) / typical.length;
 }
 
 export function splitOverhead(client: ClientRecord, t: ServerTimeline, fallbackPerToken: number): RequestOverhead {

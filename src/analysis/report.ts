@@ -81,8 +81,8 @@ function blocks({ analysis: a, source }: ReportInput): Block[] {
   out.push({
     kind: "text",
     text: a.outliers.length
-      ? `${a.outliers.length} requests whose e2e deviates from their peers' (the median of requests of the same length, or the fit) by more than ${a.k} × MAD of all relative deviations, each with the cause its timeline shows:`
-      : `No request's e2e deviates from its peers' by more than ${a.k} × MAD.`,
+      ? `${a.outliers.length} requests slower than their peers (the median of requests of the same length, or the fit) by more than ${a.k} × MAD of all relative deviations, each with the cause its timeline shows:`
+      : `No request is slower than its peers by more than ${a.k} × MAD.`,
   });
   if (a.outliers.length) {
     out.push({ kind: "table", head: ["request", "n", "e2e ms", "expected ms", "residual ms", "cause"], rows: a.outliers.map((o) => [o.id, String(o.n), f(o.e2e), f(o.expected), f(o.residual), o.cause]) });
