@@ -148,7 +148,7 @@ export function findOutliers(requests: readonly AnalyzedRequest[], fit: { a: num
       }
     }
     const told = part === "engine_steps" ? `its ${r.n - 1} decode steps took ${f(excess)} ms more than its peers' (typical step ${f(r.perToken)} ms against ${f(usualC(r))} ms)` : describe(part, r, excess, requests);
-    out.push({ ...base, part, cause: `${told}; explains ${f(excess)} of the ${f(base.residual)} ms` });
+    out.push({ ...base, part, cause: `${told} (+${f(excess)} ms against a residual of ${f(base.residual)} ms)` });
   });
   return out.sort((a, b) => b.residual - a.residual);
 }

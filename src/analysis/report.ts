@@ -46,14 +46,18 @@ function blocks({ analysis: a, source }: ReportInput): Block[] {
   });
   out.push({
     kind: "text",
-    text: "t is the engine's time per token above; extra % = (measured − n × t) / (n × t), the study's reconciliation. It splits in two: the engine's own time (queued → finished) beyond n × t, and the time outside the engine (client e2e − engine time: HTTP, parsing, writing, network), both as % of n × t. The fit's intercept carries the fixed cost of a request (TTFT beyond one step, HTTP), its slope the cost per token.",
+    text: "t is the engine's time per token above; extra % = (measured − n × t) / (n × t), the study's reconciliation. It splits in two: the engine's own time (queued → finished) beyond n × t, and the time outside the engine (client e2e − engine time: HTTP, parsing, writing, network), both as % of n × t. Were the engine's time per token constant, the fit's intercept would be the fixed cost of a request (TTFT beyond one step, HTTP) and its slope the cost per token.",
   });
   if (a.positions.length > 1) {
     const first = a.positions[0];
     const last = a.positions.at(-1)!;
     out.push({
       kind: "text",
-      text: `The engine's decode step time by output position (native: decode + sample). From positions ${first.from}–${first.to} to ${last.from}–${last.to} it goes from ${f(first.meanMs)} to ${f(last.meanMs)} ms (${f(((last.meanMs - first.meanMs) / first.meanMs) * 100, 1)} %): a step attends to every token before it, so a per-token time that grows with the context makes n × t fall short of long requests inside the engine.`,
+      text:
+        `The engine's decode step time by output position (native: decode + sample). From positions ${first.from}–${first.to} to ${last.from}–${last.to} it goes from ${f(first.meanMs)} to ${f(last.meanMs)} ms (${f(((last.meanMs - first.meanMs) / first.meanMs) * 100, 1)} %): a step attends to every token before it, so a per-token time that grows with the context makes n × t fall short of long requests inside the engine.` +
+        (last.meanMs > 1.1 * first.meanMs && a.fit
+          ? ` It grows by more than 10 % here, so e2e is not a straight line in n: the fit's slope is an average over the lengths swept, and its intercept (${f(a.fit.a)} ms) is the curvature, not a fixed cost.`
+          : ""),
     });
     out.push({ kind: "table", head: ["output positions", "steps", "mean step ms"], rows: a.positions.map((p) => [`${p.from}–${p.to}`, String(p.steps), f(p.meanMs)]) });
   }
@@ -81,7 +85,7 @@ function blocks({ analysis: a, source }: ReportInput): Block[] {
   out.push({
     kind: "text",
     text: a.outliers.length
-      ? `${a.outliers.length} requests slower than their peers (the median of requests of the same length, or the fit) by more than ${a.k} × MAD of all relative deviations, each with the cause its timeline shows:`
+      ? `${a.outliers.length} ${a.outliers.length === 1 ? "request" : "requests"} slower than their peers (the median of requests of the same length, or the fit) by more than ${a.k} × MAD of all relative deviations, each with the cause its timeline shows:`
       : `No request is slower than its peers by more than ${a.k} × MAD.`,
   });
   if (a.outliers.length) {
