@@ -2,22 +2,13 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { PerformanceObserver } from "node:perf_hooks";
 import { now } from "../src/timing/clock.js";
+import type { SpanJson } from "../src/timing/recordJson.js";
 import { HTTP_POINTS, REQUEST_DURATIONS, REQUEST_POINTS, REQUEST_SPANS, STEP_SPANS } from "../src/timing/points.js";
 import { forceGc } from "./helpers/forceGc.js";
 import { jsonOf, postJson, sharedTestServer } from "./helpers/serverHarness.js";
 
 const shared = sharedTestServer();
 const url = (path: string) => shared.get().url + path;
-
-interface SpanJson {
-  name: string;
-  start: number;
-  dur: number;
-  gc_ms?: number;
-  stall_ms?: number;
-  step?: number;
-  children?: SpanJson[];
-}
 
 const timeline = (id: string) => jsonOf(fetch(url(`/debug/requests/${id}`)));
 

@@ -1,71 +1,14 @@
 /**
  * The server's records of requests, as the bench and the analysis read them:
  * over HTTP from GET /debug/requests/{id}, or from the JSONL file the server
- * writes with --timeline-file (one such object per line). Times are ms from
- * the request's `received`; `origin` is the server clock at `received`.
+ * writes with --timeline-file (one such object per line).
  */
 import { readFile } from "node:fs/promises";
+import type { RequestRecordJson } from "../timing/recordJson.js";
 
-export interface SpanJson {
-  name: string;
-  start: number;
-  dur: number;
-  gc_ms?: number;
-  stall_ms?: number;
-  step?: number;
-  children?: SpanJson[];
-}
-
-export interface StepJson {
-  id: number;
-  start: number;
-  dur: number;
-  gap: number | null;
-  rows: number;
-  tokens: number;
-  requests: Array<{ id: string; kind: "prefill" | "decode"; tokens: number }>;
-  spans: Record<string, number>;
-  gc_ms: number;
-  stall_ms: number;
-}
-
-export interface RuntimeEventJson {
-  type: "gc" | "stall";
-  kind?: string;
-  start: number;
-  dur: number;
-  step: number | null;
-}
-
-export interface ServerTimeline {
-  id: string;
-  route: string;
-  status: number;
-  complete: boolean;
-  prompt_tokens: number;
-  generated_tokens: number;
-  origin: number;
-  points: Record<string, number | null>;
-  durations: {
-    e2e: number;
-    ttft: number | null;
-    tpot: number | null;
-    queue: number;
-    prefill: number | null;
-    decode: number | null;
-    respond: number;
-    overhead: number;
-    gc: number;
-    stall: number;
-    untimed: number;
-    coverage: number;
-  };
-  span: SpanJson;
-  /** Per output token: the step that produced it and when it was sampled, detokenized, delivered, written. */
-  tokens: Array<{ step: number; sampled: number | null; detokenized: number | null; delivered: number | null; written: number | null }>;
-  steps: StepJson[];
-  events: RuntimeEventJson[];
-}
+/** A request's record as the server writes it (its shape is the timing module's). */
+export type ServerTimeline = RequestRecordJson;
+export type { RuntimeEventJson, SpanJson, StepJson } from "../timing/recordJson.js";
 
 /** Fetches the timelines of `ids` from a server; ids it does not know (or a server without them) are left out. */
 export async function fetchTimelines(url: string, ids: readonly string[]): Promise<Map<string, ServerTimeline>> {

@@ -10,7 +10,7 @@
 import { STEP_TREE } from "../timing/points.js";
 import { LoadClient, type ClientRecord } from "./LoadClient.js";
 import type { Protocol } from "./protocols.js";
-import { engineMs, fetchTimelines, type ServerTimeline } from "./serverRecords.js";
+import { engineMs, fetchTimelines, type ServerTimeline, type StepJson } from "./serverRecords.js";
 import { quantile } from "./stats.js";
 
 export const STUDY_LENGTHS = [1, 5, 10, 30, 60, 65, 120, 240, 360, 480];
@@ -83,7 +83,7 @@ export function lengthTable(r: SweepResult): string {
 /** Table 2: every level of the step tree, mean and p90, over the steps of the sweep's requests (decode and prefill apart). */
 export function stepTable(r: SweepResult): string {
   const seen = new Set<number>();
-  const byKind = { decode: [] as Array<Record<string, number>>, prefill: [] as Array<Record<string, number>> };
+  const byKind = { decode: [] as Array<StepJson["spans"]>, prefill: [] as Array<StepJson["spans"]> };
   const loops: number[] = [];
   for (const t of r.timelines.values()) {
     for (const s of t.steps) {
@@ -95,7 +95,7 @@ export function stepTable(r: SweepResult): string {
   }
   const lines = ["```", `${"level".padEnd(26)} ${"decode steps: mean".padStart(18)} ${"p90".padStart(8)} ${"prefill steps: mean".padStart(20)} ${"p90".padStart(8)}   (ms; ${byKind.decode.length} decode, ${byKind.prefill.length} prefill steps)`];
   for (const level of STEP_TREE) {
-    const cell = (steps: Array<Record<string, number>>): [number, number] => {
+    const cell = (steps: Array<StepJson["spans"]>): [number, number] => {
       const v = steps.map((sp) => level.spans.reduce((a, name) => a + (sp[name] ?? NaN), 0));
       return [mean(v), quantile(v, 0.9)];
     };

@@ -1,4 +1,5 @@
-/** JSON views of request timelines and steps (GET /debug/requests[/{id}]): ms, relative to `received`, rounded to µs. */
+/** JSON views of request timelines and steps (GET /debug/requests[/{id}], --timeline-file): their shape is recordJson.ts. */
+import type { DurationsJson, RequestRecordJson, RequestSummaryJson, RuntimeEventJson, SpanJson, StatsJson, StepJson, TokenTimesJson } from "./recordJson.js";
 import type { RequestBreakdown, RuntimeEvents, Span, Stats } from "./requestBreakdown.js";
 import { stepSpan } from "./requestBreakdown.js";
 import type { RequestTimeline } from "./RequestTimeline.js";
@@ -8,42 +9,44 @@ import type { StepStore } from "./StepStore.js";
 import { gcKindName } from "./RuntimeMonitor.js";
 
 export const ms = (x: number | null | undefined): number | null => (x == null || Number.isNaN(x) ? null : Math.round(x * 1000) / 1000);
+/** For times that are always there (a span's start and length, a duration every request has). */
+const msOf = (x: number): number => Math.round(x * 1000) / 1000;
 
-function statsJson(s: Stats): object {
+function statsJson(s: Stats): StatsJson {
   return { n: s.n, mean: ms(s.mean), p50: ms(s.p50), p90: ms(s.p90), max: ms(s.max) };
 }
 
-function spanJson(s: Span, origin: number): object {
-  const out: Record<string, unknown> = { name: s.name, start: ms(s.start - origin), dur: ms(s.dur) };
-  if (s.gcMs) out.gc_ms = ms(s.gcMs);
-  if (s.stallMs) out.stall_ms = ms(s.stallMs);
+function spanJson(s: Span, origin: number): SpanJson {
+  const out: SpanJson = { name: s.name, start: msOf(s.start - origin), dur: msOf(s.dur) };
+  if (s.gcMs) out.gc_ms = msOf(s.gcMs);
+  if (s.stallMs) out.stall_ms = msOf(s.stallMs);
   if (s.step !== undefined) out.step = s.step;
   if (s.children) out.children = s.children.map((c) => spanJson(c, origin));
   return out;
 }
 
 /** The named durations of a request (docs/timing.md, "Request durations"). */
-export function durationsJson(b: RequestBreakdown): Record<string, unknown> {
+export function durationsJson(b: RequestBreakdown): DurationsJson {
   const d = b.durations;
   return {
-    e2e: ms(d.e2e),
+    e2e: msOf(d.e2e),
     ttft: ms(d.ttft),
     tpot: ms(d.tpot),
     itl: { delivered: statsJson(d.itl.delivered), written: statsJson(d.itl.written) },
-    queue: ms(d.queue),
+    queue: msOf(d.queue),
     prefill: ms(d.prefill),
     decode: ms(d.decode),
-    respond: ms(d.respond),
-    overhead: ms(d.overhead),
-    gc: ms(d.gc),
-    stall: ms(d.stall),
-    untimed: ms(d.untimed),
+    respond: msOf(d.respond),
+    overhead: msOf(d.overhead),
+    gc: msOf(d.gc),
+    stall: msOf(d.stall),
+    untimed: msOf(d.untimed),
     coverage: Math.round(d.coverage * 1e6) / 1e6,
   };
 }
 
 /** One line per request for GET /debug/requests. */
-export function requestSummaryJson(b: RequestBreakdown): object {
+export function requestSummaryJson(b: RequestBreakdown): RequestSummaryJson {
   return {
     id: b.id,
     route: b.route,
@@ -57,28 +60,28 @@ export function requestSummaryJson(b: RequestBreakdown): object {
 }
 
 /** A step with its spans and what overlapped it. */
-export function stepJson(step: StepRecord, events: RuntimeEvents | undefined, origin = 0): object {
+export function stepJson(step: StepRecord, events: RuntimeEvents | undefined, origin = 0): StepJson {
   const span = stepSpan(step, events);
   return {
     id: step.id,
-    start: ms(span.start - origin),
-    dur: ms(span.dur),
+    start: msOf(span.start - origin),
+    dur: msOf(span.dur),
     gap: ms(step.gap),
     rows: step.rows.length,
     tokens: stepTokens(step),
     decodes: step.decodes,
     requests: step.rows.map((r) => ({ id: r.requestId, kind: r.kind, tokens: r.tokens })),
     spans: Object.fromEntries(span.children!.map((c) => [c.name, ms(c.dur)])),
-    gc_ms: ms(span.gcMs),
-    stall_ms: ms(span.stallMs),
+    gc_ms: msOf(span.gcMs),
+    stall_ms: msOf(span.stallMs),
   };
 }
 
 /** Everything about one request: points, span tree, durations, per-token times and the steps that carried it. */
-export function requestDetailJson(b: RequestBreakdown, t: RequestTimeline, steps: StepStore | undefined, events: RuntimeEvents | undefined): object {
+export function requestDetailJson(b: RequestBreakdown, t: RequestTimeline, steps: StepStore | undefined, events: RuntimeEvents | undefined): RequestRecordJson {
   const origin = b.origin;
   const trace = t.trace;
-  const tokens = [];
+  const tokens: TokenTimesJson[] = [];
   if (trace) {
     for (let i = 0; i < trace.tokenDelivered.length; i++) {
       const step = steps?.get(trace.tokenStep.get(i));
@@ -96,7 +99,7 @@ export function requestDetailJson(b: RequestBreakdown, t: RequestTimeline, steps
   return {
     ...requestSummaryJson(b),
     /** The server clock's reading at `received` (ms since the server process started): every other time here is relative to it. */
-    origin: ms(origin),
+    origin: msOf(origin),
     points: Object.fromEntries(Object.entries(b.points).map(([k, v]) => [k, ms(v)])),
     missing_steps: b.missingSteps,
     span: spanJson(b.span, origin),
@@ -107,15 +110,15 @@ export function requestDetailJson(b: RequestBreakdown, t: RequestTimeline, steps
 }
 
 /** The GC pauses and loop stalls that overlapped the request, each with the step it began in. */
-function runtimeEventsJson(b: RequestBreakdown, steps: readonly StepRecord[], events: RuntimeEvents | undefined): object[] {
+function runtimeEventsJson(b: RequestBreakdown, steps: readonly StepRecord[], events: RuntimeEvents | undefined): RuntimeEventJson[] {
   if (!events) return [];
-  const out: Array<{ type: string; kind?: string; start: number | null; dur: number | null; step: number | null }> = [];
+  const out: RuntimeEventJson[] = [];
   const stepAt = (t: number): number | null =>
     steps.find((s) => s.marks.get(StepPoint.step_start) <= t && t <= s.marks.get(StepPoint.delivered))?.id ?? null;
-  const add = (type: string, start: number, end: number, kind?: string): void => {
-    out.push({ type, ...(kind ? { kind } : {}), start: ms(start - b.origin), dur: ms(end - start), step: stepAt(start) });
+  const add = (type: RuntimeEventJson["type"], start: number, end: number, kind?: string): void => {
+    out.push({ type, ...(kind ? { kind } : {}), start: msOf(start - b.origin), dur: msOf(end - start), step: stepAt(start) });
   };
   events.gc.forEachOverlapping(b.span.start, b.span.end, (s, e, kind) => add("gc", s, e, gcKindName(kind)));
   events.stalls.forEachOverlapping(b.span.start, b.span.end, (s, e) => add("stall", s, e));
-  return out.sort((x, y) => (x.start ?? 0) - (y.start ?? 0));
+  return out.sort((x, y) => x.start - y.start);
 }

@@ -5,15 +5,12 @@ import { arrivalPlan, type ArrivalPattern } from "../../bench/arrivals.js";
 import { writeClientRecords } from "../../bench/clientRecords.js";
 import { LoadClient } from "../../bench/LoadClient.js";
 import { loadPrompts, syntheticPrompts } from "../../bench/prompts.js";
-import { protocol, PROTOCOLS } from "../../bench/protocols.js";
+import { protocol } from "../../bench/protocols.js";
 import { formatReport, summarize, type Slo } from "../../bench/report.js";
 import { integerOption, numberOption } from "../options.js";
-import { servedModel } from "./servedModel.js";
+import { servedModel, targetOptions, type TargetFlags } from "./target.js";
 
-interface BenchFlags {
-  url: string;
-  protocol: string;
-  model?: string;
+interface BenchFlags extends TargetFlags {
   stream?: boolean;
   rate?: number;
   duration?: number;
@@ -34,12 +31,8 @@ interface BenchFlags {
 }
 
 export function registerBench(program: Command): void {
-  program
-    .command("bench")
+  targetOptions(program.command("bench"))
     .description("send load to a server (ours or any llm-serving, TGI or OpenAI-compatible one) and report latencies and throughput")
-    .option("--url <url>", "the server", "http://127.0.0.1:8080")
-    .option("--protocol <name>", `wire protocol: ${PROTOCOLS.join(", ")}`, "llm-serving")
-    .option("--model <name>", "model name (default: the server's, from /v1/models)")
     .option("--stream", "stream the responses")
     .option("-X, --rate <requests/s>", "open loop: requests per second", numberOption("--rate"))
     .option("-T, --duration <seconds>", "with --rate: run this long (sends rate × duration requests)", numberOption("--duration"))

@@ -5,15 +5,12 @@ import cliProgress from "cli-progress";
 import { analyze } from "../../analysis/analyze.js";
 import { htmlReport, markdownReport } from "../../analysis/report.js";
 import { writeClientRecords } from "../../bench/clientRecords.js";
-import { protocol, PROTOCOLS } from "../../bench/protocols.js";
+import { protocol } from "../../bench/protocols.js";
 import { formatSweep, runSweep, STUDY_LENGTHS } from "../../bench/sweep.js";
 import { integerOption, numberOption } from "../options.js";
-import { servedModel } from "./servedModel.js";
+import { servedModel, targetOptions, type TargetFlags } from "./target.js";
 
-interface SweepFlags {
-  url: string;
-  protocol: string;
-  model?: string;
+interface SweepFlags extends TargetFlags {
   lengths: string;
   repetitions: number;
   stream?: boolean;
@@ -26,12 +23,8 @@ interface SweepFlags {
 }
 
 export function registerSweep(program: Command): void {
-  program
-    .command("sweep")
+  targetOptions(program.command("sweep"))
     .description("the study's sweep: output lengths one request at a time; tables by length and per step")
-    .option("--url <url>", "the server", "http://127.0.0.1:8080")
-    .option("--protocol <name>", `wire protocol: ${PROTOCOLS.join(", ")}`, "llm-serving")
-    .option("--model <name>", "model name (default: the server's, from /v1/models)")
     .option("--lengths <list>", "output lengths", STUDY_LENGTHS.join(","))
     .option("--repetitions <r>", "requests per length", integerOption("--repetitions", 1), 3)
     .option("--stream", "stream the responses (default: whole responses, like curl)")

@@ -1,0 +1,89 @@
+/**
+ * The JSON shape of the server's request records: what GET /debug/requests
+ * and /debug/requests/{id} answer and what --timeline-file writes, one per
+ * line. The server writes them (timelineJson.ts); the bench and the analysis
+ * read them over HTTP or from the file. Times are ms, rounded to µs, relative
+ * to the request's `received`; `origin` is the server clock at `received`.
+ * null where a point was not reached.
+ */
+import type { Durations } from "./requestBreakdown.js";
+
+export interface StatsJson {
+  n: number;
+  mean: number | null;
+  p50: number | null;
+  p90: number | null;
+  max: number | null;
+}
+
+/** The named durations of a request (docs/timing.md, "Request durations"), as the breakdown has them, rounded. */
+export type DurationsJson = Omit<Durations, "itl"> & { itl: { delivered: StatsJson; written: StatsJson } };
+
+/** A node of a request's span tree; GC and stall time that overlapped it, if any. */
+export interface SpanJson {
+  name: string;
+  start: number;
+  dur: number;
+  gc_ms?: number;
+  stall_ms?: number;
+  /** The engine step a "step" span is. */
+  step?: number;
+  children?: SpanJson[];
+}
+
+export interface StepJson {
+  id: number;
+  start: number;
+  dur: number;
+  /** From the previous step's end (null for the first). */
+  gap: number | null;
+  rows: number;
+  tokens: number;
+  decodes: number;
+  requests: Array<{ id: string; kind: "prefill" | "decode"; tokens: number }>;
+  /** Duration of each step span (docs/timing.md, "Step spans"). */
+  spans: Record<string, number | null>;
+  gc_ms: number;
+  stall_ms: number;
+}
+
+/** A GC pause or loop stall that overlapped the request, with the step it began in. */
+export interface RuntimeEventJson {
+  type: "gc" | "stall";
+  /** GC kind: minor, major, incremental, weakcb. */
+  kind?: string;
+  start: number;
+  dur: number;
+  step: number | null;
+}
+
+export interface TokenTimesJson {
+  step: number;
+  sampled: number | null;
+  detokenized: number | null;
+  delivered: number | null;
+  written: number | null;
+}
+
+/** One line of GET /debug/requests. */
+export interface RequestSummaryJson {
+  id: string;
+  route: string;
+  status: number;
+  aborted: boolean;
+  complete: boolean;
+  prompt_tokens: number;
+  generated_tokens: number;
+  durations: DurationsJson;
+}
+
+/** Everything about one request (GET /debug/requests/{id}, a --timeline-file line). */
+export interface RequestRecordJson extends RequestSummaryJson {
+  origin: number;
+  points: Record<string, number | null>;
+  missing_steps: number;
+  span: SpanJson;
+  tokens: TokenTimesJson[];
+  steps: StepJson[];
+  events: RuntimeEventJson[];
+}
