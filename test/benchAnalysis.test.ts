@@ -117,6 +117,8 @@ describe("the load client", () => {
         assert.equal(r.tokens.length, r.maxTokens, `${r.id}: ${r.tokens.length} token arrivals`);
         assert.equal(r.outputTokens, r.maxTokens);
         assert.ok(r.sent <= r.headers && r.headers <= r.firstByte && r.firstByte <= r.tokens[0] && r.tokens.at(-1)! <= r.end);
+        assert.ok(r.chunks.length >= 1 && r.chunks[0] === r.firstByte && r.chunks.at(-1)! <= r.end);
+        assert.equal(r.serverId, r.id, "the server answered with the id it was sent");
       }
       assert.deepEqual(
         records.map((r) => r.maxTokens),

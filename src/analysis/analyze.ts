@@ -4,7 +4,7 @@
  * with what was measured (the study's table, done right), splits every
  * request's overhead into named parts, and explains each outlier.
  */
-import type { ClientRecord } from "../bench/LoadClient.js";
+import { serverIdOf, type ClientRecord } from "../bench/LoadClient.js";
 import { engineMs, type ServerTimeline } from "../bench/serverRecords.js";
 import { linearFit, median, robustBaseline } from "./fit.js";
 import { findOutliers, type AnalyzedRequest, type Outlier } from "./outliers.js";
@@ -89,8 +89,11 @@ function meanParts(list: readonly Parts[]): Parts {
   return out;
 }
 
-export function analyze(records: readonly ClientRecord[], timelines: ReadonlyMap<string, ServerTimeline>, options: AnalysisOptions = {}): Analysis {
+/** `timelines` by the server's request ids; each client record joins the one of serverIdOf(record). */
+export function analyze(records: readonly ClientRecord[], serverTimelines: ReadonlyMap<string, ServerTimeline>, options: AnalysisOptions = {}): Analysis {
   const k = options.k ?? 5;
+  // Keyed by the client's id from here on.
+  const timelines = new Map(records.filter((r) => serverTimelines.has(serverIdOf(r))).map((r) => [r.id, serverTimelines.get(serverIdOf(r))!]));
   const done = records.filter((r) => !r.error && r.outputTokens > 0);
   const joined = done.filter((r) => timelines.has(r.id));
   const e2e = (r: ClientRecord): number => r.end - r.sent;

@@ -18,14 +18,18 @@ import type { GenerationAsk, Protocol } from "./protocols.js";
 import type { PromptSpec } from "./prompts.js";
 
 export interface ClientRecord {
-  /** The x-request-id sent. */
+  /** The x-request-id sent (our server adopts it as the request's id). */
   id: string;
+  /** The request id the server answered with (its x-request-id header), if it sent one. */
+  serverId?: string;
   index: number;
   /** ms on the client's clock, from the run's start. NaN where not reached. */
   planned: number;
   sent: number;
   headers: number;
   firstByte: number;
+  /** Arrival of each chunk of the body, as the socket delivered it. */
+  chunks: number[];
   /** Arrival of each token-bearing event (streamed responses). */
   tokens: number[];
   end: number;
@@ -37,6 +41,11 @@ export interface ClientRecord {
   promptChars: number;
   stream: boolean;
   protocol: string;
+}
+
+/** The id a request has in the server's records: the one it answered with, else the one sent. */
+export function serverIdOf(r: ClientRecord): string {
+  return r.serverId ?? r.id;
 }
 
 export interface LoadOptions {
@@ -121,6 +130,7 @@ export class LoadClient {
       sent: NaN,
       headers: NaN,
       firstByte: NaN,
+      chunks: [],
       tokens: [],
       end: NaN,
       status: 0,
@@ -156,12 +166,15 @@ export class LoadClient {
       req.on("response", (res) => {
         r.headers = t();
         r.status = res.statusCode ?? 0;
+        const answeredId = res.headers["x-request-id"];
+        if (typeof answeredId === "string") r.serverId = answeredId;
         res.setEncoding("utf8");
         const parser = o.stream && r.status === 200 ? o.protocol.streamParser() : undefined;
         let whole = "";
         res.on("data", (chunk: string) => {
           const at = t();
           if (Number.isNaN(r.firstByte)) r.firstByte = at;
+          r.chunks.push(at);
           if (parser) for (let n = parser.push(chunk); n > 0; n--) r.tokens.push(at);
           else whole += chunk;
         });

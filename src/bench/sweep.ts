@@ -8,7 +8,7 @@
  * (GET /debug/requests/{id}); against another server only the client's remain.
  */
 import { STEP_TREE } from "../timing/points.js";
-import { LoadClient, type ClientRecord } from "./LoadClient.js";
+import { LoadClient, serverIdOf, type ClientRecord } from "./LoadClient.js";
 import type { Protocol } from "./protocols.js";
 import { engineMs, fetchTimelines, type ServerTimeline, type StepJson } from "./serverRecords.js";
 import { quantile } from "./stats.js";
@@ -51,7 +51,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
     onDone: o.onDone,
   });
   const records = await client.run();
-  const timelines = await fetchTimelines(o.url, records.map((r) => r.id));
+  const timelines = await fetchTimelines(o.url, records.map(serverIdOf));
   return { records, timelines };
 }
 

@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import { analyze } from "../../analysis/analyze.js";
 import { htmlReport, markdownReport } from "../../analysis/report.js";
 import { readClientRecords } from "../../bench/clientRecords.js";
+import { serverIdOf } from "../../bench/LoadClient.js";
 import { fetchTimelines, loadTimelines } from "../../bench/serverRecords.js";
 import { numberOption } from "../options.js";
 
@@ -32,7 +33,7 @@ export function registerAnalyze(program: Command): void {
 async function run(flags: AnalyzeFlags): Promise<void> {
   if (!flags.url === !flags.timelines) throw new Error("give the server's timelines: --url or --timelines (one of them)");
   const records = await readClientRecords(flags.records);
-  const timelines = flags.timelines ? await loadTimelines(flags.timelines) : await fetchTimelines(flags.url!, records.map((r) => r.id));
+  const timelines = flags.timelines ? await loadTimelines(flags.timelines) : await fetchTimelines(flags.url!, records.map(serverIdOf));
   const input = { analysis: analyze(records, timelines, { k: flags.k }), source: flags.records };
   const markdown = markdownReport(input);
   if (flags.report) await writeFile(flags.report, markdown);
