@@ -12,7 +12,7 @@ import { markdownReport, htmlReport } from "../src/analysis/report.js";
 import { arrivalPlan } from "../src/bench/arrivals.js";
 import { LoadClient, type ClientRecord } from "../src/bench/LoadClient.js";
 import { protocol, type ProtocolName } from "../src/bench/protocols.js";
-import { summarize } from "../src/bench/report.js";
+import { formatReport, lagWarning, summarize } from "../src/bench/report.js";
 import { fetchTimelines } from "../src/bench/serverRecords.js";
 import { formatSweep, runSweep, type SweepOptions } from "../src/bench/sweep.js";
 import { now } from "../src/timing/clock.js";
@@ -159,6 +159,26 @@ describe("the load client", () => {
     const records = await new LoadClient({ url: url(), protocol: protocol("llm-serving"), model: "no-such-model", prompts: [{ prompt: "x" }], maxTokens: 4, count: 2, stream: false, ignoreEos: false, greedy: true, concurrency: 1 }).run();
     for (const r of records) assert.match(r.error ?? "", /^HTTP 4\d\d: /);
     assert.equal(summarize(records).errors, 2);
+  });
+});
+
+describe("the bench report", () => {
+  const record = (i: number, lag: number): ClientRecord => ({ id: `r${i}`, index: i, planned: i * 10, sent: i * 10 + lag, headers: i * 10 + lag + 1, firstByte: i * 10 + lag + 2, chunks: [i * 10 + lag + 2], tokens: [i * 10 + lag + 2, i * 10 + lag + 4], end: i * 10 + lag + 4, status: 200, outputTokens: 2, maxTokens: 2, promptChars: 1, stream: true, protocol: "tgi" });
+
+  test("statistics follow their formulas", () => {
+    const r = summarize([record(0, 0), record(1, 0)]);
+    assert.equal(r.ttft.p50, 2);
+    assert.equal(r.tpot.p50, 2);
+    assert.equal(r.itlGaps.mean, 2);
+    assert.equal(r.e2e.max, 4);
+    assert.match(formatReport(r), /TTFT \(first token − sent\) \| 2 \| 2\.00 \|/);
+  });
+
+  test("the client warns when it sent late", () => {
+    assert.equal(lagWarning(summarize(Array.from({ length: 100 }, (_, i) => record(i, 0.2)))), undefined);
+    const late = summarize(Array.from({ length: 100 }, (_, i) => record(i, i < 5 ? 3 : 0.2)));
+    assert.match(lagWarning(late) ?? "", /sent late \(send lag p99 3\.00 ms > 1 ms\)/);
+    assert.match(formatReport(late), /WARNING: the client sent late/);
   });
 });
 

@@ -124,6 +124,12 @@ function row(name: string, d: Distribution): string {
 /** The send lag that makes the client's figures suspect: more than 1 ms at p99. */
 export const LAG_WARNING_MS = 1;
 
+/** The warning a report carries when the client sent late, if it did. */
+export function lagWarning(r: BenchReport): string | undefined {
+  if (!(r.sendLag.p99 > LAG_WARNING_MS)) return undefined;
+  return `WARNING: the client sent late (send lag p99 ${f(r.sendLag.p99)} ms > ${LAG_WARNING_MS} ms): it may be the bottleneck; its timings include its own delay.`;
+}
+
 export function formatReport(r: BenchReport): string {
   const lines = [
     `requests ${r.requests}, completed ${r.completed}, errors ${r.errors}; ${f(r.durationS, 3)} s; ${f(r.requestsPerS)} requests/s; ${f(r.outputTokensPerS, 1)} output tokens/s`,
@@ -142,7 +148,8 @@ export function formatReport(r: BenchReport): string {
     const parts = Object.entries(r.slo).map(([k, v]) => `${k} ≤ ${v} ms`).join(", ");
     lines.push("", `goodput (${parts}): ${f(r.goodput!)} requests/s, ${f(r.goodFraction! * 100, 1)} % of requests`);
   }
-  if (r.sendLag.p99 > LAG_WARNING_MS) lines.push("", `WARNING: the client sent late (send lag p99 ${f(r.sendLag.p99)} ms > ${LAG_WARNING_MS} ms): it may be the bottleneck; its timings include its own delay.`);
+  const warning = lagWarning(r);
+  if (warning) lines.push("", warning);
   if (r.errorSamples.length) lines.push("", "errors:", ...r.errorSamples.map((e) => `  ${e}`));
   return lines.join("\n");
 }

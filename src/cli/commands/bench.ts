@@ -6,7 +6,7 @@ import { writeClientRecords } from "../../bench/clientRecords.js";
 import { LoadClient } from "../../bench/LoadClient.js";
 import { loadPrompts, syntheticPrompts } from "../../bench/prompts.js";
 import { protocol } from "../../bench/protocols.js";
-import { formatReport, summarize, type Slo } from "../../bench/report.js";
+import { formatReport, lagWarning, summarize, type Slo } from "../../bench/report.js";
 import { integerOption, numberOption } from "../options.js";
 import { servedModel, targetOptions, type TargetFlags } from "./target.js";
 
@@ -98,4 +98,6 @@ async function bench(flags: BenchFlags): Promise<void> {
   if (flags.records) await writeClientRecords(flags.records, records);
   const report = summarize(records, slo);
   process.stdout.write(flags.json ? `${JSON.stringify(report)}\n` : `${formatReport(report)}\n`);
+  const warning = lagWarning(report);
+  if (warning && flags.json) process.stderr.write(`${warning}\n`);
 }
