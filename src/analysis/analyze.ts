@@ -116,7 +116,8 @@ export function analyze(records: readonly ClientRecord[], serverTimelines: Reado
         )
       : undefined;
 
-  const inFit = withTimeline.filter(({ r, t }) => kept[done.indexOf(r)] && r.outputTokens > 1 && t.durations.decode !== null);
+  const inFitSet = new Set(done.filter((_, i) => kept[i]));
+  const inFit = withTimeline.filter(({ r, t }) => inFitSet.has(r) && r.outputTokens > 1 && t.durations.decode !== null);
   const engineFit =
     fit && new Set(inFit.map(({ r }) => r.outputTokens)).size > 1
       ? linearFit(
@@ -125,12 +126,11 @@ export function analyze(records: readonly ClientRecord[], serverTimelines: Reado
         )
       : undefined;
 
-  const analyzed: AnalyzedRequest[] = done.map((r) => {
-    const t = timelines.get(r.id);
-    const o = t && splitOverhead(r, t, nativePerToken);
-    return { id: r.id, n: r.outputTokens, e2e: e2e(r), timeline: t, parts: o?.parts, perToken: o?.perToken };
-  });
   const overheadOf = new Map(withTimeline.map(({ r, t }) => [r.id, splitOverhead(r, t, nativePerToken)]));
+  const analyzed: AnalyzedRequest[] = done.map((r) => {
+    const o = overheadOf.get(r.id);
+    return { id: r.id, n: r.outputTokens, e2e: e2e(r), timeline: timelines.get(r.id), parts: o?.parts, perToken: o?.perToken };
+  });
 
   const lengths: LengthRow[] = [...new Set(done.map((r) => r.maxTokens))]
     .sort((a, b) => a - b)

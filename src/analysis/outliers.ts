@@ -92,16 +92,26 @@ function describe(part: OverheadPart, r: AnalyzedRequest, excess: number, all: r
   }
 }
 
+/** The median of `value` over the requests of each output length that has at least MIN_PEERS of them. */
+function peerMedians(requests: readonly AnalyzedRequest[], value: (r: AnalyzedRequest) => number | undefined): Map<number, number> {
+  const byLength = new Map<number, number[]>();
+  for (const r of requests) {
+    const v = value(r);
+    if (v === undefined) continue;
+    const group = byLength.get(r.n);
+    if (group) group.push(v);
+    else byLength.set(r.n, [v]);
+  }
+  const out = new Map<number, number>();
+  for (const [n, values] of byLength) if (values.length >= MIN_PEERS) out.set(n, median(values));
+  return out;
+}
+
 /** What each request was expected to take: its length's median e2e, or the fit's line when it has too few peers. */
 export function expectedE2e(requests: readonly AnalyzedRequest[], fit: { a: number; b: number } | undefined): number[] {
-  const byLength = new Map<number, number[]>();
-  for (const r of requests) byLength.set(r.n, [...(byLength.get(r.n) ?? []), r.e2e]);
+  const peers = peerMedians(requests, (r) => r.e2e);
   const all = median(requests.map((r) => r.e2e));
-  return requests.map((r) => {
-    const peers = byLength.get(r.n)!;
-    if (peers.length >= MIN_PEERS) return median(peers);
-    return fit ? fit.a + fit.b * r.n : all;
-  });
+  return requests.map((r) => peers.get(r.n) ?? (fit ? fit.a + fit.b * r.n : all));
 }
 
 function usualParts(requests: readonly AnalyzedRequest[]): (r: AnalyzedRequest) => Parts {
@@ -114,12 +124,8 @@ function usualParts(requests: readonly AnalyzedRequest[]): (r: AnalyzedRequest) 
 /** The peers' typical step time (c) for each request: the median over its length's requests, or over all. */
 function usualPerToken(requests: readonly AnalyzedRequest[]): (r: AnalyzedRequest) => number {
   const all = median(requests.map((r) => r.perToken ?? NaN));
-  const byLength = new Map<number, number[]>();
-  for (const r of requests) if (r.perToken !== undefined) byLength.set(r.n, [...(byLength.get(r.n) ?? []), r.perToken]);
-  return (r) => {
-    const peers = byLength.get(r.n) ?? [];
-    return peers.length >= MIN_PEERS ? median(peers) : all;
-  };
+  const peers = peerMedians(requests, (r) => r.perToken);
+  return (r) => peers.get(r.n) ?? all;
 }
 
 export function findOutliers(requests: readonly AnalyzedRequest[], fit: { a: number; b: number } | undefined, k: number): Outlier[] {

@@ -120,12 +120,13 @@ export function splitOverhead(client: ClientRecord, t: ServerTimeline, fallbackP
       parts[part] += net;
     }
   };
+  const stepById = new Map(t.steps.map((s) => [s.id, s]));
   for (const child of t.span.children ?? []) {
     if (child.step === undefined) {
       visit(child, false);
       continue;
     }
-    const step = t.steps.find((s) => s.id === child.step);
+    const step = stepById.get(child.step);
     const promptStep = step?.requests.find((r) => r.id === t.id)?.kind === "prefill";
     for (const stage of child.children ?? []) visit(stage, promptStep);
   }

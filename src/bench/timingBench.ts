@@ -73,7 +73,7 @@ async function main(): Promise<void> {
   const tokens = Number(values.tokens);
   const batch = Number(values.batch);
   const model = await ensureSyntheticModel({ preset: "tiny", dtype: "Q8_0", seed: 0 });
-  const on = await startBenchServer(model, "tiny-timed", ["--rows", String(batch), ...(process.env.ON_ARGS ? process.env.ON_ARGS.split(" ") : [])]);
+  const on = await startBenchServer(model, "tiny-timed", ["--rows", String(batch)]);
   const off = await startBenchServer(model, "tiny-untimed", ["--rows", String(batch), "--no-timing"]);
   try {
     for (let i = 0; i < 3; i++) {
