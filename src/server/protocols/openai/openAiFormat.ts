@@ -28,6 +28,18 @@ function usage(g: Generation) {
 const sse = (body: unknown): string => `data: ${JSON.stringify(body)}\n\n`;
 const DONE = "data: [DONE]\n\n";
 
+type ChunkObject = "text_completion" | "chat.completion.chunk";
+
+/** One stream chunk: the envelope both APIs share around one choice (usage null until the usage chunk, when asked for). */
+function streamChunk(ids: OpenAiIds, object: ChunkObject, choice: object, includeUsage: boolean, timings?: object): string {
+  return sse({ ...(timings ? { timings } : {}), id: ids.id, object, created: ids.created, model: ids.model, choices: [choice], ...(includeUsage ? { usage: null } : {}) });
+}
+
+/** The last chunk with stream_options.include_usage: no choice, the usage. */
+function usageChunk(ids: OpenAiIds, object: ChunkObject, g: Generation): string {
+  return sse({ id: ids.id, object, created: ids.created, model: ids.model, choices: [], usage: usage(g) });
+}
+
 // ---- completions ----
 
 function completionLogprobs(tokens: readonly TokenEvent[], texts: TokenText, offset: number) {
@@ -60,17 +72,9 @@ export function completionResponse(g: Generation, ids: OpenAiIds, echo: string, 
 export function completionStreamFormat(ids: OpenAiIds, echo: string, logprobs: boolean, includeUsage: boolean, texts: TokenText): StreamFormat {
   let offset = echo.length;
   const chunk = (text: string, tokens: TokenEvent[], finish: string | null, timings?: object) => {
-    const body: Record<string, unknown> = {
-      ...(timings ? { timings } : {}),
-      id: ids.id,
-      object: "text_completion",
-      created: ids.created,
-      model: ids.model,
-      choices: [{ index: 0, text, logprobs: logprobs && tokens.length ? completionLogprobs(tokens, texts, offset) : null, finish_reason: finish }],
-    };
-    if (includeUsage) body.usage = null;
+    const choice = { index: 0, text, logprobs: logprobs && tokens.length ? completionLogprobs(tokens, texts, offset) : null, finish_reason: finish };
     offset += text.length;
-    return sse(body);
+    return streamChunk(ids, "text_completion", choice, includeUsage, timings);
   };
   return {
     contentType: "text/event-stream; charset=utf-8",
@@ -78,7 +82,7 @@ export function completionStreamFormat(ids: OpenAiIds, echo: string, logprobs: b
     token: (e) => (e.text || logprobs ? chunk(e.text, [e], null) : ""),
     tail: (g, last, timings) => {
       let out = chunk(last?.text ?? "", last ? [last] : [], openAiFinishReason(g.finishReason), timings);
-      if (includeUsage) out += sse({ id: ids.id, object: "text_completion", created: ids.created, model: ids.model, choices: [], usage: usage(g) });
+      if (includeUsage) out += usageChunk(ids, "text_completion", g);
       return out + DONE;
     },
     error: (e: HttpError) => sse(errorBody("openai", e).body) + DONE,
@@ -121,18 +125,8 @@ export function chatResponse(g: Generation, ids: OpenAiIds, logprobs: boolean, t
 }
 
 export function chatStreamFormat(ids: OpenAiIds, logprobs: boolean, includeUsage: boolean, texts: TokenText): StreamFormat {
-  const chunk = (delta: object, tokens: TokenEvent[], finish: string | null, timings?: object) => {
-    const body: Record<string, unknown> = {
-      ...(timings ? { timings } : {}),
-      id: ids.id,
-      object: "chat.completion.chunk",
-      created: ids.created,
-      model: ids.model,
-      choices: [{ index: 0, delta, logprobs: logprobs && tokens.length ? chatLogprobs(tokens, texts) : null, finish_reason: finish }],
-    };
-    if (includeUsage) body.usage = null;
-    return sse(body);
-  };
+  const chunk = (delta: object, tokens: TokenEvent[], finish: string | null, timings?: object) =>
+    streamChunk(ids, "chat.completion.chunk", { index: 0, delta, logprobs: logprobs && tokens.length ? chatLogprobs(tokens, texts) : null, finish_reason: finish }, includeUsage, timings);
   return {
     contentType: "text/event-stream; charset=utf-8",
     head: () => chunk({ role: "assistant", content: "" }, [], null),
@@ -140,7 +134,7 @@ export function chatStreamFormat(ids: OpenAiIds, logprobs: boolean, includeUsage
     tail: (g, last, timings) => {
       let out = last && (last.text || logprobs) ? chunk({ content: last.text }, [last], null) : "";
       out += chunk({}, [], openAiFinishReason(g.finishReason), timings);
-      if (includeUsage) out += sse({ id: ids.id, object: "chat.completion.chunk", created: ids.created, model: ids.model, choices: [], usage: usage(g) });
+      if (includeUsage) out += usageChunk(ids, "chat.completion.chunk", g);
       return out + DONE;
     },
     error: (e: HttpError) => sse(errorBody("openai", e).body) + DONE,
