@@ -4,6 +4,7 @@
  */
 import type { Analysis } from "./analyze.js";
 import { OVERHEAD_PARTS, PART_MEANING } from "./overhead.js";
+import { fixed as f } from "../bench/stats.js";
 import { scatterWithFit, stackedBars, timeSeries } from "./svgCharts.js";
 
 type Block =
@@ -12,7 +13,6 @@ type Block =
   | { kind: "table"; head: string[]; rows: string[][] }
   | { kind: "chart"; svg: string };
 
-const f = (x: number, digits = 3): string => (Number.isFinite(x) ? x.toFixed(digits) : "–");
 
 export interface ReportInput {
   analysis: Analysis;

@@ -11,13 +11,11 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { arrivalPlan, type ArrivalPattern } from "./arrivals.js";
 import { LoadClient } from "./LoadClient.js";
 import { protocol } from "./protocols.js";
-import { quantile } from "./stats.js";
-
-const f = (v: number): string => v.toFixed(3);
+import { benchArgs } from "./benchArgs.js";
+import { fixed as f, quantile } from "./stats.js";
 
 async function startInstantServer(): Promise<{ url: string; stop(): void }> {
   const child = spawn(process.execPath, [fileURLToPath(new URL("./instantServer.js", import.meta.url))], { stdio: ["ignore", "pipe", "inherit"] });
@@ -50,9 +48,7 @@ async function run(url: string, pattern: ArrivalPattern, stream: boolean, rate: 
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { rate: { type: "string", default: "200" }, seconds: { type: "string", default: "10" } } });
-  const rate = Number(values.rate);
-  const seconds = Number(values.seconds);
+  const { rate, seconds } = benchArgs({ rate: 200, seconds: 10 });
   const server = await startInstantServer();
   try {
     console.log(`load client against an instantly answering simulated server, ${rate} requests/s for ${seconds} s per row (ms)\n`);

@@ -11,11 +11,11 @@
  *
  * A benchmark, not a test: run it on a quiet machine.
  */
-import { parseArgs } from "node:util";
 import { ensureSyntheticModel } from "../model/defaultModel.js";
 import { startBenchServer } from "./benchServer.js";
 import { engineMs, type ServerTimeline as Timeline } from "./serverRecords.js";
-import { quantile } from "./stats.js";
+import { benchArgs } from "./benchArgs.js";
+import { fixed as f, quantile } from "./stats.js";
 
 async function timed(url: string, path: string, id: string, body: object): Promise<{ clientMs: number; timeline: Timeline }> {
   const started = performance.now();
@@ -27,17 +27,12 @@ async function timed(url: string, path: string, id: string, body: object): Promi
   return { clientMs, timeline };
 }
 
-const f = (v: number): string => v.toFixed(3);
-
 function row(name: string, values: number[]): string {
   return `| ${name} | ${f(quantile(values, 0.5))} | ${f(quantile(values, 0.9))} | ${f(quantile(values, 0.99))} | ${f(Math.min(...values))} | ${f(Math.max(...values))} |`;
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { requests: { type: "string", default: "300" }, streams: { type: "string", default: "60" }, tokens: { type: "string", default: "64" } } });
-  const n = Number(values.requests);
-  const streams = Number(values.streams);
-  const tokens = Number(values.tokens);
+  const { requests: n, streams, tokens } = benchArgs({ requests: 300, streams: 60, tokens: 64 });
   const model = await ensureSyntheticModel({ preset: "tiny", dtype: "Q8_0", seed: 0 });
   const server = await startBenchServer(model, "tiny", ["--rows", "8"]);
   const url = server.url;

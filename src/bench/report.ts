@@ -11,7 +11,7 @@
  * reports p50, p90, mean, max, min); throughput; goodput under SLOs.
  */
 import type { ClientRecord } from "./LoadClient.js";
-import { quantile } from "./stats.js";
+import { fixed, quantile } from "./stats.js";
 
 export interface Distribution {
   n: number;
@@ -115,7 +115,8 @@ export function summarize(records: readonly ClientRecord[], slo?: Slo): BenchRep
   return report;
 }
 
-const f = (x: number, digits = 2): string => (Number.isFinite(x) ? x.toFixed(digits) : "–");
+/** The bench report prints two digits. */
+const f = (x: number, digits = 2): string => fixed(x, digits);
 
 function row(name: string, d: Distribution): string {
   return `| ${name} | ${d.n} | ${f(d.p50)} | ${f(d.p90)} | ${f(d.p99)} | ${f(d.mean)} | ${f(d.max)} | ${f(d.min)} |`;

@@ -9,3 +9,8 @@ export function quantile(values: readonly number[], q: number): number {
   const hi = Math.ceil(pos);
   return v[lo] + (v[hi] - v[lo]) * (pos - lo);
 }
+
+/** A figure for a report: fixed digits, "–" where there is none. */
+export function fixed(x: number, digits = 3): string {
+  return Number.isFinite(x) ? x.toFixed(digits) : "–";
+}

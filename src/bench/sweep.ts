@@ -11,7 +11,7 @@ import { STEP_TREE } from "../timing/points.js";
 import { LoadClient, serverIdOf, type ClientRecord } from "./LoadClient.js";
 import type { Protocol } from "./protocols.js";
 import { engineMs, fetchTimelines, type ServerTimeline, type StepJson } from "./serverRecords.js";
-import { quantile } from "./stats.js";
+import { fixed as f, quantile } from "./stats.js";
 
 export const STUDY_LENGTHS = [1, 5, 10, 30, 60, 65, 120, 240, 360, 480];
 
@@ -56,7 +56,6 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
 }
 
 const mean = (v: readonly number[]): number => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN);
-const f = (x: number, digits = 3): string => (Number.isFinite(x) ? x.toFixed(digits) : "–");
 
 /** Table 1: per output length, the means over the repetitions. */
 export function lengthTable(r: SweepResult): string {

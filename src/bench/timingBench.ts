@@ -8,7 +8,6 @@
  * work measured directly in-process.
  * A benchmark, not a test: run it on a quiet machine.
  */
-import { parseArgs } from "node:util";
 import { ensureSyntheticModel } from "../model/defaultModel.js";
 import { Instrumentation } from "../timing/Instrumentation.js";
 import { Marks } from "../timing/Marks.js";
@@ -16,6 +15,7 @@ import { STEP_POINTS } from "../timing/points.js";
 import { RequestTrace } from "../timing/RequestTrace.js";
 import type { EngineStep } from "../timing/StepRecord.js";
 import { now } from "../timing/clock.js";
+import { benchArgs } from "./benchArgs.js";
 import { startBenchServer, type BenchServer } from "./benchServer.js";
 import { quantile } from "./stats.js";
 
@@ -68,10 +68,7 @@ function recordingCostNs(batch: number, steps: number): number {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { rounds: { type: "string", default: "40" }, tokens: { type: "string", default: "64" }, batch: { type: "string", default: "8" } } });
-  const rounds = Number(values.rounds);
-  const tokens = Number(values.tokens);
-  const batch = Number(values.batch);
+  const { rounds, tokens, batch } = benchArgs({ rounds: 40, tokens: 64, batch: 8 });
   const model = await ensureSyntheticModel({ preset: "tiny", dtype: "Q8_0", seed: 0 });
   const on = await startBenchServer(model, "tiny-timed", ["--rows", String(batch)]);
   const off = await startBenchServer(model, "tiny-untimed", ["--rows", String(batch), "--no-timing"]);
