@@ -4,7 +4,7 @@ import type { RowOutput } from "../src/agent/Agent.js";
 import { collect, type GenerationStream } from "../src/master/GenerationStream.js";
 import { Master } from "../src/master/Master.js";
 import type { Step } from "../src/master/Step.js";
-import { ids, nextToken, run, sharedTinyAgent, withMaster } from "./helpers/masterHarness.js";
+import { ids, nextToken, run, sharedTinyAgent, stepsWith, withMaster } from "./helpers/masterHarness.js";
 import { loadTinyAgent } from "./helpers/tinyModel.js";
 
 const shared = sharedTinyAgent();
@@ -64,8 +64,7 @@ describe("batching", () => {
       const b = m.submit({ prompt: "long", maxNewTokens: 16 });
       const c = m.submit({ prompt: "joins", maxNewTokens: 4 });
       await Promise.all([a.completion, b.completion, c.completion]);
-      const firstWith = (id: string) => steps.findIndex((s) => s.requestIds.includes(id));
-      const lastWith = (id: string) => steps.findLastIndex((s) => s.requestIds.includes(id));
+      const { firstWith, lastWith } = stepsWith(steps);
       assert.equal(lastWith(a.id), 3, "a leaves after its 4 tokens");
       assert.equal(firstWith(c.id), 4, "c joins at the very next step");
       assert.ok(lastWith(b.id) > firstWith(c.id), "while b is still running");
@@ -79,8 +78,7 @@ describe("batching", () => {
       const b = m.submit({ prompt: "long", maxNewTokens: 16 });
       const c = m.submit({ prompt: "waits", maxNewTokens: 4 });
       await Promise.all([a.completion, b.completion, c.completion]);
-      const firstWith = (id: string) => steps.findIndex((s) => s.requestIds.includes(id));
-      const lastWith = (id: string) => steps.findLastIndex((s) => s.requestIds.includes(id));
+      const { firstWith, lastWith } = stepsWith(steps);
       assert.equal(lastWith(a.id), 3);
       assert.equal(lastWith(b.id), 15);
       assert.equal(firstWith(c.id), 16, "c starts only after the whole batch is done");

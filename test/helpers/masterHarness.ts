@@ -43,3 +43,11 @@ export async function nextToken(it: AsyncIterator<unknown>): Promise<void> {
   const { value } = await it.next();
   assert.equal((value as { type: string }).type, "token");
 }
+
+/** The first and last recorded step that carried a request (-1 if none did). */
+export function stepsWith(steps: readonly Step[]): { firstWith(id: string): number; lastWith(id: string): number } {
+  return {
+    firstWith: (id) => steps.findIndex((s) => s.requestIds.includes(id)),
+    lastWith: (id) => steps.findLastIndex((s) => s.requestIds.includes(id)),
+  };
+}
