@@ -28,16 +28,24 @@ function usage(g: Generation) {
 const sse = (body: unknown): string => `data: ${JSON.stringify(body)}\n\n`;
 const DONE = "data: [DONE]\n\n";
 
-type ChunkObject = "text_completion" | "chat.completion.chunk";
+type ObjectKind = "text_completion" | "chat.completion" | "chat.completion.chunk";
 
-/** One stream chunk: the envelope both APIs share around one choice (usage null until the usage chunk, when asked for). */
-function streamChunk(ids: OpenAiIds, object: ChunkObject, choice: object, includeUsage: boolean, timings?: object): string {
-  return sse({ ...(timings ? { timings } : {}), id: ids.id, object, created: ids.created, model: ids.model, choices: [choice], ...(includeUsage ? { usage: null } : {}) });
+/**
+ * The envelope every OpenAI answer shares, in its field order. `usage` is left
+ * out when undefined (stream chunks without stream_options.include_usage).
+ */
+function envelope(ids: OpenAiIds, object: ObjectKind, choices: object[], usageField: object | null | undefined, timings?: object): object {
+  return { ...(timings ? { timings } : {}), id: ids.id, object, created: ids.created, model: ids.model, choices, ...(usageField !== undefined ? { usage: usageField } : {}) };
+}
+
+/** One stream chunk around one choice (usage null until the usage chunk, when asked for). */
+function streamChunk(ids: OpenAiIds, object: ObjectKind, choice: object, includeUsage: boolean, timings?: object): string {
+  return sse(envelope(ids, object, [choice], includeUsage ? null : undefined, timings));
 }
 
 /** The last chunk with stream_options.include_usage: no choice, the usage. */
-function usageChunk(ids: OpenAiIds, object: ChunkObject, g: Generation): string {
-  return sse({ id: ids.id, object, created: ids.created, model: ids.model, choices: [], usage: usage(g) });
+function usageChunk(ids: OpenAiIds, object: ObjectKind, g: Generation): string {
+  return sse(envelope(ids, object, [], usage(g)));
 }
 
 // ---- completions ----
@@ -58,15 +66,8 @@ function completionLogprobs(tokens: readonly TokenEvent[], texts: TokenText, off
 }
 
 export function completionResponse(g: Generation, ids: OpenAiIds, echo: string, logprobs: boolean, texts: TokenText, timings?: object): object {
-  return {
-    ...(timings ? { timings } : {}),
-    id: ids.id,
-    object: "text_completion",
-    created: ids.created,
-    model: ids.model,
-    choices: [{ index: 0, text: echo + g.text, logprobs: logprobs ? completionLogprobs(g.tokens, texts, echo.length) : null, finish_reason: openAiFinishReason(g.finishReason) }],
-    usage: usage(g),
-  };
+  const choice = { index: 0, text: echo + g.text, logprobs: logprobs ? completionLogprobs(g.tokens, texts, echo.length) : null, finish_reason: openAiFinishReason(g.finishReason) };
+  return envelope(ids, "text_completion", [choice], usage(g), timings);
 }
 
 export function completionStreamFormat(ids: OpenAiIds, echo: string, logprobs: boolean, includeUsage: boolean, texts: TokenText): StreamFormat {
@@ -113,15 +114,8 @@ function chatLogprobs(tokens: readonly TokenEvent[], texts: TokenText) {
 }
 
 export function chatResponse(g: Generation, ids: OpenAiIds, logprobs: boolean, texts: TokenText, timings?: object): object {
-  return {
-    ...(timings ? { timings } : {}),
-    id: ids.id,
-    object: "chat.completion",
-    created: ids.created,
-    model: ids.model,
-    choices: [{ index: 0, message: { role: "assistant", content: g.text }, logprobs: logprobs ? chatLogprobs(g.tokens, texts) : null, finish_reason: openAiFinishReason(g.finishReason) }],
-    usage: usage(g),
-  };
+  const choice = { index: 0, message: { role: "assistant", content: g.text }, logprobs: logprobs ? chatLogprobs(g.tokens, texts) : null, finish_reason: openAiFinishReason(g.finishReason) };
+  return envelope(ids, "chat.completion", [choice], usage(g), timings);
 }
 
 export function chatStreamFormat(ids: OpenAiIds, logprobs: boolean, includeUsage: boolean, texts: TokenText): StreamFormat {
