@@ -8,6 +8,7 @@ import { promisify } from "node:util";
 import { Agent } from "../src/agent/Agent.js";
 import { setEngineLogger } from "../src/agent/llama.js";
 import { fromFloat16Bits, toFloat16Bits } from "../src/model/gguf/TensorEncoding.js";
+import { assertGgufFile } from "../src/model/ggufFile.js";
 import { makeModel } from "../src/model/SyntheticModel.js";
 
 const run = promisify(execFile);
@@ -60,6 +61,8 @@ describe("make-model", () => {
       const out = join(dir, `tiny-${dtype}.gguf`);
       const made = await makeModel({ preset: "tiny", dtype, seed: 0, out });
       assert.ok(made.parameters > 3e6 && made.parameters < 5e6, `tiny has ${made.parameters} parameters`);
+      const header = await assertGgufFile(out);
+      assert.equal(header.dataStart + header.dataBytes, made.bytes, "the header's tensors end where the file does");
       const warnings: string[] = [];
       setEngineLogger((level, message) => {
         if (level === "warn" || level === "error") warnings.push(message);

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { open, rename, rm, stat } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, sep } from "node:path";
 import { alignUp, encodeGgufHeader, type GgufValue, type TensorInfo } from "./gguf/GgufHeader.js";
 import { DTYPES, encodedByteLength, encodeTensorData, fileTypeOf, ggmlTypeOf, type Dtype } from "./gguf/TensorEncoding.js";
 import { Prng } from "./Prng.js";
@@ -133,6 +133,17 @@ async function writeTensor(file: import("node:fs/promises").FileHandle, plan: Te
   if (padding > 0) await file.write(Buffer.alloc(padding));
 }
 
+function isAFolder(out: string): ModelOptionsError {
+  return new ModelOptionsError(`cannot write ${out}: it is a folder, not a file (give a file path such as ${join(out, "model.gguf")})`);
+}
+
+/** Checked before writing: otherwise the whole model is written to a temporary file, then the rename fails. */
+async function assertNotAFolder(out: string): Promise<void> {
+  const endsWithSeparator = out.endsWith(sep) || out.endsWith("/");
+  const folder = endsWithSeparator || (await stat(out).then((s) => s.isDirectory(), () => false));
+  if (folder) throw isAFolder(out);
+}
+
 export interface MadeModel {
   path: string;
   bytes: number;
@@ -145,6 +156,7 @@ export async function makeModel(options: MakeModelOptions): Promise<MadeModel> {
   const vocab = buildVocabulary(shape.vocabSize);
   const plans = planTensors(shape, o.dtype);
   const { header } = encodeGgufHeader(metadata(o, shape, vocab), plans);
+  await assertNotAFolder(o.out);
   const tmp = join(dirname(o.out), `.${basename(o.out)}.${randomBytes(4).toString("hex")}.tmp`);
   let file;
   try {
@@ -159,7 +171,10 @@ export async function makeModel(options: MakeModelOptions): Promise<MadeModel> {
     for (let i = 0; i < plans.length; i++) await writeTensor(file, plans[i], o.seed, i);
     await file.close();
     file = undefined;
-    await rename(tmp, o.out);
+    await rename(tmp, o.out).catch((err: NodeJS.ErrnoException) => {
+      // A folder made at the path while the model was being written.
+      throw err.code === "EISDIR" ? isAFolder(o.out) : err;
+    });
   } catch (err) {
     await file?.close().catch(() => undefined);
     await rm(tmp, { force: true });

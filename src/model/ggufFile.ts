@@ -1,25 +1,57 @@
-/** Checks that a file a user names is a GGUF model before llama.cpp gets it, for a clear error. */
-import { open } from "node:fs/promises";
-import { GGUF_MAGIC } from "./gguf/GgufHeader.js";
+/**
+ * Checks that a file a user names is a GGUF model llama.cpp will read,
+ * before llama.cpp (or node-llama-cpp's GGUF reader, which can spin on a
+ * corrupt file until the heap runs out) gets it, for a clear error.
+ */
+import { open, stat, type FileHandle } from "node:fs/promises";
+import { GgufFormatError } from "./gguf/GgufFormatError.js";
+import { validateGguf, type GgufSummary } from "./gguf/GgufValidation.js";
 
 export class ModelFileError extends Error {
   override name = "ModelFileError";
 }
 
-export async function assertGgufFile(path: string): Promise<void> {
-  let file;
+/** Throws ModelFileError naming the file and what is wrong with it; returns what the header holds. */
+export async function assertGgufFile(path: string): Promise<GgufSummary> {
+  // stat before open: opening a FIFO for reading would wait for a writer.
+  const info = await stat(path).catch((err: unknown) => {
+    throw cannotOpen(path, err);
+  });
+  if (info.isDirectory()) throw new ModelFileError(`${path} is a folder, not a GGUF model file`);
+  if (!info.isFile()) throw new ModelFileError(`${path} is not a regular file, so not a GGUF model file`);
+  let file: FileHandle;
   try {
     file = await open(path, "r");
   } catch (err) {
-    throw new ModelFileError(`cannot open model ${path}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`);
+    throw cannotOpen(path, err);
   }
   try {
-    const header = Buffer.alloc(8);
-    const { bytesRead } = await file.read(header, 0, 8, 0);
-    if (bytesRead < 8 || header.readUInt32LE(0) !== GGUF_MAGIC) throw new ModelFileError(`${path} is not a GGUF model file (no GGUF magic at its start)`);
-    const version = header.readUInt32LE(4);
-    if (version < 2 || version > 3) throw new ModelFileError(`${path} is GGUF version ${version}; llama.cpp reads versions 2 and 3`);
+    return await validateGguf((buffer, offset, length, position) => file.read(buffer, offset, length, position), info.size);
+  } catch (err) {
+    throw describe(path, err);
   } finally {
     await file.close();
   }
+}
+
+function cannotOpen(path: string, err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === undefined) return err;
+  return new ModelFileError(`cannot open model ${path}: ${code === "ENOENT" ? "no such file" : (err as Error).message}`);
+}
+
+/** Format problems and I/O errors become one-line ModelFileErrors; anything else is a bug and stays as it is. */
+function describe(path: string, err: unknown): unknown {
+  if (err instanceof GgufFormatError) {
+    switch (err.problem) {
+      case "magic":
+        return new ModelFileError(`${path} is not a GGUF model file (${err.message})`);
+      case "version":
+        return new ModelFileError(`${path} is ${err.message}; llama.cpp reads versions 2 and 3`);
+      case "format":
+        return new ModelFileError(`${path} is not a valid GGUF file: ${err.message}`);
+    }
+  }
+  if ((err as NodeJS.ErrnoException).code !== undefined) return new ModelFileError(`cannot read model ${path}: ${(err as Error).message}`);
+  return err;
 }

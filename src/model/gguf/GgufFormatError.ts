@@ -1,0 +1,34 @@
+/**
+ * What is wrong with a GGUF file's bytes, and where. The message is a
+ * fragment without the file's name: the caller names the file (and turns
+ * it into a ModelFileError), so that the reader stays independent of paths.
+ */
+
+/**
+ * "magic": not a GGUF file at all; "version": a GGUF version llama.cpp does
+ * not read; "format": a GGUF file whose header or data is damaged.
+ */
+export type GgufProblem = "magic" | "version" | "format";
+
+export class GgufFormatError extends Error {
+  override name = "GgufFormatError";
+
+  constructor(
+    message: string,
+    readonly problem: GgufProblem = "format",
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * A name or key from the file (one char per byte, as GgufReader.bytes gives
+ * it), shown as UTF-8, quoted on one line and cut short: the bytes are
+ * untrusted. JSON escapes C0 controls; C1 controls (a terminal may act on
+ * them) and the Unicode line separators are escaped too.
+ */
+export function quote(raw: string, max = 80): string {
+  const text = Buffer.from(raw, "latin1").toString("utf8");
+  const cut = text.length > max ? `${text.slice(0, max)}…` : text;
+  return JSON.stringify(cut).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
