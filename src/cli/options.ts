@@ -21,3 +21,12 @@ export function numberOption(name: string) {
 export function collectOption(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
+
+/** An http(s) URL: a typo is caught here, not later as an "Invalid URL" from deep inside a request. */
+export function urlOption(name: string) {
+  return (value: string): string => {
+    const scheme = URL.canParse(value) ? new URL(value).protocol : "";
+    if (scheme !== "http:" && scheme !== "https:") throw new InvalidArgumentError(`${name} must be an http:// or https:// URL, got "${value}"`);
+    return value;
+  };
+}

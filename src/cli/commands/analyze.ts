@@ -6,7 +6,7 @@ import { htmlReport, markdownReport } from "../../analysis/report.js";
 import { readClientRecords } from "../../bench/clientRecords.js";
 import { serverIdOf } from "../../bench/LoadClient.js";
 import { fetchTimelines, loadTimelines } from "../../bench/serverRecords.js";
-import { numberOption } from "../options.js";
+import { numberOption, urlOption } from "../options.js";
 
 interface AnalyzeFlags {
   records: string;
@@ -22,7 +22,7 @@ export function registerAnalyze(program: Command): void {
     .command("analyze")
     .description("join client records with the server's timelines: fit, reconciliation, overhead parts, outliers")
     .requiredOption("--records <file.jsonl>", "the client's records (bench --records, sweep --records)")
-    .option("--url <url>", "read the server's timelines from its /debug/requests/{id}")
+    .option("--url <url>", "read the server's timelines from its /debug/requests/{id}", urlOption("--url"))
     .option("--timelines <file.jsonl>", "read the server's timelines from its --timeline-file")
     .option("--k <k>", "outliers: residual beyond k × MAD", numberOption("--k"), 5)
     .option("--report <file.md>", "write the Markdown report here (default: print it)")

@@ -8,7 +8,7 @@ import { loadPrompts, syntheticPrompts } from "../../bench/prompts.js";
 import { protocol } from "../../bench/protocols.js";
 import { formatReport, lagWarning, summarize, type Slo } from "../../bench/report.js";
 import { integerOption, numberOption } from "../options.js";
-import { servedModel, targetOptions, type TargetFlags } from "./target.js";
+import { assertSomeSucceeded, targetModel, targetOptions, type TargetFlags } from "./target.js";
 
 interface BenchFlags extends TargetFlags {
   stream?: boolean;
@@ -71,7 +71,7 @@ async function bench(flags: BenchFlags): Promise<void> {
   const count = flags.count ?? (flags.rate && flags.duration ? Math.floor(flags.rate * flags.duration) : 100);
   if (count < 1) throw new Error("no requests to send (rate × duration < 1)");
   const prompts = flags.prompts ? await loadPrompts(flags.prompts) : syntheticPrompts(flags.inputWords, Math.min(count, 1000), flags.seed);
-  const model = flags.model ?? (await servedModel(flags.url));
+  const model = await targetModel(flags);
   const plan = flags.rate ? arrivalPlan({ rate: flags.rate, pattern: flags.arrival as ArrivalPattern, burstiness: flags.burstiness, count, seed: flags.seed }) : undefined;
   const bar = flags.progress && !flags.json ? new cliProgress.SingleBar({ stream: process.stderr, format: "bench [{bar}] {value}/{total} requests, {errors} errors, {eta_formatted} left" }, cliProgress.Presets.shades_classic) : undefined;
   let errors = 0;
@@ -100,4 +100,5 @@ async function bench(flags: BenchFlags): Promise<void> {
   process.stdout.write(flags.json ? `${JSON.stringify(report)}\n` : `${formatReport(report)}\n`);
   const warning = lagWarning(report);
   if (warning && flags.json) process.stderr.write(`${warning}\n`);
+  assertSomeSucceeded(records);
 }

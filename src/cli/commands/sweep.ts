@@ -8,7 +8,7 @@ import { writeClientRecords } from "../../bench/clientRecords.js";
 import { protocol } from "../../bench/protocols.js";
 import { formatSweep, runSweep, STUDY_LENGTHS } from "../../bench/sweep.js";
 import { integerOption, numberOption } from "../options.js";
-import { servedModel, targetOptions, type TargetFlags } from "./target.js";
+import { assertSomeSucceeded, targetModel, targetOptions, type TargetFlags } from "./target.js";
 
 interface SweepFlags extends TargetFlags {
   lengths: string;
@@ -40,7 +40,7 @@ export function registerSweep(program: Command): void {
 async function sweep(flags: SweepFlags): Promise<void> {
   const lengths = flags.lengths.split(",").map((x) => Number(x.trim()));
   if (lengths.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--lengths must be positive integers, got "${flags.lengths}"`);
-  const model = flags.model ?? (await servedModel(flags.url));
+  const model = await targetModel(flags);
   const total = lengths.length * flags.repetitions;
   const bar = flags.progress ? new cliProgress.SingleBar({ stream: process.stderr, format: "sweep [{bar}] {value}/{total} requests" }, cliProgress.Presets.shades_classic) : undefined;
   bar?.start(total, 0);
@@ -49,6 +49,8 @@ async function sweep(flags: SweepFlags): Promise<void> {
   if (flags.records) await writeClientRecords(flags.records, result.records);
   const tables = formatSweep(result);
   process.stdout.write(`${tables}\n`);
+  // Nothing to analyze: the report files would only hide the failure.
+  assertSomeSucceeded(result.records);
   if (flags.report || flags.html) {
     const input = { analysis: analyze(result.records, result.timelines, { k: flags.k }), source: `a sweep of ${flags.url}`, preface: tables };
     if (flags.report) await writeFile(flags.report, markdownReport(input));

@@ -1,0 +1,165 @@
+/**
+ * Everyday command-line errors: one line on stderr starting with "error:",
+ * a non-zero exit code, and no stack unless --debug asks for it.
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { VERSION } from "../src/version.js";
+
+const cli = join(import.meta.dirname, "..", "src", "cli", "main.js");
+
+interface Outcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI to its end, whatever its exit code; a command that hangs is killed, and fails the test. */
+function runCli(args: readonly string[]): Promise<Outcome> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [cli, ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
+      const failure = err as (Error & { code?: number; signal?: NodeJS.Signals }) | null;
+      resolve({ code: failure ? (failure.code ?? null) : 0, signal: failure?.signal ?? null, stdout, stderr });
+    });
+  });
+}
+
+const STACK_LINE = /^\s+at /m;
+
+/** Failed, not killed; stderr is one "error:" line matching `message` (commander may add its help after it), and no stack. */
+function assertOneErrorLine(o: Outcome, message: RegExp, options: { help?: boolean } = {}): void {
+  assert.equal(o.signal, null, `the command did not end by itself; stderr: ${o.stderr}`);
+  assert.notEqual(o.code, 0, "a non-zero exit code");
+  assert.doesNotMatch(o.stderr, STACK_LINE, "no stack");
+  const lines = o.stderr.trimEnd().split("\n");
+  assert.match(lines[0], /^error: /);
+  assert.match(lines[0], message);
+  if (options.help) assert.match(o.stderr, /\nUsage: llm-serving /, "commander's help after the error");
+  else assert.equal(lines.length, 1, `exactly one line on stderr, got:\n${o.stderr}`);
+}
+
+/** A port with nothing listening on it: bound, then closed. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** A server that names its model but refuses every generation, so that every request of a run fails. */
+async function refusingServer(): Promise<{ server: Server; url: string }> {
+  const server = createServer((req, res) => {
+    if (req.url === "/v1/models") {
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ data: [{ id: "m" }] }));
+      return;
+    }
+    req.resume();
+    // Two lines: the error line must still be one.
+    res.writeHead(503, { "content-type": "text/plain" }).end("overloaded\ntry again later");
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+describe("command-line errors", () => {
+  let dir = "";
+  let down = "";
+  let records = "";
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "llm-serving-cli-errors-"));
+    down = `http://127.0.0.1:${await closedPort()}`;
+    records = join(dir, "records.jsonl");
+    await writeFile(records, `${JSON.stringify({ id: "r-0", index: 0, sent: 1, end: 2, chunks: [], tokens: [] })}\n`);
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("--version and -V print the version", async () => {
+    for (const flag of ["--version", "-V"]) {
+      const o = await runCli([flag]);
+      assert.equal(o.code, 0);
+      assert.equal(o.stdout.trim(), VERSION);
+    }
+  });
+
+  test("an error thrown by a command is one line, without its stack", async () => {
+    assertOneErrorLine(await runCli(["bench", "--url", down, "--slo", "ttft=fast"]), /^error: --slo: "ttft=fast" is not/);
+  });
+
+  test("--debug, anywhere on the command line, adds the stack", async () => {
+    for (const args of [["--debug", "analyze", "--records", join(dir, "missing.jsonl"), "--url", down], ["analyze", "--records", join(dir, "missing.jsonl"), "--url", down, "--debug"]]) {
+      const o = await runCli(args);
+      assert.notEqual(o.code, 0);
+      assert.match(o.stderr, /^error: cannot read the client records .*missing\.jsonl: no such file\n/);
+      assert.match(o.stderr, STACK_LINE, "the stack");
+    }
+  });
+
+  test("a --url that is not a URL is commander's one-line error", async () => {
+    assertOneErrorLine(await runCli(["analyze", "--records", records, "--url", "127.0.0.1:8080"]), /--url must be an http:\/\/ or https:\/\/ URL, got "127\.0\.0\.1:8080"/, { help: true });
+  });
+
+  test("analyze: a missing records file", async () => {
+    assertOneErrorLine(await runCli(["analyze", "--records", join(dir, "missing.jsonl"), "--url", down]), /^error: cannot read the client records .*missing\.jsonl: no such file$/);
+  });
+
+  test("analyze: a records file that is not JSONL of client records", async () => {
+    const notJson = join(dir, "not-json.jsonl");
+    await writeFile(notJson, "id,sent\nr-0,1\n");
+    assertOneErrorLine(await runCli(["analyze", "--records", notJson, "--url", down]), /not-json\.jsonl:1: not a client record \(not JSON\)$/);
+    const notRecords = join(dir, "not-records.jsonl");
+    await writeFile(notRecords, `${JSON.stringify({ id: "r-0", index: 0, sent: 1 })}\n${JSON.stringify({ prompt: "hello" })}\n`);
+    assertOneErrorLine(await runCli(["analyze", "--records", notRecords, "--url", down]), /not-records\.jsonl:2: not a client record/);
+  });
+
+  test("analyze: a missing timelines file", async () => {
+    assertOneErrorLine(await runCli(["analyze", "--records", records, "--timelines", join(dir, "missing-timelines.jsonl")]), /^error: cannot read the server's timelines .*missing-timelines\.jsonl: no such file$/);
+  });
+
+  test("analyze: an unreachable --url says connection refused, with the URL", async () => {
+    assertOneErrorLine(await runCli(["analyze", "--records", records, "--url", down]), new RegExp(`^error: the server at ${down} cannot be reached: connection refused$`));
+  });
+
+  test("bench and sweep against a server that is down: cannot be reached, before anything else", async () => {
+    const refused = new RegExp(`^error: the server at ${down} cannot be reached: connection refused$`);
+    assertOneErrorLine(await runCli(["bench", "--url", down, "-n", "2", "--no-progress"]), refused);
+    assertOneErrorLine(await runCli(["sweep", "--url", down, "--lengths", "1", "--repetitions", "1", "--no-progress"]), refused);
+  });
+
+  test("bench and sweep with --model against a server that is down: the same line, no hang", async () => {
+    const refused = new RegExp(`^error: the server at ${down} cannot be reached: connection refused$`);
+    assertOneErrorLine(await runCli(["bench", "--url", down, "--model", "m", "-n", "2", "--no-progress"]), refused);
+    assertOneErrorLine(await runCli(["sweep", "--url", down, "--model", "m", "--lengths", "1", "--repetitions", "1", "--no-progress"]), refused);
+  });
+
+  describe("against a server that refuses every request", () => {
+    let refusing: { server: Server; url: string } | undefined;
+    before(async () => {
+      refusing = await refusingServer();
+    });
+    after(async () => {
+      await new Promise((resolve) => refusing?.server.close(resolve));
+    });
+
+    test("bench prints its report, then fails: every request failed", async () => {
+      const o = await runCli(["bench", "--url", refusing!.url, "-n", "3", "--no-progress"]);
+      assert.match(o.stdout, /requests 3, completed 0, errors 3/, "the report first");
+      assertOneErrorLine(o, /^error: every request failed \(3 of 3\); the first: HTTP 503: overloaded try again later$/);
+    });
+
+    test("sweep prints its tables, then fails: every request failed", async () => {
+      const o = await runCli(["sweep", "--url", refusing!.url, "--lengths", "1,2", "--repetitions", "1", "--no-progress"]);
+      assert.match(o.stdout, /## Table 1/, "the tables first");
+      assertOneErrorLine(o, /^error: every request failed \(2 of 2\); the first: HTTP 503/);
+    });
+  });
+});
