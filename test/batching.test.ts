@@ -13,14 +13,14 @@ const agent = () => shared.get();
 describe("batching", () => {
   test("k active rows → exactly one llama_decode per step; prompts share steps with decodes", async () => {
     await withMaster(agent(), {}, async (m, steps) => {
-      const first = m.submit({ prompt: "early bird", maxNewTokens: 30 });
+      const first = await m.submit({ prompt: "early bird", maxNewTokens: 30 });
       const it = first[Symbol.asyncIterator]();
       for (let i = 0; i < 3; i++) await nextToken(it);
-      const others: GenerationStream[] = [
+      const others: GenerationStream[] = await Promise.all([
         m.submit({ prompt: "second prompt joins", maxNewTokens: 20 }),
         m.submit({ prompt: "third prompt with more words in it", maxNewTokens: 10 }),
         m.submit({ prompt: [1, 400, 401, 402], maxNewTokens: 15 }),
-      ];
+      ]);
       for (let r = await it.next(); !r.done; r = await it.next());
       await Promise.all(others.map((s) => s.completion));
       assert.ok(steps.length > 0);
@@ -41,7 +41,7 @@ describe("batching", () => {
     master.onStep((s) => steps.push(s));
     try {
       const prompt = "a long prompt that needs several chunks to prefill ".repeat(4);
-      const c = await collect(master.submit({ prompt, maxNewTokens: 5 }));
+      const c = await collect(await master.submit({ prompt, maxNewTokens: 5 }));
       assert.equal(c.finishReason, "length");
       assert.ok(c.promptTokens > 32);
       const prefillSteps = steps.filter((s) => s.rows.some((r) => r.kind === "prefill"));
@@ -60,9 +60,12 @@ describe("batching", () => {
 
   test("continuous: rows leave when done and new ones join mid-flight", async () => {
     await withMaster(agent(), { maxBatchSize: 2 }, async (m, steps) => {
-      const a = m.submit({ prompt: "short", maxNewTokens: 4 });
-      const b = m.submit({ prompt: "long", maxNewTokens: 16 });
-      const c = m.submit({ prompt: "joins", maxNewTokens: 4 });
+      // Submitted in one tick: all three are queued before the first step.
+      const [a, b, c] = await Promise.all([
+        m.submit({ prompt: "short", maxNewTokens: 4 }),
+        m.submit({ prompt: "long", maxNewTokens: 16 }),
+        m.submit({ prompt: "joins", maxNewTokens: 4 }),
+      ]);
       await Promise.all([a.completion, b.completion, c.completion]);
       const { firstWith, lastWith } = stepsWith(steps);
       assert.equal(lastWith(a.id), 3, "a leaves after its 4 tokens");
@@ -74,9 +77,12 @@ describe("batching", () => {
 
   test("static: a batch runs until all its rows finish before others join", async () => {
     await withMaster(agent(), { maxBatchSize: 2, batching: "static" }, async (m, steps) => {
-      const a = m.submit({ prompt: "short", maxNewTokens: 4 });
-      const b = m.submit({ prompt: "long", maxNewTokens: 16 });
-      const c = m.submit({ prompt: "waits", maxNewTokens: 4 });
+      // Submitted in one tick: all three are queued before the first step.
+      const [a, b, c] = await Promise.all([
+        m.submit({ prompt: "short", maxNewTokens: 4 }),
+        m.submit({ prompt: "long", maxNewTokens: 16 }),
+        m.submit({ prompt: "waits", maxNewTokens: 4 }),
+      ]);
       await Promise.all([a.completion, b.completion, c.completion]);
       const { firstWith, lastWith } = stepsWith(steps);
       assert.equal(lastWith(a.id), 3);
@@ -88,7 +94,7 @@ describe("batching", () => {
 
   test("KV use is reported in blocks and freed when requests finish", async () => {
     await withMaster(agent(), { blockSize: 16 }, async (m) => {
-      const s = m.submit({ prompt: [1, 300, 301, 302, 303], maxNewTokens: 40 });
+      const s = await m.submit({ prompt: [1, 300, 301, 302, 303], maxNewTokens: 40 });
       const it = s[Symbol.asyncIterator]();
       for (let i = 0; i < 20; i++) await nextToken(it);
       const kv = m.stats.kv;
@@ -189,7 +195,7 @@ describe("failures", () => {
             assert.ok(r.error instanceof Error);
           }
           assert.equal(m.state, "failed");
-          assert.throws(() => m.submit({ prompt: "x", maxNewTokens: 1 }), /engine loop has stopped/);
+          await assert.rejects(m.submit({ prompt: "x", maxNewTokens: 1 }), /engine loop has stopped/);
         },
       );
     });

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { VERSION } from "../src/version.js";
+import { tinyModelPath } from "./helpers/tinyModel.js";
 
 const cli = join(import.meta.dirname, "..", "src", "cli", "main.js");
 
@@ -161,5 +162,43 @@ describe("command-line errors", () => {
       assert.match(o.stdout, /## Table 1/, "the tables first");
       assertOneErrorLine(o, /^error: every request failed \(2 of 2\); the first: HTTP 503/);
     });
+  });
+});
+
+describe("serve and bench inputs", () => {
+  test("bench --prompts with a missing file", async () => {
+    assertOneErrorLine(await runCli(["bench", "--prompts", join(tmpdir(), "no-such-prompts.jsonl"), "--model", "m"]), /^error: cannot read the prompts .*no-such-prompts\.jsonl: no such file$/);
+  });
+
+  test("serve on a port in use, and on an address this machine does not have: one line, exit 1, even while the model loads", async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = busy.address() as AddressInfo;
+      const model = await tinyModelPath();
+      const inUse = await runCli(["serve", "--model", model, "--port", String(port), "--no-access-log"]);
+      assertOneErrorLine(inUse, new RegExp(`^error: cannot listen on 127\\.0\\.0\\.1:${port}: the port is in use`));
+      // 192.0.2.1 is TEST-NET-1 (RFC 5737): never an address of this machine.
+      const elsewhere = await runCli(["serve", "--model", model, "--host", "192.0.2.1", "--port", "0", "--no-access-log"]);
+      assertOneErrorLine(elsewhere, /^error: cannot listen on 192\.0\.2\.1:0: 192\.0\.2\.1 is not an address of this machine/);
+    } finally {
+      await new Promise((resolve) => busy.close(resolve));
+    }
+  });
+
+  test("serve with a corrupt GGUF: one line naming the file, exit 1, within seconds", async () => {
+    const folder = await mkdtemp(join(tmpdir(), "llm-serving-bad-"));
+    try {
+      const bad = join(folder, "bad.gguf");
+      await writeFile(bad, Buffer.from("GGUF\x03\x00\x00\x00garbage", "latin1"));
+      const started = Date.now();
+      const o = await runCli(["serve", "--model", bad, "--port", "0", "--no-access-log"]);
+      assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
+      assert.notEqual(o.code, 0);
+      assert.doesNotMatch(o.stderr, STACK_LINE);
+      assert.match(o.stderr, /^error: the model could not be loaded: .*bad\.gguf is not a valid GGUF file: .*$/m);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
   });
 });

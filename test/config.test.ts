@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { describe, test } from "node:test";
-import { ConfigError, parseConfig } from "../src/server/config/configFile.js";
+import { ConfigError, loadConfigFile, parseConfig } from "../src/server/config/configFile.js";
 import { DEFAULT_CONFIG, mergeConfig } from "../src/server/config/ServeConfig.js";
 
 describe("YAML configuration", () => {
@@ -27,7 +30,7 @@ timing_config:
   otlp_endpoint: http://127.0.0.1:4318
   loop_resolution_ms: 2
   log_level: debug
-`);
+`, "config", "conf");
     assert.deepEqual(warnings, []);
     const merged = mergeConfig(config, { port: 9100, threads: undefined });
     assert.equal(merged.modelName, "llama2");
@@ -35,7 +38,7 @@ timing_config:
     assert.deepEqual(merged.eosTokenIds, [2]);
     assert.equal(merged.batching, "static");
     assert.equal(merged.rows, 8, "the largest decode batch tier");
-    assert.equal(merged.modelPath, "models/m.gguf");
+    assert.equal(merged.modelPath, resolve("conf", "models/m.gguf"), "relative to the config file's folder");
     assert.equal(merged.threads, 2, "a flag left unset does not override");
     assert.equal(merged.host, "0.0.0.0");
     assert.equal(merged.port, 9100, "a flag overrides the file");
@@ -44,7 +47,7 @@ timing_config:
     assert.equal(merged.batchTokens, DEFAULT_CONFIG.batchTokens);
     assert.equal(merged.timing, false);
     assert.equal(merged.timelineCapacity, 50);
-    assert.equal(merged.timelineFile, "t.jsonl");
+    assert.equal(merged.timelineFile, resolve("conf", "t.jsonl"));
     assert.equal(merged.otlpEndpoint, "http://127.0.0.1:4318");
     assert.equal(merged.loopResolutionMs, 2);
     assert.equal(merged.logLevel, "debug");
@@ -82,4 +85,33 @@ model_path:
       assert.throws(() => parseConfig(yaml), (e: Error) => e instanceof ConfigError && message.test(e.message));
     });
   }
+
+  test("model_path is relative to the config file's folder, not to the working directory; absolute paths stay", async () => {
+    const folder = await mkdtemp(join(tmpdir(), "llm-serving-config-"));
+    try {
+      const file = join(folder, "serve.yaml");
+      await writeFile(file, "model_config:\n  model_path: models/m.gguf\n");
+      assert.equal((await loadConfigFile(file)).config.modelPath, join(folder, "models", "m.gguf"));
+      const elsewhere = join(tmpdir(), "m.gguf");
+      await writeFile(file, `model_config:\n  model_path: ${elsewhere}\n`);
+      assert.equal((await loadConfigFile(file)).config.modelPath, elsewhere);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
+  test("serving keys: api_key, cors_origins (one or a list), access_log, model_name_check", () => {
+    const { config } = parseConfig(`
+serving_config:
+  api_key: secret
+  cors_origins: https://app.example
+  access_log: false
+  model_name_check: "off"
+`);
+    assert.equal(config.apiKey, "secret");
+    assert.deepEqual(config.corsOrigins, ["https://app.example"]);
+    assert.equal(config.accessLog, false);
+    assert.equal(config.modelNameCheck, "off");
+    assert.throws(() => parseConfig("serving_config:\n  model_name_check: maybe\n"), ConfigError);
+  });
 });

@@ -108,7 +108,7 @@ describe("finish reasons", () => {
       assert.ok(k > 0, "two neighbouring tokens with text");
       const stop = texts[k].slice(-2) + texts[k + 1].slice(0, 2);
       const expected = free.text.slice(0, free.text.indexOf(stop));
-      const s = m.submit({ prompt: "stop here", maxNewTokens: 40, stop: ["never-appears-xyz", stop] });
+      const s = await m.submit({ prompt: "stop here", maxNewTokens: 40, stop: ["never-appears-xyz", stop] });
       let streamed = "";
       for await (const e of s) {
         if (e.type === "token") {
@@ -126,7 +126,7 @@ describe("finish reasons", () => {
 
   test("cancellation: the row leaves at the next step and its sequence returns to the pool", async () => {
     await withMaster(agent(), {}, async (m, steps) => {
-      const s = m.submit({ prompt: "cancel me", maxNewTokens: 200 });
+      const s = await m.submit({ prompt: "cancel me", maxNewTokens: 200 });
       const it = s[Symbol.asyncIterator]();
       for (let i = 0; i < 3; i++) await nextToken(it);
       s.cancel();
@@ -146,8 +146,7 @@ describe("finish reasons", () => {
 
   test("cancellation while waiting, and by leaving the iteration early", async () => {
     await withMaster(agent(), { maxBatchSize: 1 }, async (m) => {
-      const first = m.submit({ prompt: "first", maxNewTokens: 30 });
-      const second = m.submit({ prompt: "second", maxNewTokens: 30 });
+      const [first, second] = await Promise.all([m.submit({ prompt: "first", maxNewTokens: 30 }), m.submit({ prompt: "second", maxNewTokens: 30 })]);
       second.cancel();
       const c2 = await second.completion;
       assert.equal(c2.finishReason, "cancelled");
@@ -164,8 +163,8 @@ describe("bad input", () => {
   test("a prompt that can never fit is rejected at once, never truncated", async () => {
     await withMaster(agent(), {}, async (m) => {
       const long = "the model serves a request ".repeat(100);
-      assert.throws(() => m.submit({ prompt: long, maxNewTokens: 8 }), (e: RequestError) => e instanceof RequestError && e.code === "prompt_too_long");
-      assert.throws(() => m.submit({ prompt: "short", maxNewTokens: agent().rowCapacity - 1 }), (e: RequestError) => e.code === "invalid_parameter" && e.param === "max_new_tokens" && /at most/.test(e.message));
+      await assert.rejects(m.submit({ prompt: long, maxNewTokens: 8 }), (e: RequestError) => e instanceof RequestError && e.code === "prompt_too_long");
+      await assert.rejects(m.submit({ prompt: "short", maxNewTokens: agent().rowCapacity - 1 }), (e: RequestError) => e.code === "invalid_parameter" && e.param === "max_new_tokens" && /at most/.test(e.message));
       assert.equal(m.stats.waiting, 0);
     });
   });
@@ -186,7 +185,7 @@ describe("bad input", () => {
         [{ prompt: "" }, "prompt"],
       ];
       for (const [patch, param] of bad) {
-        assert.throws(() => m.submit({ prompt: "fine", maxNewTokens: 4, ...patch }), (e: RequestError) => e instanceof RequestError && e.param === param, JSON.stringify(patch));
+        await assert.rejects(m.submit({ prompt: "fine", maxNewTokens: 4, ...patch }), (e: RequestError) => e instanceof RequestError && e.param === param, JSON.stringify(patch));
       }
       const ok = await run(m, { prompt: [1, 300, 301], maxNewTokens: 3 });
       assert.equal(ok.finishReason, "length");
@@ -195,11 +194,11 @@ describe("bad input", () => {
 
   test("a full waiting queue refuses more", async () => {
     await withMaster(agent(), { maxBatchSize: 1, maxWaiting: 2 }, async (m) => {
-      const streams = [m.submit({ prompt: "q", maxNewTokens: 5 })];
+      const streams = [await m.submit({ prompt: "q", maxNewTokens: 5 })];
       await new Promise((r) => setImmediate(r));
       assert.equal(m.stats.running, 1);
-      streams.push(m.submit({ prompt: "q", maxNewTokens: 5 }), m.submit({ prompt: "q", maxNewTokens: 5 }));
-      assert.throws(() => m.submit({ prompt: "q", maxNewTokens: 5 }), (e: RequestError) => e.code === "queue_full");
+      streams.push(...(await Promise.all([m.submit({ prompt: "q", maxNewTokens: 5 }), m.submit({ prompt: "q", maxNewTokens: 5 })])));
+      await assert.rejects(m.submit({ prompt: "q", maxNewTokens: 5 }), (e: RequestError) => e.code === "queue_full");
       assert.equal(m.stats.waiting, 2);
       for (const s of streams) assert.equal((await s.completion).finishReason, "length");
     });

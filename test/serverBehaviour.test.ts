@@ -1,20 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
-import { jsonOf, postJson, sharedTestServer, startTestServer } from "./helpers/serverHarness.js";
+import { jsonOf, postJson, sharedTestServer, startTestServer, waitFor } from "./helpers/serverHarness.js";
 import { tinyModelPath } from "./helpers/tinyModel.js";
 
 const shared = sharedTestServer();
 const url = (path: string) => shared.get().url + path;
 
-async function waitFor(check: () => Promise<boolean>, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await sleep(10);
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
 
 const idle = async (): Promise<boolean> => {
   const s = await jsonOf(fetch(url("/stats")));

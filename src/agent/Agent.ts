@@ -9,6 +9,7 @@ import { Marks } from "../timing/Marks.js";
 import { STEP_POINTS, StepPoint } from "../timing/points.js";
 import { DecodeProbe } from "./DecodeProbe.js";
 import { loadLlama } from "./llama.js";
+import { PromptTokenizer } from "./PromptTokenizer.js";
 import { SamplerPool } from "./SamplerPool.js";
 import { SamplingGate } from "./SamplingGate.js";
 import { GREEDY, samplerCallOptions, type SamplingParams } from "./Sampling.js";
@@ -92,6 +93,8 @@ const FED: RowOutput = Object.freeze({ kind: "fed" });
 export class Agent {
   readonly pool: SequencePool;
   readonly info: ModelInfo;
+  /** Long prompts are tokenized off the event loop (see PromptTokenizer). */
+  readonly prompts: PromptTokenizer;
   /** Marks of the step in flight, which the decode probe writes into. */
   private stepMarks: Marks | undefined;
   private textContext: number[] | undefined;
@@ -105,6 +108,7 @@ export class Agent {
     /** Tokens one row holds, counting the last sampled token (which is never fed back). */
     readonly rowCapacity: number,
     readonly batchTokens: number,
+    modelPath: string,
   ) {
     this.pool = new SequencePool(context, context.totalSequences, (ctx) =>
       ctx.getSequence({
@@ -117,6 +121,7 @@ export class Agent {
       }),
     );
     this.info = describeModel(model);
+    this.prompts = new PromptTokenizer((text, special) => this.tokenize(text, special), modelPath, longestTokenBytes(model));
     probe.observer = {
       decodeStarted: (t) => {
         if (this.stepMarks && Number.isNaN(this.stepMarks.get(StepPoint.decode_start))) this.stepMarks.set(StepPoint.decode_start, t);
@@ -142,7 +147,7 @@ export class Agent {
         threads: options.threads ?? 1,
         failedCreationRemedy: false,
       });
-      const agent = new Agent(model, context, DecodeProbe.attach(context), SamplingGate.attach(context), samplers, context.contextSize, batchTokens);
+      const agent = new Agent(model, context, DecodeProbe.attach(context), SamplingGate.attach(context), samplers, context.contextSize, batchTokens, options.modelPath);
       if (options.warmup ?? true) await agent.warmup();
       return agent;
     } catch (err) {
@@ -238,6 +243,7 @@ export class Agent {
   }
 
   async dispose(): Promise<void> {
+    await this.prompts.dispose();
     this.samplers.dispose();
     await this.context.dispose();
     await this.model.dispose();
@@ -309,6 +315,23 @@ function describeModel(model: LlamaModel): ModelInfo {
     bosText: model.tokens.bosString,
     eosText: model.tokens.eosString,
   };
+}
+
+/**
+ * The most UTF-8 bytes of text one token can stand for, for tokenizers that
+ * never shrink text (SentencePiece "llama", byte-level BPE "gpt2"): the
+ * vocabulary's spelling of a token is never shorter than the text it stands
+ * for ("▁" for a space, "<0x41>" for a byte, "Ġ" for a space byte).
+ * Undefined for other tokenizers (some normalize text, so no bound holds).
+ */
+function longestTokenBytes(model: LlamaModel): number | undefined {
+  const md = model.fileInfo.metadata as unknown as { tokenizer?: { ggml?: { model?: string; tokens?: unknown[] } } };
+  const kind = md.tokenizer?.ggml?.model;
+  const tokens = md.tokenizer?.ggml?.tokens;
+  if ((kind !== "llama" && kind !== "gpt2") || !Array.isArray(tokens) || tokens.length === 0) return undefined;
+  let longest = 1;
+  for (const t of tokens) if (typeof t === "string") longest = Math.max(longest, Buffer.byteLength(t, "utf8"));
+  return longest;
 }
 
 function fileTypeName(fileType: number | undefined): string {

@@ -48,7 +48,7 @@ async function runMaster(agent: Agent, batch: number, tokens: number, logprobs: 
   const steps: Step[] = [];
   master.onStep((s) => steps.push(s));
   const started = now();
-  const streams = Array.from({ length: batch }, (_, i) => master.submit({ prompt: `request number ${i} of the benchmark`, maxNewTokens: tokens, ignoreEos: true, logprobs }));
+  const streams = await Promise.all(Array.from({ length: batch }, (_, i) => master.submit({ prompt: `request number ${i} of the benchmark`, maxNewTokens: tokens, ignoreEos: true, logprobs })));
   const done = await Promise.all(streams.map((s) => s.completion));
   const elapsed = (now() - started) / 1000;
   await master.close();

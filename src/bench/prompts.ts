@@ -1,6 +1,6 @@
 /** What the load client asks: prompts from a JSONL file, or synthetic ones of a given length. */
-import { readFile } from "node:fs/promises";
 import { Prng } from "../model/Prng.js";
+import { jsonLines, readRecordsFile } from "./clientRecords.js";
 
 export interface PromptSpec {
   prompt: string;
@@ -10,18 +10,12 @@ export interface PromptSpec {
 
 /** One JSON object per line: the prompt as "prompt", "inputs" or "text"; optionally "max_new_tokens" or "max_tokens". */
 export async function loadPrompts(path: string): Promise<PromptSpec[]> {
-  const lines = (await readFile(path, "utf8")).split("\n").filter((l) => l.trim() !== "");
-  return lines.map((line, i) => {
-    let o: Record<string, unknown>;
-    try {
-      o = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      throw new Error(`${path}:${i + 1}: not valid JSON`);
-    }
+  return jsonLines(await readRecordsFile(path, "the prompts"), path, "a prompt").map(({ value, line }) => {
+    const o = (value !== null && typeof value === "object" && !Array.isArray(value) ? value : {}) as Record<string, unknown>;
     const prompt = o.prompt ?? o.inputs ?? o.text;
-    if (typeof prompt !== "string" || prompt === "") throw new Error(`${path}:${i + 1}: needs a non-empty "prompt" (or "inputs", "text")`);
+    if (typeof prompt !== "string" || prompt === "") throw new Error(`${path}:${line}: needs a non-empty "prompt" (or "inputs", "text")`);
     const max = o.max_new_tokens ?? o.max_tokens;
-    if (max !== undefined && !(Number.isInteger(max) && (max as number) > 0)) throw new Error(`${path}:${i + 1}: max_new_tokens must be a positive integer`);
+    if (max !== undefined && !(Number.isInteger(max) && (max as number) > 0)) throw new Error(`${path}:${line}: max_new_tokens must be a positive integer`);
     return { prompt, maxTokens: max as number | undefined };
   });
 }

@@ -3,6 +3,7 @@
  * checked before anything is queued, and a bad one is named in the error.
  */
 import { GREEDY, type SamplingParams } from "../agent/Sampling.js";
+import type { RequestTrace } from "../timing/RequestTrace.js";
 import { RequestError } from "./errors.js";
 
 export interface GenerationRequest {
@@ -32,6 +33,11 @@ export interface GenerationRequest {
   specialTokens?: boolean;
   /** Keep only the last `truncate` prompt tokens (after BOS), as TGI's truncate asks. Never done otherwise. */
   truncate?: number;
+  /**
+   * Where the request's time points go; the caller may make it first, so that
+   * a refused request still shows how long its tokenization took.
+   */
+  trace?: RequestTrace;
 }
 
 export const MAX_STOP_STRINGS = 16;
@@ -49,18 +55,24 @@ export interface ValidRequest {
   topLogprobs: number;
 }
 
+/** A bad value as an error shows it: objects are named, not serialized (they may be huge or 10 000 levels deep). */
+function shown(v: unknown): string {
+  if (v !== null && typeof v === "object") return Array.isArray(v) ? "an array" : "an object";
+  return typeof v === "string" ? JSON.stringify(v.length > 64 ? `${v.slice(0, 64)}…` : v) : String(v);
+}
+
 function fail(param: string, message: string): never {
   throw new RequestError("invalid_parameter", `${param}: ${message}`, param);
 }
 
 function finiteIn(param: string, v: unknown, min: number, max: number, minExclusive = false): number {
-  if (typeof v !== "number" || !Number.isFinite(v)) fail(param, `must be a finite number, got ${JSON.stringify(v)}`);
+  if (typeof v !== "number" || !Number.isFinite(v)) fail(param, `must be a finite number, got ${shown(v)}`);
   if (v > max || v < min || (minExclusive && v === min)) fail(param, `must be in ${minExclusive ? "(" : "["}${min}, ${max}], got ${v}`);
   return v;
 }
 
 function integerIn(param: string, v: unknown, min: number, max: number): number {
-  if (typeof v !== "number" || !Number.isSafeInteger(v)) fail(param, `must be an integer, got ${JSON.stringify(v)}`);
+  if (typeof v !== "number" || !Number.isSafeInteger(v)) fail(param, `must be an integer, got ${shown(v)}`);
   if (v < min || v > max) fail(param, `must be in [${min}, ${max}], got ${v}`);
   return v;
 }
@@ -92,7 +104,7 @@ function validateStop(stop: unknown): readonly string[] {
 export function validateTokenIds(param: string, ids: readonly unknown[], vocabSize: number): void {
   for (const id of ids) {
     if (typeof id !== "number" || !Number.isInteger(id) || id < 0 || id >= vocabSize) {
-      throw new RequestError(param === "prompt" ? "invalid_prompt" : "invalid_parameter", `${param}: token ids must be integers in [0, ${vocabSize}), got ${JSON.stringify(id)}`, param);
+      throw new RequestError(param === "prompt" ? "invalid_prompt" : "invalid_parameter", `${param}: token ids must be integers in [0, ${vocabSize}), got ${shown(id)}`, param);
     }
   }
 }

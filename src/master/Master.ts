@@ -11,6 +11,7 @@ import { randomInt } from "node:crypto";
 import type { Agent } from "../agent/Agent.js";
 import { now } from "../timing/clock.js";
 import { RequestPoint, StepPoint } from "../timing/points.js";
+import { RequestTrace } from "../timing/RequestTrace.js";
 import { EngineError, RequestError } from "./errors.js";
 import { checkFits, validateRequest, validateTokenIds, type GenerationRequest } from "./GenerationRequest.js";
 import type { FinishReason, GenerationStream } from "./GenerationStream.js";
@@ -64,6 +65,8 @@ export class Master {
   private lastBatchSize = 0;
   private failedSteps = 0;
   private requestCount = 0;
+  /** Requests being tokenized: they count against the queue limit, and a drain waits for them. */
+  private intake = 0;
   private readonly recordTokens: boolean;
   /** When the previous step delivered (for each step's gap). */
   private lastDelivered = NaN;
@@ -102,25 +105,49 @@ export class Master {
     return this._state;
   }
 
-  /** Validates and queues a request. Throws RequestError for bad input (nothing is queued). */
-  submit(request: GenerationRequest): GenerationStream {
-    if (this._state === "failed") throw new EngineError(`the engine loop has stopped: ${this.failure?.message}`);
-    if (this._state !== "running") throw new RequestError("shutting_down", "the server is shutting down");
-    const { vocabSize } = this.agent.info;
+  /**
+   * Validates, tokenizes and queues a request; rejects with a RequestError
+   * for bad input (nothing is queued). Short prompts are tokenized before the
+   * promise is returned, so requests submitted one after another keep their
+   * order; long ones are tokenized off the event loop meanwhile.
+   */
+  async submit(request: GenerationRequest): Promise<GenerationStream> {
+    this.checkAccepting();
     const capacity = this.agent.rowCapacity;
-    const valid = validateRequest(request, vocabSize, capacity);
-    const prompt = truncatePrompt(this.promptTokens(request.prompt, request.specialTokens === true), request.truncate, this.agent.info.bosToken);
-    const tokenized = now();
-    valid.maxNewTokens = checkFits(prompt.length, valid.maxNewTokens, capacity, request.fitContext === true);
-    if (this.scheduler.waiting.length >= this.maxWaiting) {
+    const valid = validateRequest(request, this.agent.info.vocabSize, capacity);
+    if (this.scheduler.waiting.length + this.intake >= this.maxWaiting) {
       throw new RequestError("queue_full", `too many requests waiting (${this.maxWaiting}); try again later`);
     }
+    const trace = request.trace ?? new RequestTrace();
+    let prompt: number[];
+    this.intake++;
+    try {
+      const tokens = this.promptTokens(request.prompt, request.specialTokens === true, request.truncate === undefined);
+      const raw = Array.isArray(tokens) ? tokens : await tokens;
+      // Token ids are used as given; text gets the model's BOS token.
+      const bos = typeof request.prompt === "string" ? this.bosToAdd(raw) : [];
+      // Refused before it is copied: a long prompt's tokens are a typed array until they are known to fit.
+      if (request.truncate === undefined) checkFits(raw.length + bos.length, valid.maxNewTokens, capacity, request.fitContext === true);
+      prompt = truncatePrompt(bos.concat(Array.isArray(raw) ? raw : Array.from(raw)), request.truncate, this.agent.info.bosToken);
+    } finally {
+      trace.marks.mark(RequestPoint.tokenized);
+      this.intake--;
+      this.signal(); // a drain may be waiting for the intake to end
+    }
+    valid.maxNewTokens = checkFits(prompt.length, valid.maxNewTokens, capacity, request.fitContext === true);
+    // Accepted before a drain began: it is served. After close() or a failure: not.
+    if (this._state === "stopped" || this._state === "failed") this.checkAccepting();
     const id = request.id ?? `req-${++this.requestCount}`;
     const seed = valid.seed ?? randomInt(0, 0x100000000);
-    const r = new Request(id, prompt, valid, seed, (tokens) => this.agent.detokenize(tokens), (req) => this.cancel(req), tokenized);
+    const r = new Request(trace, id, prompt, valid, seed, (tokens) => this.agent.detokenize(tokens), (req) => this.cancel(req));
     this.scheduler.waiting.push(r);
     this.signal();
     return r.stream;
+  }
+
+  private checkAccepting(): void {
+    if (this._state === "failed") throw new EngineError(`the engine loop has stopped: ${this.failure?.message}`);
+    if (this._state !== "running") throw new RequestError("shutting_down", "the server is shutting down");
   }
 
   /** Calls `listener` after every step with its record. */
@@ -157,18 +184,30 @@ export class Master {
     await this.stopped;
   }
 
-  private promptTokens(prompt: string | readonly number[], special: boolean): number[] {
+  /** `bounded`: refuse a text that cannot fit by its length alone, before tokenizing it. */
+  private promptTokens(prompt: string | readonly number[], special: boolean, bounded: boolean): number[] | Promise<ArrayLike<number>> {
     if (typeof prompt === "string") {
       if (prompt.length === 0) throw new RequestError("invalid_prompt", "prompt: is empty", "prompt");
-      const tokens = this.agent.tokenize(prompt, special);
-      const { addBos, bosToken } = this.agent.info;
-      // A chat template may already begin with the BOS token.
-      if (addBos && bosToken !== null && tokens[0] !== bosToken) tokens.unshift(bosToken);
-      return tokens;
+      const capacity = this.agent.rowCapacity;
+      const fewest = bounded ? this.agent.prompts.minTokens(prompt) : 0;
+      if (fewest >= capacity) {
+        throw new RequestError(
+          "prompt_too_long",
+          `prompt: ${Buffer.byteLength(prompt, "utf8")} bytes make at least ${fewest} tokens, which do not fit the context of ${capacity} tokens per request (prompt + output)`,
+          "prompt",
+        );
+      }
+      return this.agent.prompts.tokenize(prompt, special);
     }
     if (!Array.isArray(prompt)) throw new RequestError("invalid_prompt", "prompt: must be a string or a list of token ids", "prompt");
     validateTokenIds("prompt", prompt, this.agent.info.vocabSize);
     return prompt.slice();
+  }
+
+  /** The BOS token to put before a text's tokens, if the model wants one (a chat template may already begin with it). */
+  private bosToAdd(tokens: ArrayLike<number>): number[] {
+    const { addBos, bosToken } = this.agent.info;
+    return addBos && bosToken !== null && tokens[0] !== bosToken ? [bosToken] : [];
   }
 
   private cancel(r: Request): void {
@@ -186,7 +225,7 @@ export class Master {
   }
 
   private hasWork(): boolean {
-    return this.scheduler.waiting.length > 0 || this.scheduler.running.some((r) => r.phase === "running");
+    return this.intake > 0 || this.scheduler.waiting.length > 0 || this.scheduler.running.some((r) => r.phase === "running");
   }
 
   private async loop(): Promise<void> {

@@ -2,7 +2,7 @@
 import type { Row } from "../agent/SequencePool.js";
 import type { SamplingParams } from "../agent/Sampling.js";
 import { RequestPoint } from "../timing/points.js";
-import { RequestTrace } from "../timing/RequestTrace.js";
+import type { RequestTrace } from "../timing/RequestTrace.js";
 import type { ValidRequest } from "./GenerationRequest.js";
 import { GenerationStream, type FinishReason } from "./GenerationStream.js";
 import { IncrementalDetokenizer, type Detokenize } from "./IncrementalDetokenizer.js";
@@ -11,8 +11,6 @@ import { StopStrings } from "./StopStrings.js";
 export type Phase = "waiting" | "running" | "finished";
 
 export class Request {
-  /** Time points, steps and per-token times of this request. */
-  readonly trace = new RequestTrace();
   readonly stream: GenerationStream;
   readonly detokenizer: IncrementalDetokenizer;
   readonly stops: StopStrings;
@@ -29,16 +27,15 @@ export class Request {
   finishReason: FinishReason | undefined;
 
   constructor(
+    /** Time points, steps and per-token times of this request (its tokenized mark is already taken). */
+    readonly trace: RequestTrace,
     readonly id: string,
     readonly prompt: readonly number[],
     readonly params: ValidRequest,
     readonly seed: number,
     detokenize: Detokenize,
     onCancel: (r: Request) => void,
-    /** When the prompt was tokenized (before this object existed). */
-    tokenized: number,
   ) {
-    this.trace.marks.set(RequestPoint.tokenized, tokenized);
     this.stream = new GenerationStream(id, prompt, seed, this.trace, () => onCancel(this));
     this.detokenizer = new IncrementalDetokenizer(detokenize, prompt);
     this.stops = new StopStrings(params.stop);

@@ -1,45 +1,37 @@
 /**
  * The HTTP server: fastify, one engine beside it in the same process (native
- * decoding runs off the JS thread). Its lifecycle per request: a timeline and
- * an id at the first hook (the time Node handed us the request is taken even
- * earlier, before fastify), the body parsed, the route's API family turning
- * the body into a GenerationRequest, the response written; errors in the
- * family's own JSON shape.
+ * decoding runs off the JS thread). Each request's way through it is in
+ * requestLifecycle.ts; the routes are grouped by API family.
  */
-import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import Fastify, { type FastifyInstance } from "fastify";
+import { createServer, type ServerResponse } from "node:http";
+import cors from "@fastify/cors";
+import Fastify, { LogController, type FastifyInstance } from "fastify";
 import { now } from "../timing/clock.js";
 import { Instrumentation } from "../timing/Instrumentation.js";
 import { Logger } from "../timing/Logger.js";
-import { readTraceparent } from "../timing/OtelExporter.js";
-import { HttpPoint } from "../timing/points.js";
-import type { RequestTimeline } from "../timing/RequestTimeline.js";
 import type { ServeConfig } from "./config/ServeConfig.js";
 import { Engine } from "./Engine.js";
-import { errorBody, HttpError, toHttpError } from "./httpErrors.js";
 import { registerLlmServingRoutes } from "./protocols/llmServing/llmServingRoutes.js";
 import { registerOpenAiRoutes } from "./protocols/openai/openAiRoutes.js";
 import { registerTgiRoutes } from "./protocols/tgi/tgiRoutes.js";
-import "./requestTimeline.js";
+import { answerClientError, answerFrameworkError } from "./malformedRequests.js";
+import { installLifecycle, RECEIVED, requestId, type TimedRequest } from "./requestLifecycle.js";
+import { registerIndexRoute } from "./routes/indexRoute.js";
 import { registerOperationsRoutes } from "./routes/operationsRoutes.js";
 import type { ServerContext } from "./ServerContext.js";
 
 /** After the engine has drained, how long responses get to write their last bytes. */
 const CLOSE_GRACE_MS = 2000;
 
-/** Incoming x-request-id values we keep: printable ASCII without spaces, at most 128 characters. */
-const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
-
-/** When Node handed us the request (its headers read, its body not yet): the earliest time point it exposes. */
-const RECEIVED = Symbol("llm-serving.received");
-type TimedRequest = IncomingMessage & { [RECEIVED]?: number };
-
 export interface ServerOptions {
   config: ServeConfig;
   /** Resolves the model file (the default model may have to be made). */
   resolveModelPath: () => Promise<string>;
   logger?: Logger;
+  /** Where the access log goes (default: stdout). */
+  accessLogStream?: NodeJS.WritableStream;
+  /** Start the tokenizer thread once the model is loaded (default true; tests that never send long prompts skip it). */
+  warmTokenizer?: boolean;
 }
 
 export class LlmServer {
@@ -54,14 +46,15 @@ export class LlmServer {
     const config = options.config;
     this.logger = options.logger ?? new Logger(config.logLevel);
     this.app = Fastify({
-      logger: false,
+      // pino writes the access log (one line per request); fastify's own request lines would double it.
+      logger: config.accessLog ? { level: "info", timestamp: () => `,"time":"${new Date().toISOString()}"`, stream: options.accessLogStream ?? process.stdout } : false,
+      logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: "request_id" }),
       requestIdHeader: false,
-      genReqId: (req) => {
-        const incoming = req.headers["x-request-id"];
-        return typeof incoming === "string" && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-      },
+      genReqId: requestId,
       bodyLimit: 1 << 20,
       return503OnClosing: true,
+      clientErrorHandler: answerClientError,
+      frameworkErrors: answerFrameworkError,
       serverFactory: (handler) =>
         createServer((req: TimedRequest, res: ServerResponse) => {
           req[RECEIVED] = now();
@@ -81,57 +74,17 @@ export class LlmServer {
         })
       : undefined;
     const instrumentation = this.instrumentation;
-    this.engine = new Engine(config, options.resolveModelPath, instrumentation ? (step) => instrumentation.recordStep(step) : undefined);
+    this.engine = new Engine(config, options.resolveModelPath, instrumentation ? (step) => instrumentation.recordStep(step) : undefined, options.warmTokenizer ?? true);
     const ctx: ServerContext = { engine: this.engine, instrumentation, logger: this.logger };
-    this.installLifecycle(ctx);
+    if (config.corsOrigins.length > 0) {
+      void this.app.register(cors, { origin: config.corsOrigins.includes("*") ? "*" : config.corsOrigins, exposedHeaders: ["x-request-id", "server-timing"] });
+    }
+    installLifecycle(this.app, ctx, { apiKey: config.apiKey });
+    registerIndexRoute(this.app, ctx);
     registerLlmServingRoutes(this.app, ctx);
     registerTgiRoutes(this.app, ctx);
     registerOpenAiRoutes(this.app, ctx);
     registerOperationsRoutes(this.app, ctx);
-  }
-
-  private installLifecycle(ctx: ServerContext): void {
-    const app = this.app;
-    app.decorateRequest("timeline", undefined);
-    app.addHook("onRequest", async (request, reply) => {
-      reply.header("x-request-id", request.id);
-      const instrumentation = ctx.instrumentation;
-      // Health checks, scrapes and the debug views themselves are not timed: they would crowd the ring.
-      if (!instrumentation || request.routeOptions.config.family === "operations") return;
-      const timeline = instrumentation.startRequest(request.id);
-      timeline.http.set(HttpPoint.received, (request.raw as TimedRequest)[RECEIVED] ?? now());
-      timeline.route = `${request.method} ${request.routeOptions.url ?? request.url}`;
-      timeline.traceparent = readTraceparent(request.headers.traceparent);
-      request.timeline = timeline;
-      endOnce(reply.raw, timeline, instrumentation);
-    });
-    app.addHook("preValidation", async (request) => {
-      request.timeline?.http.mark(HttpPoint.body_parsed);
-    });
-    app.addHook("onSend", async (request, reply, payload) => {
-      if (request.timeline) {
-        request.timeline.status = reply.statusCode;
-        request.timeline.http.mark(HttpPoint.response_started);
-      }
-      return payload;
-    });
-    // Clients that forget Content-Type: application/json still get their JSON read.
-    app.addContentTypeParser(["text/plain", "application/x-www-form-urlencoded"], { parseAs: "string" }, (_request, body, done) => {
-      try {
-        done(null, JSON.parse(body as string));
-      } catch {
-        done(new HttpError(400, "invalid_json", "the body is not valid JSON"));
-      }
-    });
-    app.setErrorHandler(async (err, request, reply) => {
-      const e = toHttpError(err);
-      const { status, body } = errorBody(request.routeOptions.config.family ?? "operations", e);
-      return reply.code(status).headers(e.headers).send(body);
-    });
-    app.setNotFoundHandler(async (request, reply) => {
-      const { status, body } = errorBody("operations", new HttpError(404, "not_found", `no route ${request.method} ${request.url}`));
-      return reply.code(status).send(body);
-    });
   }
 
   async listen(host: string, port: number): Promise<string> {
@@ -160,19 +113,4 @@ export class LlmServer {
     })();
     return this.closing;
   }
-}
-
-/** The response is over when its last byte is handed to the socket ('finish'), or when the connection closes first. */
-function endOnce(res: ServerResponse, timeline: RequestTimeline, instrumentation: Instrumentation): void {
-  let ended = false;
-  const end = (aborted: boolean): void => {
-    if (ended) return;
-    ended = true;
-    timeline.http.mark(HttpPoint.response_ended);
-    timeline.aborted = aborted;
-    if (!timeline.status) timeline.status = res.statusCode;
-    instrumentation.endRequest(timeline);
-  };
-  res.once("finish", () => end(false));
-  res.once("close", () => end(!res.writableFinished));
 }

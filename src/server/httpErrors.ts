@@ -62,15 +62,17 @@ function tgiStatus(e: HttpError): number {
 }
 
 function tgiErrorType(e: HttpError): string {
+  if (e.status === 401) return "authentication";
   if (e.status === 503) return "overloaded";
   if (e.status >= 500) return "generation";
-  return e.status === 400 ? "validation" : "invalid_request";
+  return e.status === 400 || e.status === 413 ? "validation" : "invalid_request";
 }
 
 function openAiType(e: HttpError): string {
   if (e.status === 503) return "service_unavailable";
   if (e.status >= 500) return "server_error";
   if (e.status === 404) return "not_found_error";
+  if (e.status === 401) return "authentication_error";
   return "invalid_request_error";
 }
 

@@ -1,12 +1,26 @@
-/** Every request carries its timeline from the first hook on, unless timing is off (fastify request decoration). */
+/** What the server keeps on every request (fastify request decorations). */
 import type { RequestTimeline } from "../timing/RequestTimeline.js";
+
+/** A generation's outcome as the access log reports it. */
+export interface GenerationOutcome {
+  promptTokens: number;
+  generatedTokens: number;
+  finishReason: string;
+}
 
 declare module "fastify" {
   interface FastifyRequest {
+    /** From the first hook on, unless timing is off or the route is not timed. */
     timeline: RequestTimeline | undefined;
+    /** Aborted when the client goes away before its response is complete (API routes). */
+    disconnected: AbortSignal | undefined;
+    /** Set by the generation routes. */
+    outcome: GenerationOutcome | undefined;
   }
   interface FastifyContextConfig {
     /** The API family whose error shape the route answers in. */
     family?: import("./httpErrors.js").ApiFamily;
+    /** Answered without an API key even when the server has one (health checks, scrapes, the index). */
+    public?: boolean;
   }
 }

@@ -48,14 +48,33 @@ export class EventRing {
     }
   }
 
-  /** Milliseconds of [start, end] covered by events, and how many touched it. */
+  /**
+   * Milliseconds of [start, end] covered by events, and how many touched it.
+   * Covered once however many events cover it: GC entries can overlap (a
+   * major collection and its weak callbacks), and a sum would count more
+   * pause than there was time.
+   */
   overlap(start: number, end: number): Overlap {
     const result = { ms: 0, count: 0 };
     if (!(end > start)) return result;
+    const pieces: Array<[number, number]> = [];
     this.forEachOverlapping(start, end, (s, e) => {
-      result.ms += Math.min(e, end) - Math.max(s, start);
-      result.count++;
+      pieces.push([Math.max(s, start), Math.min(e, end)]);
     });
+    result.count = pieces.length;
+    if (pieces.length > 1) pieces.sort((a, b) => a[0] - b[0]);
+    let lo = NaN;
+    let hi = NaN;
+    for (const [from, to] of pieces) {
+      if (from <= hi) {
+        hi = Math.max(hi, to);
+        continue;
+      }
+      if (hi > lo) result.ms += hi - lo;
+      lo = from;
+      hi = to;
+    }
+    if (hi > lo) result.ms += hi - lo;
     return result;
   }
 

@@ -3,9 +3,10 @@
  * GenAI server metrics (time to first token, time per output token, request
  * duration), our request phases, per-stage step histograms with buckets down
  * to 10 µs, GC pauses by kind, event-loop delay and utilisation, batch size,
- * KV blocks, running and waiting requests.
+ * KV blocks, running and waiting requests; and prom-client's process
+ * metrics (RSS, CPU, heap, handles, event-loop lag).
  */
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { RequestBreakdown } from "./requestBreakdown.js";
 import { STEP_SPANS, StepPoint } from "./points.js";
 import type { StepStore } from "./StepStore.js";
@@ -47,6 +48,7 @@ export class Metrics {
     private readonly model: () => string,
   ) {
     const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
     const genAi = ["gen_ai_operation_name", "gen_ai_request_model"];
     this.ttft = new Histogram({ name: "gen_ai_server_time_to_first_token_seconds", help: "Time to generate the first token (OpenTelemetry gen_ai.server.time_to_first_token)", labelNames: genAi, buckets: TTFT_BUCKETS, registers });
     this.tpot = new Histogram({ name: "gen_ai_server_time_per_output_token_seconds", help: "Time per output token after the first (OpenTelemetry gen_ai.server.time_per_output_token)", labelNames: genAi, buckets: TPOT_BUCKETS, registers });
@@ -116,8 +118,9 @@ export class Metrics {
     const labels = { gen_ai_operation_name: operation, gen_ai_request_model: this.model() };
     const d = b.durations;
     const failed = b.status >= 400 || b.aborted;
-    this.duration.observe({ ...labels, error_type: failed ? (b.aborted ? "aborted" : String(b.status)) : "" }, s(d.e2e));
-    this.requests.inc({ finish_reason: finishReason || (failed ? "error" : "unknown") });
+    // A client that left cancelled its request: not an error of the server's.
+    this.duration.observe({ ...labels, error_type: failed ? (b.aborted ? "cancelled" : String(b.status)) : "" }, s(d.e2e));
+    this.requests.inc({ finish_reason: b.aborted ? "cancelled" : finishReason || (failed ? "error" : "unknown") });
     if (failed) return;
     if (d.ttft !== null) this.ttft.observe(labels, s(d.ttft));
     if (d.tpot !== null) this.tpot.observe(labels, s(d.tpot));

@@ -46,7 +46,7 @@ export const STEP_SPANS = [
 export type StepSpanName = (typeof STEP_SPANS)[number]["name"];
 
 /** Points the HTTP layer takes for each request, around the engine's REQUEST_POINTS. */
-export const HTTP_POINTS = ["received", "body_parsed", "validated", "response_started", "response_ended"] as const;
+export const HTTP_POINTS = ["received", "body_parsed", "validated", "response_started", "response_ended", "disconnected"] as const;
 
 export type HttpPointName = (typeof HTTP_POINTS)[number];
 
@@ -60,7 +60,7 @@ export const REQUEST_SPANS = ["receive", "validate", "tokenize", "enqueue", "que
 export type RequestSpanName = (typeof REQUEST_SPANS)[number];
 
 /** Durations derived from the marks (docs/timing.md, "Request durations", gives each formula). */
-export const REQUEST_DURATIONS = ["e2e", "ttft", "tpot", "itl", "queue", "prefill", "decode", "respond", "overhead", "gc", "stall", "untimed", "coverage"] as const;
+export const REQUEST_DURATIONS = ["e2e", "ttft", "tpot", "itl", "queue", "prefill", "decode", "respond", "overhead", "gc", "stall", "untimed", "coverage", "time_to_free"] as const;
 
 export type RequestDurationName = (typeof REQUEST_DURATIONS)[number];
 

@@ -17,7 +17,7 @@ export interface StatsJson {
 }
 
 /** The named durations of a request (docs/timing.md, "Request durations"), as the breakdown has them, rounded. */
-export type DurationsJson = Omit<Durations, "itl"> & { itl: { delivered: StatsJson; written: StatsJson } };
+export type DurationsJson = Omit<Durations, "itl" | "timeToFree"> & { itl: { delivered: StatsJson; written: StatsJson }; time_to_free: number | null };
 
 /** A node of a request's span tree; GC and stall time that overlapped it, if any. */
 export interface SpanJson {
@@ -70,8 +70,11 @@ export interface RequestSummaryJson {
   id: string;
   route: string;
   status: number;
+  /** The client left before the response was complete (then status is 499). */
   aborted: boolean;
   complete: boolean;
+  /** eos, length, stop, cancelled or error; null for requests that never reached the engine. */
+  finish_reason: string | null;
   prompt_tokens: number;
   generated_tokens: number;
   durations: DurationsJson;

@@ -53,6 +53,8 @@ export interface Durations {
   untimed: number;
   /** Share of e2e in named spans (0…1). */
   coverage: number;
+  /** From the client's disconnect to its row's release (null unless the client left before the engine was done). */
+  timeToFree: number | null;
 }
 
 export interface RequestBreakdown {
@@ -60,6 +62,7 @@ export interface RequestBreakdown {
   route: string;
   status: number;
   aborted: boolean;
+  finishReason: string;
   /** False while the response is still being written (times up to `now`). */
   complete: boolean;
   /** The clock time of `received`; every other time here is relative to it. */
@@ -85,6 +88,15 @@ export function stepSpan(step: StepRecord, events: RuntimeEvents | undefined): S
   span.step = step.id;
   span.children = STEP_SPANS.map((s) => makeSpan(s.name, t(StepPoint[s.from]), t(StepPoint[s.to]), events));
   return span;
+}
+
+/** The part of `span` (and of its children) before `end`. */
+function clipSpan(span: Span, end: number, events: RuntimeEvents | undefined): Span {
+  if (span.end <= end) return span;
+  const clipped = makeSpan(span.name, span.start, Math.max(span.start, end), events);
+  if (span.step !== undefined) clipped.step = span.step;
+  if (span.children) clipped.children = span.children.filter((c) => c.start < end).map((c) => clipSpan(c, end, events));
+  return clipped;
 }
 
 export function stats(values: readonly number[]): Stats {
@@ -145,7 +157,9 @@ export function breakdownRequest(t: RequestTimeline, steps: StepStore | undefine
       continue;
     }
     const start = steps.mark(id, StepPoint.step_start);
-    const stepEnd = steps.mark(id, StepPoint.delivered);
+    // A client that left ends its request; the step still running then counts only up to that moment.
+    if (start >= end) break;
+    const stepEnd = Math.min(steps.mark(id, StepPoint.delivered), end);
     if (Number.isNaN(firstStepStart)) {
       firstStepStart = start;
       add("queue", start);
@@ -158,7 +172,7 @@ export function breakdownRequest(t: RequestTimeline, steps: StepStore | undefine
     }
     previousMissing = false;
     if (detail) {
-      const span = stepSpan(steps.get(id)!, spanEvents);
+      const span = clipSpan(stepSpan(steps.get(id)!, spanEvents), end, spanEvents);
       span.step = id;
       children.push(span);
     } else {
@@ -167,7 +181,7 @@ export function breakdownRequest(t: RequestTimeline, steps: StepStore | undefine
       steps_.dur += stepEnd - start;
     }
     cursor = stepEnd;
-    nativeMs += steps.mark(id, StepPoint.sampled) - steps.mark(id, StepPoint.decode_start);
+    nativeMs += Math.min(steps.mark(id, StepPoint.sampled), end) - Math.min(steps.mark(id, StepPoint.decode_start), end);
   }
   if (!detail && steps_.dur > 0) children.push(steps_, loops);
   if (end >= cursor) children.push(makeSpan("respond", cursor, end, spanEvents));
@@ -190,6 +204,7 @@ export function breakdownRequest(t: RequestTimeline, steps: StepStore | undefine
     route: t.route,
     status: t.status,
     aborted: t.aborted,
+    finishReason: t.finishReason,
     complete: valid(ended),
     origin: received,
     points,
@@ -214,6 +229,7 @@ export function breakdownRequest(t: RequestTimeline, steps: StepStore | undefine
       stall: root.stallMs,
       untimed: e2e - named,
       coverage: e2e > 0 ? named / e2e : 1,
+      timeToFree: orNull(engine(RequestPoint.finished) - http(HttpPoint.disconnected)),
     },
   };
 }

@@ -42,6 +42,7 @@ export function durationsJson(b: RequestBreakdown): DurationsJson {
     stall: msOf(d.stall),
     untimed: msOf(d.untimed),
     coverage: Math.round(d.coverage * 1e6) / 1e6,
+    time_to_free: ms(d.timeToFree),
   };
 }
 
@@ -53,6 +54,7 @@ export function requestSummaryJson(b: RequestBreakdown): RequestSummaryJson {
     status: b.status,
     aborted: b.aborted,
     complete: b.complete,
+    finish_reason: b.finishReason || null,
     prompt_tokens: b.promptTokens,
     generated_tokens: b.generatedTokens,
     durations: durationsJson(b),

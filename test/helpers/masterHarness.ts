@@ -33,8 +33,8 @@ export async function withMaster<T>(agent: Agent, options: MasterOptions, fn: (m
   }
 }
 
-export function run(m: Master, r: GenerationRequest) {
-  return collect(m.submit(r));
+export async function run(m: Master, r: GenerationRequest) {
+  return collect(await m.submit(r));
 }
 
 export const ids = (c: { tokens: Array<{ id: number }> }) => c.tokens.map((t) => t.id);

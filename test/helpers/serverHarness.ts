@@ -1,5 +1,7 @@
 /** A real llm-serving HTTP server on a free port, on the tiny model, for the tests. */
+import assert from "node:assert/strict";
 import { after, before } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { mergeConfig, type ServeConfig } from "../../src/server/config/ServeConfig.js";
 import { LlmServer } from "../../src/server/Server.js";
 import type { Logger } from "../../src/timing/Logger.js";
@@ -10,9 +12,11 @@ export interface TestServer {
   server: LlmServer;
 }
 
-export async function startTestServer(config: Partial<ServeConfig> = {}, resolveModelPath?: () => Promise<string>, logger?: Logger): Promise<TestServer> {
+export async function startTestServer(config: Partial<ServeConfig> = {}, resolveModelPath?: () => Promise<string>, logger?: Logger, accessLogStream?: NodeJS.WritableStream): Promise<TestServer> {
   const server = new LlmServer({
-    config: mergeConfig({ modelName: "llama2", rows: 4, contextSize: 512, ...config }),
+    accessLogStream,
+    warmTokenizer: false,
+    config: mergeConfig({ modelName: "llama2", rows: 4, contextSize: 512, accessLog: false, ...config }),
     resolveModelPath: resolveModelPath ?? (() => tinyModelPath()),
     logger,
   });
@@ -55,4 +59,14 @@ export function sseData(text: string): unknown[] {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function jsonOf(res: Response | Promise<Response>): Promise<any> {
   return (await res).json();
+}
+
+/** Polls `check` until it holds; fails the test after `ms`. */
+export async function waitFor(check: () => Promise<boolean> | boolean, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await sleep(2);
+  }
+  assert.fail(`timed out waiting for ${what}`);
 }

@@ -49,7 +49,7 @@ async function generate(o: GenerateOptions): Promise<void> {
   log(describeModelForUser(agent.info));
   const master = new Master(agent);
   try {
-    const stream = master.submit({
+    const stream = await master.submit({
       prompt: o.prompt,
       maxNewTokens: o.maxNewTokens,
       seed: o.seed,

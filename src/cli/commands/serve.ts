@@ -6,7 +6,7 @@ import { mergeConfig, type ServeConfig } from "../../server/config/ServeConfig.j
 import { LlmServer } from "../../server/Server.js";
 import { describeModelForUser } from "../modelSource.js";
 import { isLogLevel } from "../../timing/Logger.js";
-import { integerOption, numberOption } from "../options.js";
+import { collectOption, integerOption, numberOption } from "../options.js";
 
 interface ServeFlags {
   config?: string;
@@ -28,6 +28,10 @@ interface ServeFlags {
   otlpEndpoint?: string;
   loopResolution?: number;
   logLevel?: string;
+  accessLog?: boolean;
+  apiKey?: string;
+  corsOrigin?: string[];
+  modelNameCheck?: string;
 }
 
 export function registerServe(program: Command): void {
@@ -53,6 +57,10 @@ export function registerServe(program: Command): void {
     .option("--otlp-endpoint <url>", "export request spans over OTLP/HTTP (e.g. http://127.0.0.1:4318)")
     .option("--loop-resolution <ms>", "event-loop stall detection resolution, ≤ 5 (default 5)", numberOption("--loop-resolution"))
     .option("--log-level <level>", "error, warn, info or debug (debug logs a time tree per step)")
+    .option("--no-access-log", "no access-log line per request on stdout")
+    .option("--api-key <key>", "clients must send Authorization: Bearer KEY (not for /health, /metrics and /); also LLM_SERVING_API_KEY")
+    .option("--cors-origin <origin>", "let browsers on this origin call the server (repeat it, or * for any)", collectOption)
+    .option("--model-name-check <on|off>", 'off: any model name means the served model (default on: unknown names are a 404; no name, "tgi" and URLs always work)')
     .action(serve);
 }
 
@@ -62,6 +70,9 @@ function flagsToConfig(f: ServeFlags): Partial<ServeConfig> {
   }
   if (f.logLevel !== undefined && !isLogLevel(f.logLevel)) throw new ConfigError(`--log-level must be error, warn, info or debug, got "${f.logLevel}"`);
   if (f.loopResolution !== undefined && !(f.loopResolution > 0 && f.loopResolution <= 5)) throw new ConfigError(`--loop-resolution must be in (0, 5] ms, got ${f.loopResolution}`);
+  if (f.modelNameCheck !== undefined && f.modelNameCheck !== "on" && f.modelNameCheck !== "off") throw new ConfigError(`--model-name-check must be on or off, got "${f.modelNameCheck}"`);
+  const apiKey = f.apiKey ?? process.env.LLM_SERVING_API_KEY;
+  if (apiKey !== undefined && apiKey.trim() === "") throw new ConfigError("--api-key must not be empty");
   return {
     modelPath: f.model,
     modelName: f.modelName,
@@ -82,6 +93,11 @@ function flagsToConfig(f: ServeFlags): Partial<ServeConfig> {
     otlpEndpoint: f.otlpEndpoint,
     loopResolutionMs: f.loopResolution,
     logLevel: f.logLevel as ServeConfig["logLevel"] | undefined,
+    // commander sets accessLog to true unless --no-access-log, as for timing.
+    accessLog: f.accessLog === false ? false : undefined,
+    apiKey: apiKey || undefined,
+    corsOrigins: f.corsOrigin,
+    modelNameCheck: f.modelNameCheck as ServeConfig["modelNameCheck"] | undefined,
   };
 }
 
@@ -91,23 +107,16 @@ async function serve(flags: ServeFlags): Promise<void> {
   for (const w of file.warnings) log(`warning: ${w}`);
   const config = mergeConfig(file.config, flagsToConfig(flags));
   const server = new LlmServer({ config, resolveModelPath: () => resolveModelPath(config.modelPath, log) });
-  const url = await server.listen(config.host, config.port);
+  let url: string;
+  try {
+    url = await server.listen(config.host, config.port);
+  } catch (err) {
+    // The model may be loading already: nothing else will stop the process.
+    log(`error: ${listenError(err as NodeJS.ErrnoException, config.host, config.port)}`);
+    process.exit(1);
+  }
   log(`llm-serving listening on ${url} (loading the model; /health answers 200 once it is ready)`);
-
-  let signals = 0;
-  const stop = (signal: string): void => {
-    if (++signals > 1) {
-      log(`${signal} again: exiting now`);
-      process.exit(1);
-    }
-    log(`${signal}: finishing in-flight requests (up to ${config.shutdownTimeoutMs / 1000} s), then exiting`);
-    void server.close(config.shutdownTimeoutMs).then((finished) => {
-      log(finished ? "all requests finished; bye" : "shutdown timeout: the remaining requests were cancelled; bye");
-      process.exit(0);
-    });
-  };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
+  stopOnSignals(server, config.shutdownTimeoutMs, log);
 
   try {
     await server.engine.ready;
@@ -116,9 +125,50 @@ async function serve(flags: ServeFlags): Promise<void> {
     await server.close(0);
     process.exit(1);
   }
+  if (server.engine.state !== "ready") return; // a signal came while it loaded
   const info = server.engine.info!;
   const name = server.engine.modelName;
   log(describeModelForUser(info));
+  const note = server.engine.contextNote;
+  if (note) log(`note: ${note} (see GET /info)`);
   log(`serving "${name}" (${info.fileType}, context ${server.engine.master!.agent.rowCapacity} tokens per request, ${config.rows} rows, ${config.batching} batching). Try:`);
-  log(`  curl ${url}/models/${name}/generate -H 'Content-Type: application/json' -d '{"inputs": "Hello", "parameters": {"max_new_tokens": 20, "do_sample": false}}'`);
+  const auth = config.apiKey ? ` -H 'Authorization: Bearer …'` : "";
+  log(`  curl ${url}/models/${name}/generate${auth} -H 'Content-Type: application/json' -d '{"inputs": "Hello", "parameters": {"max_new_tokens": 20, "do_sample": false}}'`);
+}
+
+/** SIGTERM/SIGINT: finish what is in flight (up to the timeout), then exit 0; a second signal exits at once. */
+function stopOnSignals(server: LlmServer, timeoutMs: number, log: (line: string) => void): void {
+  let signals = 0;
+  const stop = (signal: string): void => {
+    if (++signals > 1) {
+      log(`${signal} again: exiting now`);
+      process.exit(1);
+    }
+    const loading = server.engine.state === "loading";
+    log(loading ? `${signal}: the model is still loading; exiting` : `${signal}: finishing in-flight requests (up to ${timeoutMs / 1000} s), then exiting`);
+    void server.close(timeoutMs).then((finished) => {
+      if (!loading) log(finished ? "all requests finished; bye" : "shutdown timeout: the remaining requests were cancelled; bye");
+      process.exit(0);
+    });
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+/** What went wrong with listening, in one line a user can act on. */
+function listenError(err: NodeJS.ErrnoException, host: string, port: number): string {
+  const where = `${host}:${port}`;
+  switch (err.code) {
+    case "EADDRINUSE":
+      return `cannot listen on ${where}: the port is in use (is another server running?); choose another with --port`;
+    case "EADDRNOTAVAIL":
+      return `cannot listen on ${where}: ${host} is not an address of this machine; use --host 127.0.0.1 or 0.0.0.0`;
+    case "EACCES":
+      return `cannot listen on ${where}: permission denied (ports below 1024 need privileges); choose another with --port`;
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return `cannot listen on ${where}: the host name ${host} does not resolve; use an IP address`;
+    default:
+      return `cannot listen on ${where}: ${err.message}`;
+  }
 }

@@ -41,6 +41,14 @@ export interface ServeConfig {
   loopResolutionMs: number;
   /** "debug" also logs a time tree per engine step. */
   logLevel: LogLevel;
+  /** One JSON line per request on stdout (fastify's logger, pino). */
+  accessLog: boolean;
+  /** Clients must send `Authorization: Bearer KEY` (all routes but /health, /metrics and /). */
+  apiKey: string | undefined;
+  /** Origins browsers may call from (CORS); "*" for any; empty: no CORS headers. */
+  corsOrigins: string[];
+  /** "on": an unknown model name is a 404; "off": any name means the served model. */
+  modelNameCheck: "on" | "off";
 }
 
 export const DEFAULT_CONFIG: Readonly<ServeConfig> = Object.freeze({
@@ -64,6 +72,10 @@ export const DEFAULT_CONFIG: Readonly<ServeConfig> = Object.freeze({
   otlpEndpoint: undefined,
   loopResolutionMs: 5,
   logLevel: "info",
+  accessLog: true,
+  apiKey: undefined,
+  corsOrigins: [],
+  modelNameCheck: "on",
 });
 
 /** Later layers win; `undefined` in a layer means "not set there". */

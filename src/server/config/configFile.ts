@@ -5,6 +5,7 @@
  * accepted with a warning that says so.
  */
 import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import { parse } from "yaml";
 import { z } from "zod";
 import type { ServeConfig } from "./ServeConfig.js";
@@ -75,6 +76,10 @@ const schema = z.strictObject({
       // ours
       queue_limit: z.number().int().nonnegative().optional(),
       shutdown_timeout: z.number().positive().optional(),
+      api_key: z.string().min(1).optional(),
+      cors_origins: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
+      access_log: z.boolean().optional(),
+      model_name_check: z.enum(["on", "off"]).optional(),
     })
     .optional(),
   pa_config: z.strictObject({ block_size: positiveInt.optional() }).optional(),
@@ -130,7 +135,12 @@ function describe(error: z.ZodError): string {
     .join("; ");
 }
 
-export function parseConfig(text: string, source = "config"): LoadedConfig {
+/**
+ * `source` names the file in errors; file paths in it (model_path,
+ * timeline_file) are relative to `folder`, the file's own folder, as users
+ * expect from a config file they keep beside their model.
+ */
+export function parseConfig(text: string, source = "config", folder = "."): LoadedConfig {
   let raw: unknown;
   try {
     raw = parse(text) ?? {};
@@ -149,7 +159,7 @@ export function parseConfig(text: string, source = "config"): LoadedConfig {
   return {
     warnings,
     config: {
-      modelPath: m.model_path,
+      modelPath: m.model_path === undefined ? undefined : resolve(folder, m.model_path),
       modelName: m.model_name,
       contextSize: m.context_size ?? m.max_generate_length,
       eosTokenIds: m.end_token === undefined ? undefined : [m.end_token].flat(),
@@ -161,11 +171,15 @@ export function parseConfig(text: string, source = "config"): LoadedConfig {
       port: s.server_port,
       queueLimit: s.queue_limit,
       shutdownTimeoutMs: s.shutdown_timeout === undefined ? undefined : s.shutdown_timeout * 1000,
+      apiKey: s.api_key,
+      corsOrigins: s.cors_origins === undefined ? undefined : [s.cors_origins].flat(),
+      accessLog: s.access_log,
+      modelNameCheck: s.model_name_check,
       blockSize: pa.block_size,
       timing: tc.enabled,
       timelineCapacity: tc.timelines,
       stepCapacity: tc.steps,
-      timelineFile: tc.timeline_file,
+      timelineFile: tc.timeline_file === undefined ? undefined : resolve(folder, tc.timeline_file),
       otlpEndpoint: tc.otlp_endpoint,
       loopResolutionMs: tc.loop_resolution_ms,
       logLevel: tc.log_level,
@@ -180,5 +194,5 @@ export async function loadConfigFile(path: string): Promise<LoadedConfig> {
   } catch (err) {
     throw new ConfigError(`cannot read config ${path}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`);
   }
-  return parseConfig(text, path);
+  return parseConfig(text, path, dirname(resolve(path)));
 }

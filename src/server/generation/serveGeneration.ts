@@ -8,8 +8,10 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { GenerationRequest } from "../../master/GenerationRequest.js";
 import { completionOf, type GenerationStream, type TokenEvent } from "../../master/GenerationStream.js";
+import type { Master } from "../../master/Master.js";
 import { now } from "../../timing/clock.js";
 import { HttpPoint } from "../../timing/points.js";
+import { RequestTrace } from "../../timing/RequestTrace.js";
 import { serverTimingHeader, timingsObject } from "../../timing/responseTimings.js";
 import type { RequestBreakdown } from "../../timing/requestBreakdown.js";
 import { HttpError, toHttpError } from "../httpErrors.js";
@@ -20,14 +22,20 @@ import type { Generation, StreamFormat } from "./ResponseFormat.js";
 /** OpenTelemetry's gen_ai.operation.name of a route. */
 export type Operation = "text_completion" | "chat";
 
-export function submitGeneration(ctx: ServerContext, request: FastifyRequest, generation: Omit<GenerationRequest, "id">, operation: Operation): GenerationStream {
-  const master = ctx.engine.requireMaster();
+/**
+ * Tokenizes and queues the generation on `master` (which the route took when
+ * it began, so that a drain starting meanwhile does not take it away).
+ */
+export async function submitGeneration(ctx: ServerContext, request: FastifyRequest, master: Master, generation: Omit<GenerationRequest, "id">, operation: Operation): Promise<GenerationStream> {
   const timeline = request.timeline;
   timeline?.http.mark(HttpPoint.validated);
-  const stream = master.submit({ ...generation, id: request.id });
+  // Made here, so that a prompt refused after tokenizing still shows its tokenize time.
+  if (timeline) timeline.trace = new RequestTrace();
+  const stream = await master.submit({ ...generation, id: request.id, trace: timeline?.trace });
+  request.outcome = { promptTokens: stream.prompt.length, generatedTokens: 0, finishReason: "" };
   if (timeline) {
-    timeline.trace = stream.trace;
     timeline.promptTokens = stream.prompt.length;
+    timeline.engineDone = stream.completion;
     const s = generation.sampling;
     timeline.genAi = {
       operation,
@@ -39,6 +47,7 @@ export function submitGeneration(ctx: ServerContext, request: FastifyRequest, ge
       seed: stream.seed,
     };
   }
+  cancelOnDisconnect(request, stream);
   return stream;
 }
 
@@ -55,35 +64,38 @@ export function timeResponse(ctx: ServerContext, request: FastifyRequest, reply:
   return { timings: timingsObject(b), breakdown: b };
 }
 
-/** Cancels the generation if the connection closes before the response is complete. */
-function cancelOnDisconnect(reply: FastifyReply, stream: GenerationStream): void {
-  reply.raw.once("close", () => {
-    if (!reply.raw.writableFinished) stream.cancel();
-  });
+/** Cancels the generation when the client goes away (already gone, say while its prompt was tokenized: at once). */
+function cancelOnDisconnect(request: FastifyRequest, stream: GenerationStream): void {
+  const gone = request.disconnected;
+  if (!gone) return;
+  if (gone.aborted) stream.cancel();
+  else gone.addEventListener("abort", () => stream.cancel(), { once: true });
 }
 
-function endedEarly(g: Generation): HttpError | undefined {
+function endedEarly(request: FastifyRequest, g: Generation): HttpError | undefined {
   if (g.finishReason === "error") return toHttpError(g.error);
-  if (g.finishReason === "cancelled") return new HttpError(503, "cancelled", "the request was cancelled (the server is shutting down)");
-  return undefined;
+  if (g.finishReason !== "cancelled") return undefined;
+  // Nobody reads this one: it names the outcome for the record (nginx's 499).
+  if (request.disconnected?.aborted) return new HttpError(499, "client_closed_request", "the client closed the connection");
+  return new HttpError(503, "cancelled", "the request was cancelled (the server is shutting down)");
 }
 
 function noteCompletion(request: FastifyRequest, g: Generation): void {
+  request.outcome = { promptTokens: g.promptTokens, generatedTokens: g.generatedTokens, finishReason: g.finishReason };
   if (!request.timeline) return;
   request.timeline.generatedTokens = g.generatedTokens;
   request.timeline.finishReason = g.finishReason;
 }
 
 /** Waits for the whole generation; throws an HttpError if it did not complete. */
-export async function collectGeneration(request: FastifyRequest, reply: FastifyReply, stream: GenerationStream): Promise<Generation> {
-  cancelOnDisconnect(reply, stream);
+export async function collectGeneration(request: FastifyRequest, stream: GenerationStream): Promise<Generation> {
   const tokens: TokenEvent[] = [];
   for await (const event of stream) {
     if (event.type === "token") tokens.push(event);
     else {
       const generation = { ...completionOf(event), tokens };
       noteCompletion(request, generation);
-      const failure = endedEarly(generation);
+      const failure = endedEarly(request, generation);
       if (failure) throw failure;
       return generation;
     }
@@ -108,7 +120,6 @@ export async function streamGeneration(ctx: ServerContext, request: FastifyReque
   const timeline = request.timeline;
   reply.hijack();
   const res = reply.raw;
-  cancelOnDisconnect(reply, stream);
   res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), "content-type": format.contentType, "cache-control": "no-cache" });
   if (timeline) {
     timeline.status = 200;
@@ -134,7 +145,7 @@ export async function streamGeneration(ctx: ServerContext, request: FastifyReque
     }
     const generation = { ...completionOf(event), tokens };
     noteCompletion(request, generation);
-    const failure = endedEarly(generation);
+    const failure = endedEarly(request, generation);
     if (failure) {
       res.end(format.error(failure));
       return;

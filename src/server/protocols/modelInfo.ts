@@ -1,7 +1,6 @@
 /** What the server says about its model: TGI's /info fields (llm-serving's model info uses the same). */
+import { VERSION } from "../../version.js";
 import type { Engine } from "../Engine.js";
-
-export const SERVER_VERSION = "0.1.0";
 
 export function modelInfo(engine: Engine): Record<string, unknown> {
   const master = engine.requireMaster();
@@ -22,10 +21,14 @@ export function modelInfo(engine: Engine): Record<string, unknown> {
     max_total_tokens: context,
     max_batch_total_tokens: context * c.rows,
     validation_workers: 1,
-    version: SERVER_VERSION,
+    version: VERSION,
     sha: null,
     docker_label: null,
     router: "llm-serving",
     synthetic: info.synthetic,
+    // ours: what was asked for, and why it differs when it does
+    context_size: context,
+    requested_context_size: c.contextSize,
+    context_size_note: engine.contextNote ?? null,
   };
 }

@@ -17,10 +17,16 @@ export function objectAt(value: unknown, name: string, optional = false): Json {
   return value as Json;
 }
 
+/** Longest piece of a bad value quoted back in an error. */
+const QUOTE_CHARS = 64;
+
+/** What a bad value is, briefly: a hostile one (megabytes, 10 000 levels deep) is named, never serialized whole. */
 function kind(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "an array";
-  return typeof v === "string" ? `the string ${JSON.stringify(v)}` : `${typeof v} ${JSON.stringify(v)}`;
+  if (typeof v === "object") return "an object";
+  if (typeof v === "string") return `the string ${JSON.stringify(v.length > QUOTE_CHARS ? `${v.slice(0, QUOTE_CHARS)}…` : v)}`;
+  return `${typeof v} ${String(v)}`;
 }
 
 export function string(v: unknown, name: string): string {

@@ -8,13 +8,15 @@ import type { ServerContext } from "../ServerContext.js";
 export function registerOperationsRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const { engine } = ctx;
   const config = { family: "operations" as const };
+  // Load balancers and scrapers ask without a key.
+  const open = { family: "operations" as const, public: true };
   const instruments = (): Instrumentation => {
     if (!ctx.instrumentation) throw new HttpError(404, "timing_off", "timing is switched off on this server (--no-timing)");
     return ctx.instrumentation;
   };
 
   // 200 only once the model is loaded and warmed up; 503 while loading, after a failure, and while shutting down.
-  app.get("/health", { config }, async (_request, reply) => {
+  app.get("/health", { config: open }, async (_request, reply) => {
     const ready = engine.state === "ready";
     const body: Record<string, unknown> = { status: ready ? "ok" : engine.state, model: engine.modelName || null };
     if (engine.failure) body.error = engine.failure.message;
@@ -45,7 +47,7 @@ export function registerOperationsRoutes(app: FastifyInstance, ctx: ServerContex
     return instruments().chromeTrace();
   });
 
-  app.get("/metrics", { config }, async (_request, reply) => {
+  app.get("/metrics", { config: open }, async (_request, reply) => {
     const i = instruments();
     return reply.type(i.metrics.contentType).send(await i.metricsText());
   });

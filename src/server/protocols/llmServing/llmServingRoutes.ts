@@ -17,10 +17,10 @@ export function registerLlmServingRoutes(app: FastifyInstance, ctx: ServerContex
     engine.checkModelName(request.params.model, "model");
     const master = engine.requireMaster();
     const parsed = parseLlmServingBody(request.body, master.agent.info.vocabSize);
-    const stream = submitGeneration(ctx, request, parsed.generation, "text_completion");
+    const stream = await submitGeneration(ctx, request, master, parsed.generation, "text_completion");
     const streaming = mode === "stream" || (mode === "by-flag" && parsed.stream === true);
     if (streaming) return streamGeneration(ctx, request, reply, stream, llmServingStreamFormat(parsed.returnProtocol, parsed.returnFullText));
-    const generation = await collectGeneration(request, reply, stream);
+    const generation = await collectGeneration(request, stream);
     const { timings } = timeResponse(ctx, request, reply);
     return reply.type("application/json").send(`${JSON.stringify(fullResponse(generation, timings))}\n`);
   };

@@ -11,7 +11,8 @@ import { boolean, integer, number, objectAt, or, stopList, string, type Json } f
 import { readMessages, type ChatMessage } from "./ChatTemplate.js";
 
 export interface OpenAiCommon {
-  model: string;
+  /** Absent: the served model. */
+  model: unknown;
   stream: boolean;
   includeUsage: boolean;
   generation: Omit<GenerationRequest, "id" | "prompt">;
@@ -50,7 +51,7 @@ function common(b: Json, maxTokens: number | undefined, defaultMaxTokens: number
   };
   if (sampling.topK! < 0) throw badParam("top_k", "must be ≥ 0 (0 = off)");
   return {
-    model: string(b.model, "model"),
+    model: b.model,
     stream: or(b.stream, boolean, "stream", false),
     includeUsage: or(streamOptions.include_usage, boolean, "stream_options.include_usage", false),
     generation: {

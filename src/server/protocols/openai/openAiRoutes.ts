@@ -1,6 +1,7 @@
 /** OpenAI-compatible routes: /v1/completions, /v1/chat/completions, /v1/models. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { GenerationStream } from "../../../master/GenerationStream.js";
+import type { Master } from "../../../master/Master.js";
 import type { ServerContext } from "../../ServerContext.js";
 import type { StreamFormat, Generation } from "../../generation/ResponseFormat.js";
 import { collectGeneration, streamGeneration, submitGeneration, timeResponse } from "../../generation/serveGeneration.js";
@@ -13,17 +14,14 @@ export function registerOpenAiRoutes(app: FastifyInstance, ctx: ServerContext): 
   const { engine } = ctx;
   const config = { family: "openai" as const };
   let chatTemplate: ChatTemplate | undefined;
-  const template = (): ChatTemplate => {
-    const info = engine.requireMaster().agent.info;
+  const template = (master: Master): ChatTemplate => {
+    const info = master.agent.info;
     chatTemplate ??= new ChatTemplate(info.chatTemplate, { bos: info.bosText, eos: info.eosText });
     return chatTemplate;
   };
 
   const ids = (prefix: string, request: FastifyRequest): OpenAiIds => ({ id: `${prefix}-${request.id}`, created: Math.floor(Date.now() / 1000), model: engine.modelName });
-  const texts = (): TokenText => {
-    const agent = engine.requireMaster().agent;
-    return { text: (id) => agent.tokenText(id) };
-  };
+  const texts = (master: Master): TokenText => ({ text: (id) => master.agent.tokenText(id) });
 
   async function respond(
     request: FastifyRequest,
@@ -34,16 +32,17 @@ export function registerOpenAiRoutes(app: FastifyInstance, ctx: ServerContext): 
     whole: (g: Generation, timings: object | undefined) => object,
   ): Promise<unknown> {
     if (streaming) return streamGeneration(ctx, request, reply, stream, format());
-    const generation = await collectGeneration(request, reply, stream);
+    const generation = await collectGeneration(request, stream);
     const { timings } = timeResponse(ctx, request, reply);
     return reply.send(whole(generation, timings));
   }
 
   app.post("/v1/completions", { config }, async (request, reply) => {
+    const master = engine.requireMaster();
     const body = parseCompletionBody(request.body);
     engine.checkModelName(body.model);
-    const stream = submitGeneration(ctx, request, { ...body.generation, prompt: body.prompt }, "text_completion");
-    const echo = body.echo ? (typeof body.prompt === "string" ? body.prompt : engine.requireMaster().agent.detokenize(body.prompt)) : "";
+    const stream = await submitGeneration(ctx, request, master, { ...body.generation, prompt: body.prompt }, "text_completion");
+    const echo = body.echo ? (typeof body.prompt === "string" ? body.prompt : master.agent.detokenize(body.prompt)) : "";
     const id = ids("cmpl", request);
     const logprobs = body.logprobs !== null;
     return respond(
@@ -51,25 +50,26 @@ export function registerOpenAiRoutes(app: FastifyInstance, ctx: ServerContext): 
       reply,
       stream,
       body.stream,
-      () => completionStreamFormat(id, echo, logprobs, body.includeUsage, texts()),
-      (g, timings) => completionResponse(g, id, echo, logprobs, texts(), timings),
+      () => completionStreamFormat(id, echo, logprobs, body.includeUsage, texts(master)),
+      (g, timings) => completionResponse(g, id, echo, logprobs, texts(master), timings),
     );
   });
 
   app.post("/v1/chat/completions", { config }, async (request, reply) => {
+    const master = engine.requireMaster();
     const body = parseChatBody(request.body);
     engine.checkModelName(body.model);
-    const t = template();
+    const t = template(master);
     const prompt = t.render(body.messages);
-    const stream = submitGeneration(ctx, request, { ...body.generation, prompt, specialTokens: t.fromModel }, "chat");
+    const stream = await submitGeneration(ctx, request, master, { ...body.generation, prompt, specialTokens: t.fromModel }, "chat");
     const id = ids("chatcmpl", request);
     return respond(
       request,
       reply,
       stream,
       body.stream,
-      () => chatStreamFormat(id, body.logprobs, body.includeUsage, texts()),
-      (g, timings) => chatResponse(g, id, body.logprobs, texts(), timings),
+      () => chatStreamFormat(id, body.logprobs, body.includeUsage, texts(master)),
+      (g, timings) => chatResponse(g, id, body.logprobs, texts(master), timings),
     );
   });
 

@@ -1,21 +1,26 @@
-/** TGI's routes: /generate, /generate_stream and /info. */
-import type { FastifyInstance, FastifyRequest } from "fastify";
+/** TGI's routes: / (streamed or not by its "stream" flag, as TGI serves it), /generate, /generate_stream and /info. */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { tgiTimingHeaders } from "../../../timing/responseTimings.js";
 import { collectGeneration, streamGeneration, submitGeneration, timeResponse } from "../../generation/serveGeneration.js";
 import "../../requestTimeline.js";
 import type { ServerContext } from "../../ServerContext.js";
 import { modelInfo } from "../modelInfo.js";
+import { boolean, or, type Json } from "../values.js";
 import { tgiResponse, tgiStreamFormat, type TgiOptions, type TokenTexts } from "./tgiFormat.js";
 import { parseTgiBody } from "./tgiParams.js";
+
+type Mode = "whole" | "stream" | "by-flag";
 
 export function registerTgiRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const { engine } = ctx;
   const config = { family: "tgi" as const };
 
-  const prepare = (request: FastifyRequest) => {
+  const generate = (mode: Mode) => async (request: FastifyRequest, reply: FastifyReply) => {
     const master = engine.requireMaster();
     const parsed = parseTgiBody(request.body);
-    const stream = submitGeneration(ctx, request, parsed.generation, "text_completion");
+    // TGI's POST / reads "stream" beside "inputs" and "parameters".
+    const streaming = mode === "stream" || (mode === "by-flag" && or((request.body as Json).stream, boolean, "stream", false));
+    const stream = await submitGeneration(ctx, request, master, parsed.generation, "text_completion");
     const texts: TokenTexts = { text: (id) => master.agent.tokenText(id), special: (id) => master.agent.isSpecial(id) };
     const options: TgiOptions = {
       details: parsed.details,
@@ -24,21 +29,17 @@ export function registerTgiRoutes(app: FastifyInstance, ctx: ServerContext): voi
       topN: parsed.generation.topLogprobs ?? 0,
       prompt: stream.prompt,
     };
-    return { stream, texts, options };
-  };
-
-  app.post("/generate", { config }, async (request, reply) => {
-    const { stream, texts, options } = prepare(request);
-    const generation = await collectGeneration(request, reply, stream);
+    if (streaming) return streamGeneration(ctx, request, reply, stream, tgiStreamFormat(options, texts));
+    const generation = await collectGeneration(request, stream);
     const { timings, breakdown } = timeResponse(ctx, request, reply);
     if (breakdown) reply.headers(tgiTimingHeaders(breakdown, generation.text.length));
-    return reply.send(tgiResponse(generation, options, texts, timings));
-  });
+    // TGI's POST / answers a list of one generation, as its compat route does.
+    const body = tgiResponse(generation, options, texts, timings);
+    return reply.send(mode === "by-flag" ? [body] : body);
+  };
 
-  app.post("/generate_stream", { config }, async (request, reply) => {
-    const { stream, texts, options } = prepare(request);
-    return streamGeneration(ctx, request, reply, stream, tgiStreamFormat(options, texts));
-  });
-
+  app.post("/", { config }, generate("by-flag"));
+  app.post("/generate", { config }, generate("whole"));
+  app.post("/generate_stream", { config }, generate("stream"));
   app.get("/info", { config }, async () => modelInfo(engine));
 }

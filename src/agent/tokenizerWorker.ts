@@ -1,0 +1,51 @@
+/**
+ * The tokenizer thread: the same GGUF vocabulary loaded on its own (no
+ * weights), so that long prompts are tokenized without holding the event
+ * loop that writes every other request's tokens. llama.cpp's tokenizer is
+ * synchronous; this thread is where its long runs can block.
+ */
+import { setPriority } from "node:os";
+import { parentPort, workerData } from "node:worker_threads";
+import { getLlama, LlamaLogLevel } from "node-llama-cpp";
+
+export interface TokenizeJob {
+  id: number;
+  text: string;
+  special: boolean;
+}
+
+export type TokenizeResult = { id: number; tokens: Uint32Array } | { id: number; error: string };
+
+/**
+ * On Linux a thread has its own nice value: this one yields the CPU to the
+ * event loop and to llama.cpp's threads, so that a long prompt costs the
+ * requests already running nothing, even on two cores. (Elsewhere the call
+ * would renice the whole process: not done.)
+ */
+function yieldToTheEngine(): void {
+  if (process.platform !== "linux") return;
+  try {
+    setPriority(19);
+  } catch {
+    // not allowed here: run at normal priority
+  }
+}
+
+async function main(): Promise<void> {
+  yieldToTheEngine();
+  const port = parentPort!;
+  const llama = await getLlama({ gpu: false, build: "never", skipDownload: true, usePrebuiltBinaries: true, progressLogs: false, logLevel: LlamaLogLevel.error });
+  const model = await llama.loadModel({ modelPath: (workerData as { modelPath: string }).modelPath, vocabOnly: true });
+  port.postMessage({ ready: true });
+  port.on("message", (job: TokenizeJob) => {
+    let result: TokenizeResult;
+    try {
+      result = { id: job.id, tokens: Uint32Array.from(model.tokenize(job.text, job.special)) };
+    } catch (err) {
+      result = { id: job.id, error: (err as Error).message };
+    }
+    port.postMessage(result, "tokens" in result ? [result.tokens.buffer as ArrayBuffer] : []);
+  });
+}
+
+main().catch((err: Error) => parentPort!.postMessage({ failed: err.message }));

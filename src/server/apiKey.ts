@@ -1,0 +1,23 @@
+/**
+ * `--api-key`: every route but the public ones (health, metrics, the index)
+ * wants `Authorization: Bearer KEY`, as vLLM and llama.cpp's server do.
+ * Keys are compared as hashes in constant time, so a wrong key's answer does
+ * not tell how much of it was right.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { FastifyRequest } from "fastify";
+import { HttpError } from "./httpErrors.js";
+
+const digest = (s: string): Buffer => createHash("sha256").update(s).digest();
+
+/** Throws a 401 unless the request carries `key`. */
+export function checkApiKey(request: FastifyRequest, key: string): void {
+  const header = request.headers.authorization;
+  const match = typeof header === "string" ? /^Bearer\s+(.+)$/i.exec(header.trim()) : null;
+  // x-api-key is what some clients (and TGI's docs) send instead of a bearer token.
+  const given = match?.[1] ?? (typeof request.headers["x-api-key"] === "string" ? request.headers["x-api-key"] : undefined);
+  if (given !== undefined && timingSafeEqual(digest(given), digest(key))) return;
+  throw new HttpError(401, "invalid_api_key", given === undefined ? "this server needs an API key: send Authorization: Bearer KEY" : "the API key is not valid", undefined, {
+    "www-authenticate": 'Bearer realm="llm-serving"',
+  });
+}

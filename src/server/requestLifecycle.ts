@@ -1,0 +1,174 @@
+/**
+ * Every request's way through the server, in fastify hooks: its id (echoed),
+ * its timeline (API routes, when timing is on), the client's disconnect (API
+ * routes: it cancels the generation), the API key, its end — the timeline
+ * closed and one access-log line — and errors in the route family's shape.
+ */
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import { Transform, type Readable } from "node:stream";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { now } from "../timing/clock.js";
+import type { Instrumentation } from "../timing/Instrumentation.js";
+import { readTraceparent } from "../timing/OtelExporter.js";
+import { HttpPoint } from "../timing/points.js";
+import type { RequestTimeline } from "../timing/RequestTimeline.js";
+import { checkApiKey } from "./apiKey.js";
+import { errorBody, HttpError, toHttpError } from "./httpErrors.js";
+import "./requestTimeline.js";
+import type { ServerContext } from "./ServerContext.js";
+
+/** Incoming x-request-id values we keep: printable ASCII without spaces, at most 128 characters. */
+const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+
+/** nginx's status for a request whose client closed the connection before the response was complete. */
+export const CLIENT_CLOSED_REQUEST = 499;
+
+/** When Node handed us the request (its headers read, its body not yet): the earliest time point it exposes. */
+export const RECEIVED = Symbol("llm-serving.received");
+export type TimedRequest = IncomingMessage & { [RECEIVED]?: number };
+
+export function requestId(req: IncomingMessage): string {
+  const incoming = req.headers["x-request-id"];
+  return typeof incoming === "string" && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+}
+
+export interface LifecycleOptions {
+  apiKey: string | undefined;
+}
+
+export function installLifecycle(app: FastifyInstance, ctx: ServerContext, options: LifecycleOptions): void {
+  app.decorateRequest("timeline", undefined);
+  app.decorateRequest("disconnected", undefined);
+  app.decorateRequest("outcome", undefined);
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+    const config = request.routeOptions.config;
+    const api = config.family !== undefined && config.family !== "operations" && request.method !== "OPTIONS";
+    const timeline = api && ctx.instrumentation ? startTimeline(request, ctx.instrumentation) : undefined;
+    let gone: AbortController | undefined;
+    if (api) {
+      gone = new AbortController();
+      request.disconnected = gone.signal;
+    }
+    onEnd(reply, (aborted) => {
+      // The disconnect is marked before the cancel: a queued request is finished by the cancel itself.
+      if (timeline) endTimeline(timeline, reply, aborted, ctx.instrumentation!);
+      if (aborted) gone?.abort();
+      accessLog(request, reply, aborted);
+    });
+    if (options.apiKey !== undefined && !config.public && request.method !== "OPTIONS") checkApiKey(request, options.apiKey);
+  });
+  app.addHook("preParsing", async (request, _reply, payload) => {
+    const limit = ctx.engine.maxBodyBytes;
+    if (limit === undefined || request.disconnected === undefined) return payload;
+    const length = Number(request.headers["content-length"]);
+    if (length > limit) throw bodyTooLarge(`${length} bytes`, limit);
+    return Number.isNaN(length) ? capped(payload, limit) : payload;
+  });
+  app.addHook("preValidation", async (request) => {
+    request.timeline?.http.mark(HttpPoint.body_parsed);
+  });
+  app.addHook("onSend", async (request, reply, payload) => {
+    const timeline = request.timeline;
+    if (timeline && !timeline.aborted) {
+      timeline.status = reply.statusCode;
+      timeline.http.mark(HttpPoint.response_started);
+    }
+    return payload;
+  });
+  // Clients that forget Content-Type: application/json still get their JSON read.
+  app.addContentTypeParser(["text/plain", "application/x-www-form-urlencoded"], { parseAs: "string" }, (_request, body, done) => {
+    try {
+      done(null, JSON.parse(body as string));
+    } catch {
+      done(new HttpError(400, "invalid_json", "the body is not valid JSON"));
+    }
+  });
+  app.setErrorHandler(async (err, request, reply) => {
+    const e = toHttpError(err);
+    const { status, body } = errorBody(request.routeOptions.config.family ?? "operations", e);
+    return reply.code(status).headers(e.headers).send(body);
+  });
+  app.setNotFoundHandler(async (request, reply) => {
+    const { status, body } = errorBody("operations", new HttpError(404, "not_found", `no route ${request.method} ${request.url}`));
+    return reply.code(status).send(body);
+  });
+}
+
+function bodyTooLarge(size: string, limit: number): HttpError {
+  return new HttpError(413, "body_too_large", `the body (${size}) is larger than any request whose prompt fits the context (at most ${limit} bytes here); shorten the prompt`);
+}
+
+/** A body without a length is counted as it comes, and cut off past `limit`. */
+function capped(payload: Readable, limit: number): Readable {
+  let seen = 0;
+  return payload.pipe(
+    new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        seen += chunk.length;
+        if (seen > limit) done(Object.assign(bodyTooLarge(`more than ${limit} bytes`, limit), { statusCode: 413 }));
+        else done(null, chunk);
+      },
+    }),
+  );
+}
+
+function startTimeline(request: FastifyRequest, instrumentation: Instrumentation): RequestTimeline {
+  const timeline = instrumentation.startRequest(request.id);
+  timeline.http.set(HttpPoint.received, (request.raw as TimedRequest)[RECEIVED] ?? now());
+  timeline.route = `${request.method} ${request.routeOptions.url ?? request.url}`;
+  timeline.traceparent = readTraceparent(request.headers.traceparent);
+  request.timeline = timeline;
+  return timeline;
+}
+
+/** The response is over when its last byte is handed to the socket ('finish'), or when the connection closes first. */
+function onEnd(reply: FastifyReply, end: (aborted: boolean) => void): void {
+  const res = reply.raw;
+  let ended = false;
+  const once = (aborted: boolean): void => {
+    if (ended) return;
+    ended = true;
+    end(aborted);
+  };
+  res.once("finish", () => once(false));
+  res.once("close", () => once(!res.writableFinished));
+}
+
+/**
+ * A request whose client left is recorded as cancelled (499); its timeline
+ * goes to the metrics and files once the engine has released its row, so
+ * that it carries its time to free.
+ */
+function endTimeline(timeline: RequestTimeline, reply: FastifyReply, aborted: boolean, instrumentation: Instrumentation): void {
+  const t = timeline.http.mark(HttpPoint.response_ended);
+  if (aborted) {
+    timeline.aborted = true;
+    timeline.http.set(HttpPoint.disconnected, t);
+    timeline.status = CLIENT_CLOSED_REQUEST;
+    timeline.finishReason = "cancelled";
+  } else if (!timeline.status) {
+    timeline.status = reply.raw.statusCode;
+  }
+  if (aborted && timeline.engineDone) void timeline.engineDone.then(() => instrumentation.endRequest(timeline));
+  else instrumentation.endRequest(timeline);
+}
+
+/** One line per request at info level (fastify's logger, pino), 404s and refusals included. */
+function accessLog(request: FastifyRequest, reply: FastifyReply, aborted: boolean): void {
+  const received = (request.raw as TimedRequest)[RECEIVED];
+  const outcome = request.outcome;
+  request.log.info(
+    {
+      method: request.method,
+      route: request.routeOptions.url ?? request.url,
+      status: aborted ? CLIENT_CLOSED_REQUEST : reply.raw.statusCode,
+      prompt_tokens: outcome?.promptTokens,
+      generated_tokens: outcome?.generatedTokens,
+      finish_reason: aborted ? "cancelled" : outcome?.finishReason || undefined,
+      ms: received === undefined ? undefined : Math.round((now() - received) * 1000) / 1000,
+    },
+    "request",
+  );
+}

@@ -1,0 +1,52 @@
+/**
+ * GET /: what this server is and where to go — name, version, model, the
+ * API routes and the debug views. JSON for programs; a small page of links
+ * for a browser (it asks for text/html).
+ */
+import type { FastifyInstance } from "fastify";
+import { PACKAGE_NAME, VERSION } from "../../version.js";
+import type { ServerContext } from "../ServerContext.js";
+
+const LINKS: ReadonlyArray<[string, string]> = [
+  ["POST /v1/chat/completions", "OpenAI chat completions"],
+  ["POST /v1/completions", "OpenAI completions"],
+  ["GET /v1/models", "OpenAI model list"],
+  ["POST /generate", "TGI generate (also POST / and /generate_stream)"],
+  ["GET /info", "TGI model info"],
+  ["POST /models/{model}/generate", "MindSpore llm-serving generate (also /generate_stream)"],
+  ["GET /health", "200 once the model is ready"],
+  ["GET /stats", "running and waiting requests, batch size, KV blocks"],
+  ["GET /metrics", "Prometheus metrics"],
+  ["GET /debug/requests", "recent requests and where their time went"],
+  ["GET /debug/trace", "a Chrome trace of recent steps and requests (open in Perfetto)"],
+];
+
+const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+export function registerIndexRoute(app: FastifyInstance, ctx: ServerContext): void {
+  app.get("/", { config: { family: "operations", public: true } }, async (request, reply) => {
+    const engine = ctx.engine;
+    const index = {
+      name: PACKAGE_NAME,
+      version: VERSION,
+      model: engine.modelName || null,
+      status: engine.state,
+      timing: ctx.instrumentation !== undefined,
+      routes: Object.fromEntries(LINKS),
+    };
+    if (!/text\/html/.test(request.headers.accept ?? "")) return index;
+    const rows = LINKS.map(([route, what]) => {
+      const [method, path] = route.split(" ");
+      const link = method === "GET" && !path.includes("{") ? `<a href="${escapeHtml(path)}">${escapeHtml(route)}</a>` : escapeHtml(route);
+      return `<tr><td><code>${link}</code></td><td>${escapeHtml(what)}</td></tr>`;
+    });
+    const title = `${escapeHtml(index.name)} ${escapeHtml(index.version)}`;
+    return reply
+      .type("text/html; charset=utf-8")
+      .send(
+        `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head><body>` +
+          `<h1>${title}</h1><p>model: <code>${escapeHtml(index.model ?? "(loading)")}</code> — ${escapeHtml(index.status)}</p>` +
+          `<table>${rows.join("")}</table></body></html>\n`,
+      );
+  });
+}

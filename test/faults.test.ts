@@ -1,0 +1,186 @@
+/**
+ * Faults at the HTTP edge (the engine's own — a row whose decode fails, a
+ * step that throws — are in batching.test.ts): a client that vanishes at
+ * every stage of its request frees what it held within one step and leaves
+ * the server serving; SIGTERM under load lets every accepted request finish.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtemp, rm } from "node:fs/promises";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Step } from "../src/master/Step.js";
+import { cli, startCliServer } from "./helpers/cliServer.js";
+import { jsonOf, postJson, sseData, startTestServer, type TestServer, waitFor } from "./helpers/serverHarness.js";
+
+
+interface ServerRecord {
+  status: number;
+  aborted: boolean;
+  points: Record<string, number | null>;
+  durations: { time_to_free: number | null };
+  steps: Array<{ id: number; start: number }>;
+}
+
+/** The request's record once its row (or queue place) is released. */
+async function released(s: TestServer, id: string): Promise<ServerRecord> {
+  let t: ServerRecord | undefined;
+  await waitFor(async () => {
+    const res = await fetch(`${s.url}/debug/requests/${id}`);
+    t = res.status === 200 ? ((await res.json()) as ServerRecord) : undefined;
+    return t?.points.finished != null;
+  }, `${id} to be released`);
+  return t!;
+}
+
+/** No step that started after the client left carried its request: the row was freed at the next step. */
+function assertFreedWithinOneStep(t: ServerRecord, id: string): void {
+  assert.equal(t.status, 499, id);
+  assert.equal(t.aborted, true);
+  const gone = t.points.disconnected!;
+  assert.ok(gone !== null, "the disconnect is recorded");
+  const after = t.steps.filter((s) => s.start > gone);
+  assert.deepEqual(after.map((s) => s.id), [], `${id}: steps after the disconnect still carried it`);
+  assert.ok(t.durations.time_to_free! >= 0, `${id}: time to free ${t.durations.time_to_free}`);
+}
+
+async function stillServes(s: TestServer): Promise<void> {
+  await waitFor(async () => {
+    const stats = await jsonOf(fetch(`${s.url}/stats`));
+    return stats.running === 0 && stats.waiting === 0;
+  }, "the engine to go idle");
+  const res = await postJson(`${s.url}/generate`, { inputs: "still here", parameters: { max_new_tokens: 3 } });
+  assert.equal(res.status, 200);
+  assert.equal((await jsonOf(res)).generated_text.length > 0, true);
+}
+
+describe("a client that vanishes frees what it held within one step, at every stage", () => {
+  test("before its body is complete: nothing reaches the engine, the server serves on", async () => {
+    const s = await startTestServer({ rows: 1 });
+    try {
+      await s.server.engine.ready;
+      const socket = connect(Number(new URL(s.url).port), "127.0.0.1");
+      await new Promise((resolve) => socket.once("connect", resolve));
+      socket.write('POST /generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\nX-Request-Id: half-a-body\r\n\r\n{"inputs": "ha');
+      await sleep(20);
+      socket.destroy();
+      const t = await waitFor(async () => (await fetch(`${s.url}/debug/requests/half-a-body`)).status === 200, "its record").then(() => jsonOf(fetch(`${s.url}/debug/requests/half-a-body`)));
+      assert.equal(t.status, 499);
+      assert.equal(t.points.tokenized, null, "it never reached the engine");
+      await stillServes(s);
+    } finally {
+      await s.server.close(1000);
+    }
+  });
+
+  test("while queued, during a chunked prefill, and mid-stream", async () => {
+    const s = await startTestServer({ rows: 1, batchTokens: 16 });
+    try {
+      await s.server.engine.ready;
+      const master = s.server.engine.master!;
+      const leave = new Map<string, AbortController>();
+      const send = (id: string, body: object, path = "/generate") => {
+        const abort = new AbortController();
+        leave.set(id, abort);
+        return fetch(`${s.url}${path}`, { method: "POST", signal: abort.signal, headers: { "content-type": "application/json", "x-request-id": id }, body: JSON.stringify(body) }).catch(() => undefined);
+      };
+      // The first takes the only row; the second waits; it leaves while queued.
+      const running = send("runs", { inputs: "runs", parameters: { max_new_tokens: 300, ignore_eos: true } });
+      const queued = send("queued", { inputs: "waits", parameters: { max_new_tokens: 4 } });
+      await waitFor(() => master.stats.waiting === 1, "the second to wait");
+      leave.get("queued")!.abort();
+      await waitFor(() => master.stats.waiting === 0, "the queue to empty");
+      assertFreedWithinOneStep(await released(s, "queued"), "queued");
+      assert.equal((await released(s, "queued")).points.admitted, null, "never admitted");
+      leave.get("runs")!.abort();
+      await Promise.all([running, queued]);
+
+      // A 400-token prompt in 16-token chunks: it leaves after its first prefill step.
+      const seen = (step: Step) => {
+        if (step.rows.some((r) => r.request.id === "prefilling" && r.kind === "prefill")) leave.get("prefilling")!.abort();
+      };
+      const unsubscribe = master.onStep(seen);
+      const prefilling = send("prefilling", { inputs: "word ".repeat(200), parameters: { max_new_tokens: 4 } });
+      const t = await released(s, "prefilling");
+      unsubscribe();
+      await prefilling;
+      assert.equal(t.points.prefill_end, null, "it left before its prompt was in");
+      assertFreedWithinOneStep(t, "prefilling");
+
+      const stream = await postJson(`${s.url}/generate_stream`, { inputs: "streams", parameters: { max_new_tokens: 300, ignore_eos: true } }, { "x-request-id": "streaming" });
+      const reader = stream.body!.getReader();
+      for (let i = 0; i < 5; i++) await reader.read();
+      await reader.cancel();
+      assertFreedWithinOneStep(await released(s, "streaming"), "streaming");
+      await stillServes(s);
+    } finally {
+      await s.server.close(1000);
+    }
+  });
+});
+
+describe("SIGTERM under load", () => {
+  test("16 requests in flight (streamed and whole, every family) all finish; new ones get 503; exit 0 within the timeout", async () => {
+    const server = await startCliServer(["--rows", "4", "--shutdown-timeout", "60"]);
+    try {
+      const url = server.url;
+      const tokens = 120;
+      const requests = Array.from({ length: 16 }, (_, i) => {
+        const id = { "x-request-id": `load-${i}` };
+        switch (i % 4) {
+          case 0:
+            return postJson(`${url}/generate`, { inputs: "load", parameters: { max_new_tokens: tokens, ignore_eos: true, details: true } }, id).then(async (r) => [r.status, (await jsonOf(r)).details.generated_tokens]);
+          case 1:
+            return postJson(`${url}/generate_stream`, { inputs: "load", parameters: { max_new_tokens: tokens, ignore_eos: true } }, id).then(async (r) => [r.status, sseData(await r.text()).length]);
+          case 2:
+            return postJson(`${url}/v1/completions`, { prompt: "load", max_tokens: tokens, ignore_eos: true }, id).then(async (r) => [r.status, (await jsonOf(r)).usage.completion_tokens]);
+          default:
+            return postJson(`${url}/v1/chat/completions`, { messages: [{ role: "user", content: "load" }], max_tokens: tokens, ignore_eos: true, stream: true, stream_options: { include_usage: true } }, id).then(async (r) => [
+              r.status,
+              (sseData(await r.text()).at(-1) as { usage: { completion_tokens: number } }).usage.completion_tokens,
+            ]);
+        }
+      });
+      await waitFor(async () => {
+        const stats = await jsonOf(fetch(`${url}/stats`));
+        return stats.running + stats.waiting === 16;
+      }, "all 16 to be accepted");
+      const signalled = Date.now();
+      server.child.kill("SIGTERM");
+      await waitFor(() => /SIGTERM: finishing in-flight requests/.test(server.stderr()), "the server to take the signal");
+      const late = await postJson(`${url}/generate`, { inputs: "late" }).then((r) => r.status, () => "refused");
+      assert.ok(late === 503 || late === "refused", `a request after SIGTERM got ${late}`);
+      const outcomes = await Promise.all(requests);
+      assert.deepEqual(outcomes, Array.from({ length: 16 }, () => [200, tokens]), "every accepted request got its whole answer");
+      assert.equal(await server.exited, 0);
+      assert.ok(Date.now() - signalled < 60_000);
+      assert.match(server.stderr(), /all requests finished/);
+    } finally {
+      server.stop();
+    }
+  });
+
+  test("while the model is still loading, SIGTERM exits at once with 0", async () => {
+    // A fresh cache: the default model is made first, then loaded; the signal comes meanwhile.
+    const cache = await mkdtemp(join(tmpdir(), "llm-serving-loading-"));
+    try {
+      const child = spawn(process.execPath, [cli, "serve", "--port", "0", "--no-access-log"], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, LLM_SERVING_CACHE: cache } });
+      let stderr = "";
+      child.stderr.on("data", (d) => (stderr += d));
+      const exited = once(child, "exit");
+      while (!/listening on/.test(stderr)) await once(child.stderr, "data");
+      const signalled = Date.now();
+      child.kill("SIGTERM");
+      const [code] = await exited;
+      assert.equal(code, 0, stderr);
+      assert.ok(Date.now() - signalled < 5000, `took ${Date.now() - signalled} ms`);
+      assert.match(stderr, /still loading; exiting/);
+    } finally {
+      await rm(cache, { recursive: true, force: true });
+    }
+  });
+});
