@@ -1,0 +1,112 @@
+/**
+ * Samples from /proc on a timer, over the run: the server's resident memory
+ * (VmRSS) and CPU time, this client's CPU time, and the whole machine's busy
+ * time. Reading /proc needs nothing from the server (it works with
+ * --no-timing and cannot be skewed by the server's scrape handling), and the
+ * CPU figures tell whether a change in latency was the server's doing or
+ * other processes' on a shared machine.
+ */
+import { readFileSync } from "node:fs";
+import { now } from "../timing/clock.js";
+
+export interface ProcSample {
+  /** ms from the run's origin. */
+  t: number;
+  /** Server resident set size, MiB. */
+  rssMiB: number;
+  /** CPU time used so far, ms (Linux counts in 10 ms ticks). */
+  serverCpuMs: number;
+  clientCpuMs: number;
+  /** The machine's busy and total CPU time so far, ms, all cores together. */
+  machineBusyMs: number;
+  machineTotalMs: number;
+}
+
+/** Linux's USER_HZ: /proc counts CPU time in these ticks. */
+const MS_PER_TICK = 10;
+
+function rssMiB(pid: number): number {
+  const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+  return kb === undefined ? NaN : Number(kb) / 1024;
+}
+
+function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // The command name may contain spaces: fields are counted from after its closing parenthesis.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * MS_PER_TICK;
+}
+
+function machineCpuMs(): { busy: number; total: number } {
+  const line = readFileSync("/proc/stat", "utf8").split("\n")[0];
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+  const busy = user + nice + system + irq + softirq + (steal || 0);
+  return { busy: busy * MS_PER_TICK, total: (busy + idle + iowait) * MS_PER_TICK };
+}
+
+export class ProcSampler {
+  readonly samples: ProcSample[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly pid: number,
+    private readonly origin: number,
+  ) {}
+
+  /** Takes one sample; none if /proc cannot be read (not Linux, or the server is gone). */
+  sample(): void {
+    try {
+      const machine = machineCpuMs();
+      const client = process.cpuUsage();
+      this.samples.push({
+        t: now() - this.origin,
+        rssMiB: rssMiB(this.pid),
+        serverCpuMs: processCpuMs(this.pid),
+        clientCpuMs: (client.user + client.system) / 1000,
+        machineBusyMs: machine.busy,
+        machineTotalMs: machine.total,
+      });
+    } catch {
+      // The report says how many samples it had.
+    }
+  }
+
+  start(intervalMs: number): void {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), intervalMs);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.sample();
+  }
+}
+
+/** CPU use between two times, in % of one core; "others" is the machine's busy time that was neither the server's nor ours. */
+export interface CpuShare {
+  server: number;
+  client: number;
+  others: number;
+  cores: number;
+  /** Server CPU time over the interval, ms. */
+  serverMs: number;
+}
+
+export function cpuBetween(samples: readonly ProcSample[], from: number, to: number): CpuShare | undefined {
+  const inside = samples.filter((s) => s.t >= from && s.t <= to);
+  const a = inside[0];
+  const b = inside.at(-1);
+  if (!a || !b || b.t <= a.t) return undefined;
+  const wall = b.t - a.t;
+  const share = (ms: number): number => (100 * ms) / wall;
+  const server = b.serverCpuMs - a.serverCpuMs;
+  const client = b.clientCpuMs - a.clientCpuMs;
+  const busy = b.machineBusyMs - a.machineBusyMs;
+  return {
+    server: share(server),
+    client: share(client),
+    others: share(Math.max(0, busy - server - client)),
+    cores: (b.machineTotalMs - a.machineTotalMs) / wall,
+    serverMs: server,
+  };
+}
