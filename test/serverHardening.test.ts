@@ -246,7 +246,11 @@ describe("what operators expect", () => {
       await s.server.engine.ready;
       await (await postJson(`${s.url}/v1/completions`, { prompt: "log me", max_tokens: 2 }, { "x-request-id": "logged" })).text();
       await (await fetch(`${s.url}/nope`)).text();
-      await waitFor(() => out.includes('"/nope"'), "the 404's line");
+      const left = await postJson(`${s.url}/generate_stream`, { inputs: "leave", parameters: { max_new_tokens: 300, ignore_eos: true } }, { "x-request-id": "logged-left" });
+      const reader = left.body!.getReader();
+      for (let i = 0; i < 5; i++) await reader.read();
+      await reader.cancel();
+      await waitFor(() => out.includes('"/nope"') && out.includes('"logged-left"'), "the 404's line and the cancelled stream's");
       const entries = lines(out).map((l) => JSON.parse(l)).filter((e) => e.msg === "request");
       const gen = entries.find((e) => e.request_id === "logged");
       assert.ok(gen, out);
@@ -254,6 +258,10 @@ describe("what operators expect", () => {
       assert.deepEqual([gen.method, gen.route, gen.status, gen.prompt_tokens, gen.generated_tokens, gen.finish_reason], ["POST", "/v1/completions", 200, gen.prompt_tokens, 2, "length"]);
       assert.ok(gen.prompt_tokens > 0 && gen.ms > 0);
       assert.equal(entries.find((e) => e.route === "/nope")?.status, 404);
+      const cancelled = entries.find((e) => e.request_id === "logged-left");
+      assert.equal(cancelled.status, 499);
+      assert.equal(cancelled.finish_reason, "cancelled");
+      assert.ok(cancelled.generated_tokens >= 5, `the tokens it got before it left are counted: ${cancelled.generated_tokens}`);
     } finally {
       await s.server.close(1000);
     }

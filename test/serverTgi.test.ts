@@ -40,8 +40,10 @@ describe("TGI routes", () => {
     assert.equal(full.generated_text, "Hello TGI" + plain.generated_text);
   });
 
-  test("/generate_stream: standard SSE framing, the last event with generated_text and details", async () => {
-    const res = await postJson(url("/generate_stream"), { inputs: "Hello TGI", parameters: { max_new_tokens: 6 } });
+  test("/generate_stream: standard SSE framing, the last event with generated_text and details (only when asked for, as TGI)", async () => {
+    const plain = sseData(await (await postJson(url("/generate_stream"), { inputs: "Hello TGI", parameters: { max_new_tokens: 2 } })).text()) as StreamEvent[];
+    assert.equal(plain.at(-1)!.details, null);
+    const res = await postJson(url("/generate_stream"), { inputs: "Hello TGI", parameters: { max_new_tokens: 6, details: true } });
     assert.equal(res.status, 200);
     assert.match(res.headers.get("content-type")!, /^text\/event-stream/);
     const raw = await res.text();
@@ -54,6 +56,7 @@ describe("TGI routes", () => {
     assert.equal(last.generated_text, events.map((e) => e.token.text).join(""));
     assert.equal(last.details!.finish_reason, "length");
     assert.equal(last.details!.generated_tokens, 6);
+    assert.equal(last.details!.seed, null, "greedy: no seed, as TGI");
     const whole = await jsonOf(postJson(url("/generate"), { inputs: "Hello TGI", parameters: { max_new_tokens: 6 } }));
     assert.equal(last.generated_text, whole.generated_text);
   });

@@ -45,11 +45,6 @@ export class PromptTokenizer {
     return this.maxTokenBytes ? Math.ceil(Buffer.byteLength(text, "utf8") / this.maxTokenBytes) : 0;
   }
 
-  /** Prompts being tokenized off the event loop. */
-  get inFlight(): number {
-    return this.active;
-  }
-
   /**
    * Starts the worker now, so that the first long prompt does not wait for
    * it (~0.5 s, a load of its own on a small machine). Resolves false if it
@@ -90,16 +85,16 @@ export class PromptTokenizer {
       worker.on("message", (m: TokenizeResult | { ready: true } | { failed: string }) => {
         if ("ready" in m) resolve(true);
         else if ("failed" in m) {
-          this.abandon(`it could not load the vocabulary: ${m.failed}`);
+          this.abandon(worker, `it could not load the vocabulary: ${m.failed}`);
           resolve(false);
         } else this.answer(m);
       });
       worker.on("error", (err) => {
-        this.abandon(err.message);
+        this.abandon(worker, err.message);
         resolve(false);
       });
       worker.on("exit", () => {
-        if (!this.disposed) this.abandon("it exited");
+        this.abandon(worker, "it exited");
         resolve(false);
       });
       if (this.active === 0) worker.unref();
@@ -125,8 +120,9 @@ export class PromptTokenizer {
   }
 
   /** The worker is gone: what it had is tokenized here, and so is everything after. */
-  private abandon(why: string): void {
-    if (!this.disposed) process.emitWarning(`the tokenizer thread stopped (${why}); long prompts are tokenized on the main thread`, "LlmServingWarning");
+  private abandon(worker: Worker, why: string): void {
+    if (this.worker !== worker) return; // already abandoned ("error" is followed by "exit"), or disposed
+    process.emitWarning(`the tokenizer thread stopped (${why}); long prompts are tokenized on the main thread`, "LlmServingWarning");
     this.started = Promise.resolve(false);
     this.worker = undefined;
     const left = [...this.pending.values()];

@@ -41,6 +41,7 @@ export function installLifecycle(app: FastifyInstance, ctx: ServerContext, optio
   app.decorateRequest("timeline", undefined);
   app.decorateRequest("disconnected", undefined);
   app.decorateRequest("outcome", undefined);
+  app.decorateRequest("generationDone", undefined);
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
     const config = request.routeOptions.config;
@@ -53,9 +54,12 @@ export function installLifecycle(app: FastifyInstance, ctx: ServerContext, optio
     }
     onEnd(reply, (aborted) => {
       // The disconnect is marked before the cancel: a queued request is finished by the cancel itself.
-      if (timeline) endTimeline(timeline, reply, aborted, ctx.instrumentation!);
+      if (timeline) endTimeline(timeline, request, reply, aborted, ctx.instrumentation!);
       if (aborted) gone?.abort();
-      accessLog(request, reply, aborted);
+      // A request whose client left is logged once the engine is done with it, with what it generated.
+      const done = aborted ? request.generationDone : undefined;
+      if (done) void done.then(() => accessLog(request, reply, aborted));
+      else accessLog(request, reply, aborted);
     });
     if (options.apiKey !== undefined && !config.public && request.method !== "OPTIONS") checkApiKey(request, options.apiKey);
   });
@@ -141,7 +145,7 @@ function onEnd(reply: FastifyReply, end: (aborted: boolean) => void): void {
  * goes to the metrics and files once the engine has released its row, so
  * that it carries its time to free.
  */
-function endTimeline(timeline: RequestTimeline, reply: FastifyReply, aborted: boolean, instrumentation: Instrumentation): void {
+function endTimeline(timeline: RequestTimeline, request: FastifyRequest, reply: FastifyReply, aborted: boolean, instrumentation: Instrumentation): void {
   const t = timeline.http.mark(HttpPoint.response_ended);
   if (aborted) {
     timeline.aborted = true;
@@ -151,7 +155,8 @@ function endTimeline(timeline: RequestTimeline, reply: FastifyReply, aborted: bo
   } else if (!timeline.status) {
     timeline.status = reply.raw.statusCode;
   }
-  if (aborted && timeline.engineDone) void timeline.engineDone.then(() => instrumentation.endRequest(timeline));
+  const done = aborted ? request.generationDone : undefined;
+  if (done) void done.then(() => instrumentation.endRequest(timeline));
   else instrumentation.endRequest(timeline);
 }
 

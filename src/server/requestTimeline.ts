@@ -16,6 +16,8 @@ declare module "fastify" {
     disconnected: AbortSignal | undefined;
     /** Set by the generation routes. */
     outcome: GenerationOutcome | undefined;
+    /** Resolves when the engine is done with the request (its row released), once it has reached the engine. */
+    generationDone: Promise<void> | undefined;
   }
   interface FastifyContextConfig {
     /** The API family whose error shape the route answers in. */

@@ -21,8 +21,6 @@ export class RequestTimeline {
   promptTokens = 0;
   generatedTokens = 0;
   finishReason = "";
-  /** Resolves when the engine is done with the request (its row released), if it reached the engine. */
-  engineDone: Promise<unknown> | undefined;
   /** W3C trace context of the caller, if it sent a traceparent header. */
   traceparent: string | undefined;
 

@@ -1,5 +1,6 @@
 /** `llm-serving serve`: the HTTP server (llm-serving, TGI and OpenAI APIs) on one model. */
 import type { Command } from "commander";
+import { assertGgufFile } from "../../model/ggufFile.js";
 import { resolveModelPath } from "../../model/modelSource.js";
 import { ConfigError, loadConfigFile } from "../../server/config/configFile.js";
 import { mergeConfig, type ServeConfig } from "../../server/config/ServeConfig.js";
@@ -106,6 +107,8 @@ async function serve(flags: ServeFlags): Promise<void> {
   const file = flags.config ? await loadConfigFile(flags.config) : { config: {}, warnings: [] };
   for (const w of file.warnings) log(`warning: ${w}`);
   const config = mergeConfig(file.config, flagsToConfig(flags));
+  // A file that is not a model is said at once, before the server listens (the check reads only its header).
+  if (config.modelPath) await assertGgufFile(config.modelPath);
   const server = new LlmServer({ config, resolveModelPath: () => resolveModelPath(config.modelPath, log) });
   let url: string;
   try {

@@ -33,9 +33,12 @@ export async function submitGeneration(ctx: ServerContext, request: FastifyReque
   if (timeline) timeline.trace = new RequestTrace();
   const stream = await master.submit({ ...generation, id: request.id, trace: timeline?.trace });
   request.outcome = { promptTokens: stream.prompt.length, generatedTokens: 0, finishReason: "" };
+  // However the request ends (its client may leave first), what the engine did is known once it is done.
+  request.generationDone = stream.completion.then((c) => {
+    request.outcome = { promptTokens: c.promptTokens, generatedTokens: c.generatedTokens, finishReason: c.finishReason };
+  });
   if (timeline) {
     timeline.promptTokens = stream.prompt.length;
-    timeline.engineDone = stream.completion;
     const s = generation.sampling;
     timeline.genAi = {
       operation,

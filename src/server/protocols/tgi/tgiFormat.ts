@@ -21,6 +21,8 @@ export interface TgiOptions {
   prefix: string;
   topN: number;
   prompt: readonly number[];
+  /** Report the seed: when sampling (TGI reports none for greedy decoding) or when the client gave one. */
+  showSeed: boolean;
 }
 
 function topTokens(e: TokenEvent, texts: TokenTexts) {
@@ -33,7 +35,7 @@ export function tgiResponse(g: Generation, o: TgiOptions, texts: TokenTexts, tim
     const details: Record<string, unknown> = {
       finish_reason: tgiFinishReason(g.finishReason),
       generated_tokens: g.generatedTokens,
-      seed: g.seed,
+      seed: o.showSeed ? g.seed : null,
       prefill: o.decoderInputDetails ? o.prompt.map((id) => ({ id, text: texts.text(id), logprob: null })) : [],
       tokens: g.tokens.map(tokenObject),
     };
@@ -49,7 +51,8 @@ export function tgiStreamFormat(o: TgiOptions, texts: TokenTexts): StreamFormat 
     const body: Record<string, unknown> = { index: e.index + 1, token: tokenObject(e) };
     if (o.topN > 0) body.top_tokens = topTokens(e, texts);
     body.generated_text = g ? o.prefix + g.text : null;
-    body.details = g ? { finish_reason: tgiFinishReason(g.finishReason), generated_tokens: g.generatedTokens, seed: g.seed, input_length: o.prompt.length } : null;
+    // As TGI: the last event's details only when they were asked for.
+    body.details = g && o.details ? { finish_reason: tgiFinishReason(g.finishReason), generated_tokens: g.generatedTokens, seed: o.showSeed ? g.seed : null, input_length: o.prompt.length } : null;
     if (timings) body.timings = timings;
     return `data:${JSON.stringify(body)}\n\n`;
   };

@@ -28,11 +28,13 @@ export function registerTgiRoutes(app: FastifyInstance, ctx: ServerContext): voi
       prefix: parsed.returnFullText ? parsed.inputs : "",
       topN: parsed.generation.topLogprobs ?? 0,
       prompt: stream.prompt,
+      showSeed: (parsed.generation.sampling?.temperature ?? 0) > 0 || parsed.generation.seed !== undefined,
     };
     if (streaming) return streamGeneration(ctx, request, reply, stream, tgiStreamFormat(options, texts));
     const generation = await collectGeneration(request, stream);
     const { timings, breakdown } = timeResponse(ctx, request, reply);
-    if (breakdown) reply.headers(tgiTimingHeaders(breakdown, generation.text.length));
+    // TGI counts the characters of the inputs (Unicode scalar values).
+    if (breakdown) reply.headers(tgiTimingHeaders(breakdown, [...parsed.inputs].length));
     // TGI's POST / answers a list of one generation, as its compat route does.
     const body = tgiResponse(generation, options, texts, timings);
     return reply.send(mode === "by-flag" ? [body] : body);
