@@ -49,6 +49,8 @@ export class LlmServer {
       // pino writes the access log (one line per request); fastify's own request lines would double it.
       logger: config.accessLog ? { level: "info", timestamp: () => `,"time":"${new Date().toISOString()}"`, stream: options.accessLogStream ?? process.stdout } : false,
       logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: "request_id" }),
+      // One logger for all: a child per request (fastify's default) cost ~0.05 ms a request; the access-log line names its request itself.
+      childLoggerFactory: (logger) => logger,
       requestIdHeader: false,
       genReqId: requestId,
       bodyLimit: 1 << 20,

@@ -166,6 +166,7 @@ function accessLog(request: FastifyRequest, reply: FastifyReply, aborted: boolea
   const outcome = request.outcome;
   request.log.info(
     {
+      request_id: request.id,
       method: request.method,
       route: request.routeOptions.url ?? request.url,
       status: aborted ? CLIENT_CLOSED_REQUEST : reply.raw.statusCode,
