@@ -77,6 +77,30 @@ describe("a client that vanishes frees what it held within one step, at every st
     }
   });
 
+  test("while its prompt is tokenized on the worker thread: never admitted, recorded as cancelled", async () => {
+    // The tokenizer thread starts at the first long prompt here (~0.5 s): the client leaves meanwhile.
+    const s = await startTestServer({ rows: 1, contextSize: 8192 });
+    try {
+      await s.server.engine.ready;
+      const abort = new AbortController();
+      const body = JSON.stringify({ inputs: "word ".repeat(4000), parameters: { max_new_tokens: 4 } });
+      const sent = fetch(`${s.url}/generate`, { method: "POST", signal: abort.signal, headers: { "content-type": "application/json", "x-request-id": "tokenizing" }, body }).catch(() => undefined);
+      await sleep(100);
+      abort.abort();
+      await sent;
+      const t = await released(s, "tokenizing");
+      assert.equal(t.status, 499);
+      assert.equal(t.points.admitted, null, "never admitted");
+      assert.ok(t.points.tokenized! > t.points.disconnected!, "it left while its prompt was tokenized");
+      assert.deepEqual(t.steps, []);
+      const metrics = await (await fetch(`${s.url}/metrics`)).text();
+      assert.match(metrics, /^llm_serving_requests_total\{finish_reason="cancelled"\} 1$/m);
+      await stillServes(s);
+    } finally {
+      await s.server.close(1000);
+    }
+  });
+
   test("while queued, during a chunked prefill, and mid-stream", async () => {
     const s = await startTestServer({ rows: 1, batchTokens: 16 });
     try {
@@ -159,6 +183,37 @@ describe("SIGTERM under load", () => {
       assert.equal(await server.exited, 0);
       assert.ok(Date.now() - signalled < 60_000);
       assert.match(server.stderr(), /all requests finished/);
+    } finally {
+      server.stop();
+    }
+  });
+
+  test("a request whose body is still arriving at SIGTERM gets its answer; one sent after it gets our 503 with Retry-After", async () => {
+    const server = await startCliServer(["--rows", "2"]);
+    try {
+      const { hostname, port } = new URL(server.url);
+      const socket = connect(Number(port), hostname);
+      await once(socket, "connect");
+      const body = JSON.stringify({ inputs: "arriving", parameters: { max_new_tokens: 8 } });
+      let answer = "";
+      socket.on("data", (d) => (answer += d));
+      socket.write(`POST /generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`);
+      await waitFor(async () => (await jsonOf(fetch(`${server.url}/debug/requests`))).requests.length === 1, "the request to be received");
+      server.child.kill("SIGTERM");
+      await waitFor(() => /SIGTERM: finishing in-flight requests/.test(server.stderr()), "the server to take the signal");
+      socket.write(`${body.slice(10)}`);
+      await waitFor(() => /\r\n\r\n\{.*\}$/s.test(answer), "the answer");
+      assert.match(answer, /^HTTP\/1\.1 200 /);
+      assert.match(answer, /"generated_text"/);
+      // The same connection, after the signal: answered by our routes, in TGI's shape.
+      answer = "";
+      socket.write(`POST /generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      await waitFor(() => /\r\n\r\n\{.*\}$/s.test(answer), "the second answer");
+      assert.match(answer, /^HTTP\/1\.1 503 /);
+      assert.match(answer, /retry-after: 1/i);
+      assert.match(answer, /"error_type":"overloaded"/);
+      socket.destroy();
+      assert.equal(await server.exited, 0, server.stderr());
     } finally {
       server.stop();
     }

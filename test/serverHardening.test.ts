@@ -6,9 +6,10 @@
  * the access log, the API key, CORS, the index page, process metrics.
  */
 import assert from "node:assert/strict";
-import { PassThrough } from "node:stream";
+import { PassThrough, Writable } from "node:stream";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { Logger } from "../src/timing/Logger.js";
 import { startCliServer } from "./helpers/cliServer.js";
 import { jsonOf, lines, postJson, sharedTestServer, sseData, startTestServer, waitFor } from "./helpers/serverHarness.js";
 
@@ -262,6 +263,24 @@ describe("what operators expect", () => {
       assert.equal(cancelled.status, 499);
       assert.equal(cancelled.finish_reason, "cancelled");
       assert.ok(cancelled.generated_tokens >= 5, `the tokens it got before it left are counted: ${cancelled.generated_tokens}`);
+    } finally {
+      await s.server.close(1000);
+    }
+  });
+
+  test("an access log whose reader went away (EPIPE) stops, with one warning; the server serves on", async () => {
+    const broken = new Writable({
+      write(_chunk, _encoding, done) {
+        done(Object.assign(new Error("write EPIPE"), { code: "EPIPE" }));
+      },
+    });
+    const warnings: string[] = [];
+    const s = await startTestServer({ accessLog: true }, undefined, new Logger("info", (line) => warnings.push(line)), broken);
+    try {
+      await s.server.engine.ready;
+      for (let i = 0; i < 3; i++) assert.equal((await fetch(`${s.url}/health`)).status, 200);
+      assert.equal((await postJson(`${s.url}/v1/completions`, { prompt: "still", max_tokens: 2 })).status, 200);
+      assert.equal(warnings.filter((w) => /access log cannot be written/.test(w)).length, 1, warnings.join("\n"));
     } finally {
       await s.server.close(1000);
     }

@@ -64,7 +64,8 @@ function parsePrometheus(text: string): Map<string, number> {
   const types = new Map<string, string>();
   const name = "[a-zA-Z_:][a-zA-Z0-9_:]*";
   const label = `[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\\\\n]|\\\\["\\\\n])*"`;
-  const sample = new RegExp(`^(${name})(\\{(?:${label})(?:,${label})*,?\\})? (-?(?:[0-9.]+(?:e[+-]?[0-9]+)?|\\+Inf|-Inf|NaN))( -?[0-9]+)?$`);
+  // Prometheus reads NaN in any case (prom-client writes "Nan" for an empty event-loop histogram).
+  const sample = new RegExp(`^(${name})(\\{(?:${label})(?:,${label})*,?\\})? (-?(?:[0-9.]+(?:e[+-]?[0-9]+)?|\\+Inf|-Inf|[Nn]a[Nn]))( -?[0-9]+)?$`);
   for (const line of text.split("\n")) {
     if (line === "") continue;
     if (line.startsWith("# HELP ")) continue;

@@ -15,6 +15,9 @@ import type { TokenizeJob, TokenizeResult } from "./tokenizerWorker.js";
 /** Prompts up to this many UTF-8 bytes are tokenized on the calling thread. */
 export const SYNC_BYTES = 4096;
 
+/** Loading the vocabulary takes ~0.5 s here; much longer means it is stuck. */
+const START_TIMEOUT_MS = 30_000;
+
 type Tokenize = (text: string, special: boolean) => number[];
 
 interface Pending {
@@ -82,7 +85,15 @@ export class PromptTokenizer {
     this.started ??= new Promise<boolean>((resolve) => {
       const worker = new Worker(new URL("./tokenizerWorker.js", import.meta.url), { workerData: { modelPath: this.modelPath } });
       this.worker = worker;
+      // A worker that never says ready (a hung load) must not hold the server's readiness, nor long prompts, forever.
+      const timeout = setTimeout(() => {
+        this.abandon(worker, `it did not load the vocabulary within ${START_TIMEOUT_MS / 1000} s`);
+        void worker.terminate();
+        resolve(false);
+      }, START_TIMEOUT_MS);
+      timeout.unref();
       worker.on("message", (m: TokenizeResult | { ready: true } | { failed: string }) => {
+        clearTimeout(timeout);
         if ("ready" in m) resolve(true);
         else if ("failed" in m) {
           this.abandon(worker, `it could not load the vocabulary: ${m.failed}`);
@@ -127,7 +138,14 @@ export class PromptTokenizer {
     this.worker = undefined;
     const left = [...this.pending.values()];
     this.pending.clear();
-    for (const p of left) this.here(p);
+    // One per turn of the event loop, so that the streams running meanwhile get their turns too.
+    const next = (): void => {
+      const p = left.shift();
+      if (!p) return;
+      this.here(p);
+      setImmediate(next);
+    };
+    next();
   }
 
   async dispose(): Promise<void> {

@@ -38,6 +38,8 @@ export interface GenerationRequest {
    * a refused request still shows how long its tokenization took.
    */
   trace?: RequestTrace;
+  /** Aborted when the caller no longer wants the result (an HTTP client that left): the request is cancelled wherever it is, even while its prompt is tokenized. */
+  signal?: AbortSignal;
 }
 
 export const MAX_STOP_STRINGS = 16;

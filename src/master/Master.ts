@@ -140,6 +140,12 @@ export class Master {
     const id = request.id ?? `req-${++this.requestCount}`;
     const seed = valid.seed ?? randomInt(0, 0x100000000);
     const r = new Request(trace, id, prompt, valid, seed, (tokens) => this.agent.detokenize(tokens), (req) => this.cancel(req));
+    // A caller gone while its prompt was tokenized is never queued: its stream ends cancelled at once.
+    if (request.signal?.aborted) {
+      this.finish(r, "cancelled");
+      return r.stream;
+    }
+    request.signal?.addEventListener("abort", () => r.stream.cancel(), { once: true });
     this.scheduler.waiting.push(r);
     this.signal();
     return r.stream;

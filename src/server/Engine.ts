@@ -52,9 +52,16 @@ export class Engine {
     return this.agent?.info;
   }
 
-  /** The master, or a 503 that says why there is none. */
-  requireMaster(): Master {
-    if (this.state === "ready" && this.master) return this.master;
+  /** Requests admitted (received while ready) that have not reached the master yet: a drain waits for them. */
+  private arriving = 0;
+  private allArrived: (() => void) | undefined;
+
+  /**
+   * The master, or a 503 that says why there is none. `admitted`: the
+   * request was received before a drain began, so it is still let in.
+   */
+  requireMaster(admitted = false): Master {
+    if (this.master && (this.state === "ready" || (admitted && this.state === "draining"))) return this.master;
     if (this.state === "loading") throw new HttpError(503, "loading", "the model is still loading; try again shortly", undefined, { "retry-after": "1" });
     if (this.state === "failed") throw new HttpError(503, "engine_failed", `the engine is not available: ${this.failure?.message ?? "unknown error"}`);
     throw new HttpError(503, "shutting_down", "the server is shutting down", undefined, { "retry-after": "1" });
@@ -90,6 +97,20 @@ export class Engine {
     const master = this.state === "ready" ? this.master : undefined;
     const perToken = master?.agent.prompts.maxTokenBytes;
     return master && perToken ? master.agent.rowCapacity * perToken * 6 + BODY_SLACK_BYTES : undefined;
+  }
+
+  /** A generation request begins (its body may still be arriving); false once a drain has begun. */
+  admit(): boolean {
+    if (this.state !== "ready") return false;
+    this.arriving++;
+    return true;
+  }
+
+  /** An admitted request has reached the master, or ended without. */
+  settle(): void {
+    if (--this.arriving > 0) return;
+    this.allArrived?.();
+    this.allArrived = undefined;
   }
 
   /** Says how the context size differs from what was asked, if it does (llama.cpp rounds it up). */
@@ -138,7 +159,9 @@ export class Engine {
     if (!master) return true;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
-    const finished = await Promise.race([master.drain().then(() => true as const), timedOut]);
+    // Requests received before the signal, whose bodies may still be arriving, get in first.
+    const arrived = this.arriving === 0 ? Promise.resolve() : new Promise<void>((resolve) => (this.allArrived = resolve));
+    const finished = await Promise.race([arrived.then(() => master.drain()).then(() => true as const), timedOut]);
     clearTimeout(timer);
     if (!finished) await master.close();
     return finished;

@@ -20,6 +20,21 @@ import { registerIndexRoute } from "./routes/indexRoute.js";
 import { registerOperationsRoutes } from "./routes/operationsRoutes.js";
 import type { ServerContext } from "./ServerContext.js";
 
+/**
+ * The access log's stream, made so that its failure cannot take the server
+ * down: a reader of stdout that goes away (a log shipper restarting) makes
+ * every later write fail with EPIPE; the log stops, with one warning.
+ */
+function survivable(stream: NodeJS.WritableStream, logger: Logger): NodeJS.WritableStream {
+  let warned = false;
+  stream.on("error", (err: Error) => {
+    if (warned) return;
+    warned = true;
+    logger.log("warn", `warning: the access log cannot be written (${err.message}); it stops`);
+  });
+  return stream;
+}
+
 /** After the engine has drained, how long responses get to write their last bytes. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -47,14 +62,15 @@ export class LlmServer {
     this.logger = options.logger ?? new Logger(config.logLevel);
     this.app = Fastify({
       // pino writes the access log (one line per request); fastify's own request lines would double it.
-      logger: config.accessLog ? { level: "info", timestamp: () => `,"time":"${new Date().toISOString()}"`, stream: options.accessLogStream ?? process.stdout } : false,
+      logger: config.accessLog ? { level: "info", timestamp: () => `,"time":"${new Date().toISOString()}"`, stream: survivable(options.accessLogStream ?? process.stdout, this.logger) } : false,
       logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: "request_id" }),
       // One logger for all: a child per request (fastify's default) cost ~0.05 ms a request; the access-log line names its request itself.
       childLoggerFactory: (logger) => logger,
       requestIdHeader: false,
       genReqId: requestId,
       bodyLimit: 1 << 20,
-      return503OnClosing: true,
+      // Requests that arrive while closing reach the routes, which answer 503 in their family's shape with Retry-After.
+      return503OnClosing: false,
       clientErrorHandler: answerClientError,
       frameworkErrors: answerFrameworkError,
       serverFactory: (handler) =>

@@ -42,6 +42,8 @@ export function installLifecycle(app: FastifyInstance, ctx: ServerContext, optio
   app.decorateRequest("disconnected", undefined);
   app.decorateRequest("outcome", undefined);
   app.decorateRequest("generationDone", undefined);
+  app.decorateRequest("admitted", false);
+  app.decorateRequest("settle", undefined);
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
     const config = request.routeOptions.config;
@@ -51,15 +53,18 @@ export function installLifecycle(app: FastifyInstance, ctx: ServerContext, optio
     if (api) {
       gone = new AbortController();
       request.disconnected = gone.signal;
+      if (request.method === "POST") admit(request, ctx);
     }
     onEnd(reply, (aborted) => {
+      const ended = now();
       // The disconnect is marked before the cancel: a queued request is finished by the cancel itself.
       if (timeline) endTimeline(timeline, request, reply, aborted, ctx.instrumentation!);
       if (aborted) gone?.abort();
+      request.settle?.();
       // A request whose client left is logged once the engine is done with it, with what it generated.
       const done = aborted ? request.generationDone : undefined;
-      if (done) void done.then(() => accessLog(request, reply, aborted));
-      else accessLog(request, reply, aborted);
+      if (done) void done.then(() => accessLog(request, reply, aborted, ended));
+      else accessLog(request, reply, aborted, ended);
     });
     if (options.apiKey !== undefined && !config.public && request.method !== "OPTIONS") checkApiKey(request, options.apiKey);
   });
@@ -118,6 +123,18 @@ function capped(payload: Readable, limit: number): Readable {
   );
 }
 
+/** A generation request received while the engine is ready is let in by a drain that begins while its body arrives. */
+function admit(request: FastifyRequest, ctx: ServerContext): void {
+  request.admitted = ctx.engine.admit();
+  if (!request.admitted) return;
+  let settled = false;
+  request.settle = () => {
+    if (settled) return;
+    settled = true;
+    ctx.engine.settle();
+  };
+}
+
 function startTimeline(request: FastifyRequest, instrumentation: Instrumentation): RequestTimeline {
   const timeline = instrumentation.startRequest(request.id);
   timeline.http.set(HttpPoint.received, (request.raw as TimedRequest)[RECEIVED] ?? now());
@@ -161,7 +178,7 @@ function endTimeline(timeline: RequestTimeline, request: FastifyRequest, reply: 
 }
 
 /** One line per request at info level (fastify's logger, pino), 404s and refusals included. */
-function accessLog(request: FastifyRequest, reply: FastifyReply, aborted: boolean): void {
+function accessLog(request: FastifyRequest, reply: FastifyReply, aborted: boolean, ended: number): void {
   const received = (request.raw as TimedRequest)[RECEIVED];
   const outcome = request.outcome;
   request.log.info(
@@ -173,7 +190,7 @@ function accessLog(request: FastifyRequest, reply: FastifyReply, aborted: boolea
       prompt_tokens: outcome?.promptTokens,
       generated_tokens: outcome?.generatedTokens,
       finish_reason: aborted ? "cancelled" : outcome?.finishReason || undefined,
-      ms: received === undefined ? undefined : Math.round((now() - received) * 1000) / 1000,
+      ms: received === undefined ? undefined : Math.round((ended - received) * 1000) / 1000,
     },
     "request",
   );

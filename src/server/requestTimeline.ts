@@ -18,6 +18,10 @@ declare module "fastify" {
     outcome: GenerationOutcome | undefined;
     /** Resolves when the engine is done with the request (its row released), once it has reached the engine. */
     generationDone: Promise<void> | undefined;
+    /** Received while the engine was ready: a drain that begins meanwhile still lets it in. */
+    admitted: boolean;
+    /** Tells the engine an admitted request has reached the master or ended (once). */
+    settle: (() => void) | undefined;
   }
   interface FastifyContextConfig {
     /** The API family whose error shape the route answers in. */

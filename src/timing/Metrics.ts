@@ -27,6 +27,22 @@ const TTFT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08
 const TPOT_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5];
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
 
+let processMetrics: Registry | undefined;
+
+/**
+ * prom-client's process metrics, in a registry of their own made once per
+ * process: they start monitors (GC, event-loop delay) that cannot be
+ * stopped, so a process that makes several servers (tests) must not make
+ * them again for each.
+ */
+function processRegistry(): Registry {
+  if (!processMetrics) {
+    processMetrics = new Registry();
+    collectDefaultMetrics({ register: processMetrics });
+  }
+  return processMetrics;
+}
+
 export class Metrics {
   readonly registry = new Registry();
   private readonly ttft: Histogram<string>;
@@ -48,7 +64,8 @@ export class Metrics {
     private readonly model: () => string,
   ) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry });
+    // Made now, so that its monitors have samples by the first scrape.
+    processRegistry();
     const genAi = ["gen_ai_operation_name", "gen_ai_request_model"];
     this.ttft = new Histogram({ name: "gen_ai_server_time_to_first_token_seconds", help: "Time to generate the first token (OpenTelemetry gen_ai.server.time_to_first_token)", labelNames: genAi, buckets: TTFT_BUCKETS, registers });
     this.tpot = new Histogram({ name: "gen_ai_server_time_per_output_token_seconds", help: "Time per output token after the first (OpenTelemetry gen_ai.server.time_per_output_token)", labelNames: genAi, buckets: TPOT_BUCKETS, registers });
@@ -131,8 +148,8 @@ export class Metrics {
     this.tokens.inc({ kind: "generated" }, b.generatedTokens);
   }
 
-  render(): Promise<string> {
-    return this.registry.metrics();
+  async render(): Promise<string> {
+    return (await this.registry.metrics()) + (await processRegistry().metrics());
   }
 
   get contentType(): string {

@@ -131,9 +131,11 @@ export function breakdownRequest(t: RequestTimeline, steps: StepStore | undefine
   const children: Span[] = [];
   let cursor = received;
   const add = (name: RequestSpanName, until: number): void => {
-    if (!valid(until) || until < cursor) return;
-    children.push(makeSpan(name, cursor, until, spanEvents));
-    cursor = until;
+    // A client that left ends its request: what the server did after counts only up to that moment.
+    if (!valid(until) || until < cursor || cursor >= end) return;
+    const to = Math.min(until, end);
+    children.push(makeSpan(name, cursor, to, spanEvents));
+    cursor = to;
   };
   add("receive", http(HttpPoint.body_parsed));
   add("validate", http(HttpPoint.validated));
@@ -184,7 +186,7 @@ export function breakdownRequest(t: RequestTimeline, steps: StepStore | undefine
     nativeMs += Math.min(steps.mark(id, StepPoint.sampled), end) - Math.min(steps.mark(id, StepPoint.decode_start), end);
   }
   if (!detail && steps_.dur > 0) children.push(steps_, loops);
-  if (end >= cursor) children.push(makeSpan("respond", cursor, end, spanEvents));
+  if (end > cursor) children.push(makeSpan("respond", cursor, end, spanEvents));
 
   const root = makeSpan("request", received, end, events);
   root.children = children;
@@ -229,7 +231,7 @@ export function breakdownRequest(t: RequestTimeline, steps: StepStore | undefine
       stall: root.stallMs,
       untimed: e2e - named,
       coverage: e2e > 0 ? named / e2e : 1,
-      timeToFree: orNull(engine(RequestPoint.finished) - http(HttpPoint.disconnected)),
+      timeToFree: engine(RequestPoint.finished) > http(HttpPoint.disconnected) ? engine(RequestPoint.finished) - http(HttpPoint.disconnected) : null,
     },
   };
 }

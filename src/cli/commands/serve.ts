@@ -50,7 +50,7 @@ export function registerServe(program: Command): void {
     .option("--batch-tokens <n>", "most tokens per step (default 512)", integerOption("--batch-tokens", 1))
     .option("--batching <policy>", "continuous or static (default continuous)")
     .option("--block-size <n>", "KV accounting block size (default 16)", integerOption("--block-size", 1))
-    .option("--queue-limit <n>", "most waiting requests before 503 (default 256)", integerOption("--queue-limit", 0))
+    .option("--queue-limit <n>", "most waiting requests before 503 (default 256)", integerOption("--queue-limit", 1))
     .option("--shutdown-timeout <seconds>", "time in-flight requests get on SIGTERM (default 30)", integerOption("--shutdown-timeout", 0))
     .option("--no-timing", "switch off all timing: timelines, response timings, /debug/*, /metrics, runtime monitors")
     .option("--timelines <n>", "recent request timelines kept for /debug (default 1000)", integerOption("--timelines", 1))
@@ -149,10 +149,17 @@ function stopOnSignals(server: LlmServer, timeoutMs: number, log: (line: string)
     }
     const loading = server.engine.state === "loading";
     log(loading ? `${signal}: the model is still loading; exiting` : `${signal}: finishing in-flight requests (up to ${timeoutMs / 1000} s), then exiting`);
-    void server.close(timeoutMs).then((finished) => {
-      if (!loading) log(finished ? "all requests finished; bye" : "shutdown timeout: the remaining requests were cancelled; bye");
-      process.exit(0);
-    });
+    server.close(timeoutMs).then(
+      (finished) => {
+        if (!loading) log(finished ? "all requests finished; bye" : "shutdown timeout: the remaining requests were cancelled; bye");
+        process.exit(0);
+      },
+      (err: Error) => {
+        // The requests are done; what failed is closing a file or an exporter.
+        log(`error: while shutting down: ${err.message}`);
+        process.exit(1);
+      },
+    );
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));

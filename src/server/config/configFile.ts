@@ -74,7 +74,7 @@ const schema = z.strictObject({
       server_ip: z.string().min(1).optional(),
       server_port: z.number().int().min(0).max(65535).optional(),
       // ours
-      queue_limit: z.number().int().nonnegative().optional(),
+      queue_limit: positiveInt.optional(),
       shutdown_timeout: z.number().positive().optional(),
       api_key: z.string().min(1).optional(),
       cors_origins: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),

@@ -3,7 +3,7 @@
  * submit to the master (linking the request's timeline to the engine's
  * trace), then either collect the whole generation or stream it, with the
  * request's timings when timing is on. A client that goes away cancels its
- * request: its row leaves the batch at the next step.
+ * request wherever it is (the master takes the disconnect as its signal).
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { GenerationRequest } from "../../master/GenerationRequest.js";
@@ -14,6 +14,7 @@ import { HttpPoint } from "../../timing/points.js";
 import { RequestTrace } from "../../timing/RequestTrace.js";
 import { serverTimingHeader, timingsObject } from "../../timing/responseTimings.js";
 import type { RequestBreakdown } from "../../timing/requestBreakdown.js";
+import type { RequestTimeline } from "../../timing/RequestTimeline.js";
 import { HttpError, toHttpError } from "../httpErrors.js";
 import "../requestTimeline.js";
 import type { ServerContext } from "../ServerContext.js";
@@ -31,27 +32,46 @@ export async function submitGeneration(ctx: ServerContext, request: FastifyReque
   timeline?.http.mark(HttpPoint.validated);
   // Made here, so that a prompt refused after tokenizing still shows its tokenize time.
   if (timeline) timeline.trace = new RequestTrace();
-  const stream = await master.submit({ ...generation, id: request.id, trace: timeline?.trace });
-  request.outcome = { promptTokens: stream.prompt.length, generatedTokens: 0, finishReason: "" };
-  // However the request ends (its client may leave first), what the engine did is known once it is done.
-  request.generationDone = stream.completion.then((c) => {
-    request.outcome = { promptTokens: c.promptTokens, generatedTokens: c.generatedTokens, finishReason: c.finishReason };
-  });
+  // The client's disconnect cancels the request wherever it is, even while its prompt is tokenized.
+  const submitted = master.submit({ ...generation, id: request.id, trace: timeline?.trace, signal: request.disconnected });
+  // Known before the tokenizing ends: a client that leaves meanwhile is logged and measured once the engine is done.
+  request.generationDone = submitted.then(
+    (stream) =>
+      stream.completion.then((c) => {
+        request.outcome = { promptTokens: c.promptTokens, generatedTokens: c.generatedTokens, finishReason: c.finishReason };
+      }),
+    () => undefined,
+  );
+  if (timeline) timeline.genAi = genAiAttributes(ctx, generation, operation);
+  let stream: GenerationStream;
+  try {
+    stream = await submitted;
+  } catch (err) {
+    // Refused: not a generation for the metrics.
+    if (timeline) timeline.genAi = undefined;
+    throw err;
+  } finally {
+    request.settle?.();
+  }
+  request.outcome ??= { promptTokens: stream.prompt.length, generatedTokens: 0, finishReason: "" };
   if (timeline) {
     timeline.promptTokens = stream.prompt.length;
-    const s = generation.sampling;
-    timeline.genAi = {
-      operation,
-      model: ctx.engine.modelName,
-      maxTokens: generation.fitContext ? undefined : generation.maxNewTokens,
-      temperature: s?.temperature,
-      topP: s?.topP,
-      topK: s?.topK,
-      seed: stream.seed,
-    };
+    timeline.genAi!.seed = stream.seed;
   }
-  cancelOnDisconnect(request, stream);
   return stream;
+}
+
+function genAiAttributes(ctx: ServerContext, generation: Omit<GenerationRequest, "id">, operation: Operation): NonNullable<RequestTimeline["genAi"]> {
+  const s = generation.sampling;
+  return {
+    operation,
+    model: ctx.engine.modelName,
+    maxTokens: generation.fitContext ? undefined : generation.maxNewTokens,
+    temperature: s?.temperature,
+    topP: s?.topP,
+    topK: s?.topK,
+    seed: undefined,
+  };
 }
 
 /** The request's timings so far, when timing is on. */
@@ -65,14 +85,6 @@ export function timeResponse(ctx: ServerContext, request: FastifyRequest, reply:
   if (!b) return { timings: undefined, breakdown: undefined };
   reply.header("server-timing", serverTimingHeader(b));
   return { timings: timingsObject(b), breakdown: b };
-}
-
-/** Cancels the generation when the client goes away (already gone, say while its prompt was tokenized: at once). */
-function cancelOnDisconnect(request: FastifyRequest, stream: GenerationStream): void {
-  const gone = request.disconnected;
-  if (!gone) return;
-  if (gone.aborted) stream.cancel();
-  else gone.addEventListener("abort", () => stream.cancel(), { once: true });
 }
 
 function endedEarly(request: FastifyRequest, g: Generation): HttpError | undefined {

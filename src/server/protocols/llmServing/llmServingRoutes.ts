@@ -15,7 +15,7 @@ export function registerLlmServingRoutes(app: FastifyInstance, ctx: ServerContex
 
   const generate = (mode: Mode) => async (request: FastifyRequest<{ Params: { model: string } }>, reply: FastifyReply) => {
     engine.checkModelName(request.params.model, "model");
-    const master = engine.requireMaster();
+    const master = engine.requireMaster(request.admitted);
     const parsed = parseLlmServingBody(request.body, master.agent.info.vocabSize);
     const stream = await submitGeneration(ctx, request, master, parsed.generation, "text_completion");
     const streaming = mode === "stream" || (mode === "by-flag" && parsed.stream === true);

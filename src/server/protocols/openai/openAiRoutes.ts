@@ -38,7 +38,7 @@ export function registerOpenAiRoutes(app: FastifyInstance, ctx: ServerContext): 
   }
 
   app.post("/v1/completions", { config }, async (request, reply) => {
-    const master = engine.requireMaster();
+    const master = engine.requireMaster(request.admitted);
     const body = parseCompletionBody(request.body);
     engine.checkModelName(body.model);
     const stream = await submitGeneration(ctx, request, master, { ...body.generation, prompt: body.prompt }, "text_completion");
@@ -56,7 +56,7 @@ export function registerOpenAiRoutes(app: FastifyInstance, ctx: ServerContext): 
   });
 
   app.post("/v1/chat/completions", { config }, async (request, reply) => {
-    const master = engine.requireMaster();
+    const master = engine.requireMaster(request.admitted);
     const body = parseChatBody(request.body);
     engine.checkModelName(body.model);
     const t = template(master);

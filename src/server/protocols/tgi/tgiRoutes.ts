@@ -16,7 +16,7 @@ export function registerTgiRoutes(app: FastifyInstance, ctx: ServerContext): voi
   const config = { family: "tgi" as const };
 
   const generate = (mode: Mode) => async (request: FastifyRequest, reply: FastifyReply) => {
-    const master = engine.requireMaster();
+    const master = engine.requireMaster(request.admitted);
     const parsed = parseTgiBody(request.body);
     // TGI's POST / reads "stream" beside "inputs" and "parameters".
     const streaming = mode === "stream" || (mode === "by-flag" && or((request.body as Json).stream, boolean, "stream", false));
