@@ -3,11 +3,12 @@
  * with its cause as its timeline shows it.
  *
  * "Like them" is the same output length: the median e2e of the requests of
- * that length when there are at least three, else the fit's line. The
- * deviation is relative (e2e / expected − 1), because the noise of a request
- * grows with its length: 5 ms is a lot for a 30 ms request and nothing for
- * a 9 s one. An outlier's relative deviation is above the median by more
- * than k × MAD of all of them.
+ * that length when there are at least three, and then the deviation is
+ * relative (e2e / expected − 1), because the noise of a request grows with
+ * its length: 5 ms is a lot for a 30 ms request and nothing for a 9 s one;
+ * an outlier's relative deviation is above the median by more than k × MAD
+ * of all of them. A request with fewer peers is judged on its residual from
+ * the fit's line, in ms, against the MAD of those residuals.
  *
  * The cause is the overhead part that exceeds its usual value by the most;
  * usual is the median over all requests, per step for the parts paid every
@@ -128,17 +129,35 @@ function usualPerToken(requests: readonly AnalyzedRequest[]): (r: AnalyzedReques
   return (r) => peers.get(r.n) ?? all;
 }
 
+/**
+ * Which requests lie beyond k × MAD: those with peers by their relative
+ * deviation from the peers' median (as noise grows with length); those
+ * without, by their residual from the fit in ms against the MAD of all such
+ * residuals (a lone request of a length has nothing else to be judged by).
+ */
+function slowerThanExpected(requests: readonly AnalyzedRequest[], expected: readonly number[], fit: { a: number; b: number } | undefined, k: number): boolean[] {
+  const peered = peerMedians(requests, (r) => r.e2e);
+  const alone = requests.map((r) => !peered.has(r.n) && fit !== undefined);
+  const relative = requests.map((r, i) => r.e2e / expected[i] - 1);
+  const residual = requests.map((r, i) => r.e2e - expected[i]);
+  const judged = (values: readonly number[], which: (i: number) => boolean) => {
+    const pick = values.filter((_, i) => which(i));
+    return { center: median(pick), spread: mad(pick) };
+  };
+  const byPeers = judged(relative, (i) => !alone[i]);
+  const byFit = judged(residual, (i) => alone[i]);
+  // Only slower: a request faster than its peers has no pause to explain.
+  return requests.map((_, i) => (alone[i] ? residual[i] - byFit.center > k * byFit.spread : relative[i] - byPeers.center > k * byPeers.spread));
+}
+
 export function findOutliers(requests: readonly AnalyzedRequest[], fit: { a: number; b: number } | undefined, k: number): Outlier[] {
   const expected = expectedE2e(requests, fit);
-  const deviation = requests.map((r, i) => r.e2e / expected[i] - 1);
-  const center = median(deviation);
-  const spread = mad(deviation);
+  const slower = slowerThanExpected(requests, expected, fit, k);
   const usualOf = usualParts(requests);
   const usualC = usualPerToken(requests);
   const out: Outlier[] = [];
   requests.forEach((r, i) => {
-    // Only slower: a request faster than its peers has no pause to explain.
-    if (!(deviation[i] - center > k * spread)) return;
+    if (!slower[i]) return;
     const base = { id: r.id, n: r.n, e2e: r.e2e, expected: expected[i], residual: r.e2e - expected[i] };
     if (!r.parts || !r.timeline || r.perToken === undefined) {
       out.push({ ...base, part: "unknown", cause: "no server record to explain it" });

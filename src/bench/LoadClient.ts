@@ -10,11 +10,12 @@
  * (waitUntil.js), and its own lag (actual − planned) is recorded for every
  * request.
  */
-import { Agent, request as httpRequest } from "node:http";
+import { Agent, request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { now } from "../timing/clock.js";
 import { waitUntil } from "./waitUntil.js";
-import type { GenerationAsk, Protocol } from "./protocols.js";
+import type { BackendTimings } from "./backendTimings.js";
+import type { GenerationAsk, Protocol, StreamParser } from "./protocols.js";
 import type { PromptSpec } from "./prompts.js";
 
 export interface ClientRecord {
@@ -41,6 +42,8 @@ export interface ClientRecord {
   promptChars: number;
   stream: boolean;
   protocol: string;
+  /** What the backend reported about its own time for this request, if it reported anything (absent in records from before it was kept). */
+  backend?: BackendTimings;
 }
 
 /** The id a request has in the server's records: the one it answered with, else the one sent. */
@@ -179,8 +182,7 @@ export class LoadClient {
           else whole += chunk;
         });
         res.on("end", () => {
-          if (parser) r.outputTokens = parser.total ?? r.tokens.length;
-          else if (r.status === 200) r.outputTokens = o.protocol.countTokens(parseJson(whole)) ?? 0;
+          if (r.status === 200) readAnswer(r, o.protocol, parser, res.headers, whole);
           finish(r.status === 200 ? undefined : `HTTP ${r.status}: ${whole.slice(0, 200)}`);
         });
         res.on("error", (e) => finish(e.message));
@@ -192,6 +194,14 @@ export class LoadClient {
       o.onSent?.(r);
     });
   }
+}
+
+/** A 200 response's output tokens and the backend's own timings, from its stream (parser) or its whole body. */
+function readAnswer(r: ClientRecord, p: Protocol, parser: StreamParser | undefined, headers: IncomingHttpHeaders, whole: string): void {
+  const body = parser ? undefined : parseJson(whole);
+  r.outputTokens = parser ? (parser.total ?? r.tokens.length) : (p.countTokens(body) ?? 0);
+  const backend = parser?.backend ?? p.backend(headers, body);
+  if (backend) r.backend = backend;
 }
 
 function parseJson(text: string): unknown {

@@ -1,12 +1,18 @@
 /**
- * The wire protocols the load client speaks: how to ask for a generation and
- * how to count the tokens of the answer, streamed or whole. They work against
- * any server of that protocol, ours or not.
+ * The wire protocols the load client speaks: how to ask for a generation, how
+ * to count the tokens of the answer, streamed or whole, and what the backend
+ * reported about its own time (backendTimings.ts). They work against any
+ * server of that protocol, ours or not.
  */
+import { fromOllama, fromOpenAiBody, fromTgiHeaders, fromTimingsObject, type BackendTimings, type ResponseHeaders } from "./backendTimings.js";
 
-export type ProtocolName = "llm-serving" | "tgi" | "openai" | "openai-chat";
+export type ProtocolName = "llm-serving" | "tgi" | "openai" | "openai-chat" | "llama.cpp" | "ollama";
 
+/** The protocols our own server speaks (the soak draws its requests from these). */
 export const PROTOCOLS: readonly ProtocolName[] = ["llm-serving", "tgi", "openai", "openai-chat"];
+
+/** Every protocol the load client speaks: ours, and the native ones of llama.cpp's server and Ollama. */
+export const BENCH_PROTOCOLS: readonly ProtocolName[] = [...PROTOCOLS, "llama.cpp", "ollama"];
 
 export interface GenerationAsk {
   prompt: string;
@@ -23,6 +29,8 @@ export interface StreamParser {
   push(text: string): number;
   /** The output token count the server reported at the end, if it did. */
   total: number | undefined;
+  /** The backend's own timings, from the last event that carried them. */
+  backend: BackendTimings | undefined;
 }
 
 export interface Protocol {
@@ -32,12 +40,15 @@ export interface Protocol {
   streamParser(): StreamParser;
   /** Output tokens of a whole (non-streamed) response, if it says. */
   countTokens(body: unknown): number | undefined;
+  /** The backend's own timings from a response's headers and, for a whole response, its body (undefined for a stream's). */
+  backend(headers: ResponseHeaders, body: unknown): BackendTimings | undefined;
 }
 
-/** What one line or event of a stream is: a token, and/or the server's final token count. */
+/** What one line or event of a stream is: a token, the server's final token count, its timings. */
 interface Unit {
   token: boolean;
   total?: number;
+  backend?: BackendTimings;
 }
 
 /** Splits a byte stream into complete lines (or SSE events) and reads each once with `read`. */
@@ -45,6 +56,7 @@ function splitter(separator: string, read: (unit: string) => Unit): StreamParser
   let buffer = "";
   const parser: StreamParser = {
     total: undefined,
+    backend: undefined,
     push(text) {
       buffer += text;
       let n = 0;
@@ -56,6 +68,7 @@ function splitter(separator: string, read: (unit: string) => Unit): StreamParser
         const u = read(unit);
         if (u.token) n++;
         if (u.total !== undefined) parser.total = u.total;
+        if (u.backend !== undefined) parser.backend = u.backend;
       }
       return n;
     },
@@ -63,18 +76,25 @@ function splitter(separator: string, read: (unit: string) => Unit): StreamParser
   return parser;
 }
 
-function json(text: string): Record<string, unknown> | undefined {
+type Json = Record<string, unknown>;
+
+function json(text: string): Json | undefined {
   try {
-    return JSON.parse(text) as Record<string, unknown>;
+    const value: unknown = JSON.parse(text);
+    return typeof value === "object" && value !== null ? (value as Json) : undefined;
   } catch {
     return undefined;
   }
 }
 
+const asJson = (body: unknown): Json | undefined => (typeof body === "object" && body !== null ? (body as Json) : undefined);
+
 const sseData = (event: string): string | undefined => {
   const line = event.split("\n").find((l) => l.startsWith("data:"));
   return line?.slice(5).trim();
 };
+
+const nonEmpty = (text: unknown): boolean => typeof text === "string" && text.length > 0;
 
 const llmServing: Protocol = {
   name: "llm-serving",
@@ -83,14 +103,15 @@ const llmServing: Protocol = {
     inputs: a.prompt,
     parameters: { max_new_tokens: a.maxTokens, do_sample: a.greedy ? "False" : "True", return_full_text: "True", ignore_eos: a.ignoreEos },
   }),
-  // Raw JSON lines ("sse") or data: lines; a token line has a token object, the summary line has generated_tokens.
+  // Raw JSON lines ("sse") or data: lines; a token line has a token object, the summary line has generated_tokens and the timings.
   streamParser: () =>
     splitter("\n", (line) => {
       const body = json(line.startsWith("data:") ? line.slice(5) : line);
-      const d = (body?.data as Array<Record<string, unknown>> | undefined)?.[0] ?? body;
-      return { token: d !== undefined && typeof d.tokens === "object" && !Array.isArray(d.tokens), total: d?.generated_tokens as number | undefined };
+      const d = (body?.data as Json[] | undefined)?.[0] ?? body;
+      return { token: d !== undefined && typeof d.tokens === "object" && !Array.isArray(d.tokens), total: d?.generated_tokens as number | undefined, backend: fromTimingsObject(d?.timings) };
     }),
   countTokens: (body) => (body as { generated_tokens?: number })?.generated_tokens,
+  backend: (_headers, body) => fromTimingsObject(asJson(body)?.timings),
 };
 
 const tgi: Protocol = {
@@ -100,12 +121,15 @@ const tgi: Protocol = {
     inputs: a.prompt,
     parameters: { max_new_tokens: a.maxTokens, details: true, ...(a.greedy ? {} : { do_sample: true }), ...(a.ignoreEos ? { ignore_eos: true } : {}) },
   }),
+  // TGI's streams carry no timings; ours put a `timings` object in the last event.
   streamParser: () =>
     splitter("\n\n", (event) => {
       const body = json(sseData(event) ?? "");
-      return { token: body?.token !== undefined, total: (body?.details as { generated_tokens?: number } | null | undefined)?.generated_tokens };
+      return { token: body?.token !== undefined, total: (body?.details as { generated_tokens?: number } | null | undefined)?.generated_tokens, backend: fromTimingsObject(body?.timings) };
     }),
   countTokens: (body) => (body as { details?: { generated_tokens?: number } })?.details?.generated_tokens,
+  // Our TGI routes send both; the body's timings say more (prefill and decode apart).
+  backend: (headers, body) => fromTimingsObject(asJson(body)?.timings) ?? fromTgiHeaders(headers),
 };
 
 function openAi(chat: boolean): Protocol {
@@ -117,6 +141,7 @@ function openAi(chat: boolean): Protocol {
       ...(chat ? { messages: [{ role: "user", content: a.prompt }] } : { prompt: a.prompt }),
       max_tokens: a.maxTokens,
       stream: a.stream,
+      // vLLM puts its per-request metrics in the usage chunk, llama.cpp's server its timings beside it.
       ...(a.stream ? { stream_options: { include_usage: true } } : {}),
       ...(a.greedy ? { temperature: 0 } : {}),
       ...(a.ignoreEos ? { ignore_eos: true } : {}),
@@ -127,15 +152,71 @@ function openAi(chat: boolean): Protocol {
         const data = sseData(event);
         const body = data && data !== "[DONE]" ? json(data) : undefined;
         const choice = (body?.choices as Array<{ text?: string; delta?: { content?: string } }> | undefined)?.[0];
-        return { token: Boolean(choice && (chat ? choice.delta?.content : choice.text)), total: (body?.usage as { completion_tokens?: number } | null | undefined)?.completion_tokens };
+        return { token: Boolean(choice && (chat ? choice.delta?.content : choice.text)), total: (body?.usage as { completion_tokens?: number } | null | undefined)?.completion_tokens, backend: fromOpenAiBody(body) };
       }),
     countTokens: (body) => (body as { usage?: { completion_tokens?: number } })?.usage?.completion_tokens,
+    backend: (_headers, body) => fromOpenAiBody(body),
   };
 }
 
-const ALL: Record<ProtocolName, Protocol> = { "llm-serving": llmServing, tgi, openai: openAi(false), "openai-chat": openAi(true) };
+/**
+ * llama.cpp server's native POST /completion (tools/server/README.md). The
+ * stream is `data: {…}` events; each carries one token's text with stop:
+ * false, the last has stop: true, tokens_predicted and the timings (and, in
+ * older servers, the whole text again: it is not a token).
+ */
+const llamaCpp: Protocol = {
+  name: "llama.cpp",
+  path: () => "/completion",
+  body: (model, a) => ({
+    // Ignored by a single-model server; a router (--models-dir) picks the model by it.
+    model,
+    prompt: a.prompt,
+    n_predict: a.maxTokens,
+    stream: a.stream,
+    // Every request processes its whole prompt, so that prompt_ms is comparable between requests.
+    cache_prompt: false,
+    ...(a.greedy ? { temperature: 0 } : {}),
+    ...(a.ignoreEos ? { ignore_eos: true } : {}),
+  }),
+  streamParser: () =>
+    splitter("\n\n", (event) => {
+      const body = json(sseData(event) ?? "");
+      const last = body?.stop === true;
+      return { token: !last && nonEmpty(body?.content), total: last ? (body?.tokens_predicted as number | undefined) : undefined, backend: fromTimingsObject(body?.timings) };
+    }),
+  countTokens: (body) => (body as { tokens_predicted?: number })?.tokens_predicted,
+  backend: (_headers, body) => fromTimingsObject(asJson(body)?.timings),
+};
+
+/**
+ * Ollama's POST /api/generate (docs/api.md): NDJSON, one object per line,
+ * `response` holding the text (`thinking` for a thinking model's reasoning,
+ * output tokens too); the last line has done: true, eval_count and the
+ * durations. Ollama has no option to ignore the end token.
+ */
+const ollama: Protocol = {
+  name: "ollama",
+  path: () => "/api/generate",
+  body: (model, a) => ({
+    model,
+    prompt: a.prompt,
+    stream: a.stream,
+    options: { num_predict: a.maxTokens, ...(a.greedy ? { temperature: 0 } : {}) },
+  }),
+  streamParser: () =>
+    splitter("\n", (line) => {
+      const body = json(line);
+      // Unlike llama.cpp's, Ollama's last line never repeats the text: any text in it is new.
+      return { token: nonEmpty(body?.response) || nonEmpty(body?.thinking), total: body?.done === true ? (body.eval_count as number | undefined) : undefined, backend: fromOllama(body) };
+    }),
+  countTokens: (body) => (body as { eval_count?: number })?.eval_count,
+  backend: (_headers, body) => fromOllama(body),
+};
+
+const ALL: Record<ProtocolName, Protocol> = { "llm-serving": llmServing, tgi, openai: openAi(false), "openai-chat": openAi(true), "llama.cpp": llamaCpp, ollama };
 
 export function protocol(name: string): Protocol {
-  if (!(PROTOCOLS as readonly string[]).includes(name)) throw new Error(`unknown protocol "${name}" (expected ${PROTOCOLS.join(", ")})`);
+  if (!(BENCH_PROTOCOLS as readonly string[]).includes(name)) throw new Error(`unknown protocol "${name}" (expected ${BENCH_PROTOCOLS.join(", ")})`);
   return ALL[name as ProtocolName];
 }

@@ -1,7 +1,7 @@
 /** The server a bench or a sweep measures: its options, whether it is up, the model name it serves, and whether the run reached it. */
 import type { Command } from "commander";
 import type { ClientRecord } from "../../bench/LoadClient.js";
-import { PROTOCOLS } from "../../bench/protocols.js";
+import { BENCH_PROTOCOLS } from "../../bench/protocols.js";
 import { checkReachable, unreachable } from "../../bench/serverRecords.js";
 import { urlOption } from "../options.js";
 
@@ -18,7 +18,7 @@ const MODELS_TIMEOUT_MS = 10_000;
 export function targetOptions(command: Command): Command {
   return command
     .option("--url <url>", "the server", urlOption("--url"), "http://127.0.0.1:8080")
-    .option("--protocol <name>", `wire protocol: ${PROTOCOLS.join(", ")}`, "llm-serving")
+    .option("--protocol <name>", `wire protocol: ${BENCH_PROTOCOLS.join(", ")}`, "llm-serving")
     .option("--model <name>", "model name (default: the server's, from /v1/models)");
 }
 
