@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { analyze } from "../src/analysis/analyze.js";
+import { explain } from "../src/analysis/explain.js";
 import { robustBaseline } from "../src/analysis/fit.js";
 import { splitOverhead } from "../src/analysis/overhead.js";
 import { markdownReport, htmlReport } from "../src/analysis/report.js";
@@ -66,10 +67,13 @@ describe("sweep and analysis against a real server (tiny preset)", () => {
       const rounding = 0.0005 * (spans + 1);
       assert.ok(Math.abs(parts.untimed - t.durations.untimed) <= rounding, `${r.id}: remainder ${parts.untimed} vs the server's untimed ${t.durations.untimed} (rounding allows ${rounding.toFixed(4)} ms)`);
     }
-    const md = markdownReport({ analysis: a, source: "test" });
+    const explanation = explain({ records: { list: result.records, source: "test", timelines: result.timelines } });
+    const md = markdownReport({ explanation });
     assert.match(md, /join rate 100\.0 %/);
-    assert.match(md, /\| output length \| requests \| n \| measured e2e \| n × t \| extra % \|/);
-    assert.match(htmlReport({ analysis: a, source: "test" }), /<svg[^>]*>[\s\S]*<\/svg>/);
+    assert.match(md, /\| output length \| requests \| n \| measured e2e \| n × t \| extra % \| of which engine % \| outside engine % \|/);
+    assert.match(md, /\| output length \| requests \| n \| measured e2e \| n × t \| extra \| fixed cost a \| per token \(b − t\)·n \| residual \|/);
+    assert.doesNotMatch(md, /NaN/);
+    assert.match(htmlReport({ explanation }), /<svg[^>]*>[\s\S]*<\/svg>/);
   });
 
   test("an 80 ms event-loop block during one request is that request's outlier, caused by a stall", async () => {
@@ -175,6 +179,10 @@ describe("the bench report", () => {
     assert.equal(r.itlGaps.mean, 2);
     assert.equal(r.e2e.max, 4);
     assert.match(formatReport(r), /TTFT \(first token − sent\) \| 2 \| 2\.00 \|/);
+    const whole = summarize([{ ...record(0, 0), tokens: [], stream: false }]);
+    assert.equal(whole.ttft.n, 0);
+    assert.match(formatReport(whole), /TTFT \(first token − sent\) \| 0 \| n\/a \(not streamed\) \|/);
+    assert.match(formatReport(whole), /TPOT \(\(e2e − TTFT\) \/ \(n − 1\)\) \| 0 \| n\/a \(not streamed\) \|/);
   });
 
   test("the client warns when it sent late", () => {
@@ -220,7 +228,7 @@ describe("the commands", () => {
     const html = join(dir, "sweep.html");
     const sweep = await run(process.execPath, [cli, "sweep", "--url", url(), "--lengths", "2,6", "--repetitions", "2", "--no-progress", "--report", md, "--html", html]);
     assert.match(sweep.stdout, /## Table 1[\s\S]*## Table 2/);
-    assert.match(await readFile(md, "utf8"), /## Fit and reconciliation/);
+    assert.match(await readFile(md, "utf8"), /## Reconciliation/);
     assert.match(await readFile(html, "utf8"), /^<!doctype html>/);
   });
 
@@ -230,7 +238,7 @@ describe("the commands", () => {
       [["bench", "--arrival", "sometimes", "--rate", "1"], /--arrival must be constant, poisson or gamma/],
       [["bench", "--slo", "ttft=fast"], /--slo: "ttft=fast"/],
       [["sweep", "--lengths", "1,zero"], /--lengths must be positive integers/],
-      [["analyze", "--records", "x.jsonl"], /--url or --timelines/],
+      [["analyze"], /--records FILE or --table FILE/],
     ] as const) {
       await assert.rejects(run(process.execPath, [cli, ...args, ...(args[0] === "analyze" ? [] : ["--url", url()])]), (err: { code: number; stderr: string }) => {
         assert.notEqual(err.code, 0);

@@ -78,7 +78,7 @@ describe("command-line errors", () => {
     dir = await mkdtemp(join(tmpdir(), "llm-serving-cli-errors-"));
     down = `http://127.0.0.1:${await closedPort()}`;
     records = join(dir, "records.jsonl");
-    await writeFile(records, `${JSON.stringify({ id: "r-0", index: 0, sent: 1, end: 2, chunks: [], tokens: [] })}\n`);
+    await writeFile(records, `${JSON.stringify({ id: "r-0", index: 0, sent: 1, end: 2, outputTokens: 1, chunks: [], tokens: [] })}\n`);
   });
   after(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -118,8 +118,8 @@ describe("command-line errors", () => {
     await writeFile(notJson, "id,sent\nr-0,1\n");
     assertOneErrorLine(await runCli(["analyze", "--records", notJson, "--url", down]), /not-json\.jsonl:1: not a client record \(not JSON\)$/);
     const notRecords = join(dir, "not-records.jsonl");
-    await writeFile(notRecords, `${JSON.stringify({ id: "r-0", index: 0, sent: 1 })}\n${JSON.stringify({ prompt: "hello" })}\n`);
-    assertOneErrorLine(await runCli(["analyze", "--records", notRecords, "--url", down]), /not-records\.jsonl:2: not a client record/);
+    await writeFile(notRecords, `${JSON.stringify({ id: "r-0", index: 0, sent: 1, end: 2, outputTokens: 1 })}\n${JSON.stringify({ prompt: "hello" })}\n`);
+    assertOneErrorLine(await runCli(["analyze", "--records", notRecords, "--url", down]), /not-records\.jsonl:2: not a client record \(id: missing; sent: missing; end: missing/);
   });
 
   test("analyze: a missing timelines file", async () => {

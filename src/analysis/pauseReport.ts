@@ -34,7 +34,7 @@ export function pauseSummaryTable(a: PauseAnalysis): PauseTable {
       ["left out", `${left.notStreamed} not streamed, ${left.errors} errors, ${left.fewTokens} under 3 tokens, ${left.fewArrivals} under 3 arrivals`],
       ["pauses", `${grouped(s.count)} (${pct(s.share)} % of gaps), ${grouped(a.episodes.length)} stalls across requests`],
       ["pause time", `${ms(s.totalMs)} ms (${pct(s.decodeShare)} % of ${ms(s.decodeMs)} ms decode time)`],
-      ["pause size", s.count ? `median ${ms(s.medianSize)} ms, ${ms(s.minSize)}–${ms(s.maxSize)} ms` : "–"],
+      ["pause size", s.count ? `median ${ms(s.medianSize)} ms, ${ms(s.minSize)}–${ms(s.maxSize)} ms` : "no pause"],
       ["median TTFT", `${ms(s.medianTtft)} ms`],
       periodicityRow("in wall time", a.wall),
       periodicityRow("in token position", a.position),

@@ -70,8 +70,8 @@ export interface PauseEvidence {
 export interface Reconciliation {
   fit?: { a: number; b: number; r2: number };
   firstToken?: FirstToken;
-  /** Undefined when the records were not streamed: then whether the extra is pause-shaped is not measured. */
-  pauses?: PauseEvidence;
+  /** What the streamed gaps say about pauses, or why it is not measured. */
+  pauses: PauseEvidence | string;
   /** Samples the robust fit left out (beyond k × MAD of its first residuals). */
   fitExcluded: number;
   t?: StepTime;
@@ -84,6 +84,8 @@ export interface Reconciliation {
   verdicts: string[];
   k: number;
 }
+
+const NOT_STREAMED = "the records were not streamed (bench --stream records every token's arrival)";
 
 /** Least share of its measured e2e that a length's residual must be to be called an event. */
 const EVENT_SHARE = 0.01;
@@ -124,7 +126,8 @@ function row(length: number, group: readonly Sample[], fit: { a: number; b: numb
  * `ttft`: the median time to first token when the measurements have it
  * (streamed clients, server records); else one-token requests stand for it.
  */
-export function reconcile(samples: readonly Sample[], t: StepTime | undefined, k = 5, ttft?: { ms: number; source: string }, pauses?: PauseEvidence): Reconciliation {
+/** `pauses`: what the streamed gaps say, or why there are none to say it (default: the records were not streamed). */
+export function reconcile(samples: readonly Sample[], t: StepTime | undefined, k = 5, ttft?: { ms: number; source: string }, pauses: PauseEvidence | string = NOT_STREAMED): Reconciliation {
   const { fit, kept } = robustBaseline(
     samples.map((s) => s.n),
     samples.map((s) => s.e2e),
@@ -152,8 +155,8 @@ function firstToken(rows: readonly ReconciledLength[], t: StepTime | undefined, 
 }
 
 /** Whether the per-token excess is made of pauses, as far as the streamed gaps tell. */
-function pauseShape(p: PauseEvidence | undefined, excess: number): string {
-  if (!p) return "Whether it is pause-shaped is not measured: the records were not streamed (bench --stream records every token's arrival).";
+function pauseShape(p: PauseEvidence | string, excess: number): string {
+  if (typeof p === "string") return `Whether it is pause-shaped is not measured: ${p}.`;
   if (p.kind === "absent") return `It is not pause-shaped: the streamed gaps hold no pause (${p.verdict}).`;
   const share = excess > 0 ? ` — ${f((p.perTokenMs / excess) * 100, 0)} % of the excess` : "";
   return `Pauses in the streamed gaps come to ${f(p.perTokenMs, 2)} ms per token${share} (${p.verdict}).`;

@@ -1,103 +1,127 @@
 /**
  * The analysis report, as blocks rendered two ways: Markdown (charts left
- * out) and a self-contained HTML page (inline CSS and SVG charts).
+ * out) and a self-contained HTML page (inline CSS and SVG charts). It says
+ * what was read, the answer in one sentence per cause, the reconciliation
+ * table those sentences come from, and whatever else the data gives; what
+ * it does not give is listed as not measured, with the reason.
  */
-import type { Analysis } from "./analyze.js";
-import { OVERHEAD_PARTS, PART_MEANING } from "./overhead.js";
 import { fixed as f } from "../bench/stats.js";
-import { scatterWithFit, stackedBars, timeSeries } from "./svgCharts.js";
-
-type Block =
-  | { kind: "heading"; text: string }
-  | { kind: "text"; text: string }
-  | { kind: "table"; head: string[]; rows: string[][] }
-  | { kind: "chart"; svg: string };
-
+import type { Explanation } from "./explain.js";
+import { esc, REPORT_CSS, tableHtml } from "./htmlTable.js";
+import { stepTraceRows } from "./input/stepTable.js";
+import { CLIENT_CLOCK_CAVEAT, pauseRequestTable, pauseSummaryTable } from "./pauseReport.js";
+import { prefaceHtml } from "./markdownToHtml.js";
+import type { Reconciliation } from "./reconcile.js";
+import { msPct, NOT_MEASURED, val, type Block } from "./reportBlocks.js";
+import { serverBlocks } from "./serverSection.js";
+import { scatterWithFit } from "./svgCharts.js";
 
 export interface ReportInput {
-  analysis: Analysis;
-  /** Where the data came from, for the report's first line. */
-  source: string;
+  explanation: Explanation;
   /** Extra sections that come before the analysis (a sweep's tables), in Markdown. */
   preface?: string;
 }
 
-function blocks({ analysis: a, source }: ReportInput): Block[] {
-  const out: Block[] = [];
-  out.push({ kind: "heading", text: "Join" });
-  out.push({ kind: "text", text: `${a.clientRecords} client records from ${source}; ${a.completed} completed; ${a.joined} joined with the server's timelines by request id: join rate ${f(a.joinRate * 100, 1)} %.` });
-
-  out.push({ kind: "heading", text: "Fit and reconciliation" });
-  const fitLine = a.fit
-    ? `Least squares over ${a.completed - a.fitExcluded} requests${a.fitExcluded ? ` (${a.fitExcluded} whose first residual was beyond ${a.k} × MAD left out, so that they do not pull the line)` : ""}: e2e = ${f(a.fit.a)} + ${f(a.fit.b)} × n ms (R² ${f(a.fit.r2, 4)}).`
-    : `Every request had the same output length, so there is no slope to fit: residuals are measured from the median e2e.`;
-  const slope = a.engineFit && a.fit
-    ? ` Over the same requests the engine's own time is last_token − first_token = ${f(a.engineFit.a)} + ${f(a.engineFit.b)} × (n − 1) ms: the client's slope differs from the engine's by ${f(((a.fit.b - a.engineFit.b) / a.engineFit.b) * 100, 1)} %, which is the cost per token outside the engine.`
-    : "";
-  const engine = `The engine's time per token, (last_token − first_token) / (n − 1), median over requests: t = ${f(a.enginePerToken)} ms.${slope} Native time (decode + sample) of one decode step, c: ${f(a.nativePerToken)} ms.`;
-  const ttft = a.decodeFit
-    ? `TTFT separated from decode: median TTFT ${f(a.ttft)} ms; e2e − TTFT = ${f(a.decodeFit.a)} + ${f(a.decodeFit.b)} × (n − 1) ms (R² ${f(a.decodeFit.r2, 4)}).`
-    : `Median TTFT ${f(a.ttft)} ms.`;
-  out.push({ kind: "text", text: [fitLine, engine, ttft].join(" ") });
+function reconciliationBlocks(r: Reconciliation, points: ReadonlyArray<{ x: number; y: number }>): Block[] {
+  const out: Block[] = [{ kind: "heading", text: "The answer" }, { kind: "list", items: r.verdicts }];
+  const fit = r.fit
+    ? `A line through the measurements (Theil–Sen, then least squares over the ${r.rows.reduce((a, x) => a + x.requests, 0) - r.fitExcluded} within ${r.k} × MAD): e2e = ${f(r.fit.a)} + ${f(r.fit.b)} × n ms (R² ${f(r.fit.r2, 4)}).`
+    : "No line: every measurement has the same output length.";
+  const t = r.t ? `t = ${f(r.t.ms)} ms per token (${r.t.source}).` : `t: ${NOT_MEASURED} (give --step-log or --step-ms, or records with server timelines or backend timings).`;
+  out.push({ kind: "heading", text: "Reconciliation" }, { kind: "text", text: `${fit} ${t}` });
   out.push({
     kind: "table",
-    head: ["output length", "requests", "n", "measured e2e", "n × t", "extra %", "of which engine %", "outside engine %", a.fit ? "fit a + b·n" : "median e2e", "residual"],
-    rows: a.lengths.map((l) => [String(l.length), String(l.requests), f(l.n, 1), f(l.measured), f(l.nTimesT), f(l.extraPct, 1), f(l.engineExtraPct, 1), f(l.outsidePct, 1), f(l.fitted), f(l.residual)]),
+    caption: "measured − n × t = fixed cost a + per-token excess (b − t)·n + residual; each in ms and (in brackets) % of n × t.",
+    head: ["output length", "requests", "n", "measured e2e", "n × t", "extra", "fixed cost a", "per token (b − t)·n", "residual"],
+    rows: r.rows.map((x) => [String(x.length), String(x.requests), f(x.n, 1), f(x.measured), val(x.nTimesT), msPct(x.extra), msPct(x.fixed), msPct(x.perToken), msPct(x.residual)]),
   });
-  out.push({
-    kind: "text",
-    text: "t is the engine's time per token above; extra % = (measured − n × t) / (n × t), the study's reconciliation. It splits in two: the engine's own time (queued → finished) beyond n × t, and the time outside the engine (client e2e − engine time: HTTP, parsing, writing, network), both as % of n × t. Were the engine's time per token constant, the fit's intercept would be the fixed cost of a request (TTFT beyond one step, HTTP) and its slope the cost per token.",
-  });
-  if (a.positions.length > 1) {
-    const first = a.positions[0];
-    const last = a.positions.at(-1)!;
-    out.push({
-      kind: "text",
-      text:
-        `The engine's decode step time by output position (native: decode + sample). From positions ${first.from}–${first.to} to ${last.from}–${last.to} it goes from ${f(first.meanMs)} to ${f(last.meanMs)} ms (${f(((last.meanMs - first.meanMs) / first.meanMs) * 100, 1)} %): a step attends to every token before it, so a per-token time that grows with the context makes n × t fall short of long requests inside the engine.` +
-        (last.meanMs > 1.1 * first.meanMs && a.fit
-          ? ` It grows by more than 10 % here, so e2e is not a straight line in n: the fit's slope is an average over the lengths swept, and its intercept (${f(a.fit.a)} ms) is the curvature, not a fixed cost.`
-          : ""),
-    });
-    out.push({ kind: "table", head: ["output positions", "steps", "mean step ms"], rows: a.positions.map((p) => [`${p.from}–${p.to}`, String(p.steps), f(p.meanMs)]) });
-  }
-  out.push({ kind: "chart", svg: scatterWithFit("client e2e against output tokens, with the fit (outliers in red)", a.points, a.fit, "output tokens n", "e2e (ms)") });
-
-  out.push({ kind: "heading", text: "Where the overhead goes" });
-  out.push({ kind: "text", text: `Overhead = client e2e − n × c, split into named parts that add up to it (mean ms per request; all requests: ${f(a.overheadMean)} ms).` });
-  out.push({
-    kind: "table",
-    head: ["output length", "overhead", ...OVERHEAD_PARTS],
-    rows: a.lengths.map((l) => [String(l.length), f(l.overhead), ...OVERHEAD_PARTS.map((p) => f(l.parts[p]))]),
-  });
-  out.push({ kind: "table", head: ["part", "mean ms", "what it is"], rows: OVERHEAD_PARTS.map((p) => [p, f(a.partsMean[p]), PART_MEANING[p]]) });
-  out.push({
-    kind: "chart",
-    svg: stackedBars(
-      "overhead parts per output length (mean ms)",
-      a.lengths.map((l) => String(l.length)),
-      OVERHEAD_PARTS.map((p) => ({ name: p, values: a.lengths.map((l) => l.parts[p]) })),
-      "ms",
-    ),
-  });
-
-  out.push({ kind: "heading", text: "Outliers" });
-  out.push({
-    kind: "text",
-    text: a.outliers.length
-      ? `${a.outliers.length} ${a.outliers.length === 1 ? "request" : "requests"} slower than their peers (the median of requests of the same length, or the fit) by more than ${a.k} × MAD of all relative deviations, each with the cause its timeline shows:`
-      : `No request is slower than its peers by more than ${a.k} × MAD.`,
-  });
-  if (a.outliers.length) {
-    out.push({ kind: "table", head: ["request", "n", "e2e ms", "expected ms", "residual ms", "cause"], rows: a.outliers.map((o) => [o.id, String(o.n), f(o.e2e), f(o.expected), f(o.residual), o.cause]) });
-  }
-  out.push({ kind: "chart", svg: timeSeries("engine step durations, GC pauses marked", a.steps.map((s) => ({ t: s.t, v: s.dur })), a.gc.map((g) => ({ t: g.t, label: `${g.kind} GC ${f(g.dur, 1)} ms` })), "step (ms)") });
+  if (points.length) out.push({ kind: "chart", caption: "Every measurement against its output tokens, with the line.", svg: scatterWithFit("e2e against output tokens, with the line", points, r.fit, "output tokens n", "e2e (ms)") });
   return out;
 }
 
-function cell(s: string): string {
-  return s.replace(/\|/g, "\\|");
+function traceBlocks(e: Explanation): Block[] {
+  if (!e.stepTrace) return [];
+  const { head, rows, notes } = stepTraceRows(e.stepTrace);
+  return [{ kind: "heading", text: "Per step, from the step log (the study's table 2)" }, { kind: "table", head, rows, caption: notes.join(" ") }];
 }
+
+function spanBlocks(e: Explanation): Block[] {
+  if (!e.spans?.length) return [];
+  const labels = [...new Set(e.spans.flatMap((r) => Object.keys(r.spans)))];
+  return [
+    { kind: "heading", text: "The table's server-side columns" },
+    {
+      kind: "table",
+      caption: "Mean ms per length and (in brackets) % of that length's e2e.",
+      head: ["output length", "e2e", ...labels],
+      rows: e.spans.map((r) => [String(r.length), f(r.e2e), ...labels.map((l) => msPct(r.spans[l]))]),
+    },
+  ];
+}
+
+function backendBlocks(e: Explanation): Block[] {
+  if (!e.backend) return [];
+  return [
+    { kind: "heading", text: "The backend's own time (as it reported it)" },
+    {
+      kind: "table",
+      caption: `Engine time is what the backend (${e.backend.sources.join(", ")}) reported for prefill and decode (TGI: its inference time); outside = client e2e − engine: validation, queue, HTTP, network. Mean ms.`,
+      head: ["output length", "requests", "client e2e", "backend engine", "outside", "outside %", "backend queue"],
+      rows: e.backend.rows.map((r) => [String(r.length), String(r.requests), f(r.e2e), f(r.engine), f(r.outside), f((r.outside / r.e2e) * 100, 1), val(r.queue)]),
+    },
+  ];
+}
+
+function pauseBlocks(e: Explanation): Block[] {
+  const p = e.pauses;
+  if (!p) return [];
+  if (!p.measured) return [{ kind: "heading", text: "Pauses in the stream" }, { kind: "text", text: `${NOT_MEASURED}: ${p.reason}.` }];
+  const summary = pauseSummaryTable(p);
+  const requests = pauseRequestTable(p);
+  return [
+    { kind: "heading", text: "Pauses in the stream (client side)" },
+    { kind: "text", text: `${p.verdict}. ${CLIENT_CLOCK_CAVEAT}` },
+    { kind: "table", head: ["figure", "value"], rows: summary.rows },
+    { kind: "table", head: requests.head, rows: requests.rows, caption: "The requests that paused most." },
+  ];
+}
+
+function clientOutlierBlocks(e: Explanation): Block[] {
+  const o = e.outliers;
+  if (!o) return [];
+  const head: Block[] = [{ kind: "heading", text: "Slow requests (client side)" }];
+  if (o.length === 0) return [...head, { kind: "text", text: `No request is slower than expected by more than ${e.k} × MAD.` }];
+  return [
+    ...head,
+    { kind: "text", text: `${o.length} ${o.length === 1 ? "request" : "requests"} slower than expected by more than ${e.k} × MAD (against the median of at least 3 requests of the same length, relatively; else against the line, in ms), with what the client and the backend saw of them (without server records, no more can be said):` },
+    { kind: "table", head: ["request", "n", "e2e ms", "expected ms", "residual ms", "seen"], rows: o.map((x) => [x.id, String(x.n), f(x.e2e), f(x.expected), f(x.residual), x.cause]) },
+  ];
+}
+
+function blocks(input: ReportInput): Block[] {
+  const e = input.explanation;
+  const points = e.reconciliation.rows.length ? pointsOf(e) : [];
+  return [
+    { kind: "heading", text: "What was read" },
+    { kind: "text", text: e.source },
+    ...reconciliationBlocks(e.reconciliation, points),
+    ...traceBlocks(e),
+    ...spanBlocks(e),
+    ...backendBlocks(e),
+    ...pauseBlocks(e),
+    ...clientOutlierBlocks(e),
+    ...(e.server ? serverBlocks(e.server) : []),
+    ...(e.notMeasured.length ? [{ kind: "heading", text: "Not measured" } as Block, { kind: "list", items: e.notMeasured } as Block] : []),
+  ];
+}
+
+/** The measurements for the scatter: the server analysis marks its outliers; otherwise the lengths' means. */
+function pointsOf(e: Explanation): Array<{ x: number; y: number; outlier?: boolean }> {
+  if (e.server) return e.server.points;
+  return e.reconciliation.rows.map((r) => ({ x: r.n, y: r.measured, outlier: e.reconciliation.events.includes(r) }));
+}
+
+const mdCell = (s: string): string => s.replace(/\|/g, "\\|");
 
 export function markdownReport(input: ReportInput): string {
   const lines = ["# llm-serving analysis", ""];
@@ -105,9 +129,11 @@ export function markdownReport(input: ReportInput): string {
   for (const b of blocks(input)) {
     if (b.kind === "heading") lines.push(`## ${b.text}`, "");
     else if (b.kind === "text") lines.push(b.text, "");
+    else if (b.kind === "list") lines.push(...b.items.map((i) => `- ${i}`), "");
     else if (b.kind === "table") {
-      lines.push(`| ${b.head.map(cell).join(" | ")} |`, `|${b.head.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`);
-      for (const r of b.rows) lines.push(`| ${r.map(cell).join(" | ")} |`);
+      lines.push(`| ${b.head.map(mdCell).join(" | ")} |`, `|${b.head.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`);
+      for (const r of b.rows) lines.push(`| ${r.map(mdCell).join(" | ")} |`);
+      if (b.caption) lines.push("", b.caption);
       lines.push("");
     }
   }
@@ -115,20 +141,17 @@ export function markdownReport(input: ReportInput): string {
   return lines.join("\n") + "\n";
 }
 
-const esc = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+function blockHtml(b: Block): string {
+  if (b.kind === "heading") return `<h2>${esc(b.text)}</h2>`;
+  if (b.kind === "text") return `<p>${esc(b.text)}</p>`;
+  if (b.kind === "list") return `<ul>${b.items.map((i) => `<li>${esc(i)}</li>`).join("")}</ul>`;
+  if (b.kind === "chart") return `<figure>${b.svg}<figcaption>${esc(b.caption)}</figcaption></figure>`;
+  return tableHtml(b);
+}
 
+/** One page with its style inline and its charts as SVG: no script, nothing to fetch. */
 export function htmlReport(input: ReportInput): string {
-  const body = blocks(input)
-    .map((b) => {
-      if (b.kind === "heading") return `<h2>${esc(b.text)}</h2>`;
-      if (b.kind === "text") return `<p>${esc(b.text)}</p>`;
-      if (b.kind === "chart") return `<figure>${b.svg}</figure>`;
-      return `<table><thead><tr>${b.head.map((h) => `<th>${esc(h)}</th>`).join("")}</tr></thead><tbody>${b.rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join("")}</tr>`).join("")}</tbody></table>`;
-    })
-    .join("\n");
-  const preface = input.preface ? `<pre>${esc(input.preface)}</pre>` : "";
-  return `<!doctype html><html><head><meta charset="utf-8"><title>llm-serving analysis</title><style>
-body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:1em 0;font-size:13px}
-td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}pre{background:#f6f6f6;padding:1em;overflow:auto}
-</style></head><body><h1>llm-serving analysis</h1>${preface}${body}</body></html>\n`;
+  const body = blocks(input).map(blockHtml).join("\n");
+  const preface = input.preface ? `<section class="preface">\n${prefaceHtml(input.preface)}\n</section>\n` : "";
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>llm-serving analysis</title><style>${REPORT_CSS}</style></head><body><h1>llm-serving analysis</h1>\n${preface}${body}\n</body></html>\n`;
 }

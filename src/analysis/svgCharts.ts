@@ -1,87 +1,120 @@
 /**
  * Small static SVG charts for the self-contained HTML report: a scatter with
  * a fitted line, stacked bars, and a time series with event marks. No script,
- * no external file: the report opens anywhere.
+ * no external file: the report opens anywhere. Axes, colours and legends come
+ * from svgAxes.ts, so every chart reads the same way.
  */
+import { axes, diamond, type Axis, esc, leftMargin, legendColumn, legendRow, legendWidth, niceAxis, PALETTE, pathData, project, segments, svgOpen, titles, type LegendItem, type Plot } from "./svgAxes.js";
 
 const W = 720;
-const H = 320;
-const M = { left: 64, right: 16, top: 28, bottom: 44 };
-const COLORS = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac", "#1f77b4", "#d62728"];
+const H = 340;
+/** Title at the top, then a row for the legend, then the plot. */
+const TOP = 48;
+const BOTTOM = 44;
+const RIGHT = 20;
 
-const esc = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-const num = (x: number): string => (Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 1 ? x.toFixed(1) : x.toFixed(3));
+const plotFor = (left: number, right = W - RIGHT): Plot => ({ left, right, top: TOP, bottom: H - BOTTOM });
 
-interface Scale {
-  (v: number): number;
-  ticks: number[];
-}
-
-function scale(min: number, max: number, from: number, to: number): Scale {
-  if (!(max > min)) max = min + 1;
-  const step = 10 ** Math.floor(Math.log10((max - min) / 5));
-  const nice = [1, 2, 5, 10].map((m) => m * step).find((s) => (max - min) / s <= 6) ?? step * 10;
-  const lo = Math.floor(min / nice) * nice;
-  const hi = Math.ceil(max / nice) * nice;
-  const f = ((v: number) => from + ((v - lo) / (hi - lo)) * (to - from)) as Scale;
-  f.ticks = [];
-  for (let t = lo; t <= hi + nice / 2; t += nice) f.ticks.push(t);
-  return f;
-}
-
-function frame(title: string, x: Scale, y: Scale, xLabel: string, yLabel: string, body: string): string {
-  const grid = y.ticks.map((t) => `<line x1="${M.left}" x2="${W - M.right}" y1="${y(t)}" y2="${y(t)}" stroke="#eee"/><text x="${M.left - 6}" y="${y(t) + 4}" text-anchor="end">${num(t)}</text>`).join("");
-  const xt = x.ticks.map((t) => `<text x="${x(t)}" y="${H - M.bottom + 16}" text-anchor="middle">${num(t)}</text>`).join("");
-  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="sans-serif" font-size="11">
-<text x="${W / 2}" y="16" text-anchor="middle" font-size="13" font-weight="bold">${esc(title)}</text>${grid}${xt}
-<line x1="${M.left}" x2="${M.left}" y1="${M.top}" y2="${H - M.bottom}" stroke="#333"/><line x1="${M.left}" x2="${W - M.right}" y1="${H - M.bottom}" y2="${H - M.bottom}" stroke="#333"/>
-<text x="${(M.left + W - M.right) / 2}" y="${H - 8}" text-anchor="middle">${esc(xLabel)}</text>
-<text transform="translate(14 ${(M.top + H - M.bottom) / 2}) rotate(-90)" text-anchor="middle">${esc(yLabel)}</text>${body}</svg>`;
+/**
+ * The part of y = a + b·x inside the axes' box. The box is the data's: a
+ * negative intercept (curvature, not a cost) is cut at the x axis rather
+ * than stretching the y axis by a whole step below zero.
+ */
+function clipLine(fit: { a: number; b: number }, x: Axis, y: Axis): [{ x: number; y: number }, { x: number; y: number }] | undefined {
+  const at = (v: number): number => fit.a + fit.b * v;
+  // Where the line crosses y.lo and y.hi, ordered along x.
+  const crossings = fit.b === 0 ? [-Infinity, Infinity] : [(y.lo - fit.a) / fit.b, (y.hi - fit.a) / fit.b].sort((p, q) => p - q);
+  const from = Math.max(x.lo, crossings[0]);
+  const to = Math.min(x.hi, crossings[1]);
+  if (!(to > from) || (fit.b === 0 && (fit.a < y.lo || fit.a > y.hi))) return undefined;
+  return [
+    { x: from, y: at(from) },
+    { x: to, y: at(to) },
+  ];
 }
 
 /** Points and the line y = a + b·x over them (no line without a fit). */
 export function scatterWithFit(title: string, points: ReadonlyArray<{ x: number; y: number; outlier?: boolean }>, fit: { a: number; b: number } | undefined, xLabel: string, yLabel: string): string {
-  const xs = points.map((p) => p.x);
-  const ys = points.map((p) => p.y);
-  const x = scale(0, Math.max(...xs), M.left, W - M.right);
-  const y = scale(Math.min(0, ...ys), Math.max(...ys), H - M.bottom, M.top);
-  const x0 = x.ticks[0];
-  const x1 = x.ticks.at(-1)!;
-  const line = !fit ? "" : `<line x1="${x(x0)}" y1="${y(fit.a + fit.b * x0)}" x2="${x(x1)}" y2="${y(fit.a + fit.b * x1)}" stroke="${COLORS[1]}" stroke-width="1.5"/>`;
-  const dots = points.map((p) => `<circle cx="${x(p.x)}" cy="${y(p.y)}" r="${p.outlier ? 4 : 2.5}" fill="${p.outlier ? COLORS[2] : COLORS[0]}" fill-opacity="0.8"/>`).join("");
-  return frame(title, x, y, xLabel, yLabel, line + dots);
+  const x = niceAxis(0, Math.max(...points.map((p) => p.x)));
+  const y = niceAxis(Math.min(0, ...points.map((p) => p.y)), Math.max(...points.map((p) => p.y)));
+  const plot = plotFor(leftMargin(y));
+  const px = project(x, plot.left, plot.right);
+  const py = project(y, plot.bottom, plot.top);
+  const ends = fit ? clipLine(fit, x, y) : undefined;
+  const line = ends ? `<line class="fit" x1="${px(ends[0].x).toFixed(1)}" y1="${py(ends[0].y).toFixed(1)}" x2="${px(ends[1].x).toFixed(1)}" y2="${py(ends[1].y).toFixed(1)}" stroke="#000" stroke-width="1.5"/>` : "";
+  const dots = points
+    .filter((p) => !p.outlier)
+    .map((p) => `<circle class="point" cx="${px(p.x).toFixed(1)}" cy="${py(p.y).toFixed(1)}" r="2.5" fill="${PALETTE[0]}" fill-opacity="0.75"/>`)
+    .join("");
+  // Outliers last, on top of the rest.
+  const outliers = points.filter((p) => p.outlier).map((p) => diamond(px(p.x), py(p.y), 5, PALETTE[3], ` class="point outlier" stroke="#fff" stroke-width="0.8"`)).join("");
+  const legend: LegendItem[] = [{ name: "measurement", shape: "dot", color: PALETTE[0] }];
+  if (outliers) legend.push({ name: "outlier", shape: "diamond", color: PALETTE[3] });
+  if (ends) legend.push({ name: "fitted line", shape: "line", color: "#000" });
+  return `${svgOpen(W, H, title)}${axes(plot, x, y)}${titles(H, plot, title, xLabel, yLabel)}${legendRow(legend, plot.left, 36)}${dots}${line}${outliers}</svg>`;
 }
+
+/**
+ * The fill of series k: the palette's colours, then the same colours hatched
+ * (twelve overhead parts are more than eight colours can keep apart).
+ */
+function fills(count: number, id: string): { defs: string; fill: (k: number) => string } {
+  const hatched = Math.max(0, count - PALETTE.length);
+  const patterns = Array.from({ length: hatched }, (_, i) => {
+    const color = PALETTE[i % PALETTE.length];
+    return `<pattern id="${id}-${i}" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="${color}"/><rect width="2.5" height="6" fill="#fff" fill-opacity="0.85"/></pattern>`;
+  });
+  return {
+    defs: patterns.length ? `<defs>${patterns.join("")}</defs>` : "",
+    fill: (k) => (k < PALETTE.length ? PALETTE[k] : `url(#${id}-${k - PALETTE.length})`),
+  };
+}
+
+/** An id for the chart's patterns, unique per title so that two charts in one page do not share one. */
+const idOf = (title: string): string => `p${[...title].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7).toString(36)}`;
 
 /** One bar per category, stacked from the series (negative values are left out of the stack). */
-export function stackedBars(title: string, categories: readonly string[], series: ReadonlyArray<{ name: string; values: readonly number[] }>, yLabel: string): string {
-  const totals = categories.map((_, i) => series.reduce((a, s) => a + Math.max(0, s.values[i] || 0), 0));
-  const y = scale(0, Math.max(...totals), H - M.bottom, M.top + 20);
-  const band = (W - M.left - M.right - 150) / categories.length;
-  const x = scale(0, categories.length, M.left, M.left + band * categories.length);
-  x.ticks = [];
-  let body = "";
-  categories.forEach((c, i) => {
+export function stackedBars(title: string, categories: readonly string[], series: ReadonlyArray<{ name: string; values: readonly number[] }>, yLabel: string, xLabel = "output length (tokens)"): string {
+  const value = (s: { values: readonly number[] }, i: number): number => Math.max(0, Number.isFinite(s.values[i]) ? s.values[i] : 0);
+  const totals = categories.map((_, i) => series.reduce((a, s) => a + value(s, i), 0));
+  const y = niceAxis(0, Math.max(0, ...totals));
+  const { defs, fill } = fills(series.length, idOf(title));
+  // Top of the stack first, as the eye reads the bars; beside the plot, never over it.
+  const legend: LegendItem[] = series.map((s, k) => ({ name: s.name, shape: "square" as const, color: PALETTE[k % PALETTE.length], fill: fill(k) })).reverse();
+  const plot = plotFor(leftMargin(y), W - RIGHT - legendWidth(legend) - 12);
+  const py = project(y, plot.bottom, plot.top);
+  const band = (plot.right - plot.left) / Math.max(1, categories.length);
+  const bars = categories.map((c, i) => {
     let base = 0;
-    series.forEach((s, k) => {
-      const v = Math.max(0, s.values[i] || 0);
-      if (v > 0) body += `<rect x="${M.left + i * band + 4}" width="${band - 8}" y="${y(base + v)}" height="${y(base) - y(base + v)}" fill="${COLORS[k % COLORS.length]}"><title>${esc(`${s.name}: ${num(v)}`)}</title></rect>`;
+    const rects = series.map((s, k) => {
+      const v = value(s, i);
+      const rect = v > 0 ? `<rect class="bar" x="${(plot.left + i * band + band * 0.15).toFixed(1)}" width="${(band * 0.7).toFixed(1)}" y="${py(base + v).toFixed(1)}" height="${(py(base) - py(base + v)).toFixed(1)}" fill="${fill(k)}" stroke="#fff" stroke-width="0.5"><title>${esc(`${c}: ${s.name} ${Number(v.toPrecision(4))}`)}</title></rect>` : "";
       base += v;
+      return rect;
     });
-    body += `<text x="${M.left + (i + 0.5) * band}" y="${H - M.bottom + 16}" text-anchor="middle">${esc(c)}</text>`;
+    return rects.join("") + `<text class="tick x" x="${(plot.left + (i + 0.5) * band).toFixed(1)}" y="${plot.bottom + 16}" text-anchor="middle">${esc(c)}</text>`;
   });
-  series.forEach((s, k) => {
-    const ly = M.top + 14 * k;
-    body += `<rect x="${W - 146}" y="${ly}" width="10" height="10" fill="${COLORS[k % COLORS.length]}"/><text x="${W - 132}" y="${ly + 9}">${esc(s.name)}</text>`;
-  });
-  return frame(title, x, y, "output length (tokens)", yLabel, body);
+  return `${svgOpen(W, H, title)}${defs}${axes(plot, undefined, y)}${titles(H, plot, title, xLabel, yLabel)}${legendColumn(legend, plot.right + 16, plot.top + 10)}${bars.join("")}</svg>`;
 }
 
-/** Values over time, with vertical marks for events (GC pauses). */
+/**
+ * Values over time, with vertical marks for events (GC pauses). Where the
+ * time between two values is far beyond the usual (an idle server), the
+ * line stops and starts again.
+ */
 export function timeSeries(title: string, points: ReadonlyArray<{ t: number; v: number }>, marks: ReadonlyArray<{ t: number; label: string }>, yLabel: string): string {
-  const x = scale(0, Math.max(1, ...points.map((p) => p.t), ...marks.map((m) => m.t)), M.left, W - M.right);
-  const y = scale(0, Math.max(...points.map((p) => p.v)), H - M.bottom, M.top);
-  const path = points.map((p, i) => `${i ? "L" : "M"}${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join("");
-  const line = `<path d="${path}" fill="none" stroke="${COLORS[0]}" stroke-width="1"/>`;
-  const ticks = marks.map((m) => `<line x1="${x(m.t)}" x2="${x(m.t)}" y1="${M.top}" y2="${H - M.bottom}" stroke="${COLORS[2]}" stroke-opacity="0.6"><title>${esc(m.label)}</title></line>`).join("");
-  return frame(title, x, y, "server time (ms)", yLabel, ticks + line);
+  const end = Math.max(1, ...points.map((p) => p.t), ...marks.map((m) => m.t));
+  // Minutes of server time read better in seconds than as six-digit ms.
+  const unit = end > 20_000 ? { div: 1000, name: "s" } : { div: 1, name: "ms" };
+  const x = niceAxis(0, end / unit.div);
+  const y = niceAxis(0, Math.max(0, ...points.map((p) => p.v)));
+  const plot = plotFor(leftMargin(y));
+  const px = (t: number): number => project(x, plot.left, plot.right)(t / unit.div);
+  const py = project(y, plot.bottom, plot.top);
+  const parts = segments(points, (p) => p.t).map((seg) => seg.map((p) => ({ x: px(p.t), y: py(p.v) })));
+  const line = `<path class="series" d="${pathData(parts)}" fill="none" stroke="${PALETTE[0]}" stroke-width="1" stroke-linejoin="round" stroke-linecap="round"/>`;
+  const ticks = marks.map((m) => `<line class="mark" x1="${px(m.t).toFixed(1)}" x2="${px(m.t).toFixed(1)}" y1="${plot.top}" y2="${plot.bottom}" stroke="${PALETTE[3]}" stroke-opacity="0.7"><title>${esc(m.label)}</title></line>`).join("");
+  const legend: LegendItem[] = [{ name: yLabel, shape: "line", color: PALETTE[0] }];
+  if (marks.length) legend.push({ name: "GC pause", shape: "mark", color: PALETTE[3] });
+  return `${svgOpen(W, H, title)}${axes(plot, x, y)}${titles(H, plot, title, `server time (${unit.name})`, yLabel)}${legendRow(legend, plot.left, 36)}${ticks}${line}</svg>`;
 }

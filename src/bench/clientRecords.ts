@@ -1,21 +1,28 @@
 /** The load client's records as JSONL (one request per line): written by bench and sweep, read by analyze. */
 import { readFile, writeFile } from "node:fs/promises";
 import type { ClientRecord } from "./LoadClient.js";
+import { checkRecord } from "./recordSchema.js";
 
 export async function writeClientRecords(path: string, records: readonly ClientRecord[]): Promise<void> {
   await writeFile(path, records.map((r) => JSON.stringify(r)).join("\n") + "\n");
 }
 
-// null stands for NaN: JSON.stringify wrote the records' unreached time points as null.
-const nullAsNaN = (_key: string, value: unknown): unknown => (value === null ? NaN : value);
+/** null stands for NaN: JSON.stringify wrote the records' unreached time points as null. */
+function nullsAsNaN(value: unknown): unknown {
+  if (value === null) return NaN;
+  if (Array.isArray(value)) return value.map(nullsAsNaN);
+  if (typeof value === "object") return Object.fromEntries(Object.entries(value as object).map(([k, v]) => [k, nullsAsNaN(v)]));
+  return value;
+}
 
+/** Reads and checks a records file: a line that is not a client record (docs/client-record.schema.json) is one error line naming it. */
 export async function readClientRecords(path: string): Promise<ClientRecord[]> {
-  const lines = jsonLines(await readRecordsFile(path, "the client records"), path, "a client record", nullAsNaN);
+  const lines = jsonLines(await readRecordsFile(path, "the client records"), path, "a client record");
   if (lines.length === 0) throw new Error(`${path}: no client records in it`);
   return lines.map(({ value, line }) => {
-    const r = value as Partial<ClientRecord> | null;
-    if (typeof r?.id !== "string" || typeof r.sent !== "number") throw new Error(`${path}:${line}: not a client record (no "id" and "sent"; bench --records and sweep --records write them)`);
-    return r as ClientRecord;
+    const checked = checkRecord(value);
+    if ("problem" in checked) throw new Error(`${path}:${line}: not a client record (${checked.problem}; bench --records and sweep --records write them, docs/client-record.schema.json describes them)`);
+    return nullsAsNaN(checked.record) as ClientRecord;
   });
 }
 

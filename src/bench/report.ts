@@ -1,7 +1,8 @@
 /**
  * The load client's report, from its records alone (client clock, ms):
  *
- * - TTFT = first token's arrival − sent (whole responses: end − sent);
+ * - TTFT = first token's arrival − sent (not measured for whole responses:
+ *   their first token's arrival is not seen);
  * - TPOT = (e2e − TTFT) / (n − 1), n = output tokens;
  * - ITL (gaps) = arrival[i] − arrival[i−1], over every streamed token;
  * - ITL (per request) = (last arrival − first arrival) / (arrivals − 1);
@@ -66,12 +67,13 @@ export function distribution(values: readonly number[]): Distribution {
   };
 }
 
+/** NaN (not measured) for a whole response: only a stream shows when its first token arrived. */
 export function ttftOf(r: ClientRecord): number {
-  return (r.tokens.length ? r.tokens[0] : r.end) - r.sent;
+  return r.tokens.length ? r.tokens[0] - r.sent : NaN;
 }
 
 export function tpotOf(r: ClientRecord): number {
-  return r.outputTokens > 1 ? (r.end - r.sent - ttftOf(r)) / (r.outputTokens - 1) : NaN;
+  return r.outputTokens > 1 && r.tokens.length ? (r.end - r.sent - ttftOf(r)) / (r.outputTokens - 1) : NaN;
 }
 
 function meets(r: ClientRecord, slo: Slo): boolean {
@@ -115,10 +117,14 @@ export function summarize(records: readonly ClientRecord[], slo?: Slo): BenchRep
   return report;
 }
 
+const NOT_STREAMED = "n/a (not streamed)";
+
 /** The bench report prints two digits. */
 const f = (x: number, digits = 2): string => fixed(x, digits);
 
-function row(name: string, d: Distribution): string {
+/** `absent`: what the row reads when there is nothing to measure it from. */
+function row(name: string, d: Distribution, absent = "not measured"): string {
+  if (d.n === 0) return `| ${name} | 0 | ${absent} | | | | | |`;
   return `| ${name} | ${d.n} | ${f(d.p50)} | ${f(d.p90)} | ${f(d.p99)} | ${f(d.mean)} | ${f(d.max)} | ${f(d.min)} |`;
 }
 
@@ -137,10 +143,10 @@ export function formatReport(r: BenchReport): string {
     "",
     "| ms | n | p50 | p90 | p99 | mean | max | min |",
     "|---|---:|---:|---:|---:|---:|---:|---:|",
-    row("TTFT (first token − sent)", r.ttft),
-    row("TPOT ((e2e − TTFT) / (n − 1))", r.tpot),
-    row("ITL, gaps (arrival[i] − arrival[i−1])", r.itlGaps),
-    row("ITL, per request ((last − first) / (arrivals − 1))", r.itlPerRequest),
+    row("TTFT (first token − sent)", r.ttft, NOT_STREAMED),
+    row("TPOT ((e2e − TTFT) / (n − 1))", r.tpot, NOT_STREAMED),
+    row("ITL, gaps (arrival[i] − arrival[i−1])", r.itlGaps, NOT_STREAMED),
+    row("ITL, per request ((last − first) / (arrivals − 1))", r.itlPerRequest, NOT_STREAMED),
     row("e2e (end − sent)", r.e2e),
     row("send lag (sent − planned)", r.sendLag),
     `| output tokens | ${r.outputTokens.n} | ${f(r.outputTokens.p50, 0)} | ${f(r.outputTokens.p90, 0)} | ${f(r.outputTokens.p99, 0)} | ${f(r.outputTokens.mean, 1)} | ${f(r.outputTokens.max, 0)} | ${f(r.outputTokens.min, 0)} |`,

@@ -67,6 +67,7 @@ function parseSlo(text: string | undefined): Slo | undefined {
 async function bench(flags: BenchFlags): Promise<void> {
   const proto = protocol(flags.protocol);
   const slo = parseSlo(flags.slo);
+  if (slo && (slo.ttft !== undefined || slo.tpot !== undefined) && flags.stream !== true) throw new Error("--slo ttft= and tpot= need --stream: a whole response does not show when its first token arrived");
   if (!["constant", "poisson", "gamma"].includes(flags.arrival)) throw new Error(`--arrival must be constant, poisson or gamma, got "${flags.arrival}"`);
   const count = flags.count ?? (flags.rate && flags.duration ? Math.floor(flags.rate * flags.duration) : 100);
   if (count < 1) throw new Error("no requests to send (rate × duration < 1)");

@@ -2,7 +2,7 @@
 import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import cliProgress from "cli-progress";
-import { analyze } from "../../analysis/analyze.js";
+import { explain } from "../../analysis/explain.js";
 import { htmlReport, markdownReport } from "../../analysis/report.js";
 import { writeClientRecords } from "../../bench/clientRecords.js";
 import { protocol } from "../../bench/protocols.js";
@@ -52,7 +52,8 @@ async function sweep(flags: SweepFlags): Promise<void> {
   // Nothing to analyze: the report files would only hide the failure.
   assertSomeSucceeded(result.records);
   if (flags.report || flags.html) {
-    const input = { analysis: analyze(result.records, result.timelines, { k: flags.k }), source: `a sweep of ${flags.url}`, preface: tables };
+    const explanation = explain({ records: { list: result.records, source: `a sweep of ${flags.url}: ${result.records.length} requests, their timelines from the server`, timelines: result.timelines }, k: flags.k });
+    const input = { explanation, preface: tables };
     if (flags.report) await writeFile(flags.report, markdownReport(input));
     if (flags.html) await writeFile(flags.html, htmlReport(input));
   }
