@@ -12,6 +12,7 @@ import { readTable } from "../src/analysis/input/table.js";
 import { markdownReport } from "../src/analysis/report.js";
 import { LoadClient, type ClientRecord } from "../src/bench/LoadClient.js";
 import { protocol } from "../src/bench/protocols.js";
+import { fetchTimelines } from "../src/bench/serverRecords.js";
 import { startTestServer } from "./helpers/serverHarness.js";
 
 const LENGTHS = [1, 5, 10, 30, 60, 65, 120, 240, 360, 480];
@@ -155,6 +156,28 @@ describe("streamed records with a known answer", () => {
     assert.deepEqual(e.outliers!.map((o) => o.id), ["r2-1"]);
     assert.match(e.outliers![0].cause, /its stream paused 1 time, 400\.0 ms in all \(the largest \+400\.0 ms before token 20\)/);
     assert.match(markdownReport({ explanation: e }), /## Slow requests \(client side\)/);
+  });
+});
+
+describe("records with only some of their server timelines", () => {
+  test("what the missing timelines cannot give is 'not measured', never NaN or a 0", async () => {
+    const s = await startTestServer({ rows: 2 });
+    try {
+      await s.server.engine.ready;
+      const prompts = [8, 16, 24].map((n) => ({ prompt: "partial", maxTokens: n }));
+      const list = await new LoadClient({ url: s.url, protocol: protocol("tgi"), model: "llama2", prompts, maxTokens: 8, count: 12, stream: true, ignoreEos: true, greedy: true, concurrency: 1 }).run();
+      const all = await fetchTimelines(s.url, list.map((r) => r.id));
+      // Every request of length 24 loses its timeline, and one of length 8.
+      const some = new Map([...all].filter(([id]) => list.find((r) => r.id === id)!.maxTokens !== 24 && id !== list[0].id));
+      const e = explain({ records: { list, source: "test", timelines: some } });
+      assert.ok(e.server && e.server.joined < e.server.completed);
+      const md = markdownReport({ explanation: e });
+      assert.doesNotMatch(md, /NaN|undefined/);
+      const row24 = md.split("\n").find((l) => l.startsWith("| 24 |") && l.split("|").length > 12)!;
+      assert.match(row24, /not measured/, "the overhead parts of a length without timelines");
+    } finally {
+      await s.server.close(1000);
+    }
   });
 });
 

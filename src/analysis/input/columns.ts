@@ -88,11 +88,11 @@ export function usualColumn(headers: readonly string[], names: readonly string[]
       const hits = free.filter(({ norm }) => match(norm, name));
       if (hits.length === 1) return hits[0].i;
       if (hits.length > 1) {
-        throw new TableError(`cannot decide which column is the ${what}: ${listHeaders(hits.map((h) => h.raw))} all fit; name one (option ${option})`);
+        throw new TableError(`cannot decide which column is the ${what}: ${listHeaders(hits.map((h) => h.raw))} all fit; name one (${option})`);
       }
     }
   }
-  throw new TableError(`cannot decide which column is the ${what}: no header is a usual name for it; name it (option ${option}); the headers are: ${listHeaders(headers)}`);
+  throw new TableError(`cannot decide which column is the ${what}: no header is a usual name for it; name it (${option}); the headers are: ${listHeaders(headers)}`);
 }
 
 /** "send_request=receive,LLMServer.generate_answer=engine" → { send_request: "receive", … }: any header to any label. */

@@ -27,6 +27,8 @@ export interface TableOptions {
   ignore?: readonly string[];
   /** Header of a free-text column kept as each row's comment. Default: "comment", "note" or the like, if there is one. */
   comment?: string;
+  /** How errors name the length and e2e options (a command line has its own flags). Default "option length", "option e2e". */
+  optionNames?: { length: string; e2e: string };
 }
 
 export interface TableRow {
@@ -126,8 +128,8 @@ function chooseColumns(headers: readonly string[], o: TableOptions): Columns {
     taken.add(index);
     return choice(headers, index, name !== undefined ? "named" : "detected");
   };
-  const length = pick(o.length, LENGTH_NAMES, "output length", "length");
-  const e2e = pick(o.e2e, E2E_NAMES, "end-to-end time", "e2e");
+  const length = pick(o.length, LENGTH_NAMES, "output length", o.optionNames?.length ?? "option length");
+  const e2e = pick(o.e2e, E2E_NAMES, "end-to-end time", o.optionNames?.e2e ?? "option e2e");
   const uses = [length.index, e2e.index, ...spans.map((s) => s.index), commentIndex].filter((i) => i >= 0);
   for (const i of uses) {
     if (ignored.has(i)) throw new TableError(`column ${shown(headers[i])} is both ignored and read`, undefined, headers[i]);

@@ -72,6 +72,7 @@ async function tableInput(flags: AnalyzeFlags): Promise<ExplainInput["table"]> {
     units: flags.units as "ms" | "s" | undefined,
     spans: flags.span?.join(","),
     ignore: flags.ignoreColumn,
+    optionNames: { length: "--length-column", e2e: "--e2e-column" },
   });
   return { data, source: `${flags.table}: ${describeTable(data)}` };
 }
