@@ -7,7 +7,7 @@
  * reason) for everything it does not.
  */
 import type { ClientRecord } from "../bench/LoadClient.js";
-import type { BackendTimings } from "../bench/backendTimings.js";
+import { backendEngineMs } from "../bench/backendTimings.js";
 import type { ServerTimeline } from "../bench/serverRecords.js";
 import { analyze, type Analysis } from "./analyze.js";
 import { median } from "./fit.js";
@@ -67,12 +67,6 @@ export class ExplainError extends Error {
 }
 
 const meanOf = (v: readonly number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
-
-/** What the backend says the engine itself took: prefill + decode, or its one inference figure. */
-export function backendEngineMs(b: BackendTimings): number | undefined {
-  if (b.prefillMs !== undefined && b.decodeMs !== undefined) return b.prefillMs + b.decodeMs;
-  return b.inferenceMs;
-}
 
 /** The backend's time per generated token after the first, where it can be told. */
 function backendPerToken(r: ClientRecord): number | undefined {

@@ -200,3 +200,9 @@ export function fromOpenAiBody(body: unknown): BackendTimings | undefined {
   if (!isObject(body)) return undefined;
   return fromTimingsObject(body.timings) ?? fromVllmMetrics(body.metrics, body.usage);
 }
+
+/** What the backend says the engine itself took: prefill + decode, or its one inference figure. */
+export function backendEngineMs(b: BackendTimings): number | undefined {
+  if (b.prefillMs !== undefined && b.decodeMs !== undefined) return b.prefillMs + b.decodeMs;
+  return b.inferenceMs;
+}

@@ -14,7 +14,7 @@ export interface BenchServer {
 }
 
 /** utime + stime of a process, from /proc/<pid>/stat, in ms. */
-function processCpuMs(pid: number): number {
+export function processCpuMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const ticksPerSecond = 100; // Linux USER_HZ

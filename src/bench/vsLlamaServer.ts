@@ -1,0 +1,184 @@
+/**
+ * `npm run bench:vs-llama-server`: our server against llama.cpp's own
+ * llama-server, built from the same llama.cpp release as our engine, on the
+ * same model, threads and slots, in interleaved rounds (ours first in odd
+ * rounds, theirs first in even ones). Each round measures on both: the e2e
+ * slope over a length sweep (whole responses), c = 1/4/8 streamed
+ * throughput, TTFT and inter-token gaps at c = 1, the fixed overhead (e2e −
+ * the engine time each server reports), and server CPU per token. Ratios
+ * are ours / theirs per round, then their medians; the bare engines
+ * (llama-bench tg, our bench:engine) are measured beside. A report made
+ * while other processes loaded the machine is refused.
+ * A benchmark, not a test: run it on a quiet machine.
+ */
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { parseArgs } from "node:util";
+import { ensureSyntheticModel } from "../model/defaultModel.js";
+import { isPresetName, type PresetName } from "../model/presets.js";
+import { linearFit } from "../analysis/fit.js";
+import { backendEngineMs } from "./backendTimings.js";
+import { startBenchServer, type BenchServer } from "./benchServer.js";
+import { LoadClient, type ClientRecord } from "./LoadClient.js";
+import { ensureLlamaCppBuild } from "./llamaCppBuild.js";
+import { startLlamaServer } from "./llamaServerProcess.js";
+import { protocol } from "./protocols.js";
+import { quantile } from "./stats.js";
+import { MachineLoad } from "./machineLoad.js";
+
+const run = promisify(execFile);
+const say = (line: string): boolean => process.stderr.write(`bench:vs-llama-server: ${line}\n`);
+
+const SLOTS = 8;
+const PER_SLOT = 512;
+const THREADS = 1;
+const LENGTHS = [1, 60, 120, 240, 360, 480];
+const STREAM_TOKENS = 128;
+
+interface Round {
+  slope: number;
+  c1: number;
+  itl: number;
+  ttft: number;
+  c4: number;
+  c8: number;
+  overhead: number;
+  cpuPerToken: number;
+}
+
+const METRICS: ReadonlyArray<{ key: keyof Round; label: string; better: "lower" | "higher" }> = [
+  { key: "slope", label: "e2e slope, whole responses (ms/token)", better: "lower" },
+  { key: "c1", label: "c = 1 streamed (tokens/s)", better: "higher" },
+  { key: "itl", label: "c = 1 inter-token gap p50 (ms)", better: "lower" },
+  { key: "ttft", label: "c = 1 TTFT (ms)", better: "lower" },
+  { key: "c4", label: "c = 4 streamed (tokens/s)", better: "higher" },
+  { key: "c8", label: "c = 8 streamed (tokens/s)", better: "higher" },
+  { key: "overhead", label: "fixed overhead, e2e − engine (ms)", better: "lower" },
+  { key: "cpuPerToken", label: "server CPU per token, c = 1 (ms)", better: "lower" },
+];
+
+let sent = 0;
+
+async function load(server: BenchServer, lengths: number[], stream: boolean, concurrency: number): Promise<ClientRecord[]> {
+  // A prompt never sent before, from its first word: llama-server reuses a cached prompt prefix (cache_prompt), we do not.
+  const prompts = lengths.map((n) => ({ prompt: `${++sent} is the number of this request of the side-by-side: how fast is each server?`, maxTokens: n }));
+  return new LoadClient({ url: server.url, protocol: protocol("openai"), model: "bench", prompts, maxTokens: lengths[0], count: lengths.length, stream, ignoreEos: true, greedy: true, concurrency }).run();
+}
+
+function check(records: readonly ClientRecord[], who: string): void {
+  const bad = records.find((r) => r.error || r.outputTokens !== r.maxTokens);
+  if (bad) throw new Error(`${who}: request ${bad.id} ${bad.error ? `failed: ${bad.error}` : `made ${bad.outputTokens} tokens, not ${bad.maxTokens}`}`);
+}
+
+const tokensPerS = (records: readonly ClientRecord[]): number => records.reduce((a, r) => a + r.outputTokens, 0) / ((Math.max(...records.map((r) => r.end)) - Math.min(...records.map((r) => r.sent))) / 1000);
+
+async function measure(server: BenchServer, who: string): Promise<Round> {
+  const sweep = await load(server, LENGTHS, false, 1);
+  check(sweep, who);
+  const fit = linearFit(
+    sweep.map((r) => r.outputTokens),
+    sweep.map((r) => r.end - r.sent),
+  );
+  const overheads = sweep.map((r) => r.end - r.sent - (r.backend ? (backendEngineMs(r.backend) ?? NaN) : NaN));
+  const cpuBefore = server.cpuMs();
+  const [one] = await load(server, [STREAM_TOKENS], true, 1);
+  const cpu = server.cpuMs() - cpuBefore;
+  check([one], who);
+  const gaps = one.tokens.slice(1).map((t, i) => t - one.tokens[i]);
+  const c4 = await load(server, Array(4).fill(STREAM_TOKENS), true, 4);
+  const c8 = await load(server, Array(8).fill(STREAM_TOKENS), true, 8);
+  check([...c4, ...c8], who);
+  return {
+    slope: fit.b,
+    c1: tokensPerS([one]),
+    itl: quantile(gaps, 0.5),
+    ttft: one.tokens[0] - one.sent,
+    c4: tokensPerS(c4),
+    c8: tokensPerS(c8),
+    overhead: quantile(overheads.filter(Number.isFinite), 0.5),
+    cpuPerToken: cpu / one.outputTokens,
+  };
+}
+
+async function bareEngines(binary: string, model: string, preset: PresetName): Promise<{ llamaBench: number; ours: number; oursStep: number }> {
+  const { stdout } = await run(binary, ["-m", model, "-t", String(THREADS), "-p", "0", "-n", String(STREAM_TOKENS), "-r", "3", "-o", "json"], { maxBuffer: 1 << 24 });
+  const tg = (JSON.parse(stdout) as Array<{ avg_ts: number }>)[0];
+  const engineBench = fileURLToPath(new URL("./engineBench.js", import.meta.url));
+  const ours = await run(process.execPath, [engineBench, "--presets", preset, "--batches", "1", "--tokens", String(STREAM_TOKENS), "--threads", String(THREADS), "--json"], { maxBuffer: 1 << 24 });
+  const row = (JSON.parse(ours.stdout.trim().split("\n").at(-1)!) as Array<{ decodeP50: number; stepP50: number }>)[0];
+  return { llamaBench: 1000 / tg.avg_ts, ours: row.decodeP50, oursStep: row.stepP50 };
+}
+
+function ratio(m: (typeof METRICS)[number], ours: Round, theirs: Round): number {
+  return ours[m.key] / theirs[m.key];
+}
+
+async function benchPreset(preset: PresetName, rounds: number, build: { server: string; bench: string }): Promise<object> {
+  const model = await ensureSyntheticModel({ preset, dtype: "Q8_0", seed: 0 });
+  say(`${preset}: bare engines (llama-bench tg${STREAM_TOKENS}, our bench:engine batch 1)`);
+  const bare = await bareEngines(build.bench, model, preset);
+  const ours = await startBenchServer(model, "bench", ["--threads", String(THREADS), "--rows", String(SLOTS), "--context-size", String(PER_SLOT), "--no-access-log"]);
+  const theirs = await startLlamaServer({ binary: build.server, model, threads: THREADS, slots: SLOTS, perSlot: PER_SLOT });
+  const machine = new MachineLoad();
+  const results: Array<{ ours: Round; theirs: Round }> = [];
+  try {
+    // One unmeasured round each: first requests pay page faults and JIT.
+    await measure(ours, "ours");
+    await measure(theirs, "llama-server");
+    for (let i = 0; i < rounds; i++) {
+      machine.start([ours, theirs]);
+      const first = i % 2 === 0 ? "ours" : "theirs";
+      const a = await measure(first === "ours" ? ours : theirs, first);
+      const b = await measure(first === "ours" ? theirs : ours, first === "ours" ? "llama-server" : "ours");
+      machine.stop();
+      results.push(first === "ours" ? { ours: a, theirs: b } : { ours: b, theirs: a });
+      say(`${preset} round ${i + 1}/${rounds}: ${METRICS.map((m) => `${m.key} ${ratio(m, results.at(-1)!.ours, results.at(-1)!.theirs).toFixed(3)}`).join(", ")}`);
+    }
+  } finally {
+    await ours.stop();
+    await theirs.stop();
+  }
+  print(preset, results, bare, machine);
+  return { preset, rounds: results, bare, othersPct: machine.othersPct() };
+}
+
+function print(preset: string, results: Array<{ ours: Round; theirs: Round }>, bare: { llamaBench: number; ours: number; oursStep: number }, machine: MachineLoad): void {
+  const med = (v: number[]): number => quantile(v, 0.5);
+  console.log(`\n## ${preset} Q8_0: ${THREADS} thread, ${SLOTS} slots × ${PER_SLOT} tokens, ${results.length} interleaved rounds\n`);
+  console.log(`| metric | ours (median) | llama-server (median) | ratio per round | median ratio | better |`);
+  console.log(`|---|---:|---:|---|---:|---|`);
+  for (const m of METRICS) {
+    const ratios = results.map((r) => ratio(m, r.ours, r.theirs));
+    console.log(`| ${m.label} | ${med(results.map((r) => r.ours[m.key])).toFixed(3)} | ${med(results.map((r) => r.theirs[m.key])).toFixed(3)} | ${ratios.map((x) => x.toFixed(3)).join(" ")} | ${med(ratios).toFixed(3)} | ${m.better} |`);
+  }
+  console.log(`\nBare engines, decode per token: llama-bench tg${STREAM_TOKENS} ${bare.llamaBench.toFixed(3)} ms; our bench:engine decode p50 ${bare.ours.toFixed(3)} ms (whole step p50 ${bare.oursStep.toFixed(3)} ms): ratio ${(bare.ours / bare.llamaBench).toFixed(3)}.`);
+  console.log(`Other processes used ${machine.othersPct().toFixed(1)} % of a core on average during the rounds.`);
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { presets: { type: "string", default: "small,medium" }, rounds: { type: "string", default: "6" }, json: { type: "boolean", default: false } } });
+  const presets = values.presets.split(",");
+  for (const p of presets) if (!isPresetName(p)) throw new Error(`unknown preset "${p}"`);
+  const rounds = Number(values.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, got "${values.rounds}"`);
+  const build = await ensureLlamaCppBuild(say);
+  console.log(`# bench:vs-llama-server — llama.cpp ${build.tag} (node-llama-cpp's and llama-server's), node ${process.version}, ${new Date().toISOString()}`);
+  const out = [];
+  for (const p of presets as PresetName[]) out.push(await benchPreset(p, rounds, build));
+  if (values.json) console.log(JSON.stringify(out));
+  const loaded = out.find((o) => (o as { othersPct: number }).othersPct > MachineLoad.LIMIT_PCT);
+  if (loaded) {
+    console.log(`\nREFUSED: other processes loaded the machine (more than ${MachineLoad.LIMIT_PCT} % of a core on average): these ratios are not a measurement. Run again on a quiet machine.`);
+    return 1;
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    process.stderr.write(`bench:vs-llama-server: ${err.message}\n`);
+    process.exit(1);
+  },
+);
