@@ -95,6 +95,8 @@ export class Agent {
   readonly info: ModelInfo;
   /** Long prompts are tokenized off the event loop (see PromptTokenizer). */
   readonly prompts: PromptTokenizer;
+  /** Called as each llama_decode starts (the master hands the previous step's events over then). */
+  onDecodeStart: (() => void) | undefined;
   /** Marks of the step in flight, which the decode probe writes into. */
   private stepMarks: Marks | undefined;
   private textContext: number[] | undefined;
@@ -125,6 +127,7 @@ export class Agent {
     probe.observer = {
       decodeStarted: (t) => {
         if (this.stepMarks && Number.isNaN(this.stepMarks.get(StepPoint.decode_start))) this.stepMarks.set(StepPoint.decode_start, t);
+        this.onDecodeStart?.();
       },
       decodeEnded: (t) => this.stepMarks?.set(StepPoint.decode_end, t),
     };

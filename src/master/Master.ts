@@ -16,6 +16,7 @@ import { EngineError, RequestError } from "./errors.js";
 import { checkFits, validateRequest, validateTokenIds, type GenerationRequest } from "./GenerationRequest.js";
 import type { FinishReason, GenerationStream } from "./GenerationStream.js";
 import { kvUsage, type KvUsage } from "./KvUsage.js";
+import { Outbox } from "./Outbox.js";
 import { Postprocessor, type Delivery } from "./Postprocessor.js";
 import { Request } from "./Request.js";
 import { Scheduler, type BatchingPolicy } from "./Scheduler.js";
@@ -68,6 +69,7 @@ export class Master {
   /** Requests being tokenized: they count against the queue limit, and a drain waits for them. */
   private intake = 0;
   private readonly recordTokens: boolean;
+  private readonly outbox: Outbox;
   /** When the previous step delivered (for each step's gap). */
   private lastDelivered = NaN;
   private _state: MasterState = "running";
@@ -97,6 +99,8 @@ export class Master {
       },
       this.recordTokens,
     );
+    this.outbox = new Outbox(this.recordTokens);
+    agent.onDecodeStart = () => this.outbox.flush();
     agent.pool.onAvailable = () => this.signal();
     this.stopped = this.loop();
   }
@@ -239,11 +243,15 @@ export class Master {
       while (this._state === "running" || this.hasWork()) {
         for (const r of this.scheduler.running) if (r.cancelRequested) this.finish(r, "cancelled");
         // A finished row's reset is under way: let it land so a waiting request can take the row in this step.
-        if (this.scheduler.waiting.length > 0 && this.agent.pool.available === 0 && this.agent.pool.resetting > 0) await this.agent.pool.whenSettled();
+        if (this.scheduler.waiting.length > 0 && this.agent.pool.available === 0 && this.agent.pool.resetting > 0) {
+          this.outbox.flush();
+          await this.agent.pool.whenSettled();
+        }
         const start = now();
         const batch = this.scheduler.schedule();
         if (batch.length === 0) {
-          // Nothing to run: wait for a submit, a cancel, a row coming back or shutdown.
+          // Nothing to run: hand over what is held, and wait for a submit, a cancel, a row coming back or shutdown.
+          this.outbox.flush();
           await new Promise<void>((resolve) => (this.wake = resolve));
           continue;
         }
@@ -259,6 +267,8 @@ export class Master {
       if (this._state !== "failed") this._state = "stopped";
     } catch (err) {
       this.fail(err instanceof Error ? err : new Error(String(err)));
+    } finally {
+      this.outbox.flush();
     }
   }
 
@@ -276,6 +286,8 @@ export class Master {
       this.lastDelivered = step.marks.mark(StepPoint.delivered);
       this.failedSteps = 0;
     } catch (err) {
+      // Held events of the previous step go out before this step's errors, in order.
+      this.outbox.flush();
       const error = new EngineError(`step ${step.id} failed: ${(err as Error).message}`, { cause: err });
       for (const row of step.rows) this.finish(row.request, "error", error);
       if (++this.failedSteps >= MAX_FAILED_STEPS) throw error;
@@ -290,19 +302,11 @@ export class Master {
     }
   }
 
+  /** The step's events go to the outbox, held until the next step's decode starts (see Outbox). */
   private deliver(stepId: number, deliveries: readonly Delivery[]): void {
-    const t = now();
+    this.outbox.hold();
     for (const d of deliveries) {
-      if (d.event) {
-        const trace = d.request.trace;
-        if (d.event.index === 0) trace.marks.set(RequestPoint.first_token, t);
-        trace.marks.set(RequestPoint.last_token, t);
-        if (this.recordTokens) {
-          trace.tokenDelivered.set(d.event.index, t);
-          trace.tokenStep.set(d.event.index, stepId);
-        }
-        d.request.stream.sink.push(d.event);
-      }
+      if (d.event) this.outbox.push(d.request, d.event, stepId);
       if (d.finish) this.finish(d.request, d.finish, d.error, d.stopString);
     }
   }
@@ -312,12 +316,11 @@ export class Master {
     if (r.phase === "waiting") this.scheduler.waiting.remove(r);
     r.phase = "finished";
     r.finishReason = reason;
-    r.trace.marks.mark(RequestPoint.finished);
     if (r.row) {
       this.agent.pool.release(r.row);
       r.row = undefined;
     }
-    r.stream.sink.push({
+    this.outbox.push(r, {
       type: "finish",
       id: r.id,
       finishReason: reason,
