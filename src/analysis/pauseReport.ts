@@ -16,6 +16,8 @@ export const CLIENT_CLOCK_CAVEAT = "Measured on the client's clock: a pause may 
 
 function periodicityRow(name: string, p: Periodicity | undefined): string[] {
   if (!p) return [name, "too few pauses to tell"];
+  // No interval fell on any beat: there is no period to quote.
+  if (!Number.isFinite(p.period) || !Number.isFinite(p.cv)) return [name, `not periodic: none of ${p.intervals} intervals on a common beat`];
   const aligned = p.aligned === undefined ? "" : `; ${pct(p.aligned)} % of pauses at phase ${p.phase}`;
   const shared = p.shared === undefined ? "" : `; each held up ${pct(p.shared)} % of the streams in flight`;
   return [name, `${p.periodic ? "periodic" : "not periodic"}: ~${periodText(p)}, CV ${p.cv.toFixed(2)}, ${p.onBeat} of ${p.intervals} intervals on the beat (${p.beats} beats)${aligned}${shared}`];
