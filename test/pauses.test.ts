@@ -312,3 +312,11 @@ test("property: on a stream jittered ±1 %, a pause of at least two steps is fou
     { seed: 7, numRuns: 300 },
   );
 });
+
+test("pauses whose intervals fall on no common beat: no period, no phase, and no error", async () => {
+  const { positionPeriodicity } = await import("../src/analysis/pausePeriod.js");
+  const request = (id: string, positions: number[]) => ({ id, pauses: positions.map((position) => ({ position })) }) as unknown as Parameters<typeof positionPeriodicity>[0][number];
+  // Intervals 3, 3, 10, 10 around a median of 6.5: none is on its beat, so there is no period (it used to throw).
+  const p = positionPeriodicity([request("a", [1, 4, 7]), request("b", [2, 12, 22])]);
+  assert.ok(p === undefined || (p.periodic === false && p.phase === undefined), JSON.stringify(p));
+});

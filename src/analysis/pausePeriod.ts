@@ -177,7 +177,8 @@ export function positionPeriodicity(requests: readonly RequestPauses[]): Periodi
   // An interval of one token is a slow stretch, not a recurrence.
   fit.periodic &&= fit.period >= 2;
   const withPauses = requests.filter((r) => r.pauses.length > 0);
-  if (withPauses.length < 2) return fit;
+  // No interval on a common beat: there is no period to align the pauses to.
+  if (withPauses.length < 2 || !Number.isFinite(fit.period)) return fit;
   const q = Math.max(1, Math.round(fit.period));
   const { phase, share } = dominantPhase(
     withPauses.flatMap((r) => r.pauses.map((p) => p.position)),
