@@ -5,6 +5,7 @@
 import { GREEDY, type SamplingParams } from "../agent/Sampling.js";
 import type { RequestTrace } from "../timing/RequestTrace.js";
 import { RequestError } from "./errors.js";
+import { shownValue } from "./shownValue.js";
 
 export interface GenerationRequest {
   /** Caller's id (for example an HTTP x-request-id); one is made when absent. */
@@ -57,24 +58,18 @@ export interface ValidRequest {
   topLogprobs: number;
 }
 
-/** A bad value as an error shows it: objects are named, not serialized (they may be huge or 10 000 levels deep). */
-function shown(v: unknown): string {
-  if (v !== null && typeof v === "object") return Array.isArray(v) ? "an array" : "an object";
-  return typeof v === "string" ? JSON.stringify(v.length > 64 ? `${v.slice(0, 64)}…` : v) : String(v);
-}
-
 function fail(param: string, message: string): never {
   throw new RequestError("invalid_parameter", `${param}: ${message}`, param);
 }
 
 function finiteIn(param: string, v: unknown, min: number, max: number, minExclusive = false): number {
-  if (typeof v !== "number" || !Number.isFinite(v)) fail(param, `must be a finite number, got ${shown(v)}`);
+  if (typeof v !== "number" || !Number.isFinite(v)) fail(param, `must be a finite number, got ${shownValue(v)}`);
   if (v > max || v < min || (minExclusive && v === min)) fail(param, `must be in ${minExclusive ? "(" : "["}${min}, ${max}], got ${v}`);
   return v;
 }
 
 function integerIn(param: string, v: unknown, min: number, max: number): number {
-  if (typeof v !== "number" || !Number.isSafeInteger(v)) fail(param, `must be an integer, got ${shown(v)}`);
+  if (typeof v !== "number" || !Number.isSafeInteger(v)) fail(param, `must be an integer, got ${shownValue(v)}`);
   if (v < min || v > max) fail(param, `must be in [${min}, ${max}], got ${v}`);
   return v;
 }
@@ -106,7 +101,7 @@ function validateStop(stop: unknown): readonly string[] {
 export function validateTokenIds(param: string, ids: readonly unknown[], vocabSize: number): void {
   for (const id of ids) {
     if (typeof id !== "number" || !Number.isInteger(id) || id < 0 || id >= vocabSize) {
-      throw new RequestError(param === "prompt" ? "invalid_prompt" : "invalid_parameter", `${param}: token ids must be integers in [0, ${vocabSize}), got ${shown(id)}`, param);
+      throw new RequestError(param === "prompt" ? "invalid_prompt" : "invalid_parameter", `${param}: token ids must be integers in [0, ${vocabSize}), got ${shownValue(id)}`, param);
     }
   }
 }

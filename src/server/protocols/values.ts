@@ -3,6 +3,7 @@
  * error. The lenient readers accept what llm-serving accepted (its official
  * curl examples send "do_sample": "False" and numbers as strings).
  */
+import { shownValue } from "../../master/shownValue.js";
 import { badParam } from "../httpErrors.js";
 
 export type Json = Record<string, unknown>;
@@ -17,16 +18,10 @@ export function objectAt(value: unknown, name: string, optional = false): Json {
   return value as Json;
 }
 
-/** Longest piece of a bad value quoted back in an error. */
-const QUOTE_CHARS = 64;
-
-/** What a bad value is, briefly: a hostile one (megabytes, 10 000 levels deep) is named, never serialized whole. */
+/** What a bad value is, briefly ("the string \"x\"", "number 5", "an object"). */
 function kind(v: unknown): string {
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "an array";
-  if (typeof v === "object") return "an object";
-  if (typeof v === "string") return `the string ${JSON.stringify(v.length > QUOTE_CHARS ? `${v.slice(0, QUOTE_CHARS)}…` : v)}`;
-  return `${typeof v} ${String(v)}`;
+  if (v === null || typeof v === "object") return shownValue(v);
+  return `${typeof v === "string" ? "the string" : typeof v} ${shownValue(v)}`;
 }
 
 export function string(v: unknown, name: string): string {

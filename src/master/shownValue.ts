@@ -1,0 +1,12 @@
+/** Longest piece of a bad string quoted back in an error. */
+const QUOTE_CHARS = 64;
+
+/**
+ * A bad value as an error shows it: a string is quoted (cut at 64
+ * characters), an object or array is named, never serialized (it may be
+ * megabytes, or 10 000 levels deep).
+ */
+export function shownValue(v: unknown): string {
+  if (v !== null && typeof v === "object") return Array.isArray(v) ? "an array" : "an object";
+  return typeof v === "string" ? JSON.stringify(v.length > QUOTE_CHARS ? `${v.slice(0, QUOTE_CHARS)}…` : v) : String(v);
+}
