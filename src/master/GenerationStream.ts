@@ -57,6 +57,7 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
   private iterating = false;
   private finished = false;
   private resolveCompletion!: (c: Completion) => void;
+  private completed: Completion | undefined;
   /** Resolves when the generation ends, however it ends (it never rejects: errors are a finish reason). */
   readonly completion: Promise<Completion>;
   /** The push side, for the engine. */
@@ -83,12 +84,18 @@ export class GenerationStream implements AsyncIterable<GenerationEvent> {
     return this.finished;
   }
 
+  /** The completed generation once it has ended (what `completion` resolves to), else undefined. */
+  get result(): Completion | undefined {
+    return this.completed;
+  }
+
   private push(event: GenerationEvent): void {
     if (this.finished) return;
     this.buffer.push(event);
     if (event.type === "finish") {
       this.finished = true;
-      this.resolveCompletion(completionOf(event));
+      this.completed = completionOf(event);
+      this.resolveCompletion(this.completed);
     }
     const wake = this.wake;
     this.wake = undefined;

@@ -40,7 +40,7 @@ export interface LifecycleOptions {
 export function installLifecycle(app: FastifyInstance, ctx: ServerContext, options: LifecycleOptions): void {
   app.decorateRequest("timeline", undefined);
   app.decorateRequest("disconnected", undefined);
-  app.decorateRequest("outcome", undefined);
+  app.decorateRequest("generation", undefined);
   app.decorateRequest("generationDone", undefined);
   app.decorateRequest("admitted", false);
   app.decorateRequest("settle", undefined);
@@ -180,15 +180,16 @@ function endTimeline(timeline: RequestTimeline, request: FastifyRequest, reply: 
 /** One line per request at info level (fastify's logger, pino), 404s and refusals included. */
 function accessLog(request: FastifyRequest, reply: FastifyReply, aborted: boolean, ended: number): void {
   const received = (request.raw as TimedRequest)[RECEIVED];
-  const outcome = request.outcome;
+  const generation = request.generation;
+  const outcome = generation?.result;
   request.log.info(
     {
       request_id: request.id,
       method: request.method,
       route: request.routeOptions.url ?? request.url,
       status: aborted ? CLIENT_CLOSED_REQUEST : reply.raw.statusCode,
-      prompt_tokens: outcome?.promptTokens,
-      generated_tokens: outcome?.generatedTokens,
+      prompt_tokens: generation?.prompt.length,
+      generated_tokens: generation && (outcome?.generatedTokens ?? 0),
       finish_reason: aborted ? "cancelled" : outcome?.finishReason || undefined,
       ms: received === undefined ? undefined : Math.round((ended - received) * 1000) / 1000,
     },

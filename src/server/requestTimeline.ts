@@ -1,21 +1,14 @@
 /** What the server keeps on every request (fastify request decorations). */
 import type { RequestTimeline } from "../timing/RequestTimeline.js";
 
-/** A generation's outcome as the access log reports it. */
-export interface GenerationOutcome {
-  promptTokens: number;
-  generatedTokens: number;
-  finishReason: string;
-}
-
 declare module "fastify" {
   interface FastifyRequest {
     /** From the first hook on, unless timing is off or the route is not timed. */
     timeline: RequestTimeline | undefined;
     /** Aborted when the client goes away before its response is complete (API routes). */
     disconnected: AbortSignal | undefined;
-    /** Set by the generation routes. */
-    outcome: GenerationOutcome | undefined;
+    /** The generation, once its prompt is tokenized and queued (the access log reports its outcome). */
+    generation: import("../master/GenerationStream.js").GenerationStream | undefined;
     /** Resolves when the engine is done with the request (its row released), once it has reached the engine. */
     generationDone: Promise<void> | undefined;
     /** Received while the engine was ready: a drain that begins meanwhile still lets it in. */

@@ -36,10 +36,10 @@ export async function submitGeneration(ctx: ServerContext, request: FastifyReque
   const submitted = master.submit({ ...generation, id: request.id, trace: timeline?.trace, signal: request.disconnected });
   // Known before the tokenizing ends: a client that leaves meanwhile is logged and measured once the engine is done.
   request.generationDone = submitted.then(
-    (stream) =>
-      stream.completion.then((c) => {
-        request.outcome = { promptTokens: c.promptTokens, generatedTokens: c.generatedTokens, finishReason: c.finishReason };
-      }),
+    async (stream) => {
+      request.generation = stream;
+      await stream.completion;
+    },
     () => undefined,
   );
   if (timeline) timeline.genAi = genAiAttributes(ctx, generation, operation);
@@ -53,7 +53,6 @@ export async function submitGeneration(ctx: ServerContext, request: FastifyReque
   } finally {
     request.settle?.();
   }
-  request.outcome ??= { promptTokens: stream.prompt.length, generatedTokens: 0, finishReason: "" };
   if (timeline) {
     timeline.promptTokens = stream.prompt.length;
     timeline.genAi!.seed = stream.seed;
@@ -96,7 +95,6 @@ function endedEarly(request: FastifyRequest, g: Generation): HttpError | undefin
 }
 
 function noteCompletion(request: FastifyRequest, g: Generation): void {
-  request.outcome = { promptTokens: g.promptTokens, generatedTokens: g.generatedTokens, finishReason: g.finishReason };
   if (!request.timeline) return;
   request.timeline.generatedTokens = g.generatedTokens;
   request.timeline.finishReason = g.finishReason;
