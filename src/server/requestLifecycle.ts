@@ -58,13 +58,17 @@ export function installLifecycle(app: FastifyInstance, ctx: ServerContext, optio
     onEnd(reply, (aborted) => {
       const ended = now();
       // The disconnect is marked before the cancel: a queued request is finished by the cancel itself.
-      if (timeline) endTimeline(timeline, request, reply, aborted, ctx.instrumentation!);
+      if (timeline) endTimeline(timeline, reply, aborted);
       if (aborted) gone?.abort();
       request.settle?.();
-      // A request whose client left is logged once the engine is done with it, with what it generated.
+      const record = (): void => {
+        if (timeline) ctx.instrumentation!.endRequest(timeline);
+        accessLog(request, reply, aborted, ended);
+      };
+      // A request whose client left is recorded once the engine has released its row: with its time to free and what it generated.
       const done = aborted ? request.generationDone : undefined;
-      if (done) void done.then(() => accessLog(request, reply, aborted, ended));
-      else accessLog(request, reply, aborted, ended);
+      if (done) void done.then(record);
+      else record();
     });
     if (options.apiKey !== undefined && !config.public && request.method !== "OPTIONS") checkApiKey(request, options.apiKey);
   });
@@ -157,12 +161,8 @@ function onEnd(reply: FastifyReply, end: (aborted: boolean) => void): void {
   res.once("close", () => once(!res.writableFinished));
 }
 
-/**
- * A request whose client left is recorded as cancelled (499); its timeline
- * goes to the metrics and files once the engine has released its row, so
- * that it carries its time to free.
- */
-function endTimeline(timeline: RequestTimeline, request: FastifyRequest, reply: FastifyReply, aborted: boolean, instrumentation: Instrumentation): void {
+/** A request whose client left is recorded as cancelled (499). */
+function endTimeline(timeline: RequestTimeline, reply: FastifyReply, aborted: boolean): void {
   const t = timeline.http.mark(HttpPoint.response_ended);
   if (aborted) {
     timeline.aborted = true;
@@ -172,9 +172,6 @@ function endTimeline(timeline: RequestTimeline, request: FastifyRequest, reply: 
   } else if (!timeline.status) {
     timeline.status = reply.raw.statusCode;
   }
-  const done = aborted ? request.generationDone : undefined;
-  if (done) void done.then(() => instrumentation.endRequest(timeline));
-  else instrumentation.endRequest(timeline);
 }
 
 /** One line per request at info level (fastify's logger, pino), 404s and refusals included. */
