@@ -13,6 +13,8 @@ export interface TgiRequest {
   decoderInputDetails: boolean;
   returnFullText: boolean;
   inputs: string;
+  /** Report the seed: when sampling (TGI reports none for greedy decoding) or when the client gave one. */
+  showSeed: boolean;
 }
 
 /** TGI's default when max_new_tokens is not given (shrunk to what fits the context). */
@@ -75,5 +77,6 @@ export function parseTgiBody(body: unknown): TgiRequest {
       logprobs: details,
       topLogprobs: topN,
     },
+    showSeed: sampling || (p.seed !== undefined && p.seed !== null),
   };
 }

@@ -18,7 +18,7 @@ export function registerTgiRoutes(app: FastifyInstance, ctx: ServerContext): voi
   const generate = (mode: Mode) => async (request: FastifyRequest, reply: FastifyReply) => {
     const master = engine.requireMaster(request.admitted);
     const parsed = parseTgiBody(request.body);
-    // TGI's POST / reads "stream" beside "inputs" and "parameters".
+    // TGI's POST / reads "stream" beside "inputs" and "parameters" (its other routes have no such field).
     const streaming = mode === "stream" || (mode === "by-flag" && or((request.body as Json).stream, boolean, "stream", false));
     const stream = await submitGeneration(ctx, request, master, parsed.generation, "text_completion");
     const texts: TokenTexts = { text: (id) => master.agent.tokenText(id), special: (id) => master.agent.isSpecial(id) };
@@ -28,7 +28,7 @@ export function registerTgiRoutes(app: FastifyInstance, ctx: ServerContext): voi
       prefix: parsed.returnFullText ? parsed.inputs : "",
       topN: parsed.generation.topLogprobs ?? 0,
       prompt: stream.prompt,
-      showSeed: (parsed.generation.sampling?.temperature ?? 0) > 0 || parsed.generation.seed !== undefined,
+      showSeed: parsed.showSeed,
     };
     if (streaming) return streamGeneration(ctx, request, reply, stream, tgiStreamFormat(options, texts));
     const generation = await collectGeneration(request, stream);
