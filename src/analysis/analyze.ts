@@ -6,7 +6,7 @@
  */
 import { serverIdOf, type ClientRecord } from "../bench/LoadClient.js";
 import { engineMs, type ServerTimeline } from "../bench/serverRecords.js";
-import { linearFit, median, robustBaseline } from "./fit.js";
+import { groupBy, linearFit, mean, median, robustBaseline } from "./fit.js";
 import { findOutliers, type AnalyzedRequest, type Outlier } from "./outliers.js";
 import { stepsByPosition, type PositionRow } from "./positions.js";
 import { OVERHEAD_PARTS, perTokenNative, splitOverhead, type Parts } from "./overhead.js";
@@ -77,15 +77,13 @@ export interface Analysis {
   gc: Array<{ t: number; dur: number; kind: string }>;
 }
 
-const meanOf = (v: readonly number[]): number => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN);
-
 function emptyParts(): Parts {
   return Object.fromEntries(OVERHEAD_PARTS.map((p) => [p, 0])) as Parts;
 }
 
 function meanParts(list: readonly Parts[]): Parts {
   const out = emptyParts();
-  for (const p of OVERHEAD_PARTS) out[p] = meanOf(list.map((x) => x[p]));
+  for (const p of OVERHEAD_PARTS) out[p] = mean(list.map((x) => x[p]));
   return out;
 }
 
@@ -132,33 +130,32 @@ export function analyze(records: readonly ClientRecord[], serverTimelines: Reado
     return { id: r.id, n: r.outputTokens, e2e: e2e(r), timeline: timelines.get(r.id), parts: o?.parts, perToken: o?.perToken };
   });
 
-  const lengths: LengthRow[] = [...new Set(done.map((r) => r.maxTokens))]
-    .sort((a, b) => a - b)
-    .map((length) => {
-      const group = done.filter((r) => r.maxTokens === length);
-      const n = meanOf(group.map((r) => r.outputTokens));
-      const measured = meanOf(group.map(e2e));
-      const nTimesT = n * enginePerToken;
-      const overheads = group.map((r) => overheadOf.get(r.id)).filter((o) => o !== undefined);
-      const fitted = fit ? fit.a + fit.b * n : median(done.map(e2e));
-      const engine = meanOf(group.map((r) => timelines.get(r.id)).filter((t) => t !== undefined).map(engineMs));
-      const joinedGroup = group.filter((r) => timelines.has(r.id));
-      const outside = meanOf(joinedGroup.map((r) => e2e(r) - engineMs(timelines.get(r.id)!)));
-      return {
-        length,
-        requests: group.length,
-        n,
-        measured,
-        nTimesT,
-        extraPct: ((measured - nTimesT) / nTimesT) * 100,
-        engineExtraPct: ((engine - nTimesT) / nTimesT) * 100,
-        outsidePct: (outside / nTimesT) * 100,
-        fitted,
-        residual: measured - fitted,
-        overhead: meanOf(overheads.map((o) => o.overhead)),
-        parts: meanParts(overheads.map((o) => o.parts)),
-      };
-    });
+  // Without a slope to fit, residuals are measured from the median e2e.
+  const level = fit ? NaN : median(done.map(e2e));
+  const lengths: LengthRow[] = [...groupBy(done, (r) => r.maxTokens)].map(([length, group]) => {
+    const n = mean(group.map((r) => r.outputTokens));
+    const measured = mean(group.map(e2e));
+    const nTimesT = n * enginePerToken;
+    const overheads = group.map((r) => overheadOf.get(r.id)).filter((o) => o !== undefined);
+    const fitted = fit ? fit.a + fit.b * n : level;
+    const joinedGroup = group.filter((r) => timelines.has(r.id));
+    const engine = mean(joinedGroup.map((r) => engineMs(timelines.get(r.id)!)));
+    const outside = mean(joinedGroup.map((r) => e2e(r) - engineMs(timelines.get(r.id)!)));
+    return {
+      length,
+      requests: group.length,
+      n,
+      measured,
+      nTimesT,
+      extraPct: ((measured - nTimesT) / nTimesT) * 100,
+      engineExtraPct: ((engine - nTimesT) / nTimesT) * 100,
+      outsidePct: (outside / nTimesT) * 100,
+      fitted,
+      residual: measured - fitted,
+      overhead: mean(overheads.map((o) => o.overhead)),
+      parts: meanParts(overheads.map((o) => o.parts)),
+    };
+  });
 
   const seen = new Set<number>();
   const steps: Array<{ t: number; dur: number }> = [];
@@ -199,7 +196,7 @@ export function analyze(records: readonly ClientRecord[], serverTimelines: Reado
     lengths,
     positions: stepsByPosition(withTimeline.map(({ t }) => t)),
     partsMean: meanParts(all.map((o) => o.parts)),
-    overheadMean: meanOf(all.map((o) => o.overhead)),
+    overheadMean: mean(all.map((o) => o.overhead)),
     outliers,
     k,
     points: done.map((r) => ({ x: r.outputTokens, y: e2e(r), outlier: outlying.has(r.id) })),

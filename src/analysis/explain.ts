@@ -10,7 +10,7 @@ import type { ClientRecord } from "../bench/LoadClient.js";
 import { backendEngineMs } from "../bench/backendTimings.js";
 import type { ServerTimeline } from "../bench/serverRecords.js";
 import { analyze, type Analysis } from "./analyze.js";
-import { median } from "./fit.js";
+import { groupBy, mean, median } from "./fit.js";
 import type { TableData } from "./input/table.js";
 import type { StepTrace } from "./input/stepLog.js";
 import { findOutliers, type Outlier } from "./outliers.js";
@@ -66,8 +66,6 @@ export class ExplainError extends Error {
   override name = "ExplainError";
 }
 
-const meanOf = (v: readonly number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
-
 /** The backend's time per generated token after the first, where it can be told. */
 function backendPerToken(r: ClientRecord): number | undefined {
   const b = r.backend;
@@ -103,18 +101,28 @@ function pauseEvidence(p: PauseAnalysis | PausesNotMeasured): PauseEvidence | st
   return { kind: p.kind, perTokenMs: tokens ? p.summary.totalMs / tokens : 0, verdict: p.verdict };
 }
 
-function backendRows(done: readonly ClientRecord[]): Explanation["backend"] {
-  const withBackend = done.filter((r) => r.backend && backendEngineMs(r.backend) !== undefined);
-  if (withBackend.length === 0) return undefined;
-  const lengths = [...new Set(withBackend.map((r) => r.maxTokens))].sort((a, b) => a - b);
-  const rows = lengths.map((length) => {
-    const group = withBackend.filter((r) => r.maxTokens === length);
-    const e2e = meanOf(group.map((r) => r.end - r.sent));
-    const engine = meanOf(group.map((r) => backendEngineMs(r.backend!)!));
-    const queues = group.map((r) => r.backend!.queueMs).filter((q): q is number => q !== undefined);
-    return { length, requests: group.length, e2e, engine, outside: e2e - engine, queue: queues.length ? meanOf(queues) : null };
+/** A record whose backend reported its engine time, and that time (backendEngineMs), read once for the table and the outliers. */
+interface Reported {
+  record: ClientRecord;
+  engine: number;
+}
+
+function reportedEngine(done: readonly ClientRecord[]): Reported[] {
+  return done.flatMap((r) => {
+    const engine = r.backend && backendEngineMs(r.backend);
+    return engine === undefined ? [] : [{ record: r, engine }];
   });
-  return { sources: [...new Set(withBackend.map((r) => r.backend!.source))], rows };
+}
+
+function backendRows(reported: readonly Reported[]): Explanation["backend"] {
+  if (reported.length === 0) return undefined;
+  const rows = [...groupBy(reported, (x) => x.record.maxTokens)].map(([length, group]) => {
+    const e2e = mean(group.map(({ record: r }) => r.end - r.sent));
+    const engine = mean(group.map((x) => x.engine));
+    const queues = group.map((x) => x.record.backend!.queueMs).filter((q): q is number => q !== undefined);
+    return { length, requests: group.length, e2e, engine, outside: e2e - engine, queue: queues.length ? mean(queues) : null };
+  });
+  return { sources: [...new Set(reported.map((x) => x.record.backend!.source))], rows };
 }
 
 /** What the client and the backend saw of a slow request: its pauses, and the engine time the backend reported against its peers'. */
@@ -130,29 +138,31 @@ function clientCause(r: ClientRecord, pauses: PauseAnalysis | PausesNotMeasured,
   return parts.length ? parts.join("; ") : "no server record or backend timing to explain it";
 }
 
-function clientOutliers(done: readonly ClientRecord[], r: Reconciliation, pauses: PauseAnalysis | PausesNotMeasured, k: number): Outlier[] {
+function clientOutliers(done: readonly ClientRecord[], reported: readonly Reported[], r: Reconciliation, pauses: PauseAnalysis | PausesNotMeasured, k: number): Outlier[] {
   const found = findOutliers(
     done.map((x) => ({ id: x.id, n: x.outputTokens, e2e: x.end - x.sent })),
     r.fit,
     k,
   );
   const byId = new Map(done.map((x) => [x.id, x]));
+  const byTokens = groupBy(reported, (x) => x.record.outputTokens);
   return found.map((o) => {
-    const peers = done.filter((x) => x.outputTokens === o.n && x.id !== o.id && x.backend).map((x) => backendEngineMs(x.backend!)).filter((x): x is number => x !== undefined);
+    const peers = (byTokens.get(o.n) ?? []).filter((x) => x.record.id !== o.id).map((x) => x.engine);
     return { ...o, cause: clientCause(byId.get(o.id)!, pauses, peers.length ? median(peers) : undefined) };
   });
 }
 
 function spanRows(data: TableData): SpanRow[] | undefined {
   if (data.spans.length === 0) return undefined;
-  const lengths = [...new Set(data.rows.map((r) => r.length))].sort((a, b) => a - b);
-  return lengths.map((length) => {
-    const group = data.rows.filter((r) => r.length === length);
-    const e2e = meanOf(group.map((r) => r.e2eMs));
+  return [...groupBy(data.rows, (r) => r.length)].map(([length, group]) => {
+    const e2e = mean(group.map((r) => r.e2eMs));
     const spans: SpanRow["spans"] = {};
     for (const s of data.spans) {
       const values = group.map((r) => r.spans[s.label]).filter((v): v is number => v !== undefined);
-      if (values.length) spans[s.label] = { ms: meanOf(values), pct: (meanOf(values) / e2e) * 100 };
+      if (values.length) {
+        const ms = mean(values);
+        spans[s.label] = { ms, pct: (ms / e2e) * 100 };
+      }
     }
     return { length, e2e, spans };
   });
@@ -174,8 +184,8 @@ function fromRecords(input: ExplainInput, k: number): Explanation {
   const { list, source, timelines } = input.records!;
   const done = list.filter((r) => !r.error && r.outputTokens > 0 && Number.isFinite(r.end - r.sent));
   if (done.length === 0) throw new ExplainError(`${source}: no completed request to analyze (${list.length} records, all failed or empty)`);
-  const server = timelines && timelines.size > 0 ? analyze(list, timelines, { k }) : undefined;
-  if (timelines && timelines.size > 0 && server!.joined === 0) {
+  const server = timelines?.size ? analyze(list, timelines, { k }) : undefined;
+  if (server?.joined === 0) {
     throw new ExplainError(`join rate 0 %: none of the ${done.length} completed requests has a server timeline (the ids differ: was --timeline-file or --url from the same run?)`);
   }
   const pauses = analyzePauses(list, { k });
@@ -184,7 +194,8 @@ function fromRecords(input: ExplainInput, k: number): Explanation {
   const notMeasured: string[] = [];
   if (!pauses.measured) notMeasured.push(`TTFT, inter-token gaps and pauses: not measured (${pauses.reason}; bench --stream records every token's arrival).`);
   if (!server) notMeasured.push("Overhead parts, GC and event-loop stalls per request: not measured (no server records; they come from our server's timelines: --url or --timelines).");
-  const backend = backendRows(done);
+  const reported = reportedEngine(done);
+  const backend = backendRows(reported);
   if (!backend && !server) notMeasured.push("The engine's own time per request: not measured (the backend reported no timings, and there are no server records).");
   const reconciliation = reconcile(samples, t, k, firstToken(done, server), pauseEvidence(pauses));
   return {
@@ -194,7 +205,7 @@ function fromRecords(input: ExplainInput, k: number): Explanation {
     pauses,
     backend,
     server,
-    outliers: server ? undefined : clientOutliers(done, reconciliation, pauses, k),
+    outliers: server ? undefined : clientOutliers(done, reported, reconciliation, pauses, k),
     notMeasured,
     k,
   };

@@ -1,4 +1,4 @@
-/** Least squares and robust spread, for the reconciliation and the outliers. */
+/** Least squares, robust spread and the per-length grouping, for the reconciliation, the tables and the outliers. */
 
 export interface LinearFit {
   /** Intercept: the fixed cost. */
@@ -29,6 +29,23 @@ export function linearFit(xs: readonly number[], ys: readonly number[]): LinearF
   const residuals = xs.map((x, i) => ys[i] - (a + b * x));
   const ssr = residuals.reduce((s, r) => s + r * r, 0);
   return { a, b, r2: syy === 0 ? 1 : 1 - ssr / syy, residuals };
+}
+
+/** The arithmetic mean; NaN for no values. */
+export function mean(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+/** The items by key (an output length), keys ascending, each group in the items' order. */
+export function groupBy<T>(items: readonly T[], key: (item: T) => number): Map<number, T[]> {
+  const out = new Map<number, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const group = out.get(k);
+    if (group) group.push(item);
+    else out.set(k, [item]);
+  }
+  return new Map([...out].sort((x, y) => x[0] - y[0]));
 }
 
 export function median(values: readonly number[]): number {

@@ -108,9 +108,8 @@ function peerMedians(requests: readonly AnalyzedRequest[], value: (r: AnalyzedRe
   return out;
 }
 
-/** What each request was expected to take: its length's median e2e, or the fit's line when it has too few peers. */
-export function expectedE2e(requests: readonly AnalyzedRequest[], fit: { a: number; b: number } | undefined): number[] {
-  const peers = peerMedians(requests, (r) => r.e2e);
+/** What each request was expected to take: its length's median e2e (`peers`), or the fit's line when it has too few peers. */
+function expectedE2e(requests: readonly AnalyzedRequest[], peers: ReadonlyMap<number, number>, fit: { a: number; b: number } | undefined): number[] {
   const all = median(requests.map((r) => r.e2e));
   return requests.map((r) => peers.get(r.n) ?? (fit ? fit.a + fit.b * r.n : all));
 }
@@ -135,9 +134,8 @@ function usualPerToken(requests: readonly AnalyzedRequest[]): (r: AnalyzedReques
  * without, by their residual from the fit in ms against the MAD of all such
  * residuals (a lone request of a length has nothing else to be judged by).
  */
-function slowerThanExpected(requests: readonly AnalyzedRequest[], expected: readonly number[], fit: { a: number; b: number } | undefined, k: number): boolean[] {
-  const peered = peerMedians(requests, (r) => r.e2e);
-  const alone = requests.map((r) => !peered.has(r.n) && fit !== undefined);
+function slowerThanExpected(requests: readonly AnalyzedRequest[], peers: ReadonlyMap<number, number>, expected: readonly number[], fit: { a: number; b: number } | undefined, k: number): boolean[] {
+  const alone = requests.map((r) => !peers.has(r.n) && fit !== undefined);
   const relative = requests.map((r, i) => r.e2e / expected[i] - 1);
   const residual = requests.map((r, i) => r.e2e - expected[i]);
   const judged = (values: readonly number[], which: (i: number) => boolean) => {
@@ -151,8 +149,9 @@ function slowerThanExpected(requests: readonly AnalyzedRequest[], expected: read
 }
 
 export function findOutliers(requests: readonly AnalyzedRequest[], fit: { a: number; b: number } | undefined, k: number): Outlier[] {
-  const expected = expectedE2e(requests, fit);
-  const slower = slowerThanExpected(requests, expected, fit, k);
+  const peers = peerMedians(requests, (r) => r.e2e);
+  const expected = expectedE2e(requests, peers, fit);
+  const slower = slowerThanExpected(requests, peers, expected, fit, k);
   const usualOf = usualParts(requests);
   const usualC = usualPerToken(requests);
   const out: Outlier[] = [];

@@ -10,7 +10,7 @@
  */
 import type { ClientRecord } from "../bench/LoadClient.js";
 import type { ServerTimeline, SpanJson } from "../bench/serverRecords.js";
-import { mad, median } from "./fit.js";
+import { mad, mean, median } from "./fit.js";
 
 export const OVERHEAD_PARTS = [
   "network_http",
@@ -97,7 +97,7 @@ export function perTokenNative(t: ServerTimeline, fallback: number): number {
   if (decode.length === 0) return fallback;
   const limit = median(decode) + SPIKE_MADS * mad(decode);
   const typical = decode.filter((ms) => ms <= limit);
-  return typical.reduce((a, b) => a + b, 0) / typical.length;
+  return mean(typical);
 }
 
 export function splitOverhead(client: ClientRecord, t: ServerTimeline, fallbackPerToken: number): RequestOverhead {

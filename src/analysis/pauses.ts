@@ -168,8 +168,7 @@ function leftOutReason(r: ClientRecord): keyof LeftOut | undefined {
 }
 
 /** One streamed request's gaps, typical gap and pauses; the record must be usable (streamed, no error, 3 arrivals or more), as analyzePauses checks. */
-export function requestPauses(r: ClientRecord, options: PauseOptions = {}): RequestPauses {
-  const o = { ...PAUSE_DEFAULTS, ...options };
+function requestPauses(r: ClientRecord, o: Required<PauseOptions>): RequestPauses {
   const starts = arrivalStarts(r.tokens);
   const gaps = starts.slice(1).map((s, j) => r.tokens[s] - r.tokens[starts[j]]);
   const typicalGap = median(gaps);

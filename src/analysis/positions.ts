@@ -6,6 +6,7 @@
  * involved. This table shows whether that is so.
  */
 import type { ServerTimeline } from "../bench/serverRecords.js";
+import { mean } from "./fit.js";
 
 export interface PositionRow {
   /** Output positions from…to (the first output token is position 1, made by the prompt's step). */
@@ -35,7 +36,7 @@ export function stepsByPosition(timelines: readonly ServerTimeline[]): PositionR
   for (let from = 2; from <= last; from += width) {
     const to = Math.min(last, from + width - 1);
     const inBucket = samples.filter(([p]) => p >= from && p <= to).map(([, ms]) => ms);
-    if (inBucket.length) rows.push({ from, to, steps: inBucket.length, meanMs: inBucket.reduce((a, b) => a + b, 0) / inBucket.length });
+    if (inBucket.length) rows.push({ from, to, steps: inBucket.length, meanMs: mean(inBucket) });
   }
   return rows;
 }

@@ -10,7 +10,7 @@
  * Each part in ms and in % of n·t, and one sentence per cause, computed from
  * the same numbers as the table.
  */
-import { mad, median, robustBaseline } from "./fit.js";
+import { groupBy, mad, mean, median, robustBaseline } from "./fit.js";
 
 /** A time per token, and where it came from (said in the report). */
 export interface StepTime {
@@ -90,24 +90,12 @@ const NOT_STREAMED = "the records were not streamed (bench --stream records ever
 /** Least share of its measured e2e that a length's residual must be to be called an event. */
 const EVENT_SHARE = 0.01;
 
-const meanOf = (v: readonly number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
 const f = (x: number, d = 1): string => x.toFixed(d);
 const part = (ms: number, of: number): Part => ({ ms, pct: (ms / of) * 100 });
 
-function groups(samples: readonly Sample[]): Map<number, Sample[]> {
-  const out = new Map<number, Sample[]>();
-  for (const s of samples) {
-    const key = s.length ?? s.n;
-    const g = out.get(key);
-    if (g) g.push(s);
-    else out.set(key, [s]);
-  }
-  return new Map([...out].sort((x, y) => x[0] - y[0]));
-}
-
 function row(length: number, group: readonly Sample[], fit: { a: number; b: number } | undefined, t: StepTime | undefined): ReconciledLength {
-  const n = meanOf(group.map((s) => s.n));
-  const measured = meanOf(group.map((s) => s.e2e));
+  const n = mean(group.map((s) => s.n));
+  const measured = mean(group.map((s) => s.e2e));
   const fitted = fit ? fit.a + fit.b * n : NaN;
   const base = { length, requests: group.length, n, measured, fitted };
   if (!t || !(n > 0)) return { ...base, nTimesT: null, extra: null, fixed: null, perToken: null, residual: null };
@@ -125,8 +113,9 @@ function row(length: number, group: readonly Sample[], fit: { a: number; b: numb
 /**
  * `ttft`: the median time to first token when the measurements have it
  * (streamed clients, server records); else one-token requests stand for it.
+ * `pauses`: what the streamed gaps say, or why there are none to say it
+ * (default: the records were not streamed).
  */
-/** `pauses`: what the streamed gaps say, or why there are none to say it (default: the records were not streamed). */
 export function reconcile(samples: readonly Sample[], t: StepTime | undefined, k = 5, ttft?: { ms: number; source: string }, pauses: PauseEvidence | string = NOT_STREAMED): Reconciliation {
   const { fit, kept } = robustBaseline(
     samples.map((s) => s.n),
@@ -134,7 +123,7 @@ export function reconcile(samples: readonly Sample[], t: StepTime | undefined, k
     k,
   );
   const line = fit && { a: fit.a, b: fit.b, r2: fit.r2 };
-  const rows = [...groups(samples)].map(([length, group]) => row(length, group, line, t));
+  const rows = [...groupBy(samples, (s) => s.length ?? s.n)].map(([length, group]) => row(length, group, line, t));
   const residuals = rows.map((r) => r.measured - r.fitted);
   const center = median(residuals);
   const spread = mad(residuals);
@@ -178,7 +167,7 @@ function verdicts(r: Reconciliation): string[] {
   out.push(
     `Fixed cost: the line's intercept is ${f(a)} ms per request, ${f(first.fixed!.pct)} % of n × t at n = ${f(first.n, 0)} and ${f(last.fixed!.pct)} % at n = ${f(last.n, 0)}${a < 0 ? " (negative: the cost per token grows with n, and the line's intercept is its curvature, not a cost)" : ""}.`,
   );
-  const excess = b - t;
+  const excess = r.perTokenExcess!;
   const where = excess >= 0 ? "outside the traced step" : "less than the traced step (the step time t is larger than what each further token costs end to end)";
   out.push(
     `Per token: ${f(b, 2)} ms per token end to end against t = ${f(t, 2)} ms (${r.t.source}): ${excess >= 0 ? "+" : "−"}${f(Math.abs(excess), 2)} ms per token (${f((Math.abs(excess) / t) * 100)} % of t) ${where}; it is ${f(last.perToken!.pct)} % of n × t at n = ${f(last.n, 0)}. ${pauseShape(r.pauses, excess)}`,

@@ -109,7 +109,8 @@ export function timeSeries(title: string, points: ReadonlyArray<{ t: number; v: 
   const x = niceAxis(0, end / unit.div);
   const y = niceAxis(0, Math.max(0, ...points.map((p) => p.v)));
   const plot = plotFor(leftMargin(y));
-  const px = (t: number): number => project(x, plot.left, plot.right)(t / unit.div);
+  const toX = project(x, plot.left, plot.right);
+  const px = (t: number): number => toX(t / unit.div);
   const py = project(y, plot.bottom, plot.top);
   const parts = segments(points, (p) => p.t).map((seg) => seg.map((p) => ({ x: px(p.t), y: py(p.v) })));
   const line = `<path class="series" d="${pathData(parts)}" fill="none" stroke="${PALETTE[0]}" stroke-width="1" stroke-linejoin="round" stroke-linecap="round"/>`;

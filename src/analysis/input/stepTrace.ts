@@ -5,6 +5,7 @@
  * RawTrace; summarizeTrace does the arithmetic for both.
  */
 import { quantile } from "../../bench/stats.js";
+import { mean } from "../fit.js";
 
 export type StepLogFormat = "study" | "llm-serving";
 
@@ -94,8 +95,7 @@ export interface StepTrace {
 
 export function series(values: number[]): Series {
   const present = values.filter((v) => !Number.isNaN(v));
-  const mean = present.length ? present.reduce((a, b) => a + b, 0) / present.length : NaN;
-  return { values, count: present.length, mean, p90: quantile(present, 0.9) };
+  return { values, count: present.length, mean: mean(present), p90: quantile(present, 0.9) };
 }
 
 export function summarizeTrace(raw: RawTrace): StepTrace {

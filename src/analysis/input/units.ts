@@ -3,6 +3,8 @@
  * table says (a unit in the header, or on the cells) or, failing that, from
  * the values (perTokenUnit).
  */
+import { median } from "../fit.js";
+
 export type TimeUnit = "ms" | "s";
 
 export const MS_PER: Record<TimeUnit, number> = { ms: 1, s: 1000 };
@@ -64,14 +66,10 @@ export const SECONDS_BELOW_PER_TOKEN = 1;
 
 /** The unit of an end-to-end column from its values: the median of e2e / length over rows with length > 0. */
 export function perTokenUnit(rows: ReadonlyArray<{ length: number; e2e: number }>): { unit: TimeUnit; evidence: string } | undefined {
-  const perToken = rows
-    .filter((r) => r.length > 0)
-    .map((r) => r.e2e / r.length)
-    .sort((a, b) => a - b);
+  const perToken = rows.filter((r) => r.length > 0).map((r) => r.e2e / r.length);
   if (perToken.length === 0) return undefined;
-  const m = perToken.length >> 1;
-  const median = perToken.length % 2 ? perToken[m] : (perToken[m - 1] + perToken[m]) / 2;
-  const unit: TimeUnit = median < SECONDS_BELOW_PER_TOKEN ? "s" : "ms";
+  const typical = median(perToken);
+  const unit: TimeUnit = typical < SECONDS_BELOW_PER_TOKEN ? "s" : "ms";
   const cmp = unit === "s" ? "<" : "≥";
-  return { unit, evidence: `median e2e per token ${median.toPrecision(3)} ${cmp} ${SECONDS_BELOW_PER_TOKEN}` };
+  return { unit, evidence: `median e2e per token ${typical.toPrecision(3)} ${cmp} ${SECONDS_BELOW_PER_TOKEN}` };
 }
