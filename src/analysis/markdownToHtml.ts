@@ -6,19 +6,14 @@
  * table becomes a <table>. Anything else in a fence stays preformatted.
  */
 import { esc, isFigure, tableHtml } from "./htmlTable.js";
+import { markdownCells } from "./input/tableText.js";
 
 const ALIGNMENT_ROW = /^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$/;
 const isPipeRow = (line: string): boolean => line.trimStart().startsWith("|");
 
-/** A pipe row's cells; "\|" is a bar inside a cell. */
-function pipeCells(line: string): string[] {
-  const inner = line.trim().replace(/^\|/, "").replace(/(?<!\\)\|$/, "");
-  return inner.split(/(?<!\\)\|/).map((c) => c.trim().replace(/\\\|/g, "|"));
-}
-
 function pipeTable(lines: readonly string[]): string {
   if (lines.length < 2 || !ALIGNMENT_ROW.test(lines[1])) return paragraph(lines);
-  return tableHtml({ head: pipeCells(lines[0]), rows: lines.slice(2).map(pipeCells) });
+  return tableHtml({ head: markdownCells(lines[0]), rows: lines.slice(2).map(markdownCells) });
 }
 
 const paragraph = (lines: readonly string[]): string => `<p>${esc(lines.map((l) => l.trim()).join(" "))}</p>`;

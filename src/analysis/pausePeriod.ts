@@ -50,9 +50,9 @@ export interface PauseEpisode {
 
 export interface Periodicity {
   unit: "ms" | "tokens";
-  /** Σ d / Σ m over the intervals on the beat. */
+  /** Σ d / Σ m over the intervals on the beat; NaN when none is (onBeat 0): there is no period. */
   period: number;
-  /** Coefficient of variation of d / m over the intervals on the beat. */
+  /** Coefficient of variation of d / m over the intervals on the beat; NaN when none is. */
   cv: number;
   intervals: number;
   onBeat: number;
@@ -178,7 +178,7 @@ export function positionPeriodicity(requests: readonly RequestPauses[]): Periodi
   fit.periodic &&= fit.period >= 2;
   const withPauses = requests.filter((r) => r.pauses.length > 0);
   // No interval on a common beat: there is no period to align the pauses to.
-  if (withPauses.length < 2 || !Number.isFinite(fit.period)) return fit;
+  if (withPauses.length < 2 || fit.onBeat === 0) return fit;
   const q = Math.max(1, Math.round(fit.period));
   const { phase, share } = dominantPhase(
     withPauses.flatMap((r) => r.pauses.map((p) => p.position)),

@@ -5,6 +5,7 @@
 import type { PauseAnalysis, PausesNotMeasured } from "./pauses.js";
 import { grouped, ms, pct, periodText, ruleText } from "./pauseVerdict.js";
 import type { Periodicity } from "./pausePeriod.js";
+import { markdownTable } from "./reportBlocks.js";
 
 export interface PauseTable {
   head: string[];
@@ -17,7 +18,7 @@ export const CLIENT_CLOCK_CAVEAT = "Measured on the client's clock: a pause may 
 function periodicityRow(name: string, p: Periodicity | undefined): string[] {
   if (!p) return [name, "too few pauses to tell"];
   // No interval fell on any beat: there is no period to quote.
-  if (!Number.isFinite(p.period) || !Number.isFinite(p.cv)) return [name, `not periodic: none of ${p.intervals} intervals on a common beat`];
+  if (p.onBeat === 0) return [name, `not periodic: none of ${p.intervals} intervals on a common beat`];
   const aligned = p.aligned === undefined ? "" : `; ${pct(p.aligned)} % of pauses at phase ${p.phase}`;
   const shared = p.shared === undefined ? "" : `; each held up ${pct(p.shared)} % of the streams in flight`;
   return [name, `${p.periodic ? "periodic" : "not periodic"}: ~${periodText(p)}, CV ${p.cv.toFixed(2)}, ${p.onBeat} of ${p.intervals} intervals on the beat (${p.beats} beats)${aligned}${shared}`];
@@ -53,12 +54,9 @@ export function pauseRequestTable(a: PauseAnalysis, maxRows = 20): PauseTable {
   return { head: ["request", "tokens", "TTFT ms", "typical gap ms", "pauses", "pause ms"], rows };
 }
 
-function markdownTable(t: PauseTable): string[] {
-  return [`| ${t.head.join(" | ")} |`, `|${t.head.map(() => "---").join("|")}|`, ...t.rows.map((r) => `| ${r.join(" | ")} |`)];
-}
-
 /** A Markdown section: the verdict, its numbers, the requests that paused most. */
 export function pausesMarkdown(a: PauseAnalysis | PausesNotMeasured, maxRows = 20): string {
   if (!a.measured) return `Pauses: not measured: ${a.reason}.`;
-  return [`Pauses: ${a.verdict}.`, "", CLIENT_CLOCK_CAVEAT, "", ...markdownTable(pauseSummaryTable(a)), "", ...markdownTable(pauseRequestTable(a, maxRows))].join("\n");
+  const table = (t: PauseTable): string[] => markdownTable(t.head, t.rows, () => true);
+  return [`Pauses: ${a.verdict}.`, "", CLIENT_CLOCK_CAVEAT, "", ...table(pauseSummaryTable(a)), "", ...table(pauseRequestTable(a, maxRows))].join("\n");
 }

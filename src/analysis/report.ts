@@ -12,7 +12,7 @@ import { stepTraceRows } from "./input/stepTable.js";
 import { CLIENT_CLOCK_CAVEAT, pauseRequestTable, pauseSummaryTable } from "./pauseReport.js";
 import { prefaceHtml } from "./markdownToHtml.js";
 import type { Reconciliation } from "./reconcile.js";
-import { msPct, NOT_MEASURED, val, type Block } from "./reportBlocks.js";
+import { markdownTable, msPct, NOT_MEASURED, outlierTable, val, type Block } from "./reportBlocks.js";
 import { serverBlocks } from "./serverSection.js";
 import { scatterWithFit } from "./svgCharts.js";
 
@@ -94,7 +94,7 @@ function clientOutlierBlocks(e: Explanation): Block[] {
   return [
     ...head,
     { kind: "text", text: `${o.length} ${o.length === 1 ? "request" : "requests"} slower than expected by more than ${e.k} × MAD (against the median of at least 3 requests of the same length, relatively; else against the line, in ms), with what the client and the backend saw of them (without server records, no more can be said):` },
-    { kind: "table", head: ["request", "n", "e2e ms", "expected ms", "residual ms", "seen"], rows: o.map((x) => [x.id, String(x.n), f(x.e2e), f(x.expected), f(x.residual), x.cause]) },
+    outlierTable(o, "seen"),
   ];
 }
 
@@ -121,8 +121,6 @@ function pointsOf(e: Explanation): Array<{ x: number; y: number; outlier?: boole
   return e.reconciliation.rows.map((r) => ({ x: r.n, y: r.measured, outlier: e.reconciliation.events.includes(r) }));
 }
 
-const mdCell = (s: string): string => s.replace(/\|/g, "\\|");
-
 export function markdownReport(input: ReportInput): string {
   const lines = ["# llm-serving analysis", ""];
   if (input.preface) lines.push(input.preface, "");
@@ -131,8 +129,7 @@ export function markdownReport(input: ReportInput): string {
     else if (b.kind === "text") lines.push(b.text, "");
     else if (b.kind === "list") lines.push(...b.items.map((i) => `- ${i}`), "");
     else if (b.kind === "table") {
-      lines.push(`| ${b.head.map(mdCell).join(" | ")} |`, `|${b.head.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`);
-      for (const r of b.rows) lines.push(`| ${r.map(mdCell).join(" | ")} |`);
+      lines.push(...markdownTable(b.head, b.rows));
       if (b.caption) lines.push("", b.caption);
       lines.push("");
     }

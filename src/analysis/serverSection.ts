@@ -8,7 +8,7 @@ import { fixed as f } from "../bench/stats.js";
 import type { Analysis } from "./analyze.js";
 import { linearFit } from "./fit.js";
 import { OVERHEAD_PARTS, PART_MEANING } from "./overhead.js";
-import { val, type Block } from "./reportBlocks.js";
+import { outlierTable, val, type Block } from "./reportBlocks.js";
 import { stackedBars, timeSeries } from "./svgCharts.js";
 
 function engineBlocks(a: Analysis): Block[] {
@@ -71,7 +71,7 @@ function overheadBlocks(a: Analysis): Block[] {
       svg: stackedBars(
         "overhead parts per output length (mean ms)",
         a.lengths.map((l) => String(l.length)),
-        OVERHEAD_PARTS.map((p) => ({ name: p, values: a.lengths.map((l) => (Number.isFinite(l.parts[p]) ? l.parts[p] : 0)) })),
+        OVERHEAD_PARTS.map((p) => ({ name: p, values: a.lengths.map((l) => l.parts[p]) })),
         "ms",
       ),
     },
@@ -86,7 +86,7 @@ function outlierBlocks(a: Analysis): Block[] {
       ? `${a.outliers.length} ${a.outliers.length === 1 ? "request" : "requests"} slower than expected by more than ${a.k} × MAD (against the median of at least 3 requests of the same length, relatively; else against the fit's line, in ms), each with the cause its timeline shows:`
       : `No request is slower than expected by more than ${a.k} × MAD.`,
   });
-  if (a.outliers.length) out.push({ kind: "table", head: ["request", "n", "e2e ms", "expected ms", "residual ms", "cause"], rows: a.outliers.map((o) => [o.id, String(o.n), f(o.e2e), f(o.expected), f(o.residual), o.cause]) });
+  if (a.outliers.length) out.push(outlierTable(a.outliers, "cause"));
   if (a.steps.length) {
     out.push({
       kind: "chart",

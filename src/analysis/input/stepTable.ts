@@ -4,6 +4,7 @@
  * Markdown so that an HTML report can lay out the same table.
  */
 import { fixed as f } from "../../bench/stats.js";
+import { markdownTable } from "../reportBlocks.js";
 import type { LevelSummary, StepTrace } from "./stepTrace.js";
 
 export interface StepTraceTable {
@@ -36,16 +37,9 @@ export function stepTraceRows(t: StepTrace): StepTraceTable {
   return { head: HEAD, rows, notes: [read, ...t.levels.flatMap((l) => (l.overlap ? [l.overlap.message + "."] : []))] };
 }
 
-const cell = (s: string): string => s.replace(/\|/g, "\\|");
-
 /** Table 2 in Markdown, its notes under it. */
 export function stepTraceTable(t: StepTrace): string {
   const { head, rows, notes } = stepTraceRows(t);
-  return [
-    `| ${head.map(cell).join(" | ")} |`,
-    `|${head.map((_, i) => (i === 0 || i === 3 ? "---" : "---:")).join("|")}|`,
-    ...rows.map((r) => `| ${r.map(cell).join(" | ")} |`),
-    "",
-    ...notes,
-  ].join("\n");
+  // The level and its named parts are text.
+  return [...markdownTable(head, rows, (c) => c === 0 || c === 3), "", ...notes].join("\n");
 }

@@ -61,8 +61,8 @@ function markdownTable(lines: readonly string[], start: number): TableText {
   return checked({ format: "markdown", header, rows });
 }
 
-/** Cells between unescaped pipes; the outer pipes are optional at the end. */
-function markdownCells(line: string): string[] {
+/** Cells between unescaped pipes ("\|" is a bar inside a cell); the outer pipes are optional at the end. */
+export function markdownCells(line: string): string[] {
   let t = line.trim();
   if (t.startsWith("|")) t = t.slice(1);
   if (t.endsWith("|") && !t.endsWith("\\|")) t = t.slice(0, -1);
