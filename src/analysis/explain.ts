@@ -214,7 +214,9 @@ function fromRecords(input: ExplainInput, k: number): Explanation {
 export function explain(input: ExplainInput): Explanation {
   const k = input.k ?? 5;
   if (input.table && input.records) throw new ExplainError("give a table or client records, not both");
-  if (input.table) return fromTable(input, k);
-  if (input.records) return fromRecords(input, k);
-  throw new ExplainError("nothing to analyze: give --records or --table");
+  if (!input.table && !input.records) throw new ExplainError("nothing to analyze: give --records or --table");
+  const explanation = input.table ? fromTable(input, k) : fromRecords(input, k);
+  const log = input.stepLog;
+  if (log) explanation.source += ` Step log: ${log.source} (${log.trace.format} format, ${log.trace.steps} step${log.trace.steps === 1 ? "" : "s"}).`;
+  return explanation;
 }

@@ -90,7 +90,6 @@ async function run(flags: AnalyzeFlags): Promise<void> {
   check(flags);
   const stepLog = flags.stepLog ? { trace: readStepLog(await readRecordsFile(flags.stepLog, "the step log"), flags.stepFormat as StepLogFormat | undefined), source: flags.stepLog } : undefined;
   const explanation = explain({ table: flags.table ? await tableInput(flags) : undefined, records: flags.records ? await recordsInput(flags) : undefined, stepLog, stepMs: flags.stepMs, k: flags.k });
-  if (stepLog) explanation.source += ` Step log: ${stepLog.source} (${stepLog.trace.format} format, ${stepLog.trace.steps} step${stepLog.trace.steps === 1 ? "" : "s"}).`;
   const input = { explanation };
   const markdown = markdownReport(input);
   if (flags.report) await writeFile(flags.report, markdown);
