@@ -6,7 +6,7 @@
  */
 import { serverIdOf, type ClientRecord } from "../bench/LoadClient.js";
 import { engineMs, type ServerTimeline } from "../bench/serverRecords.js";
-import { groupBy, linearFit, mean, median, robustBaseline } from "./fit.js";
+import { groupBy, linearFit, mean, median, robustBaseline, smallest } from "./fit.js";
 import { findOutliers, type AnalyzedRequest, type Outlier } from "./outliers.js";
 import { stepsByPosition, type PositionRow } from "./positions.js";
 import { OVERHEAD_PARTS, perTokenNative, splitOverhead, type Parts } from "./overhead.js";
@@ -174,7 +174,7 @@ export function analyze(records: readonly ClientRecord[], serverTimelines: Reado
       gc.push({ t: at, dur: e.dur, kind: e.kind ?? "" });
     }
   }
-  const t0 = Math.min(...steps.map((s) => s.t), ...gc.map((g) => g.t));
+  const t0 = Math.min(smallest(steps.map((s) => s.t)), smallest(gc.map((g) => g.t)));
   steps.sort((a, b) => a.t - b.t).forEach((s) => (s.t -= t0));
   gc.sort((a, b) => a.t - b.t).forEach((g) => (g.t -= t0));
 

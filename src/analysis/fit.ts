@@ -36,6 +36,24 @@ export function mean(values: readonly number[]): number {
   return values.reduce((a, b) => a + b, 0) / values.length;
 }
 
+/**
+ * Math.max and Math.min over any number of values (-Infinity and Infinity
+ * for none, NaN if any is NaN): spreading an array into Math.max overflows
+ * the call stack past ~125 000 values, which a long sweep's steps or a soak's
+ * tokens exceed.
+ */
+export function largest(values: Iterable<number>): number {
+  let m = -Infinity;
+  for (const v of values) m = Math.max(m, v);
+  return m;
+}
+
+export function smallest(values: Iterable<number>): number {
+  let m = Infinity;
+  for (const v of values) m = Math.min(m, v);
+  return m;
+}
+
 /** The items by key (an output length), keys ascending, each group in the items' order. */
 export function groupBy<T>(items: readonly T[], key: (item: T) => number): Map<number, T[]> {
   const out = new Map<number, T[]>();

@@ -31,7 +31,7 @@
  * whether there is anything to tell apart, and what shape it has.
  */
 import type { ClientRecord } from "../bench/LoadClient.js";
-import { mad, median } from "./fit.js";
+import { largest, mad, median, smallest } from "./fit.js";
 import { episodesOf, periodicCause, positionPeriodicity, wallPeriodicity, type PauseEpisode, type Periodicity } from "./pausePeriod.js";
 import { pauseKind, pauseVerdict, type PauseKind } from "./pauseVerdict.js";
 
@@ -210,9 +210,8 @@ function summarize(requests: readonly RequestPauses[], pauses: readonly Pause[])
     decodeMs,
     decodeShare: decodeMs > 0 ? totalMs / decodeMs : 0,
     medianSize: median(sizes),
-    // reduce, not Math.min(...sizes): a long soak can have more pauses than a call has room for arguments.
-    minSize: sizes.length ? sizes.reduce((a, b) => Math.min(a, b)) : NaN,
-    maxSize: sizes.length ? sizes.reduce((a, b) => Math.max(a, b)) : NaN,
+    minSize: sizes.length ? smallest(sizes) : NaN,
+    maxSize: sizes.length ? largest(sizes) : NaN,
     medianTtft: median(requests.map((r) => r.ttft)),
   };
 }

@@ -6,7 +6,7 @@
  * involved. This table shows whether that is so.
  */
 import type { ServerTimeline } from "../bench/serverRecords.js";
-import { mean } from "./fit.js";
+import { largest, mean } from "./fit.js";
 
 export interface PositionRow {
   /** Output positions from…to (the first output token is position 1, made by the prompt's step). */
@@ -30,7 +30,7 @@ export function stepsByPosition(timelines: readonly ServerTimeline[]): PositionR
     }
   }
   if (samples.length === 0) return [];
-  const last = Math.max(...samples.map(([p]) => p));
+  const last = largest(samples.map(([p]) => p));
   const width = Math.max(1, Math.ceil((last - 1) / BUCKETS));
   const rows: PositionRow[] = [];
   for (let from = 2; from <= last; from += width) {

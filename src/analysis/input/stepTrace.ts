@@ -5,7 +5,7 @@
  * RawTrace; summarizeTrace does the arithmetic for both.
  */
 import { quantile } from "../../bench/stats.js";
-import { mean } from "../fit.js";
+import { largest, mean } from "../fit.js";
 
 export type StepLogFormat = "study" | "llm-serving";
 
@@ -135,7 +135,7 @@ function level(raw: RawTrace, node: TraceNode, parts: readonly TraceNode[]): Lev
   const overlapping = over.filter((v) => v > 0);
   if (overlapping.length) {
     const s = series(overlapping);
-    const max = Math.max(...overlapping);
+    const max = largest(overlapping);
     const message = `${node.name}: its named parts add up to ${s.mean.toFixed(3)} ms more than it (mean over the ${overlapping.length} of ${out.remainder.count} steps where they do; max ${max.toFixed(3)} ms): some parts lie inside others, and the log does not say which`;
     out.overlap = { ...s, values: over, steps: overlapping.length, max, message };
   }
