@@ -26,7 +26,8 @@ import { joinTimelines } from "./soakJoin.js";
 import { planRequest } from "./soakPlan.js";
 import { ProcSampler } from "./soakProc.js";
 import { writeSoakReport, type SoakResult } from "./soakReport.js";
-import { startSoakServer, type ServerExit, type SoakServer } from "./soakServer.js";
+import type { ServerExit } from "./benchServer.js";
+import { startSoakServer, type SoakServer } from "./soakServer.js";
 import { judgeSoak, type EngineStats } from "./soakVerdict.js";
 
 const MODEL_NAME = "soak";

@@ -6,8 +6,8 @@
  * CPU figures tell whether a change in latency was the server's doing or
  * other processes' on a shared machine.
  */
-import { readFileSync } from "node:fs";
 import { now } from "../timing/clock.js";
+import { machineCpuMs, ownCpuMs, processCpuMs, rssMiB } from "./procStat.js";
 
 export interface ProcSample {
   /** ms from the run's origin. */
@@ -20,28 +20,6 @@ export interface ProcSample {
   /** The machine's busy and total CPU time so far, ms, all cores together. */
   machineBusyMs: number;
   machineTotalMs: number;
-}
-
-/** Linux's USER_HZ: /proc counts CPU time in these ticks. */
-const MS_PER_TICK = 10;
-
-function rssMiB(pid: number): number {
-  const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
-  return kb === undefined ? NaN : Number(kb) / 1024;
-}
-
-function processCpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  // The command name may contain spaces: fields are counted from after its closing parenthesis.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * MS_PER_TICK;
-}
-
-function machineCpuMs(): { busy: number; total: number } {
-  const line = readFileSync("/proc/stat", "utf8").split("\n")[0];
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
-  const busy = user + nice + system + irq + softirq + (steal || 0);
-  return { busy: busy * MS_PER_TICK, total: (busy + idle + iowait) * MS_PER_TICK };
 }
 
 export class ProcSampler {
@@ -57,12 +35,11 @@ export class ProcSampler {
   sample(): void {
     try {
       const machine = machineCpuMs();
-      const client = process.cpuUsage();
       this.samples.push({
         t: now() - this.origin,
         rssMiB: rssMiB(this.pid),
         serverCpuMs: processCpuMs(this.pid),
-        clientCpuMs: (client.user + client.system) / 1000,
+        clientCpuMs: ownCpuMs(),
         machineBusyMs: machine.busy,
         machineTotalMs: machine.total,
       });

@@ -11,7 +11,7 @@ import type { SoakRecord } from "./soakClient.js";
 import { toHtml, toMarkdown, type Block } from "./soakDoc.js";
 import type { JoinResult } from "./soakJoin.js";
 import type { ProcSample } from "./soakProc.js";
-import type { ServerExit } from "./soakServer.js";
+import type { ServerExit } from "./benchServer.js";
 import type { EngineStats, Verdict, Window } from "./soakVerdict.js";
 import { fixed, quantile } from "./stats.js";
 

@@ -7,7 +7,7 @@
 import type { SoakRecord } from "./soakClient.js";
 import type { JoinResult } from "./soakJoin.js";
 import { cpuBetween, type CpuShare, type ProcSample } from "./soakProc.js";
-import type { ServerExit } from "./soakServer.js";
+import type { ServerExit } from "./benchServer.js";
 import { quantile } from "./stats.js";
 
 /** Allowed change of p50/p99 latency and of RSS from the first tenth of the run to the last. */

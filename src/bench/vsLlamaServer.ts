@@ -13,11 +13,10 @@
  */
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
-import { parseArgs } from "node:util";
+import { parseArgs, promisify } from "node:util";
 import { ensureSyntheticModel } from "../model/defaultModel.js";
 import { isPresetName, type PresetName } from "../model/presets.js";
-import { linearFit } from "../analysis/fit.js";
+import { linearFit, median } from "../analysis/fit.js";
 import { backendEngineMs } from "./backendTimings.js";
 import { startBenchServer, type BenchServer } from "./benchServer.js";
 import { LoadClient, type ClientRecord } from "./LoadClient.js";
@@ -96,12 +95,19 @@ async function measure(server: BenchServer, who: string): Promise<Round> {
     ttft: one.tokens[0] - one.sent,
     c4: tokensPerS(c4),
     c8: tokensPerS(c8),
-    overhead: quantile(overheads.filter(Number.isFinite), 0.5),
+    overhead: median(overheads),
     cpuPerToken: cpu / one.outputTokens,
   };
 }
 
-async function bareEngines(binary: string, model: string, preset: PresetName): Promise<{ llamaBench: number; ours: number; oursStep: number }> {
+/** Decode per token of the bare engines, ms: llama-bench's tg, and our bench:engine's decode and whole step p50. */
+interface Bare {
+  llamaBench: number;
+  ours: number;
+  oursStep: number;
+}
+
+async function bareEngines(binary: string, model: string, preset: PresetName): Promise<Bare> {
   const { stdout } = await run(binary, ["-m", model, "-t", String(THREADS), "-p", "0", "-n", String(STREAM_TOKENS), "-r", "3", "-o", "json"], { maxBuffer: 1 << 24 });
   const tg = (JSON.parse(stdout) as Array<{ avg_ts: number }>)[0];
   const engineBench = fileURLToPath(new URL("./engineBench.js", import.meta.url));
@@ -114,12 +120,22 @@ function ratio(m: (typeof METRICS)[number], ours: Round, theirs: Round): number 
   return ours[m.key] / theirs[m.key];
 }
 
-async function benchPreset(preset: PresetName, rounds: number, build: { server: string; bench: string }): Promise<object> {
+interface PresetResult {
+  preset: PresetName;
+  rounds: Array<{ ours: Round; theirs: Round }>;
+  bare: Bare;
+  othersPct: number;
+}
+
+async function benchPreset(preset: PresetName, rounds: number, build: { server: string; bench: string }): Promise<PresetResult> {
   const model = await ensureSyntheticModel({ preset, dtype: "Q8_0", seed: 0 });
   say(`${preset}: bare engines (llama-bench tg${STREAM_TOKENS}, our bench:engine batch 1)`);
   const bare = await bareEngines(build.bench, model, preset);
   const ours = await startBenchServer(model, "bench", ["--threads", String(THREADS), "--rows", String(SLOTS), "--context-size", String(PER_SLOT), "--no-access-log"]);
-  const theirs = await startLlamaServer({ binary: build.server, model, threads: THREADS, slots: SLOTS, perSlot: PER_SLOT });
+  const theirs = await startLlamaServer({ binary: build.server, model, threads: THREADS, slots: SLOTS, perSlot: PER_SLOT }).catch(async (err: unknown) => {
+    await ours.stop();
+    throw err;
+  });
   const machine = new MachineLoad();
   const results: Array<{ ours: Round; theirs: Round }> = [];
   try {
@@ -143,7 +159,7 @@ async function benchPreset(preset: PresetName, rounds: number, build: { server: 
   return { preset, rounds: results, bare, othersPct: machine.othersPct() };
 }
 
-function print(preset: string, results: Array<{ ours: Round; theirs: Round }>, bare: { llamaBench: number; ours: number; oursStep: number }, machine: MachineLoad): void {
+function print(preset: string, results: Array<{ ours: Round; theirs: Round }>, bare: Bare, machine: MachineLoad): void {
   const med = (v: number[]): number => quantile(v, 0.5);
   console.log(`\n## ${preset} Q8_0: ${THREADS} thread, ${SLOTS} slots × ${PER_SLOT} tokens, ${results.length} interleaved rounds\n`);
   console.log(`| metric | ours (median) | llama-server (median) | ratio per round | median ratio | better |`);
@@ -164,10 +180,10 @@ async function main(): Promise<number> {
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, got "${values.rounds}"`);
   const build = await ensureLlamaCppBuild(say);
   console.log(`# bench:vs-llama-server — llama.cpp ${build.tag} (node-llama-cpp's and llama-server's), node ${process.version}, ${new Date().toISOString()}`);
-  const out = [];
+  const out: PresetResult[] = [];
   for (const p of presets as PresetName[]) out.push(await benchPreset(p, rounds, build));
   if (values.json) console.log(JSON.stringify(out));
-  const loaded = out.find((o) => (o as { othersPct: number }).othersPct > MachineLoad.LIMIT_PCT);
+  const loaded = out.find((o) => o.othersPct > MachineLoad.LIMIT_PCT);
   if (loaded) {
     console.log(`\nREFUSED: other processes loaded the machine (more than ${MachineLoad.LIMIT_PCT} % of a core on average): these ratios are not a measurement. Run again on a quiet machine.`);
     return 1;
