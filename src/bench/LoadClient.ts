@@ -15,7 +15,7 @@ import { request as httpsRequest } from "node:https";
 import { now } from "../timing/clock.js";
 import { waitUntil } from "./waitUntil.js";
 import type { BackendTimings } from "./backendTimings.js";
-import type { GenerationAsk, Protocol, StreamParser } from "./protocols.js";
+import { wholeBody, type GenerationAsk, type Protocol, type StreamParser } from "./protocols.js";
 import type { PromptSpec } from "./prompts.js";
 
 export interface ClientRecord {
@@ -80,18 +80,20 @@ interface Prepared {
   r: ClientRecord;
   body: string;
   headers: Record<string, string | number>;
-  url: URL;
 }
 
 export class LoadClient {
   private readonly agent: Agent;
   private readonly base: URL;
+  /** Every request goes to the same route. */
+  private readonly url: URL;
   private origin = 0;
   /** Unique per run, so that a server's records of an earlier run never join this one's. */
   private readonly idPrefix: string;
 
   constructor(private readonly o: LoadOptions) {
     this.base = new URL(o.url);
+    this.url = new URL(o.protocol.path(o.model, o.stream), this.base);
     this.idPrefix = o.idPrefix ?? `bench-${Date.now().toString(36)}`;
     this.agent = new Agent({ keepAlive: true, maxSockets: Infinity });
   }
@@ -145,10 +147,10 @@ export class LoadClient {
     };
     records.push(r);
     const headers = { "content-type": "application/json", "content-length": Buffer.byteLength(body), "x-request-id": r.id };
-    return { r, body, headers, url: new URL(o.protocol.path(o.model, o.stream), this.base) };
+    return { r, body, headers };
   }
 
-  private send({ r, body, headers, url }: Prepared): Promise<void> {
+  private send({ r, body, headers }: Prepared): Promise<void> {
     const o = this.o;
     const t = (): number => now() - this.origin;
     return new Promise<void>((resolve) => {
@@ -160,7 +162,7 @@ export class LoadClient {
         resolve();
       };
       const make = this.base.protocol === "https:" ? httpsRequest : httpRequest;
-      const req = make(url, {
+      const req = make(this.url, {
         method: "POST",
         agent: this.base.protocol === "https:" ? undefined : this.agent,
         headers,
@@ -198,16 +200,8 @@ export class LoadClient {
 
 /** A 200 response's output tokens and the backend's own timings, from its stream (parser) or its whole body. */
 function readAnswer(r: ClientRecord, p: Protocol, parser: StreamParser | undefined, headers: IncomingHttpHeaders, whole: string): void {
-  const body = parser ? undefined : parseJson(whole);
+  const body = parser ? undefined : wholeBody(whole);
   r.outputTokens = parser ? (parser.total ?? r.tokens.length) : (p.countTokens(body) ?? 0);
   const backend = parser?.backend ?? p.backend(headers, body);
   if (backend) r.backend = backend;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text.trim().split("\n").at(-1) ?? "");
-  } catch {
-    return undefined;
-  }
 }

@@ -60,16 +60,18 @@ function splitter(separator: string, read: (unit: string) => Unit): StreamParser
     push(text) {
       buffer += text;
       let n = 0;
-      let at: number;
-      while ((at = buffer.indexOf(separator)) !== -1) {
-        const unit = buffer.slice(0, at);
-        buffer = buffer.slice(at + separator.length);
+      // The units are cut from where the last one ended; what is left is kept once, at the end.
+      let from = 0;
+      for (let at = buffer.indexOf(separator); at !== -1; at = buffer.indexOf(separator, from)) {
+        const unit = buffer.slice(from, at);
+        from = at + separator.length;
         if (!unit.trim()) continue;
         const u = read(unit);
         if (u.token) n++;
         if (u.total !== undefined) parser.total = u.total;
         if (u.backend !== undefined) parser.backend = u.backend;
       }
+      if (from > 0) buffer = buffer.slice(from);
       return n;
     },
   };
@@ -78,21 +80,44 @@ function splitter(separator: string, read: (unit: string) => Unit): StreamParser
 
 type Json = Record<string, unknown>;
 
-function json(text: string): Json | undefined {
+const asJson = (body: unknown): Json | undefined => (typeof body === "object" && body !== null ? (body as Json) : undefined);
+
+/** A JSON object (or array), or undefined for anything else: no text, OpenAI's "[DONE]", not JSON. */
+function json(text: string | undefined): Json | undefined {
+  if (!text || text === "[DONE]") return undefined;
   try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === "object" && value !== null ? (value as Json) : undefined;
+    return asJson(JSON.parse(text));
   } catch {
     return undefined;
   }
 }
 
-const asJson = (body: unknown): Json | undefined => (typeof body === "object" && body !== null ? (body as Json) : undefined);
+/** The data of an SSE event: its first `data:` line's, trimmed. */
+function sseData(event: string): string | undefined {
+  let at = 0;
+  if (!event.startsWith("data:")) {
+    at = event.indexOf("\ndata:") + 1;
+    if (at === 0) return undefined;
+  }
+  const end = event.indexOf("\n", at);
+  return event.slice(at + 5, end === -1 ? undefined : end).trim();
+}
 
-const sseData = (event: string): string | undefined => {
-  const line = event.split("\n").find((l) => l.startsWith("data:"));
-  return line?.slice(5).trim();
-};
+/** A stream of SSE events, each with one JSON object as its data. */
+const sseJson = (read: (body: Json | undefined) => Unit): StreamParser => splitter("\n\n", (event) => read(json(sseData(event))));
+
+/** A stream of JSON objects, one per line (NDJSON). */
+const ndJson = (read: (body: Json | undefined) => Unit): StreamParser => splitter("\n", (line) => read(json(line)));
+
+/** A whole (non-streamed) response's body, as countTokens and backend read it: its last line's JSON (llm-serving ends a whole response with a newline). */
+export function wholeBody(text: string): unknown {
+  const trimmed = text.trim();
+  try {
+    return JSON.parse(trimmed.slice(trimmed.lastIndexOf("\n") + 1));
+  } catch {
+    return undefined;
+  }
+}
 
 const nonEmpty = (text: unknown): boolean => typeof text === "string" && text.length > 0;
 
@@ -123,10 +148,7 @@ const tgi: Protocol = {
   }),
   // TGI's streams carry no timings; ours put a `timings` object in the last event.
   streamParser: () =>
-    splitter("\n\n", (event) => {
-      const body = json(sseData(event) ?? "");
-      return { token: body?.token !== undefined, total: (body?.details as { generated_tokens?: number } | null | undefined)?.generated_tokens, backend: fromTimingsObject(body?.timings) };
-    }),
+    sseJson((body) => ({ token: body?.token !== undefined, total: (body?.details as { generated_tokens?: number } | null | undefined)?.generated_tokens, backend: fromTimingsObject(body?.timings) })),
   countTokens: (body) => (body as { details?: { generated_tokens?: number } })?.details?.generated_tokens,
   // Our TGI routes send both; the body's timings say more (prefill and decode apart).
   backend: (headers, body) => fromTimingsObject(asJson(body)?.timings) ?? fromTgiHeaders(headers),
@@ -148,9 +170,7 @@ function openAi(chat: boolean): Protocol {
     }),
     // A chunk with text in its choice is a token (servers send one chunk per token; empty deltas are not counted).
     streamParser: () =>
-      splitter("\n\n", (event) => {
-        const data = sseData(event);
-        const body = data && data !== "[DONE]" ? json(data) : undefined;
+      sseJson((body) => {
         const choice = (body?.choices as Array<{ text?: string; delta?: { content?: string } }> | undefined)?.[0];
         return { token: Boolean(choice && (chat ? choice.delta?.content : choice.text)), total: (body?.usage as { completion_tokens?: number } | null | undefined)?.completion_tokens, backend: fromOpenAiBody(body) };
       }),
@@ -180,8 +200,7 @@ const llamaCpp: Protocol = {
     ...(a.ignoreEos ? { ignore_eos: true } : {}),
   }),
   streamParser: () =>
-    splitter("\n\n", (event) => {
-      const body = json(sseData(event) ?? "");
+    sseJson((body) => {
       const last = body?.stop === true;
       return { token: !last && nonEmpty(body?.content), total: last ? (body?.tokens_predicted as number | undefined) : undefined, backend: fromTimingsObject(body?.timings) };
     }),
@@ -205,8 +224,7 @@ const ollama: Protocol = {
     options: { num_predict: a.maxTokens, ...(a.greedy ? { temperature: 0 } : {}) },
   }),
   streamParser: () =>
-    splitter("\n", (line) => {
-      const body = json(line);
+    ndJson((body) => {
       // Unlike llama.cpp's, Ollama's last line never repeats the text: any text in it is new.
       return { token: nonEmpty(body?.response) || nonEmpty(body?.thinking), total: body?.done === true ? (body.eval_count as number | undefined) : undefined, backend: fromOllama(body) };
     }),

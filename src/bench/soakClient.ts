@@ -8,7 +8,7 @@
  */
 import { Agent, request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
 import { now } from "../timing/clock.js";
-import { protocol, type StreamParser } from "./protocols.js";
+import { protocol, wholeBody, type StreamParser } from "./protocols.js";
 import type { CancelStage, SoakKind, SoakRequest } from "./soakPlan.js";
 
 export type Outcome = "completed" | "cancelled" | "rejected" | "error";
@@ -42,15 +42,6 @@ export interface LoadContext {
   agent: Agent;
   origin: number;
   timeoutMs: number;
-}
-
-/** The response body's last JSON line (llm-serving ends full responses with a newline). */
-function lastJson(text: string): unknown {
-  try {
-    return JSON.parse(text.trim().split("\n").at(-1) ?? "");
-  } catch {
-    return undefined;
-  }
 }
 
 /** The outcome of a response that ended before any cancel. */
@@ -98,7 +89,7 @@ function newRecord(r: SoakRequest, start: number): SoakRecord {
 }
 
 /** Sends one request; resolves with its one outcome, whatever happens. */
-export function sendSoakRequest(r: SoakRequest, ctx: LoadContext): Promise<SoakRecord> {
+function sendSoakRequest(r: SoakRequest, ctx: LoadContext): Promise<SoakRecord> {
   const t = (): number => now() - ctx.origin;
   const rec = newRecord(r, t());
   const body = Buffer.from(r.body());
@@ -172,7 +163,7 @@ function onResponse(r: SoakRequest, rec: SoakRecord, res: IncomingMessage, { abo
     if (isSettled()) return; // our own abort or the timeout came first
     let reported: number | undefined;
     if (parser) reported = parser.total;
-    else if (rec.status === 200 && r.protocol) reported = protocol(r.protocol).countTokens(lastJson(whole));
+    else if (rec.status === 200 && r.protocol) reported = protocol(r.protocol).countTokens(wholeBody(whole));
     else rec.detail = whole.slice(0, 200);
     if (!parser && reported !== undefined) rec.tokens = reported;
     judge(r, rec, reported);
