@@ -29,7 +29,10 @@
  *   decode (first → last token), queue, e2e, points.
  */
 
-export type BackendSource = "llama.cpp" | "tgi" | "vllm" | "ollama" | "llm-serving";
+/** The backends whose timings are read (the client record's schema lists them too). */
+export const BACKEND_SOURCES = ["llama.cpp", "tgi", "vllm", "ollama", "llm-serving"] as const;
+
+export type BackendSource = (typeof BACKEND_SOURCES)[number];
 
 /** Figures a backend reported for one request, in ms; a figure it did not report is absent, never guessed. */
 export interface BackendTimings {

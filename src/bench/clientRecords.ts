@@ -38,12 +38,12 @@ export async function readRecordsFile(path: string, what: string): Promise<strin
 }
 
 /** The JSON value of every non-blank line, with its line number, so that a bad line can be named. */
-export function jsonLines(content: string, path: string, what: string, reviver?: (key: string, value: unknown) => unknown): Array<{ value: unknown; line: number }> {
+export function jsonLines(content: string, path: string, what: string): Array<{ value: unknown; line: number }> {
   const out: Array<{ value: unknown; line: number }> = [];
   content.split("\n").forEach((text, i) => {
     if (!text.trim()) return;
     try {
-      out.push({ value: JSON.parse(text, reviver), line: i + 1 });
+      out.push({ value: JSON.parse(text), line: i + 1 });
     } catch {
       throw new Error(`${path}:${i + 1}: not ${what} (not JSON)`);
     }

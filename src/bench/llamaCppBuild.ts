@@ -25,7 +25,7 @@ export interface LlamaCppBuild {
   bench: string;
 }
 
-export function llamaCppTag(): string {
+function llamaCppTag(): string {
   return (JSON.parse(readFileSync(join(llamaDir, "llama.cpp.info.json"), "utf8")) as { tag: string }).tag;
 }
 

@@ -6,13 +6,14 @@
  * run's start; null where a point was not reached.
  */
 import { z } from "zod";
+import { BACKEND_SOURCES } from "./backendTimings.js";
 
 const time = z.number().nullable();
 const ms = (what: string) => z.number().optional().describe(what);
 
 const backend = z
   .object({
-    source: z.enum(["llama.cpp", "tgi", "vllm", "ollama", "llm-serving"]),
+    source: z.enum(BACKEND_SOURCES),
     validationMs: ms("request received → queued"),
     queueMs: ms("waiting to be scheduled"),
     loadMs: ms("loading the model first"),

@@ -5,6 +5,7 @@
  * the stream's headers), fastify's own refusals (malformed JSON, content
  * type, body size) and the engine's (a length past the context).
  */
+import { protocol } from "./protocols.js";
 
 export interface BadInput {
   name: string;
@@ -18,105 +19,39 @@ export interface BadInput {
 /** Just over fastify's 1 MiB body limit. */
 const TOO_LARGE_CHARS = (1 << 20) + 1024;
 
-const json = (value: unknown): string => JSON.stringify(value);
+const JSON_TYPE = "application/json";
+
+type Path = string | ((model: string) => string);
+
+const pathOf = (path: Path): ((model: string) => string) => (typeof path === "string" ? () => path : path);
+
+/** A body sent as it is written. */
+function raw(name: string, path: Path, contentType: string, body: string, expect: number): BadInput {
+  return { name, path: pathOf(path), contentType, body: () => body, expect };
+}
+
+/** Well-formed JSON that the server must refuse all the same (made when sent: one is over 1 MiB). */
+function json(name: string, path: Path, expect: number, body: (model: string) => unknown): BadInput {
+  return { name, path: pathOf(path), contentType: JSON_TYPE, body: (m) => JSON.stringify(body(m)), expect };
+}
+
+/** Our own routes, as the load client asks them. */
+const ours = (stream: boolean) => (model: string) => protocol("llm-serving").path(model, stream);
+const HELLO = [{ role: "user", content: "Hello" }];
 
 export const BAD_INPUTS: readonly BadInput[] = [
-  {
-    name: "malformed JSON (TGI)",
-    path: () => "/generate",
-    contentType: "application/json",
-    body: () => '{"inputs": "Hello", "parameters": {',
-    expect: 422,
-  },
-  {
-    name: "body not an object (OpenAI completions)",
-    path: () => "/v1/completions",
-    contentType: "application/json",
-    body: () => "[1, 2, 3]",
-    expect: 400,
-  },
-  {
-    name: "empty inputs (llm-serving)",
-    path: (m) => `/models/${encodeURIComponent(m)}/generate`,
-    contentType: "application/json",
-    body: () => json({ inputs: "", parameters: { max_new_tokens: 4 } }),
-    expect: 400,
-  },
-  {
-    name: "max_new_tokens of the wrong type (TGI stream)",
-    path: () => "/generate_stream",
-    contentType: "application/json",
-    body: () => json({ inputs: "Hello", parameters: { max_new_tokens: "ten" } }),
-    expect: 422,
-  },
-  {
-    name: "max_tokens 0 (OpenAI completions)",
-    path: () => "/v1/completions",
-    contentType: "application/json",
-    body: (m) => json({ model: m, prompt: "Hello", max_tokens: 0 }),
-    expect: 400,
-  },
-  {
-    name: "length past the context (llm-serving stream)",
-    path: (m) => `/models/${encodeURIComponent(m)}/generate_stream`,
-    contentType: "application/json",
-    body: () => json({ inputs: "Hello", parameters: { max_new_tokens: 100_000 } }),
-    expect: 400,
-  },
-  {
-    name: "unknown model (llm-serving stream)",
-    path: () => "/models/no-such-model/generate_stream",
-    contentType: "application/json",
-    body: () => json({ inputs: "Hello", parameters: { max_new_tokens: 4 } }),
-    expect: 404,
-  },
-  {
-    name: "unknown model (OpenAI chat)",
-    path: () => "/v1/chat/completions",
-    contentType: "application/json",
-    body: () => json({ model: "no-such-model", messages: [{ role: "user", content: "Hello" }], max_tokens: 4 }),
-    expect: 404,
-  },
-  {
-    name: "no messages (OpenAI chat)",
-    path: () => "/v1/chat/completions",
-    contentType: "application/json",
-    body: (m) => json({ model: m, max_tokens: 4 }),
-    expect: 400,
-  },
-  {
-    name: "n = 3, streamed (OpenAI chat)",
-    path: () => "/v1/chat/completions",
-    contentType: "application/json",
-    body: (m) => json({ model: m, messages: [{ role: "user", content: "Hello" }], max_tokens: 4, n: 3, stream: true }),
-    expect: 400,
-  },
-  {
-    name: "temperature 0 (TGI)",
-    path: () => "/generate",
-    contentType: "application/json",
-    body: () => json({ inputs: "Hello", parameters: { max_new_tokens: 4, temperature: 0 } }),
-    expect: 422,
-  },
-  {
-    name: "text that is not JSON (TGI, text/plain)",
-    path: () => "/generate",
-    contentType: "text/plain",
-    body: () => "Hello, server",
-    expect: 422,
-  },
-  {
-    name: "unsupported content type (OpenAI completions)",
-    path: () => "/v1/completions",
-    contentType: "application/xml",
-    body: () => "<prompt>Hello</prompt>",
-    expect: 415,
-  },
-  {
-    name: "body over 1 MiB (TGI)",
-    path: () => "/generate",
-    contentType: "application/json",
-    body: () => json({ inputs: "a".repeat(TOO_LARGE_CHARS), parameters: { max_new_tokens: 4 } }),
-    expect: 413,
-  },
+  raw("malformed JSON (TGI)", "/generate", JSON_TYPE, '{"inputs": "Hello", "parameters": {', 422),
+  raw("body not an object (OpenAI completions)", "/v1/completions", JSON_TYPE, "[1, 2, 3]", 400),
+  json("empty inputs (llm-serving)", ours(false), 400, () => ({ inputs: "", parameters: { max_new_tokens: 4 } })),
+  json("max_new_tokens of the wrong type (TGI stream)", "/generate_stream", 422, () => ({ inputs: "Hello", parameters: { max_new_tokens: "ten" } })),
+  json("max_tokens 0 (OpenAI completions)", "/v1/completions", 400, (m) => ({ model: m, prompt: "Hello", max_tokens: 0 })),
+  json("length past the context (llm-serving stream)", ours(true), 400, () => ({ inputs: "Hello", parameters: { max_new_tokens: 100_000 } })),
+  json("unknown model (llm-serving stream)", ours(true)("no-such-model"), 404, () => ({ inputs: "Hello", parameters: { max_new_tokens: 4 } })),
+  json("unknown model (OpenAI chat)", "/v1/chat/completions", 404, () => ({ model: "no-such-model", messages: HELLO, max_tokens: 4 })),
+  json("no messages (OpenAI chat)", "/v1/chat/completions", 400, (m) => ({ model: m, max_tokens: 4 })),
+  json("n = 3, streamed (OpenAI chat)", "/v1/chat/completions", 400, (m) => ({ model: m, messages: HELLO, max_tokens: 4, n: 3, stream: true })),
+  json("temperature 0 (TGI)", "/generate", 422, () => ({ inputs: "Hello", parameters: { max_new_tokens: 4, temperature: 0 } })),
+  raw("text that is not JSON (TGI, text/plain)", "/generate", "text/plain", "Hello, server", 422),
+  raw("unsupported content type (OpenAI completions)", "/v1/completions", "application/xml", "<prompt>Hello</prompt>", 415),
+  json("body over 1 MiB (TGI)", "/generate", 413, () => ({ inputs: "a".repeat(TOO_LARGE_CHARS), parameters: { max_new_tokens: 4 } })),
 ];

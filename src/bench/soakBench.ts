@@ -23,7 +23,7 @@ import { now } from "../timing/clock.js";
 import { parseSoakArgs, SoakArgsError, USAGE, type SoakOptions } from "./soakArgs.js";
 import { runSoakLoad, type SoakRecord } from "./soakClient.js";
 import { joinTimelines } from "./soakJoin.js";
-import { planRequest } from "./soakPlan.js";
+import { planRequest, roundSize } from "./soakPlan.js";
 import { ProcSampler } from "./soakProc.js";
 import { writeSoakReport, type SoakResult } from "./soakReport.js";
 import type { ServerExit } from "./benchServer.js";
@@ -68,13 +68,15 @@ function progress(total: number, origin: number, sampler: ProcSampler): (r: Soak
 interface Run {
   warm: SoakRecord[];
   measured: SoakRecord[];
+  /** Requests per round (a tenth of the measured run). */
+  round: number;
   runStart: number;
   runEnd: number;
   statsAfter: EngineStats | undefined;
 }
 
 async function load(o: SoakOptions, server: SoakServer, origin: number, sampler: ProcSampler): Promise<Run> {
-  const round = Math.ceil(o.requests / 10);
+  const round = roundSize(o.requests);
   // Unique per run, so that no earlier run's timeline can ever join this one's requests.
   const idPrefix = `soak-${o.seed}-${Date.now().toString(36)}`;
   const plan = (prefix: string) => (i: number) => planRequest({ seed: o.seed, model: MODEL_NAME, idPrefix: prefix, round }, i);
@@ -84,7 +86,7 @@ async function load(o: SoakOptions, server: SoakServer, origin: number, sampler:
   const runStart = now() - origin;
   const measured = await runSoakLoad({ url: server.url, count: o.requests, concurrency: o.concurrency, plan: plan(idPrefix), origin, onDone: progress(o.requests, origin, sampler) });
   const runEnd = now() - origin;
-  return { warm, measured, runStart, runEnd, statsAfter: await engineStats(server.url) };
+  return { warm, measured, round, runStart, runEnd, statsAfter: await engineStats(server.url) };
 }
 
 function setupLine(o: SoakOptions, modelPath: string): string {
@@ -92,7 +94,6 @@ function setupLine(o: SoakOptions, modelPath: string): string {
   return `${new Date().toISOString()}; node ${process.version}; ${cpu.length} CPUs (${cpu[0]?.model.trim() ?? "unknown"}); model ${basename(modelPath)} (tiny preset), default serve options; ${o.requests} requests at concurrency ${o.concurrency}, seed ${o.seed}, ${o.warmup} warm-up requests; max_tokens 1–32.`;
 }
 
-/** Starts the server, sends the load, stops the server: whatever happens, the server is stopped before this returns or throws. */
 /**
  * Where the server writes its timeline file (~18 KB per request, 360 MB for
  * a full run): a memory-backed folder when the machine has one. Written to
@@ -105,6 +106,7 @@ async function scratchDir(): Promise<string> {
   return mkdtemp(join(base, "llm-serving-soak-"));
 }
 
+/** Starts the server, sends the load, stops the server: whatever happens, the server is stopped before this returns or throws. */
 async function serveAndLoad(o: SoakOptions, dir: string, modelPath: string, timelineFile: string): Promise<{ run: Run; exit: ServerExit; sampler: ProcSampler }> {
   const server = await startSoakServer({ modelPath, modelName: MODEL_NAME, timelineFile, logFile: join(dir, "server.log") });
   log(`server pid ${server.pid} at ${server.url}`);
@@ -161,7 +163,7 @@ async function main(): Promise<number> {
   const timelineBytes = (await stat(timelineFile).catch(() => ({ size: 0 }))).size;
   if (o.keepTimelines) await copyFile(timelineFile, join(dir, "timelines.jsonl"));
   await rm(scratch, { recursive: true, force: true });
-  const round = Math.ceil(o.requests / 10);
+  const { round } = run;
   const verdict = judgeSoak({ records: all, measured: run.measured, round, join: joined, samples: sampler.samples, statsAfter: run.statsAfter, exit });
   const result: SoakResult = {
     title: "bench:soak — llm-serving under a long mixed load",

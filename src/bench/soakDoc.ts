@@ -3,6 +3,7 @@
  * SVG files next to it) and a self-contained HTML page (charts inline). One
  * content, two renderings, so the two reports cannot say different things.
  */
+import { esc } from "../analysis/htmlTable.js";
 
 export type Block =
   | { h: string }
@@ -11,7 +12,6 @@ export type Block =
   | { table: { head: string[]; rows: string[][]; align?: Array<"l" | "r"> } }
   | { svg: string; file: string; alt: string };
 
-const esc = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 /** `code` spans are the one inline markup the blocks use. */
 const inline = (s: string): string => esc(s).replace(/`([^`]+)`/g, "<code>$1</code>");
 const cell = (s: string): string => s.replace(/\|/g, "\\|");

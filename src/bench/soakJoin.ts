@@ -114,8 +114,9 @@ async function readTimelines(path: string, maxTokensOf: (id: string) => number):
   return { byId, lines, unreadable, oddities };
 }
 
-const bump = (counts: Record<string, number>, key: string): void => {
-  counts[key] = (counts[key] ?? 0) + 1;
+/** Adds `by` to the count of `key`. */
+export const bump = (counts: Record<string, number>, key: string, by = 1): void => {
+  counts[key] = (counts[key] ?? 0) + by;
 };
 
 /** What the server's timeline must say, given the client's outcome; undefined if they agree. */

@@ -42,6 +42,11 @@ export interface SoakRequest {
   expect: number | undefined;
 }
 
+/** Requests per round of a run of `requests`: the run is ten rounds, so a round is a tenth (the last may be short). */
+export function roundSize(requests: number): number {
+  return Math.ceil(requests / 10);
+}
+
 export interface PlanOptions {
   seed: number;
   model: string;
@@ -77,7 +82,7 @@ function prompt(d: Draw): string {
   return Array.from({ length: d.int(1, 24) }, () => d.pick(WORDS)).join(" ");
 }
 
-function generation(d: Draw, o: PlanOptions, base: Omit<SoakRequest, "variant" | "path" | "contentType" | "body" | "protocol" | "stream" | "maxTokens" | "expect">, stream: boolean, minTokens: number): SoakRequest {
+function generation(d: Draw, o: PlanOptions, base: Pick<SoakRequest, "index" | "id" | "kind" | "cancel">, stream: boolean, minTokens: number): SoakRequest {
   const name = d.pick(PROTOCOLS);
   const p = protocol(name);
   const maxTokens = d.int(minTokens, MAX_TOKENS);

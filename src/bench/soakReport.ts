@@ -179,7 +179,7 @@ function serverBlocks(r: SoakResult): Block[] {
   ];
 }
 
-export function soakBlocks(r: SoakResult, svg: { latency: string; rss: string }): Block[] {
+function soakBlocks(r: SoakResult, svg: { latency: string; rss: string }): Block[] {
   return [{ p: r.setup }, ...verdictBlocks(r), ...requestBlocks(r), ...cancelBlocks(r), ...badBlocks(r), ...latencyMemoryBlocks(r, svg), ...serverBlocks(r)];
 }
 

@@ -5,7 +5,7 @@
  * apart; anything else that went wrong is an error.
  */
 import type { SoakRecord } from "./soakClient.js";
-import type { JoinResult } from "./soakJoin.js";
+import { bump, type JoinResult } from "./soakJoin.js";
 import { cpuBetween, type CpuShare, type ProcSample } from "./soakProc.js";
 import type { ServerExit } from "./benchServer.js";
 import { quantile } from "./stats.js";
@@ -51,7 +51,6 @@ export interface Verdict {
   cancelMissed: number;
   /** Bad input → "status" → count. */
   badStatuses: Record<string, Record<string, number>>;
-  lostCount: number;
   latency: { start: Window; end: Window; driftP50: number; driftP99: number };
   rss: { start: number; end: number; peak: number; growth: number };
   criteria: Criterion[];
@@ -107,10 +106,6 @@ interface Tally {
   errorSamples: string[];
   badStatuses: Record<string, Record<string, number>>;
 }
-
-const bump = (counts: Record<string, number>, key: string, by = 1): void => {
-  counts[key] = (counts[key] ?? 0) + by;
-};
 
 /** Outcomes and errors, the client's and those of the join (a timeline that contradicts the client is an error too). */
 function tally(records: readonly SoakRecord[], join: JoinResult): Tally {
@@ -175,7 +170,6 @@ export function judgeSoak(v: VerdictInput): Verdict {
     rejected: t.outcomes.rejected ?? 0,
     cancelled: t.outcomes.cancelled ?? 0,
     cancelMissed: v.records.filter((r) => r.cancelMissed).length,
-    lostCount: v.join.lost.length + v.join.duplicated.length,
     latency,
     rss,
     criteria,
