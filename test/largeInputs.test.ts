@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { largest, smallest } from "../src/analysis/fit.js";
 import { stepsByPosition } from "../src/analysis/positions.js";
+import { distribution } from "../src/bench/report.js";
 import type { ServerTimeline } from "../src/bench/serverRecords.js";
 
 const MANY = 300_000;
@@ -20,6 +21,13 @@ describe("analysis over very many values", () => {
     const many = Array.from({ length: MANY }, (_, i) => i);
     assert.equal(largest(many), MANY - 1);
     assert.equal(smallest(many), 0);
+  });
+
+  it("a bench report's distribution of 300 000 inter-token gaps (a streamed run of 3000 requests × 100 tokens)", () => {
+    const d = distribution(Array.from({ length: MANY }, (_, i) => i % 1000));
+    assert.equal(d.n, MANY);
+    assert.equal(d.max, 999);
+    assert.equal(d.min, 0);
   });
 
   it("steps by position over a timeline of 300 000 decode steps", () => {

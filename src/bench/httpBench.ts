@@ -15,6 +15,7 @@ import { ensureSyntheticModel } from "../model/defaultModel.js";
 import { startBenchServer } from "./benchServer.js";
 import { engineMs, type ServerTimeline as Timeline } from "./serverRecords.js";
 import { benchArgs } from "./benchArgs.js";
+import { largest, smallest } from "../analysis/fit.js";
 import { fixed as f, quantile } from "./stats.js";
 
 async function timed(url: string, path: string, id: string, body: object): Promise<{ clientMs: number; timeline: Timeline }> {
@@ -28,7 +29,7 @@ async function timed(url: string, path: string, id: string, body: object): Promi
 }
 
 function row(name: string, values: number[]): string {
-  return `| ${name} | ${f(quantile(values, 0.5))} | ${f(quantile(values, 0.9))} | ${f(quantile(values, 0.99))} | ${f(Math.min(...values))} | ${f(Math.max(...values))} |`;
+  return `| ${name} | ${f(quantile(values, 0.5))} | ${f(quantile(values, 0.9))} | ${f(quantile(values, 0.99))} | ${f(smallest(values))} | ${f(largest(values))} |`;
 }
 
 async function main(): Promise<void> {

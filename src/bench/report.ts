@@ -12,6 +12,7 @@
  * reports p50, p90, mean, max, min); throughput; goodput under SLOs.
  */
 import type { ClientRecord } from "./LoadClient.js";
+import { largest, smallest } from "../analysis/fit.js";
 import { fixed, quantile } from "./stats.js";
 
 export interface Distribution {
@@ -62,8 +63,8 @@ export function distribution(values: readonly number[]): Distribution {
     p90: quantile(v, 0.9),
     p99: quantile(v, 0.99),
     mean: v.reduce((a, b) => a + b, 0) / v.length,
-    max: Math.max(...v),
-    min: Math.min(...v),
+    max: largest(v),
+    min: smallest(v),
   };
 }
 
@@ -83,8 +84,8 @@ function meets(r: ClientRecord, slo: Slo): boolean {
 
 export function summarize(records: readonly ClientRecord[], slo?: Slo): BenchReport {
   const ok = records.filter((r) => !r.error);
-  const start = Math.min(...records.map((r) => r.sent));
-  const end = Math.max(...records.map((r) => r.end));
+  const start = smallest(records.map((r) => r.sent));
+  const end = largest(records.map((r) => r.end));
   const durationS = (end - start) / 1000;
   const gaps: number[] = [];
   const perRequest: number[] = [];

@@ -8,6 +8,7 @@ import type { SoakRecord } from "./soakClient.js";
 import { bump, type JoinResult } from "./soakJoin.js";
 import { cpuBetween, type CpuShare, type ProcSample } from "./soakProc.js";
 import type { ServerExit } from "./benchServer.js";
+import { largest, smallest } from "../analysis/fit.js";
 import { quantile } from "./stats.js";
 
 /** Allowed change of p50/p99 latency and of RSS from the first tenth of the run to the last. */
@@ -70,8 +71,8 @@ function errorClass(detail: string | undefined): string {
 
 function window(records: readonly SoakRecord[], samples: readonly ProcSample[]): Window {
   const e2e = records.filter((r) => r.kind === "ok" && r.outcome === "completed").map((r) => r.end - r.start);
-  const from = Math.min(...records.map((r) => r.start));
-  const to = Math.max(...records.map((r) => r.end));
+  const from = smallest(records.map((r) => r.start));
+  const to = largest(records.map((r) => r.end));
   const cpu = cpuBetween(samples, from, to);
   return { n: e2e.length, p50: quantile(e2e, 0.5), p99: quantile(e2e, 0.99), from, to, cpu, serverCpuPerRequestMs: cpu ? cpu.serverMs / records.length : NaN };
 }
@@ -161,7 +162,7 @@ export function judgeSoak(v: VerdictInput): Verdict {
   const latency = { start, end, driftP50: change(start.p50, end.p50), driftP99: change(start.p99, end.p99) };
   const rssStart = rssBetween(v.samples, start.from, start.to);
   const rssEnd = rssBetween(v.samples, end.from, end.to);
-  const rss = { start: rssStart, end: rssEnd, peak: Math.max(...v.samples.map((s) => s.rssMiB)), growth: change(rssStart, rssEnd) };
+  const rss = { start: rssStart, end: rssEnd, peak: largest(v.samples.map((s) => s.rssMiB)), growth: change(rssStart, rssEnd) };
 
   const criteria = criteriaOf(v, errorCount, clientDuplicates, latency, rss);
   return {

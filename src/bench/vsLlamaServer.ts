@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
 import { ensureSyntheticModel } from "../model/defaultModel.js";
 import { isPresetName, type PresetName } from "../model/presets.js";
-import { linearFit, median } from "../analysis/fit.js";
+import { largest, linearFit, median, smallest } from "../analysis/fit.js";
 import { backendEngineMs } from "./backendTimings.js";
 import { startBenchServer, type BenchServer } from "./benchServer.js";
 import { LoadClient, type ClientRecord } from "./LoadClient.js";
@@ -70,7 +70,7 @@ function check(records: readonly ClientRecord[], who: string): void {
   if (bad) throw new Error(`${who}: request ${bad.id} ${bad.error ? `failed: ${bad.error}` : `made ${bad.outputTokens} tokens, not ${bad.maxTokens}`}`);
 }
 
-const tokensPerS = (records: readonly ClientRecord[]): number => records.reduce((a, r) => a + r.outputTokens, 0) / ((Math.max(...records.map((r) => r.end)) - Math.min(...records.map((r) => r.sent))) / 1000);
+const tokensPerS = (records: readonly ClientRecord[]): number => records.reduce((a, r) => a + r.outputTokens, 0) / ((largest(records.map((r) => r.end)) - smallest(records.map((r) => r.sent))) / 1000);
 
 async function measure(server: BenchServer, who: string): Promise<Round> {
   const sweep = await load(server, LENGTHS, false, 1);
