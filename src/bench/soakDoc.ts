@@ -4,6 +4,7 @@
  * content, two renderings, so the two reports cannot say different things.
  */
 import { esc } from "../analysis/htmlTable.js";
+import { markdownTable } from "../analysis/reportBlocks.js";
 
 export type Block =
   | { h: string }
@@ -14,7 +15,6 @@ export type Block =
 
 /** `code` spans are the one inline markup the blocks use. */
 const inline = (s: string): string => esc(s).replace(/`([^`]+)`/g, "<code>$1</code>");
-const cell = (s: string): string => s.replace(/\|/g, "\\|");
 
 export function toMarkdown(title: string, blocks: readonly Block[]): string {
   const out = [`# ${title}`, ""];
@@ -24,9 +24,7 @@ export function toMarkdown(title: string, blocks: readonly Block[]): string {
     else if ("list" in b) out.push(...b.list.map((l) => `- ${l}`), "");
     else if ("table" in b) {
       const { head, rows, align } = b.table;
-      out.push(`| ${head.map(cell).join(" | ")} |`, `|${head.map((_, i) => (align?.[i] === "r" ? "---:" : "---")).join("|")}|`);
-      for (const r of rows) out.push(`| ${r.map(cell).join(" | ")} |`);
-      out.push("");
+      out.push(...markdownTable(head, rows, (i) => align?.[i] !== "r"), "");
     } else out.push(`![${b.alt}](${b.file})`, "");
   }
   return out.join("\n");

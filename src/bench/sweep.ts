@@ -7,6 +7,7 @@
  * with mean and p90 per level. The server's columns need its records
  * (GET /debug/requests/{id}); against another server only the client's remain.
  */
+import { mean } from "../analysis/fit.js";
 import { STEP_TREE } from "../timing/points.js";
 import { LoadClient, serverIdOf, type ClientRecord } from "./LoadClient.js";
 import type { Protocol } from "./protocols.js";
@@ -54,8 +55,6 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   const timelines = await fetchTimelines(o.url, records.map(serverIdOf));
   return { records, timelines };
 }
-
-const mean = (v: readonly number[]): number => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN);
 
 /** Table 1: per output length, the means over the repetitions. */
 export function lengthTable(r: SweepResult): string {
