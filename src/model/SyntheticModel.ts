@@ -152,11 +152,11 @@ export interface MadeModel {
 
 export async function makeModel(options: MakeModelOptions): Promise<MadeModel> {
   const o = validateMakeModelOptions(options);
+  await assertNotAFolder(o.out);
   const shape = PRESETS[o.preset];
   const vocab = buildVocabulary(shape.vocabSize);
   const plans = planTensors(shape, o.dtype);
   const { header } = encodeGgufHeader(metadata(o, shape, vocab), plans);
-  await assertNotAFolder(o.out);
   const tmp = join(dirname(o.out), `.${basename(o.out)}.${randomBytes(4).toString("hex")}.tmp`);
   let file;
   try {

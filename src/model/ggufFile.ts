@@ -15,7 +15,7 @@ export class ModelFileError extends Error {
 export async function assertGgufFile(path: string): Promise<GgufSummary> {
   // stat before open: opening a FIFO for reading would wait for a writer.
   const info = await stat(path).catch((err: unknown) => {
-    throw cannotOpen(path, err);
+    throw ioError(path, "open", err);
   });
   if (info.isDirectory()) throw new ModelFileError(`${path} is a folder, not a GGUF model file`);
   if (!info.isFile()) throw new ModelFileError(`${path} is not a regular file, so not a GGUF model file`);
@@ -23,7 +23,7 @@ export async function assertGgufFile(path: string): Promise<GgufSummary> {
   try {
     file = await open(path, "r");
   } catch (err) {
-    throw cannotOpen(path, err);
+    throw ioError(path, "open", err);
   }
   try {
     return await validateGguf((buffer, offset, length, position) => file.read(buffer, offset, length, position), info.size);
@@ -34,10 +34,11 @@ export async function assertGgufFile(path: string): Promise<GgufSummary> {
   }
 }
 
-function cannotOpen(path: string, err: unknown): unknown {
+/** An I/O error (it has a code) as a one-line ModelFileError; anything else is a bug and stays as it is. */
+function ioError(path: string, doing: "open" | "read", err: unknown): unknown {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === undefined) return err;
-  return new ModelFileError(`cannot open model ${path}: ${code === "ENOENT" ? "no such file" : (err as Error).message}`);
+  return new ModelFileError(`cannot ${doing} model ${path}: ${code === "ENOENT" ? "no such file" : (err as Error).message}`);
 }
 
 /** Format problems and I/O errors become one-line ModelFileErrors; anything else is a bug and stays as it is. */
@@ -52,6 +53,5 @@ function describe(path: string, err: unknown): unknown {
         return new ModelFileError(`${path} is not a valid GGUF file: ${err.message}`);
     }
   }
-  if ((err as NodeJS.ErrnoException).code !== undefined) return new ModelFileError(`cannot read model ${path}: ${(err as Error).message}`);
-  return err;
+  return ioError(path, "read", err);
 }

@@ -29,7 +29,7 @@ export async function targetModel(flags: TargetFlags): Promise<string> {
 }
 
 /** The model name a server serves, from its /v1/models (ours and OpenAI-compatible servers answer it). */
-export async function servedModel(url: string): Promise<string> {
+async function servedModel(url: string): Promise<string> {
   const where = new URL("/v1/models", url).href;
   const res = await fetch(where, { signal: AbortSignal.timeout(MODELS_TIMEOUT_MS) }).catch((err: unknown) => {
     if ((err as Error).name === "TimeoutError") throw new Error(`${where} did not answer in ${MODELS_TIMEOUT_MS / 1000} s: give --model`);

@@ -7,16 +7,24 @@
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
 export const GGUF_VERSION = 3;
+/** GGUF's default alignment (GGUF_DEFAULT_ALIGNMENT): this writer's, and a reader's when general.alignment is absent. */
 export const GGUF_ALIGNMENT = 32;
 
-/** GGUF metadata value types used by this writer. */
-const enum ValueType {
+/** GGUF metadata value types (gguf_type), as the format numbers them. */
+export const enum GgufValueType {
+  U8 = 0,
+  I8 = 1,
+  U16 = 2,
+  I16 = 3,
   U32 = 4,
   I32 = 5,
   F32 = 6,
   BOOL = 7,
   STRING = 8,
   ARRAY = 9,
+  U64 = 10,
+  I64 = 11,
+  F64 = 12,
 }
 
 export type GgufValue =
@@ -107,36 +115,36 @@ class ByteSink {
 function writeValue(sink: ByteSink, v: GgufValue): void {
   switch (v.type) {
     case "u32":
-      sink.u32(ValueType.U32);
+      sink.u32(GgufValueType.U32);
       sink.u32(v.value);
       return;
     case "f32":
-      sink.u32(ValueType.F32);
+      sink.u32(GgufValueType.F32);
       sink.f32(v.value);
       return;
     case "bool":
-      sink.u32(ValueType.BOOL);
+      sink.u32(GgufValueType.BOOL);
       sink.u8(v.value ? 1 : 0);
       return;
     case "string":
-      sink.u32(ValueType.STRING);
+      sink.u32(GgufValueType.STRING);
       sink.string(v.value);
       return;
     case "string[]":
-      sink.u32(ValueType.ARRAY);
-      sink.u32(ValueType.STRING);
+      sink.u32(GgufValueType.ARRAY);
+      sink.u32(GgufValueType.STRING);
       sink.u64(v.value.length);
       for (const s of v.value) sink.string(s);
       return;
     case "f32[]":
-      sink.u32(ValueType.ARRAY);
-      sink.u32(ValueType.F32);
+      sink.u32(GgufValueType.ARRAY);
+      sink.u32(GgufValueType.F32);
       sink.u64(v.value.length);
       for (let i = 0; i < v.value.length; i++) sink.f32(v.value[i]);
       return;
     case "i32[]":
-      sink.u32(ValueType.ARRAY);
-      sink.u32(ValueType.I32);
+      sink.u32(GgufValueType.ARRAY);
+      sink.u32(GgufValueType.I32);
       sink.u64(v.value.length);
       for (let i = 0; i < v.value.length; i++) sink.i32(v.value[i]);
       return;

@@ -6,9 +6,10 @@
  * hold. Values are skipped, not read, except the alignment.
  */
 import { quote } from "./GgufFormatError.js";
+import { GGUF_ALIGNMENT, GgufValueType } from "./GgufHeader.js";
 import type { GgufReader } from "./GgufReader.js";
 
-/** gguf_type ids 0–12 with the bytes of one value (0: variable length). */
+/** Each GgufValueType (the index) with its name and the bytes of one value (0: variable length). */
 const VALUE_TYPES: ReadonlyArray<readonly [name: string, bytes: number]> = [
   ["u8", 1],
   ["i8", 1],
@@ -24,18 +25,14 @@ const VALUE_TYPES: ReadonlyArray<readonly [name: string, bytes: number]> = [
   ["i64", 8],
   ["f64", 8],
 ];
-const UINT32 = 4;
-const STRING = 8;
-const ARRAY = 9;
 
 /** llama.cpp's GGUF_MAX_STRING_LENGTH and GGUF_MAX_ARRAY_ELEMENTS. */
-export const MAX_STRING_BYTES = 1024 ** 3;
-export const MAX_ARRAY_ELEMENTS = 1024 ** 3;
+const MAX_STRING_BYTES = 1024 ** 3;
+const MAX_ARRAY_ELEMENTS = 1024 ** 3;
 /** The GGUF spec's limit on keys; keys are held in memory to find duplicates, so it matters here. */
-export const MAX_KEY_BYTES = 65535;
+const MAX_KEY_BYTES = 65535;
 /** Arrays of arrays are walked this deep at most: a chain of nested headers must not exhaust the stack. */
 const MAX_ARRAY_DEPTH = 8;
-export const DEFAULT_ALIGNMENT = 32;
 /** Fewest bytes a key/value can take: an 8-byte length, a 1-byte key, a type, a 1-byte value. */
 export const MIN_KEY_VALUE_BYTES = 8 + 1 + 4 + 1;
 
@@ -46,7 +43,7 @@ export interface MetadataSummary {
 
 export async function walkMetadata(r: GgufReader, count: number): Promise<MetadataSummary> {
   const seen = new Map<string, number>();
-  let alignment = DEFAULT_ALIGNMENT;
+  let alignment = GGUF_ALIGNMENT;
   for (let i = 0; i < count; i++) {
     r.where = `metadata key ${i}`;
     const key = await readKey(r);
@@ -66,14 +63,10 @@ export async function walkMetadata(r: GgufReader, count: number): Promise<Metada
 }
 
 async function readKey(r: GgufReader): Promise<string> {
-  await r.need(8, "the key's length");
-  const at = r.offset;
-  const length = r.u64();
-  if (length === 0n) throw r.fail(`an empty key (offset ${at})`);
-  if (length > BigInt(r.left)) throw r.fail(`a key of ${length} bytes runs past the end of the file (length at offset ${at}, ${r.left} bytes left)`);
-  if (length > MAX_KEY_BYTES) throw r.fail(`a key of ${length} bytes, longer than GGUF's ${MAX_KEY_BYTES} (offset ${at})`);
-  await r.need(Number(length), "the key");
-  return r.bytes(Number(length));
+  const { length, at } = await r.readLength("a key", "the key's length", MAX_KEY_BYTES, `GGUF's ${MAX_KEY_BYTES}`);
+  if (length === 0) throw r.fail(`an empty key (offset ${at})`);
+  await r.need(length, "the key");
+  return r.bytes(length);
 }
 
 function checkType(r: GgufReader, type: number, at: number, what: string): void {
@@ -81,7 +74,7 @@ function checkType(r: GgufReader, type: number, at: number, what: string): void 
 }
 
 async function readAlignment(r: GgufReader, type: number, typeAt: number): Promise<number> {
-  if (type !== UINT32) throw r.fail(`must be a u32, not ${VALUE_TYPES[type][0]} (offset ${typeAt})`);
+  if (type !== GgufValueType.U32) throw r.fail(`must be a u32, not ${VALUE_TYPES[type][0]} (offset ${typeAt})`);
   await r.need(4, "the value");
   const at = r.offset;
   const alignment = r.u32();
@@ -90,24 +83,20 @@ async function readAlignment(r: GgufReader, type: number, typeAt: number): Promi
 }
 
 async function skipValue(r: GgufReader, type: number): Promise<void> {
-  if (type === STRING) await skipString(r);
-  else if (type === ARRAY) await skipArray(r, 0);
+  if (type === GgufValueType.STRING) await skipString(r);
+  else if (type === GgufValueType.ARRAY) await skipArray(r, 0);
   else r.skipWithin(VALUE_TYPES[type][1], `its ${VALUE_TYPES[type][0]} value`);
 }
 
 async function skipString(r: GgufReader): Promise<void> {
-  await r.need(8, "a string's length");
-  const at = r.offset;
-  const length = r.u64();
-  if (length > BigInt(r.left)) throw r.fail(`a string of ${length} bytes runs past the end of the file (length at offset ${at}, ${r.left} bytes left)`);
-  if (length > MAX_STRING_BYTES) throw r.fail(`a string of ${length} bytes, longer than llama.cpp's limit of ${MAX_STRING_BYTES} (offset ${at})`);
-  r.skip(Number(length));
+  const { length } = await r.readLength("a string", "a string's length", MAX_STRING_BYTES, `llama.cpp's limit of ${MAX_STRING_BYTES}`);
+  r.skip(length);
 }
 
 /** Fewest bytes one element takes: a string its length, an array its type and count. */
 function minElementBytes(type: number): number {
-  if (type === STRING) return 8;
-  if (type === ARRAY) return 12;
+  if (type === GgufValueType.STRING) return 8;
+  if (type === GgufValueType.ARRAY) return 12;
   return VALUE_TYPES[type][1];
 }
 
@@ -119,14 +108,14 @@ async function skipArray(r: GgufReader, depth: number): Promise<void> {
   const countAt = r.offset;
   const count = r.u64();
   const minBytes = count * BigInt(minElementBytes(type));
-  const elements = type === STRING ? "strings" : type === ARRAY ? "arrays" : `${VALUE_TYPES[type][0]} values`;
+  const elements = type === GgufValueType.STRING ? "strings" : type === GgufValueType.ARRAY ? "arrays" : `${VALUE_TYPES[type][0]} values`;
   if (minBytes > BigInt(r.left)) {
     throw r.fail(`an array of ${count} ${elements} (at least ${minBytes} bytes) runs past the end of the file (count at offset ${countAt}, ${r.left} bytes left)`);
   }
   if (count > MAX_ARRAY_ELEMENTS) throw r.fail(`an array of ${count} ${elements}, more than llama.cpp's limit of ${MAX_ARRAY_ELEMENTS} (offset ${countAt})`);
   const n = Number(count);
-  if (type === STRING) await skipStrings(r, n);
-  else if (type === ARRAY) await skipNestedArrays(r, n, depth, typeAt);
+  if (type === GgufValueType.STRING) await skipStrings(r, n);
+  else if (type === GgufValueType.ARRAY) await skipNestedArrays(r, n, depth, typeAt);
   else r.skip(Number(minBytes));
 }
 

@@ -11,7 +11,7 @@ import { GgufFormatError } from "./GgufFormatError.js";
 export type ReadAt = (buffer: Buffer, offset: number, length: number, position: number) => Promise<{ bytesRead: number }>;
 
 /** Big enough for the longest key the walk reads at once (64 KiB) and for few system calls. */
-export const READ_CHUNK_BYTES = 1 << 20;
+const READ_CHUNK_BYTES = 1 << 20;
 
 export class GgufReader {
   private readonly buf: Buffer;
@@ -60,7 +60,7 @@ export class GgufReader {
     return this.fail(`the file ends inside ${what} (offset ${this.pos}: ${n} bytes needed, ${this.left} left)`);
   }
 
-  buffered(n: number): boolean {
+  private buffered(n: number): boolean {
     return this.pos >= this.bufStart && this.pos + n <= this.bufStart + this.bufLength;
   }
 
@@ -83,12 +83,6 @@ export class GgufReader {
     return this.pos - this.bufStart;
   }
 
-  u8(): number {
-    const v = this.buf[this.at()];
-    this.pos += 1;
-    return v;
-  }
-
   u32(): number {
     const v = this.buf.readUInt32LE(this.at());
     this.pos += 4;
@@ -99,6 +93,21 @@ export class GgufReader {
     const v = this.buf.readBigUInt64LE(this.at());
     this.pos += 8;
     return v;
+  }
+
+  /**
+   * The u64 byte length in front of a `what` ("a key", "a string"), checked
+   * to fit in the rest of the file, then against `max` (`limit` says whose
+   * limit it is, for the message). `lengthWhat` names the length field for
+   * a file that ends inside it. Returns the length and its offset.
+   */
+  async readLength(what: string, lengthWhat: string, max: number, limit: string): Promise<{ length: number; at: number }> {
+    await this.need(8, lengthWhat);
+    const at = this.pos;
+    const length = this.u64();
+    if (length > BigInt(this.left)) throw this.fail(`${what} of ${length} bytes runs past the end of the file (length at offset ${at}, ${this.left} bytes left)`);
+    if (length > max) throw this.fail(`${what} of ${length} bytes, longer than ${limit} (offset ${at})`);
+    return { length: Number(length), at };
   }
 
   /**

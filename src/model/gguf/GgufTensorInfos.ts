@@ -11,9 +11,9 @@ import { quote } from "./GgufFormatError.js";
 import type { GgufReader } from "./GgufReader.js";
 
 /** GGML_MAX_DIMS */
-export const MAX_DIMS = 4;
+const MAX_DIMS = 4;
 /** GGML_MAX_NAME is 64 with the terminating NUL. */
-export const MAX_NAME_BYTES = 63;
+const MAX_NAME_BYTES = 63;
 /** Fewest bytes a tensor info takes: name length, dimension count, type, offset. */
 export const MIN_TENSOR_INFO_BYTES = 8 + 4 + 4 + 8;
 const INT64_MAX = 2n ** 63n - 1n;
@@ -26,7 +26,7 @@ export interface TensorExtent {
   bytes: bigint;
 }
 
-export function alignUpBig(n: bigint, alignment: number): bigint {
+function alignUpBig(n: bigint, alignment: number): bigint {
   const a = BigInt(alignment);
   return ((n + a - 1n) / a) * a;
 }
@@ -59,13 +59,9 @@ export async function walkTensorInfos(r: GgufReader, count: number, alignment: n
 }
 
 async function readName(r: GgufReader): Promise<string> {
-  await r.need(8, "its name's length");
-  const at = r.offset;
-  const length = r.u64();
-  if (length > BigInt(r.left)) throw r.fail(`a name of ${length} bytes runs past the end of the file (length at offset ${at}, ${r.left} bytes left)`);
-  if (length > MAX_NAME_BYTES) throw r.fail(`a name of ${length} bytes, longer than llama.cpp's ${MAX_NAME_BYTES} (offset ${at})`);
-  await r.need(Number(length), "its name");
-  return r.bytes(Number(length));
+  const { length } = await r.readLength("a name", "its name's length", MAX_NAME_BYTES, `llama.cpp's ${MAX_NAME_BYTES}`);
+  await r.need(length, "its name");
+  return r.bytes(length);
 }
 
 async function readDims(r: GgufReader): Promise<bigint[]> {

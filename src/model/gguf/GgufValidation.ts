@@ -5,18 +5,18 @@
  * trusted: counts must fit the file's size before anything loops over
  * them, and every length is checked against the bytes left.
  */
-import { GGUF_MAGIC } from "./GgufHeader.js";
+import { alignUp, GGUF_MAGIC } from "./GgufHeader.js";
 import { GgufFormatError, quote } from "./GgufFormatError.js";
 import { MIN_KEY_VALUE_BYTES, walkMetadata } from "./GgufMetadata.js";
 import { GgufReader, type ReadAt } from "./GgufReader.js";
-import { alignUpBig, MIN_TENSOR_INFO_BYTES, walkTensorInfos, type TensorExtent } from "./GgufTensorInfos.js";
+import { MIN_TENSOR_INFO_BYTES, walkTensorInfos, type TensorExtent } from "./GgufTensorInfos.js";
 
 /**
  * Past the format's own bounds: what this reader keeps per tensor and per
  * key grows with their counts, and no real model comes near these.
  */
-export const MAX_TENSORS = 1 << 20;
-export const MAX_KEYS = 1 << 20;
+const MAX_TENSORS = 1 << 20;
+const MAX_KEYS = 1 << 20;
 
 export interface GgufSummary {
   version: number;
@@ -38,7 +38,7 @@ export async function validateGguf(readAt: ReadAt, size: number): Promise<GgufSu
   const tensors = await walkTensorInfos(r, tensorCount, alignment);
   const headerEnd = r.offset;
   // llama.cpp pads to the alignment only when there are tensors to align.
-  const dataStart = tensorCount > 0 ? Number(alignUpBig(BigInt(headerEnd), alignment)) : headerEnd;
+  const dataStart = tensorCount > 0 ? alignUp(headerEnd, alignment) : headerEnd;
   if (dataStart > size) {
     throw new GgufFormatError(`the tensor data should start at offset ${dataStart} (the header ends at ${headerEnd}, padded to ${alignment}), past the end of the file (${size} bytes)`);
   }
@@ -47,9 +47,11 @@ export async function validateGguf(readAt: ReadAt, size: number): Promise<GgufSu
 }
 
 async function readMagicAndVersion(r: GgufReader): Promise<number> {
-  if (r.size < 4) throw new GgufFormatError("no GGUF magic at its start", "magic");
+  const noMagic = (): GgufFormatError => new GgufFormatError("no GGUF magic at its start", "magic");
+  // Shorter than the magic: not GGUF at all, rather than a GGUF file cut short.
+  if (r.size < 4) throw noMagic();
   await r.need(4, "its magic");
-  if (r.u32() !== GGUF_MAGIC) throw new GgufFormatError("no GGUF magic at its start", "magic");
+  if (r.u32() !== GGUF_MAGIC) throw noMagic();
   await r.need(4, "its version");
   const version = r.u32();
   if (version === 2 || version === 3) return version;
