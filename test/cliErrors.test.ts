@@ -3,7 +3,6 @@
  * a non-zero exit code, and no stack unless --debug asks for it.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -11,31 +10,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { VERSION } from "../src/version.js";
+import { runCli, type CliOutcome } from "./helpers/cli.js";
 import { tinyModelPath } from "./helpers/tinyModel.js";
-
-const cli = join(import.meta.dirname, "..", "src", "cli", "main.js");
-
-interface Outcome {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI to its end, whatever its exit code; a command that hangs is killed, and fails the test. */
-function runCli(args: readonly string[]): Promise<Outcome> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
-      const failure = err as (Error & { code?: number; signal?: NodeJS.Signals }) | null;
-      resolve({ code: failure ? (failure.code ?? null) : 0, signal: failure?.signal ?? null, stdout, stderr });
-    });
-  });
-}
 
 const STACK_LINE = /^\s+at /m;
 
 /** Failed, not killed; stderr is one "error:" line matching `message` (commander may add its help after it), and no stack. */
-function assertOneErrorLine(o: Outcome, message: RegExp, options: { help?: boolean } = {}): void {
+function assertOneErrorLine(o: CliOutcome, message: RegExp, options: { help?: boolean } = {}): void {
   assert.equal(o.signal, null, `the command did not end by itself; stderr: ${o.stderr}`);
   assert.notEqual(o.code, 0, "a non-zero exit code");
   assert.doesNotMatch(o.stderr, STACK_LINE, "no stack");
@@ -74,6 +55,8 @@ describe("command-line errors", () => {
   let dir = "";
   let down = "";
   let records = "";
+  /** What bench, sweep and analyze say when `down` is down. */
+  const refused = (): RegExp => new RegExp(`^error: the server at ${down} cannot be reached: connection refused$`);
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "llm-serving-cli-errors-"));
     down = `http://127.0.0.1:${await closedPort()}`;
@@ -127,19 +110,17 @@ describe("command-line errors", () => {
   });
 
   test("analyze: an unreachable --url says connection refused, with the URL", async () => {
-    assertOneErrorLine(await runCli(["analyze", "--records", records, "--url", down]), new RegExp(`^error: the server at ${down} cannot be reached: connection refused$`));
+    assertOneErrorLine(await runCli(["analyze", "--records", records, "--url", down]), refused());
   });
 
   test("bench and sweep against a server that is down: cannot be reached, before anything else", async () => {
-    const refused = new RegExp(`^error: the server at ${down} cannot be reached: connection refused$`);
-    assertOneErrorLine(await runCli(["bench", "--url", down, "-n", "2", "--no-progress"]), refused);
-    assertOneErrorLine(await runCli(["sweep", "--url", down, "--lengths", "1", "--repetitions", "1", "--no-progress"]), refused);
+    assertOneErrorLine(await runCli(["bench", "--url", down, "-n", "2", "--no-progress"]), refused());
+    assertOneErrorLine(await runCli(["sweep", "--url", down, "--lengths", "1", "--repetitions", "1", "--no-progress"]), refused());
   });
 
   test("bench and sweep with --model against a server that is down: the same line, no hang", async () => {
-    const refused = new RegExp(`^error: the server at ${down} cannot be reached: connection refused$`);
-    assertOneErrorLine(await runCli(["bench", "--url", down, "--model", "m", "-n", "2", "--no-progress"]), refused);
-    assertOneErrorLine(await runCli(["sweep", "--url", down, "--model", "m", "--lengths", "1", "--repetitions", "1", "--no-progress"]), refused);
+    assertOneErrorLine(await runCli(["bench", "--url", down, "--model", "m", "-n", "2", "--no-progress"]), refused());
+    assertOneErrorLine(await runCli(["sweep", "--url", down, "--model", "m", "--lengths", "1", "--repetitions", "1", "--no-progress"]), refused());
   });
 
   describe("against a server that refuses every request", () => {

@@ -5,7 +5,6 @@
  * the server serving; SIGTERM under load lets every accepted request finish.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { connect } from "node:net";
@@ -14,34 +13,17 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Step } from "../src/master/Step.js";
-import { cli, startCliServer } from "./helpers/cliServer.js";
-import { jsonOf, postJson, sseData, startTestServer, type TestServer, waitFor } from "./helpers/serverHarness.js";
-
-
-interface ServerRecord {
-  status: number;
-  aborted: boolean;
-  points: Record<string, number | null>;
-  durations: { time_to_free: number | null };
-  steps: Array<{ id: number; start: number }>;
-}
-
-/** The request's record once its row (or queue place) is released. */
-async function released(s: TestServer, id: string): Promise<ServerRecord> {
-  let t: ServerRecord | undefined;
-  await waitFor(async () => {
-    const res = await fetch(`${s.url}/debug/requests/${id}`);
-    t = res.status === 200 ? ((await res.json()) as ServerRecord) : undefined;
-    return t?.points.finished != null;
-  }, `${id} to be released`);
-  return t!;
-}
+import type { RequestRecordJson } from "../src/timing/recordJson.js";
+import { spawnCli } from "./helpers/cli.js";
+import { startCliServer } from "./helpers/cliServer.js";
+import { sendRaw } from "./helpers/rawHttp.js";
+import { jsonOf, postJson, requestRecord, sseData, type TestServer, waitFor, withTestServer } from "./helpers/serverHarness.js";
 
 /** No step that started after the client left carried its request: the row was freed at the next step. */
-function assertFreedWithinOneStep(t: ServerRecord, id: string): void {
+function assertFreedWithinOneStep(t: RequestRecordJson, id: string): void {
   assert.equal(t.status, 499, id);
   assert.equal(t.aborted, true);
-  const gone = t.points.disconnected!;
+  const gone = t.points.disconnected;
   assert.ok(gone !== null, "the disconnect is recorded");
   const after = t.steps.filter((s) => s.start > gone);
   assert.deepEqual(after.map((s) => s.id), [], `${id}: steps after the disconnect still carried it`);
@@ -59,36 +41,26 @@ async function stillServes(s: TestServer): Promise<void> {
 }
 
 describe("a client that vanishes frees what it held within one step, at every stage", () => {
-  test("before its body is complete: nothing reaches the engine, the server serves on", async () => {
-    const s = await startTestServer({ rows: 1 });
-    try {
-      await s.server.engine.ready;
-      const socket = connect(Number(new URL(s.url).port), "127.0.0.1");
-      await new Promise((resolve) => socket.once("connect", resolve));
-      socket.write('POST /generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\nX-Request-Id: half-a-body\r\n\r\n{"inputs": "ha');
-      await sleep(20);
-      socket.destroy();
-      const t = await waitFor(async () => (await fetch(`${s.url}/debug/requests/half-a-body`)).status === 200, "its record").then(() => jsonOf(fetch(`${s.url}/debug/requests/half-a-body`)));
+  test("before its body is complete: nothing reaches the engine, the server serves on", () =>
+    withTestServer({ rows: 1 }, async (s) => {
+      // Half a body, the connection held 20 ms, then dropped.
+      await sendRaw(s.url, 'POST /generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\nX-Request-Id: half-a-body\r\n\r\n{"inputs": "ha', { holdMs: 20 });
+      const t = await requestRecord(s.url, "half-a-body", () => true);
       assert.equal(t.status, 499);
       assert.equal(t.points.tokenized, null, "it never reached the engine");
       await stillServes(s);
-    } finally {
-      await s.server.close(1000);
-    }
-  });
+    }));
 
-  test("while its prompt is tokenized on the worker thread: never admitted, recorded as cancelled", async () => {
+  test("while its prompt is tokenized on the worker thread: never admitted, recorded as cancelled", () =>
     // The tokenizer thread starts at the first long prompt here (~0.5 s): the client leaves meanwhile.
-    const s = await startTestServer({ rows: 1, contextSize: 8192 });
-    try {
-      await s.server.engine.ready;
+    withTestServer({ rows: 1, contextSize: 8192 }, async (s) => {
       const abort = new AbortController();
       const body = JSON.stringify({ inputs: "word ".repeat(4000), parameters: { max_new_tokens: 4 } });
       const sent = fetch(`${s.url}/generate`, { method: "POST", signal: abort.signal, headers: { "content-type": "application/json", "x-request-id": "tokenizing" }, body }).catch(() => undefined);
       await sleep(100);
       abort.abort();
       await sent;
-      const t = await released(s, "tokenizing");
+      const t = await requestRecord(s.url, "tokenizing");
       assert.equal(t.status, 499);
       assert.equal(t.points.admitted, null, "never admitted");
       assert.ok(t.points.tokenized! > t.points.disconnected!, "it left while its prompt was tokenized");
@@ -96,15 +68,10 @@ describe("a client that vanishes frees what it held within one step, at every st
       const metrics = await (await fetch(`${s.url}/metrics`)).text();
       assert.match(metrics, /^llm_serving_requests_total\{finish_reason="cancelled"\} 1$/m);
       await stillServes(s);
-    } finally {
-      await s.server.close(1000);
-    }
-  });
+    }));
 
-  test("while queued, during a chunked prefill, and mid-stream", async () => {
-    const s = await startTestServer({ rows: 1, batchTokens: 16 });
-    try {
-      await s.server.engine.ready;
+  test("while queued, during a chunked prefill, and mid-stream", () =>
+    withTestServer({ rows: 1, batchTokens: 16 }, async (s) => {
       const master = s.server.engine.master!;
       const leave = new Map<string, AbortController>();
       const send = (id: string, body: object, path = "/generate") => {
@@ -118,8 +85,9 @@ describe("a client that vanishes frees what it held within one step, at every st
       await waitFor(() => master.stats.waiting === 1, "the second to wait");
       leave.get("queued")!.abort();
       await waitFor(() => master.stats.waiting === 0, "the queue to empty");
-      assertFreedWithinOneStep(await released(s, "queued"), "queued");
-      assert.equal((await released(s, "queued")).points.admitted, null, "never admitted");
+      const queuedRecord = await requestRecord(s.url, "queued");
+      assertFreedWithinOneStep(queuedRecord, "queued");
+      assert.equal(queuedRecord.points.admitted, null, "never admitted");
       leave.get("runs")!.abort();
       await Promise.all([running, queued]);
 
@@ -129,7 +97,7 @@ describe("a client that vanishes frees what it held within one step, at every st
       };
       const unsubscribe = master.onStep(seen);
       const prefilling = send("prefilling", { inputs: "word ".repeat(200), parameters: { max_new_tokens: 4 } });
-      const t = await released(s, "prefilling");
+      const t = await requestRecord(s.url, "prefilling");
       unsubscribe();
       await prefilling;
       assert.equal(t.points.prefill_end, null, "it left before its prompt was in");
@@ -139,12 +107,9 @@ describe("a client that vanishes frees what it held within one step, at every st
       const reader = stream.body!.getReader();
       for (let i = 0; i < 5; i++) await reader.read();
       await reader.cancel();
-      assertFreedWithinOneStep(await released(s, "streaming"), "streaming");
+      assertFreedWithinOneStep(await requestRecord(s.url, "streaming"), "streaming");
       await stillServes(s);
-    } finally {
-      await s.server.close(1000);
-    }
-  });
+    }));
 });
 
 describe("SIGTERM under load", () => {
@@ -222,19 +187,16 @@ describe("SIGTERM under load", () => {
   test("while the model is still loading, SIGTERM exits at once with 0", async () => {
     // A fresh cache: the default model is made first, then loaded; the signal comes meanwhile.
     const cache = await mkdtemp(join(tmpdir(), "llm-serving-loading-"));
+    const server = spawnCli(["serve", "--port", "0", "--no-access-log"], { ...process.env, LLM_SERVING_CACHE: cache });
     try {
-      const child = spawn(process.execPath, [cli, "serve", "--port", "0", "--no-access-log"], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, LLM_SERVING_CACHE: cache } });
-      let stderr = "";
-      child.stderr.on("data", (d) => (stderr += d));
-      const exited = once(child, "exit");
-      while (!/listening on/.test(stderr)) await once(child.stderr, "data");
+      await server.until(/listening on/);
       const signalled = Date.now();
-      child.kill("SIGTERM");
-      const [code] = await exited;
-      assert.equal(code, 0, stderr);
+      server.child.kill("SIGTERM");
+      assert.equal(await server.exited, 0, server.stderr());
       assert.ok(Date.now() - signalled < 5000, `took ${Date.now() - signalled} ms`);
-      assert.match(stderr, /still loading; exiting/);
+      assert.match(server.stderr(), /still loading; exiting/);
     } finally {
+      server.stop();
       await rm(cache, { recursive: true, force: true });
     }
   });

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, open, readdir, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -9,8 +8,8 @@ import fc from "fast-check";
 import { ensureSyntheticModel, syntheticModelPath } from "../src/model/defaultModel.js";
 import { assertGgufFile, ModelFileError } from "../src/model/ggufFile.js";
 import { makeModel, ModelOptionsError } from "../src/model/SyntheticModel.js";
+import { runCli } from "./helpers/cli.js";
 
-const cli = join(import.meta.dirname, "..", "src", "cli", "main.js");
 let dir: string;
 /** Pristine tiny models, one per dtype; tests corrupt copies. */
 const tiny: Record<string, string> = {};
@@ -25,24 +24,6 @@ before(async () => {
 after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-interface CliResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stderr: string;
-  ms: number;
-}
-
-/** Runs the CLI with a hard timeout: a hang shows as a kill, not as a stuck test run. */
-function runCli(args: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 30_000): Promise<CliResult> {
-  const started = performance.now();
-  return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { env, timeout: timeoutMs, killSignal: "SIGKILL" }, (err, _stdout, stderr) => {
-      const e = err as (Error & { code?: number; signal?: NodeJS.Signals }) | null;
-      resolve({ code: e ? (e.code ?? null) : 0, signal: e?.signal ?? null, stderr, ms: performance.now() - started });
-    });
-  });
-}
 
 /** The check must refuse `path` with a ModelFileError whose message names the file and matches `message`. */
 async function assertRefused(path: string, message: RegExp): Promise<string> {
@@ -153,10 +134,10 @@ const u32 = (value: number, at: number) => (buf: Buffer) => void buf.writeUInt32
 
 describe("corrupted lengths, counts and types are refused, saying where", () => {
   const cases: Array<[string, (buf: Buffer) => void, RegExp]> = [
-    ["a huge tensor count", (b) => u64(7089063228493062758n, 8)(b), /the header claims 7089063228493062758 tensors, more than fit in its \d+ bytes/],
-    ["a huge metadata key count", (b) => u64(2n ** 40n, 16)(b), /the header claims 1099511627776 metadata keys, more than fit/],
-    ["a huge key length", (b) => u64(2n ** 64n - 1n, 24)(b), /metadata key 0: a key of 18446744073709551615 bytes runs past the end of the file \(length at offset 24, \d+ bytes left\)/],
-    ["an empty key", (b) => u64(0n, 24)(b), /metadata key 0: an empty key \(offset 24\)/],
+    ["a huge tensor count", u64(7089063228493062758n, 8), /the header claims 7089063228493062758 tensors, more than fit in its \d+ bytes/],
+    ["a huge metadata key count", u64(2n ** 40n, 16), /the header claims 1099511627776 metadata keys, more than fit/],
+    ["a huge key length", u64(2n ** 64n - 1n, 24), /metadata key 0: a key of 18446744073709551615 bytes runs past the end of the file \(length at offset 24, \d+ bytes left\)/],
+    ["an empty key", u64(0n, 24), /metadata key 0: an empty key \(offset 24\)/],
     ["a huge string value", (b) => u64(4294967295n, valueTypeAt(b, "general.architecture") + 4)(b), /metadata key 0 \("general.architecture"\): a string of 4294967295 bytes runs past the end of the file \(length at offset \d+/],
     ["a huge first token", (b) => u64(2n ** 62n, valueTypeAt(b, "tokenizer.ggml.tokens") + 16)(b), /metadata key 17 \("tokenizer.ggml.tokens"\), element 0: a string of 4611686018427387904 bytes runs past the end/],
     ["a huge 500th token", (b) => u64(4294967295n, nthTokenAt(b, 500))(b), /metadata key 17 \("tokenizer.ggml.tokens"\), element 500: a string of 4294967295 bytes runs past the end/],
@@ -468,7 +449,7 @@ describe("a model cache folder that cannot be made", () => {
   const onLinux = existsSync("/proc/self");
 
   test("fails the CLI fast with one line naming the folder", { skip: !onLinux && "needs /proc", timeout: 60_000 }, async () => {
-    const r = await runCli(["generate", "--prompt", "x"], { ...process.env, LLM_SERVING_CACHE: "/proc/nope/cache" });
+    const r = await runCli(["generate", "--prompt", "x"], { env: { ...process.env, LLM_SERVING_CACHE: "/proc/nope/cache" } });
     assert.equal(r.signal, null, `the CLI was killed after ${r.ms.toFixed(0)} ms: it hung`);
     assert.equal(r.code, 1);
     assert.match(r.stderr.trim(), /^error: cannot create the model cache folder \/proc\/nope\/cache\/models: ENOENT[^\n]* \(set LLM_SERVING_CACHE to a writable folder\)$/);

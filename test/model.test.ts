@@ -10,9 +10,9 @@ import { setEngineLogger } from "../src/agent/llama.js";
 import { fromFloat16Bits, toFloat16Bits } from "../src/model/gguf/TensorEncoding.js";
 import { assertGgufFile } from "../src/model/ggufFile.js";
 import { makeModel } from "../src/model/SyntheticModel.js";
+import { cli } from "./helpers/cli.js";
 
 const run = promisify(execFile);
-const cli = join(import.meta.dirname, "..", "src", "cli", "main.js");
 let dir: string;
 
 before(async () => {

@@ -11,11 +11,10 @@ import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Logger } from "../src/timing/Logger.js";
 import { startCliServer } from "./helpers/cliServer.js";
-import { jsonOf, lines, postJson, sharedTestServer, sseData, startTestServer, waitFor } from "./helpers/serverHarness.js";
+import { jsonOf, lines, postJson, requestRecord, sharedTestServer, sseData, startTestServer, waitFor, withTestServer } from "./helpers/serverHarness.js";
 
 const shared = sharedTestServer();
 const url = (path: string) => shared.get().url + path;
-
 
 const chat = (model?: unknown) => ({ ...(model === undefined ? {} : { model }), messages: [{ role: "user", content: "hi" }], max_tokens: 2 });
 
@@ -51,15 +50,10 @@ describe("model names real clients send", () => {
     assert.equal((await postJson(url("/models/tgi/generate"), { inputs: "x", parameters: { max_new_tokens: 1 } })).status, 200);
   });
 
-  test("--model-name-check off: any name is the served model", async () => {
-    const s = await startTestServer({ modelNameCheck: "off" });
-    try {
-      await s.server.engine.ready;
+  test("--model-name-check off: any name is the served model", () =>
+    withTestServer({ modelNameCheck: "off" }, async (s) => {
       assert.equal((await postJson(`${s.url}/v1/chat/completions`, chat("gpt-4"))).status, 200);
-    } finally {
-      await s.server.close(1000);
-    }
-  });
+    }));
 });
 
 describe("a client that goes away cancels its request; it is recorded as cancelled (499), not as an error", () => {
@@ -90,16 +84,12 @@ describe("a client that goes away cancels its request; it is recorded as cancell
     await assert.rejects(whole);
 
     for (const id of ["left-mid-stream", "left-early"]) {
-      let t: { status: number; aborted: boolean; finish_reason: string; points: Record<string, number | null>; durations: Record<string, unknown> } | undefined;
-      await waitFor(async () => {
-        t = await jsonOf(fetch(url(`/debug/requests/${id}`)));
-        return t!.points.finished !== null;
-      }, `${id}'s row to be released`);
-      assert.equal(t!.status, 499, id);
-      assert.equal(t!.aborted, true);
-      assert.equal(t!.finish_reason, "cancelled");
-      assert.ok(typeof t!.points.disconnected === "number", "the disconnect is a time point");
-      const ttf = t!.durations.time_to_free as number;
+      const t = await requestRecord(url(""), id);
+      assert.equal(t.status, 499, id);
+      assert.equal(t.aborted, true);
+      assert.equal(t.finish_reason, "cancelled");
+      assert.ok(typeof t.points.disconnected === "number", "the disconnect is a time point");
+      const ttf = t.durations.time_to_free as number;
       assert.ok(ttf >= 0 && ttf < 1000, `time to free ${ttf} ms`);
     }
     await waitFor(async () => (await cancelledCount("cancelled")) === cancelledBefore + 2, "both cancellations in the metrics");
@@ -108,19 +98,14 @@ describe("a client that goes away cancels its request; it is recorded as cancell
 });
 
 describe("the context size as llama.cpp gives it", () => {
-  test("a rounded context size is said in /info", async () => {
-    const s = await startTestServer({ contextSize: 16 });
-    try {
-      await s.server.engine.ready;
+  test("a rounded context size is said in /info", () =>
+    withTestServer({ contextSize: 16 }, async (s) => {
       const info = await jsonOf(fetch(`${s.url}/info`));
       assert.equal(info.requested_context_size, 16);
       assert.equal(info.context_size, 256);
       assert.match(info.context_size_note, /asked for \(16 tokens\) is 256 tokens per request/);
       assert.equal(info.max_total_tokens, 256);
-    } finally {
-      await s.server.close(1000);
-    }
-  });
+    }));
 });
 
 /**
@@ -242,9 +227,7 @@ describe("what operators expect", () => {
     const sink = new PassThrough();
     let out = "";
     sink.on("data", (d) => (out += d));
-    const s = await startTestServer({ accessLog: true }, undefined, undefined, sink);
-    try {
-      await s.server.engine.ready;
+    await withTestServer({ accessLog: true }, async (s) => {
       await (await postJson(`${s.url}/v1/completions`, { prompt: "log me", max_tokens: 2 }, { "x-request-id": "logged" })).text();
       await (await fetch(`${s.url}/nope`)).text();
       const left = await postJson(`${s.url}/generate_stream`, { inputs: "leave", parameters: { max_new_tokens: 300, ignore_eos: true } }, { "x-request-id": "logged-left" });
@@ -263,9 +246,7 @@ describe("what operators expect", () => {
       assert.equal(cancelled.status, 499);
       assert.equal(cancelled.finish_reason, "cancelled");
       assert.ok(cancelled.generated_tokens >= 5, `the tokens it got before it left are counted: ${cancelled.generated_tokens}`);
-    } finally {
-      await s.server.close(1000);
-    }
+    }, { accessLogStream: sink });
   });
 
   test("an access log whose reader went away (EPIPE) stops, with one warning; the server serves on", async () => {
@@ -275,21 +256,16 @@ describe("what operators expect", () => {
       },
     });
     const warnings: string[] = [];
-    const s = await startTestServer({ accessLog: true }, undefined, new Logger("info", (line) => warnings.push(line)), broken);
-    try {
-      await s.server.engine.ready;
+    const logger = new Logger("info", (line) => warnings.push(line));
+    await withTestServer({ accessLog: true }, async (s) => {
       for (let i = 0; i < 3; i++) assert.equal((await fetch(`${s.url}/health`)).status, 200);
       assert.equal((await postJson(`${s.url}/v1/completions`, { prompt: "still", max_tokens: 2 })).status, 200);
       assert.equal(warnings.filter((w) => /access log cannot be written/.test(w)).length, 1, warnings.join("\n"));
-    } finally {
-      await s.server.close(1000);
-    }
+    }, { logger, accessLogStream: broken });
   });
 
-  test("--api-key: generation and debug routes want the bearer token; /health does not", async () => {
-    const s = await startTestServer({ apiKey: "sk-test" });
-    try {
-      await s.server.engine.ready;
+  test("--api-key: generation and debug routes want the bearer token; /health does not", () =>
+    withTestServer({ apiKey: "sk-test" }, async (s) => {
       const auth = { authorization: "Bearer sk-test" };
       const without = await postJson(`${s.url}/v1/chat/completions`, chat());
       assert.equal(without.status, 401);
@@ -300,15 +276,10 @@ describe("what operators expect", () => {
       assert.equal((await postJson(`${s.url}/v1/chat/completions`, chat(), auth)).status, 200);
       assert.equal((await fetch(`${s.url}/debug/requests`, { headers: auth })).status, 200);
       assert.equal((await fetch(`${s.url}/health`)).status, 200);
-    } finally {
-      await s.server.close(1000);
-    }
-  });
+    }));
 
-  test("--cors-origin: preflight and responses carry the CORS headers for that origin", async () => {
-    const s = await startTestServer({ corsOrigins: ["http://app.example"] });
-    try {
-      await s.server.engine.ready;
+  test("--cors-origin: preflight and responses carry the CORS headers for that origin", () =>
+    withTestServer({ corsOrigins: ["http://app.example"] }, async (s) => {
       const pre = await fetch(`${s.url}/v1/chat/completions`, { method: "OPTIONS", headers: { origin: "http://app.example", "access-control-request-method": "POST" } });
       assert.equal(pre.status, 204);
       assert.equal(pre.headers.get("access-control-allow-origin"), "http://app.example");
@@ -316,10 +287,7 @@ describe("what operators expect", () => {
       assert.equal(res.headers.get("access-control-allow-origin"), "http://app.example");
       const other = await postJson(`${s.url}/v1/chat/completions`, chat(), { origin: "http://evil.example" });
       assert.equal(other.headers.get("access-control-allow-origin"), null);
-    } finally {
-      await s.server.close(1000);
-    }
-  });
+    }));
 
   test("GET / is an index (JSON, or a page of links for a browser); /metrics has process metrics", async () => {
     const index = await jsonOf(fetch(url("/")));

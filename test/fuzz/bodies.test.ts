@@ -12,7 +12,7 @@ import { gzipSync } from "node:zlib";
 import { at, bodyOfSize, deepArray, deepObject, withPromptBytes, withRaw } from "./fuzzBodies.js";
 import { answered, either, fuzzer, refused } from "./fuzzRunner.js";
 import { chatApart, GEN_ROUTES, invalidStatus, type GenRoute } from "./fuzzRoutes.js";
-import { spread, tooBig, type Variant } from "./fuzzTable.js";
+import { spread, tooBig, variantsOf, type Variant } from "./fuzzTable.js";
 
 const fuzz = fuzzer();
 const MIB = 1 << 20;
@@ -29,10 +29,10 @@ const text = (route: GenRoute): string => JSON.stringify(route.body({ prompt: "h
 describe("NaN and Infinity as raw body text", () => {
   const variants: Variant[] = [
     // Not JSON at all (JSON has no NaN or Infinity): a parse error.
-    ...["NaN", "Infinity", "-Infinity", "+1", "0x10", ".5", "undefined"].map((token) => ({
-      what: `max tokens: ${token}`,
-      make: (route: GenRoute) => ({ body: withRaw(route, at.maxTokens, token), expect: invalid(route) }),
-    })),
+    ...variantsOf(
+      ["NaN", "Infinity", "-Infinity", "+1", "0x10", ".5", "undefined"].map((token) => [`max tokens: ${token}`, token] as const),
+      (token, route) => ({ body: withRaw(route, at.maxTokens, token), expect: invalid(route) }),
+    ),
     { what: "temperature: NaN", make: (route) => ({ body: withRaw(route, at.param("temperature"), "NaN"), expect: invalid(route) }) },
     // Valid JSON that JSON.parse turns into ±Infinity: the parameter is named.
     { what: "max tokens: 1e999", make: (route) => ({ body: withRaw(route, at.maxTokens, "1e999"), expect: invalid(route, maxName(route)) }) },
@@ -57,15 +57,18 @@ describe("truncated and malformed JSON", () => {
 });
 
 describe("bodies that are not JSON objects", () => {
-  const variants: Variant[] = [
-    ["null", "null"],
-    ["an array", "[1, 2]"],
-    ["a string", '"inputs"'],
-    ["a number", "42"],
-    ["true", "true"],
-    ["empty", ""],
-    ["only whitespace", " \n\t "],
-  ].map(([what, body]) => ({ what: `the body is ${what}`, make: (route: GenRoute) => ({ body, expect: invalid(route) }) }));
+  const variants = variantsOf(
+    [
+      ["the body is null", "null"],
+      ["the body is an array", "[1, 2]"],
+      ["the body is a string", '"inputs"'],
+      ["the body is a number", "42"],
+      ["the body is true", "true"],
+      ["the body is empty", ""],
+      ["the body is only whitespace", " \n\t "],
+    ],
+    (body, route) => ({ body, expect: invalid(route) }),
+  );
   fuzz.cases(spread(variants));
 });
 
@@ -130,16 +133,18 @@ describe("duplicate and prototype keys", () => {
 });
 
 describe("invalid UTF-8 bytes", () => {
-  const sequences: Array<[string, number[]]> = [
-    ["0xFF 0xFE", [0xff, 0xfe]],
-    ["a lone continuation byte 0x80", [0x61, 0x80, 0x62]],
-    ["a truncated 4-byte sequence F0 9F 98", [0xf0, 0x9f, 0x98]],
-    ["an overlong '/' C0 AF", [0xc0, 0xaf]],
-    ["a UTF-8-encoded surrogate ED A0 80", [0xed, 0xa0, 0x80]],
-    ["a code point above U+10FFFF F4 90 80 80", [0xf4, 0x90, 0x80, 0x80]],
-  ];
   const variants: Variant[] = [
-    ...sequences.map(([what, bytes]) => ({ what: `the prompt holds ${what}`, make: (route: GenRoute) => ({ body: withPromptBytes(route, bytes), expect: replacedOrRefused(route) }) })),
+    ...variantsOf(
+      [
+        ["the prompt holds 0xFF 0xFE", [0xff, 0xfe]],
+        ["the prompt holds a lone continuation byte 0x80", [0x61, 0x80, 0x62]],
+        ["the prompt holds a truncated 4-byte sequence F0 9F 98", [0xf0, 0x9f, 0x98]],
+        ["the prompt holds an overlong '/' C0 AF", [0xc0, 0xaf]],
+        ["the prompt holds a UTF-8-encoded surrogate ED A0 80", [0xed, 0xa0, 0x80]],
+        ["the prompt holds a code point above U+10FFFF F4 90 80 80", [0xf4, 0x90, 0x80, 0x80]],
+      ],
+      (bytes, route) => ({ body: withPromptBytes(route, bytes), expect: replacedOrRefused(route) }),
+    ),
     // Outside a string the same bytes break the JSON itself.
     { what: "0xFF between JSON tokens", make: (route) => ({ body: Buffer.concat([Buffer.from(text(route).slice(0, -1)), Buffer.from([0x2c, 0xff]), Buffer.from("}")]), expect: invalid(route) }) },
     { what: "a NUL byte between JSON tokens", make: (route) => ({ body: Buffer.concat([Buffer.from(text(route).slice(0, -1)), Buffer.from([0x00]), Buffer.from("}")]), expect: invalid(route) }) },
@@ -150,13 +155,16 @@ describe("invalid UTF-8 bytes", () => {
 describe("lone surrogates as \\u escapes", () => {
   // JSON's grammar allows any \u escape; what it means as text is the server's call (replace or refuse).
   const variants: Variant[] = [
-    ...[
-      ["a lone high surrogate \\ud800", '"\\ud800"'],
-      ["a lone low surrogate \\udfff", '"\\udfff"'],
-      ["a reversed pair \\udc00\\ud800", '"\\udc00\\ud800"'],
-      ["text ending in half an emoji \\ud83d", '"smile \\ud83d"'],
-      ["an escaped NUL \\u0000", '"a\\u0000b"'],
-    ].map(([what, raw]) => ({ what: `the prompt is ${what}`, make: (route: GenRoute) => ({ body: withRaw(route, at.prompt, raw), expect: replacedOrRefused(route) }) })),
+    ...variantsOf(
+      [
+        ["the prompt is a lone high surrogate \\ud800", '"\\ud800"'],
+        ["the prompt is a lone low surrogate \\udfff", '"\\udfff"'],
+        ["the prompt is a reversed pair \\udc00\\ud800", '"\\udc00\\ud800"'],
+        ["the prompt is text ending in half an emoji \\ud83d", '"smile \\ud83d"'],
+        ["the prompt is an escaped NUL \\u0000", '"a\\u0000b"'],
+      ],
+      (raw, route) => ({ body: withRaw(route, at.prompt, raw), expect: replacedOrRefused(route) }),
+    ),
     { what: "a stop string that is a lone surrogate", make: (route) => ({ body: withRaw(route, at.param("stop"), '["\\ud800"]'), expect: replacedOrRefused(route) }) },
   ];
   fuzz.cases(spread(variants));
@@ -183,10 +191,10 @@ describe("bodies in other encodings", () => {
 describe("wrong content types", () => {
   const json = (route: GenRoute): string => JSON.stringify(route.body());
   const variants: Variant[] = [
-    ...["application/xml", "multipart/form-data; boundary=x", "application/octet-stream", "application/vnd.api+json", ";;;==", ""].map((type) => ({
-      what: `Content-Type ${JSON.stringify(type)}`,
-      make: (route: GenRoute) => ({ body: json(route), contentType: type, expect: refused({ statuses: [415] }) }),
-    })),
+    ...variantsOf(
+      ["application/xml", "multipart/form-data; boundary=x", "application/octet-stream", "application/vnd.api+json", ";;;==", ""].map((type) => [`Content-Type ${JSON.stringify(type)}`, type] as const),
+      (type, route) => ({ body: json(route), contentType: type, expect: refused({ statuses: [415] }) }),
+    ),
     { what: "no Content-Type", make: (route) => ({ body: json(route), contentType: null, expect: refused({ statuses: [415] }) }) },
     // Server.ts reads text/plain and form bodies as JSON for clients that forget the header: documented success.
     { what: "valid JSON as text/plain", make: (route) => ({ body: json(route), contentType: "text/plain", expect: answered() }) },

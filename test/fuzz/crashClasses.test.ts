@@ -14,6 +14,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { sseData } from "../helpers/serverHarness.js";
 import { answered, either, fuzzer, judge, refused, send, type FuzzCase } from "./fuzzRunner.js";
 import { CHAT, COMPLETIONS, GEN_ROUTES, LS_GENERATE, TGI_GENERATE, TGI_STREAM, type GenRoute, type Json } from "./fuzzRoutes.js";
 import { casesOf, invalid, MAX_TOKENS_PARAM, spread, tooBig, type Row, type Variant } from "./fuzzTable.js";
@@ -208,11 +209,7 @@ function texts(route: GenRoute, body: Json): { whole: string; pieces?: string[] 
 }
 
 function streamTexts(route: GenRoute, raw: string): { whole: string; pieces: string[] } {
-  const events = raw
-    .split("\n\n")
-    .map((e) => e.trim())
-    .filter((e) => e.startsWith("data:") && e !== "data: [DONE]")
-    .map((e) => JSON.parse(e.slice(5)) as Json);
+  const events = sseData(raw) as Json[];
   if (route === TGI_STREAM) return { whole: events.at(-1)!.generated_text as string, pieces: events.map((e) => (e.token as Json).text as string) };
   const pieces = events.flatMap((e) => (e.choices as Json[]).map((c) => (route === CHAT ? (((c.delta as Json).content as string | undefined) ?? "") : (c.text as string))));
   return { whole: pieces.join(""), pieces };

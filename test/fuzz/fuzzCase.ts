@@ -5,7 +5,7 @@
  * file under dist/test/ as a test file of its own).
  */
 import type { Refusal } from "./fuzzExpect.js";
-import type { RawOptions, Reply } from "./fuzzHttp.js";
+import type { RawOptions, Reply } from "../helpers/rawHttp.js";
 import type { Json, Route } from "./fuzzRoutes.js";
 
 export type Expect =

@@ -5,7 +5,7 @@
  * error, bytes that are not UTF-8, text with lone surrogates) fails the case.
  */
 import assert from "node:assert/strict";
-import type { Reply } from "./fuzzHttp.js";
+import type { Reply } from "../helpers/rawHttp.js";
 import { streams, type Family, type Json, type Route } from "./fuzzRoutes.js";
 
 /** Lone surrogates: the engine detokenizes UTF-8 bytes, so generated text can never hold one. */

@@ -83,7 +83,7 @@ export const LS_STREAM = llmServing(`/models/${MODEL}/generate_stream`, "llm-ser
 export const LS_BY_FLAG = llmServing(`/models/${MODEL}`, "llm-serving-by-flag");
 export const TGI_GENERATE = tgi("/generate", "tgi");
 export const TGI_STREAM = tgi("/generate_stream", "tgi-stream");
-/** TGI's POST / (being added: see pendingBehaviour.test.ts). */
+/** TGI's POST / (its cases are in hardening.test.ts). */
 export const TGI_ROOT = tgi("/", "tgi-by-flag");
 
 export const COMPLETIONS: GenRoute = {

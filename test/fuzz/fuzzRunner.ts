@@ -12,7 +12,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { TestServer } from "../helpers/serverHarness.js";
 import type { FuzzCase } from "./fuzzCase.js";
 import { assertAnswered, assertRefused } from "./fuzzExpect.js";
-import { sendHttp, sendRaw, type Reply } from "./fuzzHttp.js";
+import { sendHttp, sendRaw, type Reply } from "../helpers/rawHttp.js";
 import { COMPLETIONS, LS_GENERATE, TGI_GENERATE, type Json, type Route } from "./fuzzRoutes.js";
 
 export { answered, either, refused, type Expect, type FuzzCase } from "./fuzzCase.js";

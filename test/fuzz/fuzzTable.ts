@@ -53,6 +53,11 @@ export function spread(variants: readonly Variant[], routes: readonly GenRoute[]
   return cases;
 }
 
+/** One variant per [what, value] row: `make` builds the case on each route from the row's value. */
+export function variantsOf<T>(rows: ReadonlyArray<readonly [what: string, value: T]>, make: (value: T, route: GenRoute) => Omit<FuzzCase, "name" | "route">): Variant[] {
+  return rows.map(([what, value]) => ({ what, make: (route) => make(value, route) }));
+}
+
 /** A validation error naming `param` (the route's own prefix, "parameters." or none, is added when `prefixed`). */
 export function invalid(param?: string | RegExp, prefixed = true): (route: GenRoute) => Expect {
   return (route) => refused({ statuses: [invalidStatus(route)], param: typeof param === "string" && prefixed ? route.paramPrefix + param : param });

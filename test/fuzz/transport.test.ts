@@ -10,10 +10,9 @@
  */
 import assert from "node:assert/strict";
 import http from "node:http";
-import net from "node:net";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { rawRequest, sendRaw, type Reply } from "./fuzzHttp.js";
+import { rawRequest, sendRaw, type Reply } from "../helpers/rawHttp.js";
 import { answered, either, fuzzer, judge, refused, send, type FuzzCase } from "./fuzzRunner.js";
 import { CHAT, COMPLETIONS, DEBUG_REQUEST, GEN_ROUTES, invalidStatus, LS_GENERATE, LS_STREAM, TGI_GENERATE, TGI_STREAM, unrouted, type Route } from "./fuzzRoutes.js";
 
@@ -127,14 +126,9 @@ function dropAfter(path: string, body: unknown, when: "first bytes" | { ms: numb
   });
 }
 
-/** Raw bytes on a socket, then the socket destroyed without waiting for an answer. */
+/** Raw bytes on a socket, then the socket destroyed after `waitMs` (the answer, if any, is not looked at). */
 async function writeAndDrop(bytes: Buffer, waitMs: number): Promise<void> {
-  const url = new URL(fuzz.url());
-  const socket = net.connect(Number(url.port), url.hostname);
-  socket.on("error", () => undefined);
-  socket.write(bytes);
-  await sleep(waitMs);
-  socket.destroy();
+  await sendRaw(fuzz.url(), bytes, { holdMs: waitMs });
 }
 
 describe("hostile headers", () => {

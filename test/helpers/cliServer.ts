@@ -1,34 +1,23 @@
 /**
  * The real `llm-serving serve` in a child process, on the tiny model: for
  * tests that need the server's event loop to itself (stall measurements) or
- * its process behaviour (signals, exit codes).
+ * its process behaviour (signals, exit codes). Started and waited for as the
+ * benchmarks start theirs (src/bench/benchServer.ts).
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { join } from "node:path";
+import { startServe } from "../../src/bench/benchServer.js";
+import type { CliProcess } from "./cli.js";
 import { tinyModelPath } from "./tinyModel.js";
 
-export const cli = join(import.meta.dirname, "..", "..", "src", "cli", "main.js");
-
-export interface CliServer {
+export interface CliServer extends Omit<CliProcess, "until"> {
   url: string;
-  child: ChildProcess;
-  /** Everything the server wrote to stderr so far. */
-  stderr(): string;
-  /** Resolves with the exit code. */
-  exited: Promise<number | null>;
-  stop(): void;
 }
 
 /** Starts the server with `args` (after --model and --port) and waits until it serves. */
-export async function startCliServer(args: string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<CliServer> {
-  const child = spawn(process.execPath, [cli, "serve", "--model", await tinyModelPath(), "--model-name", "llama2", "--port", "0", "--no-access-log", ...args], { stdio: ["ignore", "ignore", "pipe"], env });
+export async function startCliServer(args: string[] = []): Promise<CliServer> {
   let stderr = "";
-  child.stderr!.on("data", (d) => (stderr += d));
-  const exited = once(child, "exit").then(([code]) => code as number | null);
-  while (!/serving "llama2"/.test(stderr)) {
-    const next = await Promise.race([once(child.stderr!, "data"), exited.then(() => "exit")]);
-    if (next === "exit") throw new Error(`the server exited before serving:\n${stderr}`);
-  }
-  return { url: stderr.match(/listening on (http:\/\/\S+)/)![1], child, stderr: () => stderr, exited, stop: () => child.kill("SIGKILL") };
+  const server = await startServe(await tinyModelPath(), "llama2", ["--no-access-log", ...args], (text) => (stderr += text));
+  const child = server.child;
+  const exited = child.exitCode !== null || child.signalCode !== null ? Promise.resolve(child.exitCode) : once(child, "exit").then(([code]) => code as number | null);
+  return { url: server.url, child, stderr: () => stderr, exited, stop: () => child.kill("SIGKILL") };
 }

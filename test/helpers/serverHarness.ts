@@ -5,6 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { mergeConfig, type ServeConfig } from "../../src/server/config/ServeConfig.js";
 import { LlmServer } from "../../src/server/Server.js";
 import type { Logger } from "../../src/timing/Logger.js";
+import type { RequestRecordJson } from "../../src/timing/recordJson.js";
 import { tinyModelPath } from "./tinyModel.js";
 
 export interface TestServer {
@@ -22,6 +23,17 @@ export async function startTestServer(config: Partial<ServeConfig> = {}, resolve
   });
   const url = await server.listen("127.0.0.1", 0);
   return { url, server };
+}
+
+/** Runs `fn` on a server of its own, once the model is ready; closes the server after it, whatever happens. */
+export async function withTestServer<T>(config: Partial<ServeConfig>, fn: (s: TestServer) => Promise<T>, extras: { logger?: Logger; accessLogStream?: NodeJS.WritableStream } = {}): Promise<T> {
+  const s = await startTestServer(config, undefined, extras.logger, extras.accessLogStream);
+  try {
+    await s.server.engine.ready;
+    return await fn(s);
+  } finally {
+    await s.server.close(1000);
+  }
 }
 
 /** A server shared by a test file, ready before its tests, closed after them. */
@@ -69,4 +81,15 @@ export async function waitFor(check: () => Promise<boolean> | boolean, what: str
     await sleep(2);
   }
   assert.fail(`timed out waiting for ${what}`);
+}
+
+/** A request's record from GET /debug/requests/{id}, once it has one and `done` holds (by default: its row or queue place was released). */
+export async function requestRecord(base: string, id: string, done: (t: RequestRecordJson) => boolean = (t) => t.points.finished != null): Promise<RequestRecordJson> {
+  let t: RequestRecordJson | undefined;
+  await waitFor(async () => {
+    const res = await fetch(`${base}/debug/requests/${id}`);
+    t = res.status === 200 ? ((await res.json()) as RequestRecordJson) : undefined;
+    return t !== undefined && done(t);
+  }, `${id}'s record`);
+  return t!;
 }

@@ -8,7 +8,7 @@ import http from "node:http";
 import net from "node:net";
 
 /** A request that takes longer than this is a hang. */
-export const REQUEST_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 10_000;
 
 export interface Reply {
   /** 0 when the connection closed without any response. */
@@ -115,7 +115,7 @@ export function sendRaw(baseUrl: string, bytes: string | Buffer, options: RawOpt
 }
 
 /** Every complete response in raw bytes (pipelined requests get one each, in order; chunked bodies decoded). */
-export function parseResponses(wire: Buffer, ms: number): Reply[] {
+function parseResponses(wire: Buffer, ms: number): Reply[] {
   const replies: Reply[] = [];
   let rest = wire;
   for (;;) {
