@@ -9,8 +9,9 @@
  * alone: no token covers more than `maxTokenBytes` bytes of text, so a text
  * of n bytes makes at least n / maxTokenBytes tokens.
  */
+import { once } from "node:events";
 import { Worker } from "node:worker_threads";
-import type { TokenizeJob, TokenizeResult } from "./tokenizerWorker.js";
+import type { CloseRequest, TokenizeJob, TokenizeResult } from "./tokenizerWorker.js";
 
 /** Prompts up to this many UTF-8 bytes are tokenized on the calling thread. */
 export const SYNC_BYTES = 4096;
@@ -152,9 +153,20 @@ export class PromptTokenizer {
     this.disposed = true;
     const worker = this.worker;
     this.worker = undefined;
-    if (worker) await worker.terminate();
     const left = [...this.pending.values()];
     this.pending.clear();
     for (const p of left) p.reject(new Error("the engine is shutting down"));
+    if (!worker) return;
+    if (left.length === 0) {
+      // Idle, or loading the vocabulary (llama.cpp loads it off the thread's JS): safe to stop at once.
+      await worker.terminate();
+      return;
+    }
+    // Terminating the thread inside llama.cpp's synchronous tokenizer aborts the whole process
+    // (an uncaught Napi::Error): it is asked to end once its job is done instead.
+    const exited = once(worker, "exit");
+    worker.ref(); // the process waits for it: exiting meanwhile would cut the native call short all the same
+    worker.postMessage({ close: true } satisfies CloseRequest);
+    await exited;
   }
 }

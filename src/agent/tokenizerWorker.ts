@@ -16,6 +16,11 @@ export interface TokenizeJob {
 
 export type TokenizeResult = { id: number; tokens: Uint32Array } | { id: number; error: string };
 
+/** Sent instead of terminate() while a job may be running: the thread ends once it is between jobs. */
+export interface CloseRequest {
+  close: true;
+}
+
 /**
  * On Linux a thread has its own nice value: this one yields the CPU to the
  * event loop and to llama.cpp's threads, so that a long prompt costs the
@@ -37,7 +42,11 @@ async function main(): Promise<void> {
   const llama = await getLlama({ gpu: false, build: "never", skipDownload: true, usePrebuiltBinaries: true, progressLogs: false, logLevel: LlamaLogLevel.error });
   const model = await llama.loadModel({ modelPath: (workerData as { modelPath: string }).modelPath, vocabOnly: true });
   port.postMessage({ ready: true });
-  port.on("message", (job: TokenizeJob) => {
+  port.on("message", (job: TokenizeJob | CloseRequest) => {
+    if ("close" in job) {
+      // Between two native calls: ending the thread here cannot cut one short.
+      process.exit(0);
+    }
     let result: TokenizeResult;
     try {
       result = { id: job.id, tokens: Uint32Array.from(model.tokenize(job.text, job.special)) };
