@@ -107,9 +107,10 @@ async function serve(flags: ServeFlags): Promise<void> {
   const file = flags.config ? await loadConfigFile(flags.config) : { config: {}, warnings: [] };
   for (const w of file.warnings) log(`warning: ${w}`);
   const config = mergeConfig(file.config, flagsToConfig(flags));
-  // A file that is not a model is said at once, before the server listens (the check reads only its header).
-  if (config.modelPath) await assertGgufFile(config.modelPath);
-  const server = new LlmServer({ config, resolveModelPath: () => resolveModelPath(config.modelPath, log) });
+  // A file that is not a model is said at once, before the server listens (the check reads only its header), and not checked again.
+  const modelPath = config.modelPath;
+  if (modelPath) await assertGgufFile(modelPath);
+  const server = new LlmServer({ config, resolveModelPath: modelPath ? async () => modelPath : () => resolveModelPath(undefined, log) });
   let url: string;
   try {
     url = await server.listen(config.host, config.port);
