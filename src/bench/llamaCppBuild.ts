@@ -8,11 +8,12 @@
  */
 import { execFile, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { mkdir, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
+import { makeFolder } from "../model/makeFolder.js";
 
 const run = promisify(execFile);
 
@@ -61,7 +62,7 @@ export async function ensureLlamaCppBuild(say: (line: string) => void): Promise<
   }
   say(`building llama-server and llama-bench ${tag} from node-llama-cpp's bundled source into ${root} (once; ~10 min on 2 cores)`);
   await rm(root, { recursive: true, force: true });
-  await mkdir(root, { recursive: true });
+  await makeFolder(root);
   const log = join(root, "build.log");
   await step("git", ["clone", "-q", join(llamaDir, "gitRelease.bundle"), "src"], root, log);
   const options = ["-DCMAKE_BUILD_TYPE=Release", "-DLLAMA_OPENSSL=OFF", "-DLLAMA_USE_PREBUILT_UI=OFF", "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_BUILD_SERVER=ON", "-DLLAMA_BUILD_TOOLS=ON"];

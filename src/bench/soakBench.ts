@@ -15,10 +15,11 @@
  * criterion passes, 1 if one fails, 2 for a bad option. A benchmark, not a
  * test: a full run takes about four minutes on two cores.
  */
-import { appendFile, copyFile, mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { appendFile, copyFile, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { ensureSyntheticModel } from "../model/defaultModel.js";
+import { makeFolder } from "../model/makeFolder.js";
 import { now } from "../timing/clock.js";
 import { parseSoakArgs, SoakArgsError, USAGE, type SoakOptions } from "./soakArgs.js";
 import { runSoakLoad, type SoakRecord } from "./soakClient.js";
@@ -149,7 +150,7 @@ async function main(): Promise<number> {
   }
   const benchStart = now();
   const dir = o.out ? resolve(o.out) : await mkdtemp(join(tmpdir(), "llm-serving-soak-"));
-  await mkdir(dir, { recursive: true });
+  await makeFolder(dir);
   log(`report files go to ${dir}`);
   const modelPath = await ensureSyntheticModel({ preset: "tiny", dtype: "Q8_0", seed: 0 }, (p) => log(`making the tiny model at ${p}`));
   const scratch = await scratchDir();
