@@ -9,6 +9,7 @@ import { Marks } from "../timing/Marks.js";
 import { STEP_POINTS, StepPoint } from "../timing/points.js";
 import { DecodeProbe } from "./DecodeProbe.js";
 import { loadLlama } from "./llama.js";
+import type { GpuChoice, GpuLayers, Placement } from "./gpu.js";
 import { PromptTokenizer } from "./PromptTokenizer.js";
 import { SamplerPool } from "./SamplerPool.js";
 import { SamplingGate } from "./SamplingGate.js";
@@ -34,6 +35,10 @@ export interface AgentOptions {
    * step 10–25 % slower than llama-server's (measured side by side).
    */
   flashAttention?: boolean;
+  /** Which llama.cpp build: "off" (the CPU; the default here), "auto", "cuda" or "vulkan" (see gpu.ts). */
+  gpu?: GpuChoice;
+  /** Layers on the GPU when one is used. Default "auto": as many as fit. */
+  gpuLayers?: GpuLayers;
 }
 
 export interface ModelInfo {
@@ -99,6 +104,8 @@ const FED: RowOutput = Object.freeze({ kind: "fed" });
 export class Agent {
   readonly pool: SequencePool;
   readonly info: ModelInfo;
+  /** Which backend runs the model, and how many layers are on the GPU. */
+  readonly placement: Placement;
   /** Long prompts are tokenized off the event loop (see PromptTokenizer). */
   readonly prompts: PromptTokenizer;
   /** Called as each llama_decode starts (the master hands the previous step's events over then). */
@@ -117,6 +124,7 @@ export class Agent {
     readonly rowCapacity: number,
     readonly batchTokens: number,
     modelPath: string,
+    devices: string[],
   ) {
     this.pool = new SequencePool(context, context.totalSequences, (ctx) =>
       ctx.getSequence({
@@ -129,6 +137,7 @@ export class Agent {
       }),
     );
     this.info = describeModel(model);
+    this.placement = { backend: model.llama.gpu || "cpu", devices, gpuLayers: model.gpuLayers, totalLayers: model.fileInsights.totalLayers };
     this.prompts = new PromptTokenizer((text, special) => this.tokenize(text, special), modelPath, longestTokenBytes(model));
     probe.observer = {
       decodeStarted: (t) => {
@@ -144,11 +153,12 @@ export class Agent {
     const batchTokens = options.batchTokens ?? 512;
     if (!Number.isInteger(rows) || rows < 1) throw new RangeError(`rows must be a positive integer, got ${rows}`);
     if (!Number.isInteger(batchTokens) || batchTokens < rows) throw new RangeError(`batchTokens must be an integer ≥ rows (${rows}), got ${batchTokens}`);
-    const llama = await loadLlama();
-    const model = await llama.loadModel({ modelPath: options.modelPath });
+    const llama = await loadLlama(options.gpu);
+    const model = await llama.loadModel({ modelPath: options.modelPath, gpuLayers: options.gpuLayers ?? "auto" });
     // Up to one sampler per row is in use per step, and as many are being disposed after the previous one.
     const samplers = SamplerPool.attach(llama, model, 2 * rows + 2);
     try {
+      const devices = llama.gpu === false ? [] : await llama.getGpuDeviceNames();
       const context = await model.createContext({
         sequences: rows,
         contextSize: options.contextSize ?? 2048,
@@ -157,7 +167,7 @@ export class Agent {
         flashAttention: options.flashAttention ?? true,
         failedCreationRemedy: false,
       });
-      const agent = new Agent(model, context, DecodeProbe.attach(context), SamplingGate.attach(context), samplers, context.contextSize, batchTokens, options.modelPath);
+      const agent = new Agent(model, context, DecodeProbe.attach(context), SamplingGate.attach(context), samplers, context.contextSize, batchTokens, options.modelPath, devices);
       if (options.warmup ?? true) await agent.warmup();
       return agent;
     } catch (err) {

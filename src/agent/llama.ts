@@ -1,10 +1,12 @@
 /**
- * The llama.cpp runtime, loaded once per process: the prebuilt CPU binary of
- * node-llama-cpp, never built or downloaded (it throws instead).
+ * The llama.cpp runtime, loaded once per process and GPU choice: one of
+ * node-llama-cpp's prebuilt binaries, never built or downloaded (it throws
+ * instead).
  */
-import { getLlama, LlamaLogLevel, type Llama } from "node-llama-cpp";
+import { getLlama, LlamaLogLevel, NoBinaryFoundError, type Llama } from "node-llama-cpp";
+import { gpuUnavailableReason, GpuUnavailableError, type GpuChoice } from "./gpu.js";
 
-let loading: Promise<Llama> | undefined;
+const loading = new Map<GpuChoice, Promise<Llama>>();
 
 export type EngineLogger = (level: "error" | "warn" | "info" | "debug", message: string) => void;
 
@@ -31,16 +33,23 @@ function levelName(level: LlamaLogLevel): "error" | "warn" | "info" | "debug" {
   }
 }
 
-export function loadLlama(): Promise<Llama> {
-  loading ??= getLlama({
-    gpu: false,
+/** "off" is the CPU build; "auto" the best build that loads, else the CPU; "cuda"/"vulkan" that build or a GpuUnavailableError. */
+export function loadLlama(gpu: GpuChoice = "off"): Promise<Llama> {
+  const known = loading.get(gpu);
+  if (known) return known;
+  const load = getLlama({
+    gpu: gpu === "off" ? false : gpu,
     build: "never",
     skipDownload: true,
     usePrebuiltBinaries: true,
     progressLogs: false,
     logLevel: LlamaLogLevel.warn,
     logger: (level, message) => logger(levelName(level), message.trimEnd()),
+  }).catch((err: unknown) => {
+    loading.delete(gpu); // let a later call try again
+    if (err instanceof NoBinaryFoundError && (gpu === "cuda" || gpu === "vulkan")) throw new GpuUnavailableError(gpuUnavailableReason(gpu));
+    throw err;
   });
-  loading.catch(() => (loading = undefined)); // let a later call try again
-  return loading;
+  loading.set(gpu, load);
+  return load;
 }

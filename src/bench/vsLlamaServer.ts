@@ -31,6 +31,7 @@ const say = (line: string): boolean => process.stderr.write(`bench:vs-llama-serv
 
 const SLOTS = 8;
 const PER_SLOT = 512;
+/** llama-server is built for the CPU here, so ours runs on the CPU too (--gpu off), whatever builds are installed. */
 const THREADS = 1;
 const LENGTHS = [1, 60, 120, 240, 360, 480];
 const STREAM_TOKENS = 128;
@@ -131,7 +132,7 @@ async function benchPreset(preset: PresetName, rounds: number, build: { server: 
   const model = await ensureSyntheticModel({ preset, dtype: "Q8_0", seed: 0 });
   say(`${preset}: bare engines (llama-bench tg${STREAM_TOKENS}, our bench:engine batch 1)`);
   const bare = await bareEngines(build.bench, model, preset);
-  const ours = await startBenchServer(model, "bench", ["--threads", String(THREADS), "--rows", String(SLOTS), "--context-size", String(PER_SLOT), "--no-access-log"]);
+  const ours = await startBenchServer(model, "bench", ["--threads", String(THREADS), "--gpu", "off", "--rows", String(SLOTS), "--context-size", String(PER_SLOT), "--no-access-log"]);
   const theirs = await startLlamaServer({ binary: build.server, model, threads: THREADS, slots: SLOTS, perSlot: PER_SLOT }).catch(async (err: unknown) => {
     await ours.stop();
     throw err;

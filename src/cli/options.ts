@@ -1,5 +1,6 @@
-/** Parsers for numeric command-line options: a bad value is a clear error naming the option. */
+/** Parsers for command-line option values: a bad value is a clear error naming the option. */
 import { InvalidArgumentError } from "commander";
+import { GPU_CHOICES, isGpuChoice, parseGpuLayers, type GpuChoice, type GpuLayers } from "../agent/gpu.js";
 
 export function integerOption(name: string, min = -Infinity, max = Infinity) {
   return (value: string): number => {
@@ -29,4 +30,15 @@ export function urlOption(name: string) {
     if (scheme !== "http:" && scheme !== "https:") throw new InvalidArgumentError(`${name} must be an http:// or https:// URL, got "${value}"`);
     return value;
   };
+}
+
+export function gpuOption(value: string): GpuChoice {
+  if (!isGpuChoice(value)) throw new InvalidArgumentError(`--gpu must be ${GPU_CHOICES.join(", ")}, got "${value}"`);
+  return value;
+}
+
+export function gpuLayersOption(value: string): GpuLayers {
+  const layers = parseGpuLayers(value);
+  if (layers === undefined) throw new InvalidArgumentError(`--gpu-layers must be auto, max or a whole number, got "${value}"`);
+  return layers;
 }

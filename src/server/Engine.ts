@@ -126,7 +126,7 @@ export class Engine {
     const c = this.config;
     try {
       this.modelPath = await resolveModelPath();
-      const agent = await Agent.load({ modelPath: this.modelPath, rows: c.rows, contextSize: c.contextSize, batchTokens: c.batchTokens, threads: c.threads });
+      const agent = await Agent.load({ modelPath: this.modelPath, rows: c.rows, contextSize: c.contextSize, batchTokens: c.batchTokens, threads: c.threads, gpu: c.gpu, gpuLayers: c.gpuLayers });
       if (this.warmTokenizer) await agent.prompts.warm();
       if (this.state !== "loading") {
         // Shut down while loading: nobody will use it.

@@ -1,8 +1,9 @@
 /** `llm-serving generate`: loads a model and streams one generation to stdout. */
 import type { Command } from "commander";
 import { Agent } from "../../agent/Agent.js";
+import { describePlacement, type GpuChoice } from "../../agent/gpu.js";
 import { Master } from "../../master/Master.js";
-import { collectOption, integerOption, numberOption } from "../options.js";
+import { collectOption, gpuOption, integerOption, numberOption } from "../options.js";
 import { resolveModelPath } from "../../model/modelSource.js";
 import { describeModelForUser } from "../modelSource.js";
 
@@ -19,6 +20,7 @@ interface GenerateOptions {
   stop?: string[];
   ignoreEos?: boolean;
   threads: number;
+  gpu: GpuChoice;
   contextSize: number;
 }
 
@@ -38,6 +40,7 @@ export function registerGenerate(program: Command): void {
     .option("--stop <text>", "stop string (repeatable)", collectOption)
     .option("--ignore-eos", "keep generating past the end token")
     .option("--threads <n>", "llama.cpp threads", integerOption("--threads", 1, 256), 1)
+    .option("--gpu <auto|cuda|vulkan|off>", "llama.cpp build (as for serve)", gpuOption, "auto")
     .option("--context-size <n>", "tokens per request (prompt + output)", integerOption("--context-size", 16), 2048)
     .action(generate);
 }
@@ -45,8 +48,9 @@ export function registerGenerate(program: Command): void {
 async function generate(o: GenerateOptions): Promise<void> {
   const log = (line: string): boolean => process.stderr.write(`${line}\n`);
   const modelPath = await resolveModelPath(o.model, log);
-  const agent = await Agent.load({ modelPath, rows: 1, contextSize: o.contextSize, threads: o.threads });
+  const agent = await Agent.load({ modelPath, rows: 1, contextSize: o.contextSize, threads: o.threads, gpu: o.gpu });
   log(describeModelForUser(agent.info));
+  log(`engine: ${describePlacement(agent.placement)}`);
   const master = new Master(agent);
   try {
     const stream = await master.submit({

@@ -1,5 +1,7 @@
 /** `llm-serving serve`: the HTTP server (llm-serving, TGI and OpenAI APIs) on one model. */
 import type { Command } from "commander";
+import { describePlacement, type GpuChoice, type GpuLayers } from "../../agent/gpu.js";
+import { loadLlama } from "../../agent/llama.js";
 import { assertGgufFile } from "../../model/ggufFile.js";
 import { resolveModelPath } from "../../model/modelSource.js";
 import { ConfigError, loadConfigFile } from "../../server/config/configFile.js";
@@ -7,7 +9,7 @@ import { mergeConfig, type ServeConfig } from "../../server/config/ServeConfig.j
 import { LlmServer } from "../../server/Server.js";
 import { describeModelForUser } from "../modelSource.js";
 import { isLogLevel } from "../../timing/Logger.js";
-import { collectOption, integerOption, numberOption } from "../options.js";
+import { collectOption, gpuLayersOption, gpuOption, integerOption, numberOption } from "../options.js";
 
 interface ServeFlags {
   config?: string;
@@ -16,6 +18,8 @@ interface ServeFlags {
   host?: string;
   port?: number;
   threads?: number;
+  gpu?: GpuChoice;
+  gpuLayers?: GpuLayers;
   contextSize?: number;
   rows?: number;
   batchTokens?: number;
@@ -45,6 +49,8 @@ export function registerServe(program: Command): void {
     .option("--host <host>", "address to bind (default 127.0.0.1)")
     .option("--port <port>", "port (default 8080; 0 = any free port)", integerOption("--port", 0, 65535))
     .option("--threads <n>", "llama.cpp threads (default 1)", integerOption("--threads", 1, 256))
+    .option("--gpu <auto|cuda|vulkan|off>", "llama.cpp build: auto takes a GPU build that loads, else the CPU; cuda or vulkan fail without one (default auto; GPU builds need npm ci --include=optional)", gpuOption)
+    .option("--gpu-layers <auto|max|n>", "model layers offloaded to the GPU (default auto: as many as fit)", gpuLayersOption)
     .option("--context-size <n>", "tokens per request, prompt + output (default 2048)", integerOption("--context-size", 16))
     .option("--rows <n>", "requests decoded together (default 8)", integerOption("--rows", 1, 256))
     .option("--batch-tokens <n>", "most tokens per step (default 512)", integerOption("--batch-tokens", 1))
@@ -80,6 +86,8 @@ function flagsToConfig(f: ServeFlags): Partial<ServeConfig> {
     host: f.host,
     port: f.port,
     threads: f.threads,
+    gpu: f.gpu,
+    gpuLayers: f.gpuLayers,
     contextSize: f.contextSize,
     rows: f.rows,
     batchTokens: f.batchTokens,
@@ -110,6 +118,8 @@ async function serve(flags: ServeFlags): Promise<void> {
   // A file that is not a model is said at once, before the server listens (the check reads only its header), and not checked again.
   const modelPath = config.modelPath;
   if (modelPath) await assertGgufFile(modelPath);
+  // A GPU build asked for by name is loaded before listening, so that its absence is one line, not a server that never turns ready.
+  if (config.gpu === "cuda" || config.gpu === "vulkan") await loadLlama(config.gpu);
   const server = new LlmServer({ config, resolveModelPath: modelPath ? async () => modelPath : () => resolveModelPath(undefined, log) });
   let url: string;
   try {
@@ -133,6 +143,7 @@ async function serve(flags: ServeFlags): Promise<void> {
   const info = server.engine.info!;
   const name = server.engine.modelName;
   log(describeModelForUser(info));
+  log(`engine: ${describePlacement(server.engine.master!.agent.placement)}`);
   const note = server.engine.contextNote;
   if (note) log(`note: ${note} (see GET /info)`);
   log(`serving "${name}" (${info.fileType}, context ${server.engine.master!.agent.rowCapacity} tokens per request, ${config.rows} rows, ${config.batching} batching). Try:`);

@@ -2,6 +2,7 @@
  * What `llm-serving serve` runs with: built-in defaults, overridden by the
  * YAML file (llm-serving's sections), overridden by command-line flags.
  */
+import type { GpuChoice, GpuLayers } from "../../agent/gpu.js";
 import type { BatchingPolicy } from "../../master/Scheduler.js";
 import type { LogLevel } from "../../timing/Logger.js";
 
@@ -13,6 +14,10 @@ export interface ServeConfig {
   host: string;
   port: number;
   threads: number;
+  /** Which llama.cpp build runs the model: auto (a GPU build that loads, else the CPU), cuda, vulkan or off. */
+  gpu: GpuChoice;
+  /** Layers offloaded to the GPU: as many as fit ("auto"), all ("max") or a count. */
+  gpuLayers: GpuLayers;
   /** Tokens per request, prompt + output (llm-serving's max_generate_length). */
   contextSize: number;
   /** Requests decoded together (llm-serving's decode_batch_size, the largest tier). */
@@ -57,6 +62,8 @@ export const DEFAULT_CONFIG: Readonly<ServeConfig> = Object.freeze({
   host: "127.0.0.1",
   port: 8080,
   threads: 1,
+  gpu: "auto",
+  gpuLayers: "auto",
   contextSize: 2048,
   rows: 8,
   batchTokens: 512,

@@ -8,6 +8,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { parse } from "yaml";
 import { z } from "zod";
+import { GPU_CHOICES } from "../../agent/gpu.js";
 import type { ServeConfig } from "./ServeConfig.js";
 
 export class ConfigError extends Error {
@@ -65,6 +66,8 @@ const schema = z.strictObject({
       // ours
       model_path: z.string().min(1).optional(),
       threads: positiveInt.optional(),
+      gpu: z.enum(GPU_CHOICES).optional(),
+      gpu_layers: z.union([z.enum(["auto", "max"]), z.number().int().nonnegative()]).optional(),
       context_size: positiveInt.optional(),
       batch_tokens: positiveInt.optional(),
     })
@@ -166,6 +169,8 @@ export function parseConfig(text: string, source = "config", folder = "."): Load
       batching: m.batching_strategy,
       rows: tiers === undefined ? undefined : Math.max(...tiers),
       threads: m.threads,
+      gpu: m.gpu,
+      gpuLayers: m.gpu_layers,
       batchTokens: m.batch_tokens,
       host: s.server_ip,
       port: s.server_port,

@@ -7,11 +7,12 @@ export function modelInfo(engine: Engine): Record<string, unknown> {
   const info = master.agent.info;
   const c = engine.config;
   const context = master.agent.rowCapacity;
+  const placement = master.agent.placement;
   return {
     model_id: engine.modelName,
     model_sha: null,
     model_dtype: info.fileType,
-    model_device_type: "cpu",
+    model_device_type: placement.backend,
     model_pipeline_tag: "text-generation",
     max_concurrent_requests: c.rows + c.queueLimit,
     max_best_of: 1,
@@ -30,5 +31,10 @@ export function modelInfo(engine: Engine): Record<string, unknown> {
     context_size: context,
     requested_context_size: c.contextSize,
     context_size_note: engine.contextNote ?? null,
+    // ours: which llama.cpp build runs the model, and how much of it is on the GPU
+    gpu_backend: placement.backend === "cpu" ? null : placement.backend,
+    gpu_devices: placement.devices,
+    gpu_layers: placement.gpuLayers,
+    model_layers: placement.totalLayers,
   };
 }
