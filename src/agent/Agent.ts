@@ -1,19 +1,25 @@
 /**
  * The agent runs the model: one llama.cpp context whose sequences are the
  * batch rows. One engine step is exactly one llama_decode for every active
- * row: each row's inputs are submitted in the same tick (node-llama-cpp queues
- * them and dispatches them as one batch), then the rows are awaited together.
+ * row, then one native sampling per row that asked for a token.
+ *
+ * The agent calls llama.cpp's batch API itself (node-llama-cpp's addon:
+ * initBatch, addToBatch, decodeBatch, sampleToken) instead of going through
+ * node-llama-cpp's sequence evaluation, whose per-call queueing, locks and
+ * sampler set-up cost ~0.3 ms of JS per token and made a single stream
+ * 10–25 % slower than llama-server on the same llama.cpp (measured side by
+ * side: bench:vs-llama-server). So the agent keeps each row's position and
+ * clears a row's KV cells itself, between steps.
  */
-import { GgufFileType, type ControlledEvaluateInputItem, type LlamaContext, type LlamaModel, type Token } from "node-llama-cpp";
+import { GgufFileType, type LlamaContext, type LlamaModel, type Token } from "node-llama-cpp";
 import { Marks } from "../timing/Marks.js";
 import { STEP_POINTS, StepPoint } from "../timing/points.js";
-import { DecodeProbe } from "./DecodeProbe.js";
 import { loadLlama } from "./llama.js";
 import type { GpuChoice, GpuLayers, Placement } from "./gpu.js";
+import { addonOf, newAddonSampler, type AddonContext } from "./internals.js";
 import { PromptTokenizer } from "./PromptTokenizer.js";
-import { SamplerPool } from "./SamplerPool.js";
-import { SamplingGate } from "./SamplingGate.js";
-import { GREEDY, samplerCallOptions, type SamplingParams } from "./Sampling.js";
+import { RowSampler } from "./RowSampler.js";
+import { GREEDY, samplerConfig, type SamplingParams } from "./Sampling.js";
 import { SequencePool, type Row } from "./SequencePool.js";
 
 export interface AgentOptions {
@@ -100,6 +106,7 @@ export type RowOutput =
   | { kind: "error"; error: Error };
 
 const FED: RowOutput = Object.freeze({ kind: "fed" });
+const NO_LOGITS = new Uint32Array(0);
 
 export class Agent {
   readonly pool: SequencePool;
@@ -110,42 +117,27 @@ export class Agent {
   readonly prompts: PromptTokenizer;
   /** Called as each llama_decode starts (the master hands the previous step's events over then). */
   onDecodeStart: (() => void) | undefined;
-  /** Marks of the step in flight, which the decode probe writes into. */
-  private stepMarks: Marks | undefined;
+  private decodes = 0;
+  /** The step in flight: KV cells are changed only when there is none. */
+  private stepping: Promise<unknown> | undefined;
+  private readonly afterStep: Array<() => void> = [];
   private textContext: number[] | undefined;
 
   private constructor(
     private readonly model: LlamaModel,
     private readonly context: LlamaContext,
-    private readonly probe: DecodeProbe,
-    private readonly gate: SamplingGate,
-    private readonly samplers: SamplerPool,
+    private readonly addon: AddonContext,
+    samplers: RowSampler[],
     /** Tokens one row holds, counting the last sampled token (which is never fed back). */
     readonly rowCapacity: number,
     readonly batchTokens: number,
     modelPath: string,
     devices: string[],
   ) {
-    this.pool = new SequencePool(context, context.totalSequences, (ctx) =>
-      ctx.getSequence({
-        contextShift: {
-          // The master admits a request only if it fits its row, so a full row is a bug: fail, never shift silently.
-          strategy: () => {
-            throw new Error("the row is full (context shift is disabled)");
-          },
-        },
-      }),
-    );
+    this.pool = new SequencePool(samplers, (row) => this.clearRow(row));
     this.info = describeModel(model);
     this.placement = { backend: model.llama.gpu || "cpu", devices, gpuLayers: model.gpuLayers, totalLayers: model.fileInsights.totalLayers };
     this.prompts = new PromptTokenizer((text, special) => this.tokenize(text, special), modelPath, longestTokenBytes(model));
-    probe.observer = {
-      decodeStarted: (t) => {
-        if (this.stepMarks && Number.isNaN(this.stepMarks.get(StepPoint.decode_start))) this.stepMarks.set(StepPoint.decode_start, t);
-        this.onDecodeStart?.();
-      },
-      decodeEnded: (t) => this.stepMarks?.set(StepPoint.decode_end, t),
-    };
   }
 
   static async load(options: AgentOptions): Promise<Agent> {
@@ -155,9 +147,9 @@ export class Agent {
     if (!Number.isInteger(batchTokens) || batchTokens < rows) throw new RangeError(`batchTokens must be an integer ≥ rows (${rows}), got ${batchTokens}`);
     const llama = await loadLlama(options.gpu);
     const model = await llama.loadModel({ modelPath: options.modelPath, gpuLayers: options.gpuLayers ?? "auto" });
-    // Up to one sampler per row is in use per step, and as many are being disposed after the previous one.
-    const samplers = SamplerPool.attach(llama, model, 2 * rows + 2);
+    const samplers: RowSampler[] = [];
     try {
+      for (let i = 0; i < rows; i++) samplers.push(new RowSampler(newAddonSampler(llama, model)));
       const devices = llama.gpu === false ? [] : await llama.getGpuDeviceNames();
       const context = await model.createContext({
         sequences: rows,
@@ -167,11 +159,11 @@ export class Agent {
         flashAttention: options.flashAttention ?? true,
         failedCreationRemedy: false,
       });
-      const agent = new Agent(model, context, DecodeProbe.attach(context), SamplingGate.attach(context), samplers, context.contextSize, batchTokens, options.modelPath, devices);
+      const agent = new Agent(model, context, addonOf(context), samplers, context.contextSize, batchTokens, options.modelPath, devices);
       if (options.warmup ?? true) await agent.warmup();
       return agent;
     } catch (err) {
-      samplers.dispose();
+      for (const s of samplers) s.dispose();
       await model.dispose();
       throw err;
     }
@@ -179,7 +171,7 @@ export class Agent {
 
   /** llama_decode calls so far. */
   get decodeCount(): number {
-    return this.probe.count;
+    return this.decodes;
   }
 
   /** Text → token ids, without BOS. With `special`, text like "<|im_start|>" becomes that special token (chat templates). */
@@ -211,42 +203,129 @@ export class Agent {
   }
 
   /**
-   * One engine step. `marks` receives inputs_submitted, decode_start,
-   * decode_end and sampled. A row that fails gets an error output; the others are unaffected.
+   * One engine step: one llama_decode of every row's inputs, then each
+   * sampling row's next token. `marks` receives inputs_submitted,
+   * decode_start, decode_end and sampled. A row that fails gets an error
+   * output; a failed decode fails every row in it.
    */
-  async runStep(inputs: readonly RowInput[], marks: Marks): Promise<RowOutput[]> {
-    this.stepMarks = marks;
-    this.gate.set(!sameLength(inputs));
-    const pending = new Array<Promise<EvaluateResult>>(inputs.length);
-    // In row order: node-llama-cpp batches rows in submission order, and llama.cpp decodes a run of ascending row ids in one pass (see SequencePool).
-    for (const i of rowOrder(inputs)) pending[i] = this.submit(inputs[i]);
-    marks.mark(StepPoint.inputs_submitted);
-    const settled = await Promise.allSettled(pending);
-    marks.mark(StepPoint.sampled);
-    this.stepMarks = undefined;
-    const outputs = new Array<RowOutput>(inputs.length);
-    for (let i = 0; i < inputs.length; i++) outputs[i] = toRowOutput(settled[i], inputs[i]);
-    return outputs;
+  runStep(inputs: readonly RowInput[], marks: Marks): Promise<RowOutput[]> {
+    if (this.stepping) return Promise.reject(new Error("a step is already running: steps run one at a time"));
+    const step = this.step(inputs, marks).finally(() => {
+      this.stepping = undefined;
+      for (const run of this.afterStep.splice(0)) run();
+    });
+    this.stepping = step;
+    return step;
   }
 
-  private submit(input: RowInput): Promise<EvaluateResult> {
-    const { tokens, sample } = input;
-    const sequence = input.row.sequence;
-    if (tokens.length === 0) return Promise.reject(new Error("a row was submitted with no tokens"));
-    if (!sample) return sequence.controlledEvaluate(tokens as Token[]);
-    const items: ControlledEvaluateInputItem[] = tokens.slice(0, -1) as Token[];
-    items.push([
-      tokens[tokens.length - 1] as Token,
-      {
-        generateNext: {
-          token: true,
-          confidence: sample.logprob === true,
-          probabilities: (sample.topLogprobs ?? 0) > 0,
-          options: samplerCallOptions(sample.params, sample.seed, sample.penaltyTokens),
-        },
-      },
-    ]);
-    return sequence.controlledEvaluate(items);
+  private async step(inputs: readonly RowInput[], marks: Marks): Promise<RowOutput[]> {
+    const outputs = new Array<RowOutput | undefined>(inputs.length);
+    const logitIndex = new Int32Array(inputs.length).fill(-1);
+    const batch = this.fillBatch(inputs, outputs, logitIndex);
+    marks.mark(StepPoint.inputs_submitted);
+    if (batch.length > 0) {
+      this.decodes++;
+      marks.mark(StepPoint.decode_start);
+      const decoded = this.addon.decodeBatch();
+      this.onDecodeStart?.();
+      let failure: unknown;
+      await decoded.catch((err: unknown) => (failure = err ?? new Error("llama_decode failed")));
+      marks.mark(StepPoint.decode_end);
+      if (failure === undefined) {
+        for (const i of batch) inputs[i].row.position += inputs[i].tokens.length;
+        await this.sample(inputs, batch, logitIndex, outputs);
+      } else {
+        for (const i of batch) outputs[i] = errorOutput(failure);
+      }
+    }
+    marks.mark(StepPoint.sampled);
+    return Array.from(outputs, (o) => o ?? FED);
+  }
+
+  /**
+   * One llama_batch of the rows' inputs, in row order: llama.cpp decodes a
+   * run of ascending sequence ids in one pass (see SequencePool). Returns the
+   * inputs in the batch; the others get an error output.
+   */
+  private fillBatch(inputs: readonly RowInput[], outputs: Array<RowOutput | undefined>, logitIndex: Int32Array): number[] {
+    const batch: number[] = [];
+    let total = 0;
+    for (const i of rowOrder(inputs)) {
+      const { row, tokens } = inputs[i];
+      const refused =
+        tokens.length === 0
+          ? "a row was submitted with no tokens"
+          : row.position + tokens.length > this.rowCapacity
+            ? `the row is full: ${row.position} tokens + ${tokens.length} more exceed its ${this.rowCapacity}`
+            : total + tokens.length > this.batchTokens
+              ? `the step's tokens exceed the batch size (${this.batchTokens})`
+              : undefined;
+      if (refused) outputs[i] = errorOutput(new Error(refused));
+      else {
+        batch.push(i);
+        total += tokens.length;
+      }
+    }
+    if (total === 0) return batch;
+    this.addon.initBatch(total);
+    for (const i of batch) {
+      const { row, tokens, sample } = inputs[i];
+      const logits = sample ? Uint32Array.of(tokens.length - 1) : NO_LOGITS;
+      const indexes = this.addon.addToBatch(row.index, row.position, Uint32Array.from(tokens), logits);
+      if (sample) logitIndex[i] = indexes[0];
+    }
+    return batch;
+  }
+
+  /**
+   * Samples each sampling row of the batch on its own native sampler, on the
+   * libuv pool. When llama.cpp computed the outputs in another order than the
+   * batch's rows (rows of different lengths), it swaps them back lazily inside
+   * the first read of the logits; two rows sampled at once could both run that
+   * swap, and one would read the other's logits (about 1 step in 100,
+   * measured). So in such a step the first row is sampled before the others.
+   */
+  private async sample(inputs: readonly RowInput[], batch: readonly number[], logitIndex: Int32Array, outputs: Array<RowOutput | undefined>): Promise<void> {
+    const sampling = batch.filter((i) => inputs[i].sample !== undefined);
+    if (sampling.length === 0) return;
+    const one = (i: number): Promise<void> =>
+      this.sampleRow(inputs[i], logitIndex[i]).then(
+        (output) => void (outputs[i] = output),
+        (err: unknown) => void (outputs[i] = errorOutput(err)),
+      );
+    let rest = sampling;
+    if (sampling.length > 1 && !sameLength(inputs, batch)) {
+      await one(sampling[0]);
+      rest = sampling.slice(1);
+    }
+    await Promise.all(rest.map(one));
+  }
+
+  private async sampleRow(input: RowInput, logitIndex: number): Promise<RowOutput> {
+    const sample = input.sample!;
+    const top = sample.topLogprobs ?? 0;
+    const sampler = input.row.sampler.configure(samplerConfig(sample.params, sample.seed, sample.penaltyTokens));
+    const [token, probabilities, confidence] = await this.addon.sampleToken(logitIndex, sampler, top > 0, sample.logprob === true);
+    if (token === -1 || token == null) return { kind: "error", error: new Error("the engine returned no token") };
+    const output: RowOutput = { kind: "token", token, logprob: confidence == null ? NaN : Math.log(confidence) };
+    if (top > 0 && probabilities) output.top = topOf(probabilities, top);
+    return output;
+  }
+
+  /** Clears a released row's KV cells now, or after the step in flight (llama.cpp's KV cache must not change during a decode). */
+  private clearRow(row: Row): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const clear = (): void => {
+        try {
+          this.addon.disposeSequence(row.index);
+          resolve();
+        } catch (err) {
+          reject(err instanceof Error ? err : new Error(String(err)));
+        }
+      };
+      if (this.stepping) this.afterStep.push(clear);
+      else clear();
+    });
   }
 
   private async warmup(): Promise<void> {
@@ -263,19 +342,24 @@ export class Agent {
   }
 
   async dispose(): Promise<void> {
+    await this.stepping?.catch(() => undefined);
     await this.prompts.dispose();
-    this.samplers.dispose();
     await this.context.dispose();
+    for (const row of this.pool.all()) row.sampler.dispose();
     await this.model.dispose();
   }
 }
 
+function errorOutput(err: unknown): RowOutput {
+  return { kind: "error", error: err instanceof Error ? err : new Error(String(err)) };
+}
+
 /**
- * Rows of equal length submitted in row order come out of llama.cpp in order,
- * so nothing is swapped back and sampling needs no gate (see SamplingGate).
+ * Rows of equal length in row order come out of llama.cpp in order, so
+ * nothing is swapped back and sampling needs no ordering (see sample()).
  */
-function sameLength(inputs: readonly RowInput[]): boolean {
-  for (let i = 1; i < inputs.length; i++) if (inputs[i].tokens.length !== inputs[0].tokens.length) return false;
+function sameLength(inputs: readonly RowInput[], batch: readonly number[]): boolean {
+  for (const i of batch) if (inputs[i].tokens.length !== inputs[batch[0]].tokens.length) return false;
   return true;
 }
 
@@ -285,29 +369,10 @@ function rowOrder(inputs: readonly RowInput[]): number[] {
   return order.sort((a, b) => inputs[a].row.index - inputs[b].row.index);
 }
 
-type EvaluateResult = Array<{ next: { token?: Token | null; confidence?: number; probabilities?: Map<Token, number> } } | undefined>;
-
-function toRowOutput(result: PromiseSettledResult<EvaluateResult>, input: RowInput): RowOutput {
-  if (result.status === "rejected") {
-    const error = result.reason instanceof Error ? result.reason : new Error(String(result.reason));
-    return { kind: "error", error };
-  }
-  if (!input.sample) return FED;
-  const next = result.value[input.tokens.length - 1]?.next;
-  if (next?.token == null) return { kind: "error", error: new Error("the engine returned no token") };
-  const output: RowOutput = { kind: "token", token: next.token, logprob: next.confidence == null ? NaN : Math.log(next.confidence) };
-  const n = input.sample.topLogprobs ?? 0;
-  if (n > 0 && next.probabilities) output.top = topOf(next.probabilities, n);
-  return output;
-}
-
-/** The first n entries of node-llama-cpp's probability map, which is sorted from most to least likely. */
-function topOf(probabilities: Map<Token, number>, n: number): TokenAlternative[] {
+/** The first n of the native (token, probability) pairs, which come sorted from most to least likely. */
+function topOf(pairs: readonly number[], n: number): TokenAlternative[] {
   const top: TokenAlternative[] = [];
-  for (const [id, p] of probabilities) {
-    if (top.length === n) break;
-    top.push({ id, logprob: Math.log(p) });
-  }
+  for (let i = 0; i + 1 < pairs.length && top.length < n; i += 2) top.push({ id: pairs[i], logprob: Math.log(pairs[i + 1]) });
   return top;
 }
 

@@ -1,10 +1,8 @@
 /**
- * Per-row sampling parameters and their translation to node-llama-cpp's
- * per-call sampler options. llama.cpp builds the sampler chain per row, so
+ * Per-row sampling parameters and their translation to the native sampler's
+ * config. llama.cpp builds the sampler chain per row, so
  * every row in a batch is sampled with its own parameters.
  */
-import type { Token } from "node-llama-cpp";
-
 export interface SamplingParams {
   /** 0 = greedy (argmax). */
   temperature: number;
@@ -37,36 +35,26 @@ export function hasPenalty(p: SamplingParams): boolean {
   return p.repetitionPenalty !== 1 || p.frequencyPenalty !== 0 || p.presencePenalty !== 0;
 }
 
-export interface SamplerCallOptions {
-  temperature: number;
-  topK: number;
-  topP: number;
-  minP: number;
-  seed: number;
-  repeatPenalty?: {
-    punishTokens: Token[];
-    penalty: number;
-    frequencyPenalty: number;
-    presencePenalty: number;
-    maxPunishTokens: number;
-  };
-}
+/** How many recent tokens the penalties look at when none are given (node-llama-cpp's and llama.cpp's 64). */
+const DEFAULT_PENALTY_WINDOW = 64;
 
 /**
- * `seed` is the seed for this one token: callers derive it from the request's
- * seed and the token's index, so the same request samples the same tokens
- * whatever else shares its batch.
+ * The native sampler's config for one token, as node-llama-cpp 3.21.1 builds
+ * it for the same options (LlamaContextSequence._resolveSamplerConfig), so
+ * that the tokens are the same as through its evaluate calls. `seed` is the
+ * seed for this one token: callers derive it from the request's seed and the
+ * token's index, so the same request samples the same tokens whatever else
+ * shares its batch.
  */
-export function samplerCallOptions(p: SamplingParams, seed: number, penaltyTokens: number[] | undefined): SamplerCallOptions {
-  const options: SamplerCallOptions = { temperature: p.temperature, topK: p.topK, topP: p.topP, minP: p.minP, seed };
-  if (penaltyTokens && hasPenalty(p)) {
-    options.repeatPenalty = {
-      punishTokens: penaltyTokens as Token[],
-      penalty: p.repetitionPenalty,
-      frequencyPenalty: p.frequencyPenalty,
-      presencePenalty: p.presencePenalty,
-      maxPunishTokens: p.penaltyLastN,
-    };
+export function samplerConfig(p: SamplingParams, seed: number, penaltyTokens: readonly number[] | undefined): Record<string, unknown> & { seed: number } {
+  const config: Record<string, unknown> & { seed: number } = { temperature: p.temperature, minP: p.minP, topK: p.topK, topP: p.topP, seed: Math.max(0, Math.floor(seed)) };
+  const punish = penaltyTokens && hasPenalty(p) ? penaltyTokens : undefined;
+  config.repeatPenaltyMaxTokens = Math.max(punish ? p.penaltyLastN : DEFAULT_PENALTY_WINDOW, punish?.length ?? 0);
+  if (punish) {
+    config.repeatPenalty = p.repetitionPenalty;
+    config.repeatPenaltyTokens = Uint32Array.from(punish);
+    config.repeatPenaltyPresencePenalty = p.presencePenalty;
+    config.repeatPenaltyFrequencyPenalty = p.frequencyPenalty;
   }
-  return options;
+  return config;
 }

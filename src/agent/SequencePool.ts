@@ -1,8 +1,8 @@
 /**
- * The context's sequences (rows), made once and reused: a released row is
- * reset (its KV cells cleared) in the background and becomes available again
- * when the reset is done. Disposing and re-creating sequences per request
- * would wait on a context-wide lock.
+ * The context's sequences (rows), reused for request after request: a
+ * released row's KV cells are cleared, then it is available again. The agent
+ * clears a row only while no decode runs (llama.cpp's KV cache is not safe to
+ * change during one), so a row released mid-step comes back after the step.
  *
  * The pool always hands out the free row with the lowest index. llama.cpp
  * (with a KV stream per sequence) splits a batch into one micro-batch per run
@@ -11,39 +11,42 @@
  * preset). Keeping busy rows packed at the low indices, and submitting them
  * in index order (Agent.runStep), keeps steps in as few passes as possible.
  */
-import type { LlamaContext, LlamaContextSequence } from "node-llama-cpp";
+import type { RowSampler } from "./RowSampler.js";
 
 export class Row {
+  /** Tokens in the row's KV cells: the position of the next token fed. */
+  position = 0;
+
   constructor(
-    /** Position in the pool; sequences are created in this order, so it is also their sequence id. */
+    /** Position in the pool, and the row's llama.cpp sequence id. */
     readonly index: number,
-    public sequence: LlamaContextSequence,
+    readonly sampler: RowSampler,
   ) {}
 }
 
 type RowState = "free" | "busy" | "resetting" | "lost";
 
+/** Clears a row's KV cells once no decode runs; resolves when done. */
+export type RowReset = (row: Row) => Promise<void>;
+
 export class SequencePool {
-  private readonly rows: Row[] = [];
-  private readonly state: RowState[] = [];
+  private readonly rows: Row[];
+  private readonly state: RowState[];
   private resets = 0;
-  private freeCount = 0;
+  private freeCount: number;
   private idleWaiters: Array<() => void> = [];
   /** Called whenever a row becomes available again. */
   onAvailable: (() => void) | undefined;
-  /** Called when a reset fails; the row's sequence is replaced if the context allows. */
+  /** Called when a reset fails; that row is not used again. */
   onError: ((err: Error) => void) | undefined;
 
   constructor(
-    private readonly context: LlamaContext,
-    size: number,
-    private readonly makeSequence: (context: LlamaContext) => LlamaContextSequence,
+    samplers: readonly RowSampler[],
+    private readonly reset: RowReset,
   ) {
-    for (let i = 0; i < size; i++) {
-      this.rows.push(new Row(i, makeSequence(context)));
-      this.state.push("free");
-    }
-    this.freeCount = size;
+    this.rows = samplers.map((sampler, i) => new Row(i, sampler));
+    this.state = this.rows.map(() => "free");
+    this.freeCount = this.rows.length;
   }
 
   /** Rows ready to take a request now. */
@@ -73,9 +76,19 @@ export class SequencePool {
   release(row: Row): void {
     this.state[row.index] = "resetting";
     this.resets++;
-    row.sequence.clearHistory().then(
-      () => this.returned(row),
-      (err: Error) => this.replace(row, err),
+    this.reset(row).then(
+      () => {
+        row.position = 0;
+        row.sampler.renew();
+        this.state[row.index] = "free";
+        this.freeCount++;
+        this.settle();
+      },
+      (err: Error) => {
+        this.state[row.index] = "lost";
+        this.onError?.(new Error(`resetting row ${row.index} failed, so it is not used again: ${err.message}`));
+        this.settle();
+      },
     );
   }
 
@@ -85,27 +98,9 @@ export class SequencePool {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private returned(row: Row): void {
-    this.state[row.index] = "free";
-    this.freeCount++;
-    this.settle();
-  }
-
-  private replace(row: Row, err: Error): void {
-    this.onError?.(new Error(`resetting row ${row.index} failed: ${err.message}`));
-    const lose = (e: unknown): void => {
-      this.state[row.index] = "lost";
-      this.onError?.(new Error(`row ${row.index} could not be replaced: ${(e as Error).message}`));
-      this.settle();
-    };
-    row.sequence.dispose().then(() => {
-      try {
-        row.sequence = this.makeSequence(this.context);
-        this.returned(row);
-      } catch (e) {
-        lose(e);
-      }
-    }, lose);
+  /** Every row, for disposing of their samplers. */
+  all(): readonly Row[] {
+    return this.rows;
   }
 
   private settle(): void {

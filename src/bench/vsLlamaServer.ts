@@ -19,7 +19,7 @@ import { isPresetName, type PresetName } from "../model/presets.js";
 import { largest, linearFit, median, smallest } from "../analysis/fit.js";
 import { backendEngineMs } from "./backendTimings.js";
 import { startBenchServer, type BenchServer } from "./benchServer.js";
-import { LoadClient, type ClientRecord } from "./LoadClient.js";
+import { LoadClient, serverIdOf, type ClientRecord } from "./LoadClient.js";
 import { ensureLlamaCppBuild } from "./llamaCppBuild.js";
 import { startLlamaServer } from "./llamaServerProcess.js";
 import { protocol } from "./protocols.js";
@@ -45,6 +45,8 @@ interface Round {
   c8: number;
   overhead: number;
   cpuPerToken: number;
+  /** Ours only: the c = 1 stream's decode span p50 inside the server (its step records, /debug/requests/{id}); NaN for llama-server. */
+  serverDecode: number;
 }
 
 const METRICS: ReadonlyArray<{ key: keyof Round; label: string; better: "lower" | "higher" }> = [
@@ -86,6 +88,7 @@ async function measure(server: BenchServer, who: string): Promise<Round> {
   const cpu = server.cpuMs() - cpuBefore;
   check([one], who);
   const gaps = one.tokens.slice(1).map((t, i) => t - one.tokens[i]);
+  const serverDecode = who === "ours" ? await decodeInServer(server, one) : NaN;
   const c4 = await load(server, Array(4).fill(STREAM_TOKENS), true, 4);
   const c8 = await load(server, Array(8).fill(STREAM_TOKENS), true, 8);
   check([...c4, ...c8], who);
@@ -98,7 +101,17 @@ async function measure(server: BenchServer, who: string): Promise<Round> {
     c8: tokensPerS(c8),
     overhead: median(overheads),
     cpuPerToken: cpu / one.outputTokens,
+    serverDecode,
   };
+}
+
+/** The p50 of the decode spans of the steps that carried the request, from our server's own records. */
+async function decodeInServer(server: BenchServer, record: ClientRecord): Promise<number> {
+  const response = await fetch(`${server.url}/debug/requests/${encodeURIComponent(serverIdOf(record))}`);
+  if (!response.ok) throw new Error(`ours: GET /debug/requests/${serverIdOf(record)} answered ${response.status}`);
+  const detail = (await response.json()) as { steps: Array<{ spans: { decode?: number | null } }> };
+  const decodes = detail.steps.map((s) => s.spans.decode).filter((d): d is number => typeof d === "number");
+  return quantile(decodes, 0.5);
 }
 
 /** Decode per token of the bare engines, ms: llama-bench's tg, and our bench:engine's decode and whole step p50. */
@@ -170,6 +183,8 @@ function print(preset: string, results: Array<{ ours: Round; theirs: Round }>, b
     console.log(`| ${m.label} | ${med(results.map((r) => r.ours[m.key])).toFixed(3)} | ${med(results.map((r) => r.theirs[m.key])).toFixed(3)} | ${ratios.map((x) => x.toFixed(3)).join(" ")} | ${med(ratios).toFixed(3)} | ${m.better} |`);
   }
   console.log(`\nBare engines, decode per token: llama-bench tg${STREAM_TOKENS} ${bare.llamaBench.toFixed(3)} ms; our bench:engine decode p50 ${bare.ours.toFixed(3)} ms (whole step p50 ${bare.oursStep.toFixed(3)} ms): ratio ${(bare.ours / bare.llamaBench).toFixed(3)}.`);
+  const inServer = med(results.map((r) => r.ours.serverDecode));
+  console.log(`Decode inside our server (c = 1 stream, step records, median of rounds' p50): ${inServer.toFixed(3)} ms: ${(inServer / bare.ours).toFixed(3)} × bench:engine, ${(inServer / bare.llamaBench).toFixed(3)} × llama-bench.`);
   console.log(`Other processes used ${machine.othersPct().toFixed(1)} % of a core on average during the rounds.`);
 }
 
