@@ -36,6 +36,14 @@ export interface Placement {
 
 export class GpuUnavailableError extends Error {
   override name = "GpuUnavailableError";
+
+  /** node-llama-cpp's own error, shown with --debug (not a `cause`: its message, "NoBinaryFoundError", would only add noise to the line). */
+  constructor(
+    message: string,
+    readonly loadError?: unknown,
+  ) {
+    super(message);
+  }
 }
 
 const LABEL: Record<Backend, string> = { cuda: "CUDA", vulkan: "Vulkan", metal: "Metal", cpu: "CPU" };
@@ -50,9 +58,10 @@ export function gpuPackages(gpu: "cuda" | "vulkan", platform: string = process.p
 
 const require = createRequire(import.meta.url);
 
+/** The prebuilt packages export only their main entry (not package.json), so the name itself is what resolves. */
 function installed(name: string): boolean {
   try {
-    require.resolve(`${name}/package.json`);
+    require.resolve(name);
     return true;
   } catch {
     return false;

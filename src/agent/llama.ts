@@ -47,7 +47,7 @@ export function loadLlama(gpu: GpuChoice = "off"): Promise<Llama> {
     logger: (level, message) => logger(levelName(level), message.trimEnd()),
   }).catch((err: unknown) => {
     loading.delete(gpu); // let a later call try again
-    if (err instanceof NoBinaryFoundError && (gpu === "cuda" || gpu === "vulkan")) throw new GpuUnavailableError(gpuUnavailableReason(gpu));
+    if (err instanceof NoBinaryFoundError && (gpu === "cuda" || gpu === "vulkan")) throw new GpuUnavailableError(gpuUnavailableReason(gpu), err);
     throw err;
   });
   loading.set(gpu, load);

@@ -60,14 +60,14 @@ const schema = z.strictObject({
     .strictObject({
       model_name: z.string().min(1).optional(),
       max_generate_length: positiveInt.optional(),
-      end_token: z.union([z.number().int().nonnegative(), z.array(z.number().int().nonnegative()).nonempty()]).optional(),
+      end_token: z.union([z.number().int().nonnegative(), z.array(z.number().int().nonnegative()).nonempty()], { error: "must be a token id or a non-empty list of token ids (whole numbers ≥ 0)" }).optional(),
       batching_strategy: z.enum(["continuous", "static"]).optional(),
       decode_batch_size: tierList.optional(),
       // ours
       model_path: z.string().min(1).optional(),
       threads: positiveInt.optional(),
       gpu: z.enum(GPU_CHOICES).optional(),
-      gpu_layers: z.union([z.enum(["auto", "max"]), z.number().int().nonnegative()]).optional(),
+      gpu_layers: z.union([z.enum(["auto", "max"]), z.number().int().nonnegative()], { error: "must be auto, max or a whole number of layers" }).optional(),
       context_size: positiveInt.optional(),
       batch_tokens: positiveInt.optional(),
     })
