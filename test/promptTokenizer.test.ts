@@ -31,24 +31,42 @@ for (let i = 0; i < 3; i++) {
 clearInterval(keep);
 `;
 
+/** Runs `source` as a module in a child process (a file, not --eval: the worker thread inherits the process's flags, and --input-type is refused there). */
+async function runScript(source: string): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+  const env = { ...process.env, TOKENIZER, MODEL: await tinyModelPath() };
+  const dir = await mkdtemp(join(tmpdir(), "llm-serving-tokenizer-"));
+  const script = join(dir, "script.mjs");
+  await writeFile(script, source);
+  return new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>((resolve) =>
+    execFile(process.execPath, [script], { env, timeout: 60_000 }, (err, stdout, stderr) => {
+      const e = err as (Error & { code?: number; signal?: string }) | null;
+      resolve({ code: e ? (e.code ?? null) : 0, signal: e?.signal ?? null, stdout, stderr });
+    }),
+  ).finally(() => rm(dir, { recursive: true, force: true }));
+}
+
 describe("the tokenizer thread", () => {
   it("is disposed of in the middle of a long prompt without taking the process down", async () => {
-    const env = { ...process.env, TOKENIZER, MODEL: await tinyModelPath() };
-    // A file, not --eval: the worker thread inherits the process's flags, and --input-type is refused there.
-    const dir = await mkdtemp(join(tmpdir(), "llm-serving-tokenizer-"));
-    const script = join(dir, "dispose.mjs");
-    await writeFile(script, SCRIPT);
-    const { code, signal, stdout, stderr } = await new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>((resolve) =>
-      execFile(process.execPath, [script], { env, timeout: 60_000 }, (err, stdout, stderr) => {
-        const e = err as (Error & { code?: number; signal?: string }) | null;
-        resolve({ code: e ? (e.code ?? null) : 0, signal: e?.signal ?? null, stdout, stderr });
-      }),
-    ).finally(() => rm(dir, { recursive: true, force: true }));
+    const { code, signal, stdout, stderr } = await runScript(SCRIPT);
     assert.equal(signal, null, stderr);
     assert.equal(code, 0, stderr);
     // Each long prompt was either done before the dispose or refused by it: never lost.
     const outcomes = stdout.trim().split("\n");
     assert.equal(outcomes.length, 3);
     for (const o of outcomes) assert.match(o, /^(tokens|the engine is shutting down)$/);
+  });
+
+  // The thread is unref'd while idle so that it never holds a CLI open; waiting for it to start must hold the process all the same.
+  it("keeps the process alive while warm() waits for it to start", async () => {
+    const { code, signal, stdout, stderr } = await runScript(`
+const { PromptTokenizer } = await import(process.env.TOKENIZER);
+const t = new PromptTokenizer(() => [1], process.env.MODEL, 16);
+console.log("warm:", await t.warm());
+await t.dispose();
+console.log("disposed");
+`);
+    assert.equal(signal, null, stderr);
+    assert.equal(code, 0, stderr);
+    assert.equal(stdout, "warm: true\ndisposed\n");
   });
 });

@@ -54,8 +54,15 @@ export class PromptTokenizer {
    * it (~0.5 s, a load of its own on a small machine). Resolves false if it
    * cannot start: long prompts are then tokenized in place.
    */
-  warm(): Promise<boolean> {
-    return this.disposed ? Promise.resolve(false) : this.start();
+  async warm(): Promise<boolean> {
+    if (this.disposed) return false;
+    // Waiting for the start is work: it keeps the process alive (a script that only awaits this must not exit meanwhile).
+    if (this.active++ === 0) this.worker?.ref();
+    try {
+      return await this.start();
+    } finally {
+      if (--this.active === 0) this.worker?.unref();
+    }
   }
 
   /**
