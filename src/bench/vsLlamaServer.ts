@@ -6,9 +6,10 @@
  * slope over a length sweep (whole responses), c = 1/4/8 streamed
  * throughput, TTFT and inter-token gaps at c = 1, the fixed overhead (e2e −
  * the engine time each server reports), and server CPU per token. Ratios
- * are ours / theirs per round, then their medians; the bare engines
- * (llama-bench tg, our bench:engine) are measured beside. A report made
- * while other processes loaded the machine is refused.
+ * are ours / theirs per round, then their medians. Each round also times
+ * the decode step three ways: inside our server (its step records), in our
+ * bare engine (bench:engine) and in llama-bench's tg. A report made while
+ * other processes loaded the machine is refused.
  * A benchmark, not a test: run it on a quiet machine.
  */
 import { execFile } from "node:child_process";
@@ -122,7 +123,7 @@ interface Bare {
 }
 
 async function bareEngines(binary: string, model: string, preset: PresetName): Promise<Bare> {
-  const { stdout } = await run(binary, ["-m", model, "-t", String(THREADS), "-p", "0", "-n", String(STREAM_TOKENS), "-r", "3", "-o", "json"], { maxBuffer: 1 << 24 });
+  const { stdout } = await run(binary, ["-m", model, "-t", String(THREADS), "-p", "0", "-n", String(STREAM_TOKENS), "-r", "2", "-o", "json"], { maxBuffer: 1 << 24 });
   const tg = (JSON.parse(stdout) as Array<{ avg_ts: number }>)[0];
   const engineBench = fileURLToPath(new URL("./engineBench.js", import.meta.url));
   const ours = await run(process.execPath, [engineBench, "--presets", preset, "--batches", "1", "--tokens", String(STREAM_TOKENS), "--threads", String(THREADS), "--json"], { maxBuffer: 1 << 24 });
@@ -134,24 +135,28 @@ function ratio(m: (typeof METRICS)[number], ours: Round, theirs: Round): number 
   return ours[m.key] / theirs[m.key];
 }
 
+interface RoundResult {
+  ours: Round;
+  theirs: Round;
+  /** The bare engines, measured in the same round (with both servers idle). */
+  bare: Bare;
+}
+
 interface PresetResult {
   preset: PresetName;
-  rounds: Array<{ ours: Round; theirs: Round }>;
-  bare: Bare;
+  rounds: RoundResult[];
   othersPct: number;
 }
 
 async function benchPreset(preset: PresetName, rounds: number, build: { server: string; bench: string }): Promise<PresetResult> {
   const model = await ensureSyntheticModel({ preset, dtype: "Q8_0", seed: 0 });
-  say(`${preset}: bare engines (llama-bench tg${STREAM_TOKENS}, our bench:engine batch 1)`);
-  const bare = await bareEngines(build.bench, model, preset);
   const ours = await startBenchServer(model, "bench", ["--threads", String(THREADS), "--gpu", "off", "--rows", String(SLOTS), "--context-size", String(PER_SLOT), "--no-access-log"]);
   const theirs = await startLlamaServer({ binary: build.server, model, threads: THREADS, slots: SLOTS, perSlot: PER_SLOT }).catch(async (err: unknown) => {
     await ours.stop();
     throw err;
   });
   const machine = new MachineLoad();
-  const results: Array<{ ours: Round; theirs: Round }> = [];
+  const results: RoundResult[] = [];
   try {
     // One unmeasured round each: first requests pay page faults and JIT.
     await measure(ours, "ours");
@@ -162,18 +167,21 @@ async function benchPreset(preset: PresetName, rounds: number, build: { server: 
       const a = await measure(first === "ours" ? ours : theirs, first);
       const b = await measure(first === "ours" ? theirs : ours, first === "ours" ? "llama-server" : "ours");
       machine.stop();
-      results.push(first === "ours" ? { ours: a, theirs: b } : { ours: b, theirs: a });
-      say(`${preset} round ${i + 1}/${rounds}: ${METRICS.map((m) => `${m.key} ${ratio(m, results.at(-1)!.ours, results.at(-1)!.theirs).toFixed(3)}`).join(", ")}`);
+      // Outside the load window: the bare engines are processes of their own.
+      const bare = await bareEngines(build.bench, model, preset);
+      results.push(first === "ours" ? { ours: a, theirs: b, bare } : { ours: b, theirs: a, bare });
+      const r = results.at(-1)!;
+      say(`${preset} round ${i + 1}/${rounds}: ${METRICS.map((m) => `${m.key} ${ratio(m, r.ours, r.theirs).toFixed(3)}`).join(", ")}, decode in server / llama-bench ${(r.ours.serverDecode / bare.llamaBench).toFixed(3)}`);
     }
   } finally {
     await ours.stop();
     await theirs.stop();
   }
-  print(preset, results, bare, machine);
-  return { preset, rounds: results, bare, othersPct: machine.othersPct() };
+  print(preset, results, machine);
+  return { preset, rounds: results, othersPct: machine.othersPct() };
 }
 
-function print(preset: string, results: Array<{ ours: Round; theirs: Round }>, bare: Bare, machine: MachineLoad): void {
+function print(preset: string, results: readonly RoundResult[], machine: MachineLoad): void {
   const med = (v: number[]): number => quantile(v, 0.5);
   console.log(`\n## ${preset} Q8_0: ${THREADS} thread, ${SLOTS} slots × ${PER_SLOT} tokens, ${results.length} interleaved rounds\n`);
   console.log(`| metric | ours (median) | llama-server (median) | ratio per round | median ratio | better |`);
@@ -182,9 +190,19 @@ function print(preset: string, results: Array<{ ours: Round; theirs: Round }>, b
     const ratios = results.map((r) => ratio(m, r.ours, r.theirs));
     console.log(`| ${m.label} | ${med(results.map((r) => r.ours[m.key])).toFixed(3)} | ${med(results.map((r) => r.theirs[m.key])).toFixed(3)} | ${ratios.map((x) => x.toFixed(3)).join(" ")} | ${med(ratios).toFixed(3)} | ${m.better} |`);
   }
-  console.log(`\nBare engines, decode per token: llama-bench tg${STREAM_TOKENS} ${bare.llamaBench.toFixed(3)} ms; our bench:engine decode p50 ${bare.ours.toFixed(3)} ms (whole step p50 ${bare.oursStep.toFixed(3)} ms): ratio ${(bare.ours / bare.llamaBench).toFixed(3)}.`);
-  const inServer = med(results.map((r) => r.ours.serverDecode));
-  console.log(`Decode inside our server (c = 1 stream, step records, median of rounds' p50): ${inServer.toFixed(3)} ms: ${(inServer / bare.ours).toFixed(3)} × bench:engine, ${(inServer / bare.llamaBench).toFixed(3)} × llama-bench.`);
+  const decodes = [
+    { label: `llama-bench tg${STREAM_TOKENS}, per token`, of: (r: RoundResult) => r.bare.llamaBench },
+    { label: "our bench:engine, decode p50 (batch 1)", of: (r: RoundResult) => r.bare.ours },
+    { label: "our server, decode p50 (the c = 1 stream's steps)", of: (r: RoundResult) => r.ours.serverDecode },
+  ];
+  console.log(`\nThe decode step (ms), per round, and its median ratio to llama-bench's:\n`);
+  console.log(`| engine | per round | median | ratio to llama-bench |`);
+  console.log(`|---|---|---:|---:|`);
+  for (const d of decodes) {
+    const values = results.map(d.of);
+    console.log(`| ${d.label} | ${values.map((x) => x.toFixed(3)).join(" ")} | ${med(values).toFixed(3)} | ${med(results.map((r) => d.of(r) / r.bare.llamaBench)).toFixed(3)} |`);
+  }
+  console.log(`\nOur server's decode / bench:engine's: ${med(results.map((r) => r.ours.serverDecode / r.bare.ours)).toFixed(3)} (median of rounds); bench:engine's whole step p50 ${med(results.map((r) => r.bare.oursStep)).toFixed(3)} ms.`);
   console.log(`Other processes used ${machine.othersPct().toFixed(1)} % of a core on average during the rounds.`);
 }
 
