@@ -10,7 +10,8 @@ import { now } from "../timing/clock.js";
 import { Instrumentation } from "../timing/Instrumentation.js";
 import { Logger } from "../timing/Logger.js";
 import type { ServeConfig } from "./config/ServeConfig.js";
-import { Engine } from "./Engine.js";
+import { LocalEngine } from "../engines/LocalEngine.js";
+import { modelNameCheck } from "./modelName.js";
 import { registerLlmServingRoutes } from "./protocols/llmServing/llmServingRoutes.js";
 import { registerOpenAiRoutes } from "./protocols/openai/openAiRoutes.js";
 import { registerTgiRoutes } from "./protocols/tgi/tgiRoutes.js";
@@ -51,7 +52,8 @@ export interface ServerOptions {
 
 export class LlmServer {
   readonly app: FastifyInstance;
-  readonly engine: Engine;
+  /** The routes see it only as an Engine (ServerContext); its master and agent are here for tests and the CLI. */
+  readonly engine: LocalEngine;
   /** The timing instruments; undefined when timing is off. */
   readonly instrumentation: Instrumentation | undefined;
   readonly logger: Logger;
@@ -87,13 +89,13 @@ export class LlmServer {
           timelineFile: config.timelineFile,
           otlpEndpoint: config.otlpEndpoint,
           logger: this.logger,
-          gauges: () => (this.engine.state === "ready" ? this.engine.master?.stats : undefined),
+          gauges: () => (this.engine.state === "ready" ? this.engine.stats() : undefined),
           model: () => this.engine.modelName,
         })
       : undefined;
     const instrumentation = this.instrumentation;
-    this.engine = new Engine(config, options.resolveModelPath, instrumentation ? (step) => instrumentation.recordStep(step) : undefined, options.warmTokenizer ?? true);
-    const ctx: ServerContext = { engine: this.engine, instrumentation, logger: this.logger };
+    this.engine = new LocalEngine(config, options.resolveModelPath, instrumentation ? (step) => instrumentation.recordStep(step) : undefined, options.warmTokenizer ?? true);
+    const ctx: ServerContext = { engine: this.engine, checkModelName: modelNameCheck(this.engine, config.modelNameCheck), instrumentation, logger: this.logger };
     if (config.corsOrigins.length > 0) {
       void this.app.register(cors, { origin: config.corsOrigins.includes("*") ? "*" : config.corsOrigins, exposedHeaders: ["x-request-id", "server-timing"] });
     }

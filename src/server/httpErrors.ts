@@ -5,6 +5,7 @@
  * for everything else. Where llm-serving answered errors with HTTP 200, we
  * answer with a proper status.
  */
+import { EngineUnavailableError } from "../engines/Engine.js";
 import { EngineError, RequestError } from "../master/errors.js";
 
 export type ApiFamily = "llm-serving" | "tgi" | "openai" | "operations";
@@ -38,6 +39,7 @@ interface FastifyLikeError {
 
 export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
+  if (err instanceof EngineUnavailableError) return new HttpError(503, err.reason, err.message, undefined, err.retry ? { "retry-after": RETRY_AFTER_SECONDS } : {});
   if (err instanceof RequestError) {
     switch (err.code) {
       case "queue_full":

@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { Transform, type Readable } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Engine } from "../engines/Engine.js";
 import { now } from "../timing/clock.js";
 import type { Instrumentation } from "../timing/Instrumentation.js";
 import { readTraceparent } from "../timing/OtelExporter.js";
@@ -73,7 +74,7 @@ export function installLifecycle(app: FastifyInstance, ctx: ServerContext, optio
     if (options.apiKey !== undefined && !config.public && request.method !== "OPTIONS") checkApiKey(request, options.apiKey);
   });
   app.addHook("preParsing", async (request, _reply, payload) => {
-    const limit = ctx.engine.maxBodyBytes;
+    const limit = maxBodyBytes(ctx.engine);
     if (limit === undefined || request.disconnected === undefined) return payload;
     const length = Number(request.headers["content-length"]);
     if (length > limit) throw bodyTooLarge(`${length} bytes`, limit);
@@ -107,6 +108,20 @@ export function installLifecycle(app: FastifyInstance, ctx: ServerContext, optio
     const { status, body } = errorBody("operations", new HttpError(404, "not_found", `no route ${request.method} ${request.url}`));
     return reply.code(status).send(body);
   });
+}
+
+/** Room in a request body for what is not prompt text (parameters, stop strings, chat roles). */
+const BODY_SLACK_BYTES = 64 * 1024;
+
+/**
+ * The largest request body that can hold a prompt that fits, when the
+ * engine bounds a prompt's bytes: each byte written at worst as a 6-byte JSON
+ * escape, plus room for everything else. Larger bodies are refused before
+ * they are read: parsing a 1 MB body alone holds the event loop for ~10 ms.
+ */
+function maxBodyBytes(engine: Engine): number | undefined {
+  const prompt = engine.maxPromptBytes;
+  return prompt === undefined ? undefined : prompt * 6 + BODY_SLACK_BYTES;
 }
 
 function bodyTooLarge(size: string, limit: number): HttpError {

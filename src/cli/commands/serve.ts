@@ -140,13 +140,12 @@ async function serve(flags: ServeFlags): Promise<void> {
     process.exit(1);
   }
   if (server.engine.state !== "ready") return; // a signal came while it loaded
-  const info = server.engine.info!;
+  const model = server.engine.model!;
   const name = server.engine.modelName;
-  log(describeModelForUser(info));
-  log(`engine: ${describePlacement(server.engine.master!.agent.placement)}`);
-  const note = server.engine.contextNote;
-  if (note) log(`note: ${note} (see GET /info)`);
-  log(`serving "${name}" (${info.fileType}, context ${server.engine.master!.agent.rowCapacity} tokens per request, ${config.rows} rows, ${config.batching} batching). Try:`);
+  log(describeModelForUser(model.info));
+  log(`engine: ${describePlacement(model.placement)}`);
+  if (model.contextNote) log(`note: ${model.contextNote} (see GET /info)`);
+  log(`serving "${name}" (${model.info.fileType}, context ${model.contextSize} tokens per request, ${config.rows} rows, ${config.batching} batching). Try:`);
   const auth = config.apiKey ? ` -H 'Authorization: Bearer …'` : "";
   log(`  curl ${url}/models/${name}/generate${auth} -H 'Content-Type: application/json' -d '{"inputs": "Hello", "parameters": {"max_new_tokens": 20, "do_sample": false}}'`);
 }

@@ -8,7 +8,6 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { GenerationRequest } from "../../master/GenerationRequest.js";
 import { completionOf, type GenerationStream, type TokenEvent } from "../../master/GenerationStream.js";
-import type { Master } from "../../master/Master.js";
 import { now } from "../../timing/clock.js";
 import { HttpPoint } from "../../timing/points.js";
 import { RequestTrace } from "../../timing/RequestTrace.js";
@@ -24,16 +23,16 @@ import type { Generation, StreamFormat } from "./ResponseFormat.js";
 export type Operation = "text_completion" | "chat";
 
 /**
- * Tokenizes and queues the generation on `master` (which the route took when
- * it began, so that a drain starting meanwhile does not take it away).
+ * Tokenizes and queues the generation on the engine (a request received
+ * before a drain began is still let in: it was admitted).
  */
-export async function submitGeneration(ctx: ServerContext, request: FastifyRequest, master: Master, generation: Omit<GenerationRequest, "id">, operation: Operation): Promise<GenerationStream> {
+export async function submitGeneration(ctx: ServerContext, request: FastifyRequest, generation: Omit<GenerationRequest, "id">, operation: Operation): Promise<GenerationStream> {
   const timeline = request.timeline;
   timeline?.http.mark(HttpPoint.validated);
   // Made here, so that a prompt refused after tokenizing still shows its tokenize time.
   if (timeline) timeline.trace = new RequestTrace();
   // The client's disconnect cancels the request wherever it is, even while its prompt is tokenized.
-  const submitted = master.submit({ ...generation, id: request.id, trace: timeline?.trace, signal: request.disconnected });
+  const submitted = ctx.engine.generate({ ...generation, id: request.id, trace: timeline?.trace, signal: request.disconnected }, request.admitted === true);
   // Known before the tokenizing ends: a client that leaves meanwhile is logged and measured once the engine is done.
   request.generationDone = submitted.then(
     async (stream) => {

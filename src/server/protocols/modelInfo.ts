@@ -1,26 +1,25 @@
 /** What the server says about its model: TGI's /info fields (llm-serving's model info uses the same). */
 import { VERSION } from "../../version.js";
-import type { Engine } from "../Engine.js";
+import type { Engine } from "../../engines/Engine.js";
 
 export function modelInfo(engine: Engine): Record<string, unknown> {
-  const master = engine.requireMaster();
-  const info = master.agent.info;
-  const c = engine.config;
-  const context = master.agent.rowCapacity;
-  const placement = master.agent.placement;
+  engine.ensureAvailable();
+  const m = engine.model!;
+  const { info, placement } = m;
+  const context = m.contextSize;
   return {
     model_id: engine.modelName,
     model_sha: null,
     model_dtype: info.fileType,
     model_device_type: placement.backend,
     model_pipeline_tag: "text-generation",
-    max_concurrent_requests: c.rows + c.queueLimit,
+    max_concurrent_requests: m.rows + m.queueLimit,
     max_best_of: 1,
     max_stop_sequences: 16,
     max_input_length: context - 1,
     max_input_tokens: context - 1,
     max_total_tokens: context,
-    max_batch_total_tokens: context * c.rows,
+    max_batch_total_tokens: context * m.rows,
     validation_workers: 1,
     version: VERSION,
     sha: null,
@@ -29,8 +28,8 @@ export function modelInfo(engine: Engine): Record<string, unknown> {
     synthetic: info.synthetic,
     // ours: what was asked for, and why it differs when it does
     context_size: context,
-    requested_context_size: c.contextSize,
-    context_size_note: engine.contextNote ?? null,
+    requested_context_size: m.requestedContextSize,
+    context_size_note: m.contextNote ?? null,
     // ours: which llama.cpp build runs the model, and how much of it is on the GPU
     gpu_backend: placement.backend === "cpu" ? null : placement.backend,
     gpu_devices: placement.devices,

@@ -24,8 +24,8 @@ export function registerOperationsRoutes(app: FastifyInstance, ctx: ServerContex
   });
 
   app.get("/stats", { config }, async () => {
-    const master = engine.requireMaster();
-    return { model: engine.modelName, ...master.stats };
+    const stats = engine.stats();
+    return { model: engine.modelName, ...stats };
   });
 
   app.get<{ Querystring: { limit?: string } }>("/debug/requests", { config }, async (request) => {

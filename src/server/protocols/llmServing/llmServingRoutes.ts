@@ -14,10 +14,10 @@ export function registerLlmServingRoutes(app: FastifyInstance, ctx: ServerContex
   const config = { family: "llm-serving" as const };
 
   const generate = (mode: Mode) => async (request: FastifyRequest<{ Params: { model: string } }>, reply: FastifyReply) => {
-    engine.checkModelName(request.params.model, "model");
-    const master = engine.requireMaster(request.admitted);
-    const parsed = parseLlmServingBody(request.body, master.agent.info.vocabSize);
-    const stream = await submitGeneration(ctx, request, master, parsed.generation, "text_completion");
+    ctx.checkModelName(request.params.model, "model");
+    engine.ensureAvailable(request.admitted);
+    const parsed = parseLlmServingBody(request.body, engine.model!.info.vocabSize);
+    const stream = await submitGeneration(ctx, request, parsed.generation, "text_completion");
     const streaming = mode === "stream" || (mode === "by-flag" && parsed.stream === true);
     if (streaming) return streamGeneration(ctx, request, reply, stream, llmServingStreamFormat(parsed.returnProtocol, parsed.returnFullText));
     const generation = await collectGeneration(request, stream);
@@ -30,7 +30,7 @@ export function registerLlmServingRoutes(app: FastifyInstance, ctx: ServerContex
   app.post("/models/:model", { config }, generate("by-flag"));
 
   const serving = (data: () => unknown) => async (_request: FastifyRequest, reply: FastifyReply) => reply.type("text/event-stream; charset=utf-8").send(servingEvent(data()));
-  app.get("/serving/get_bs", { config }, serving(() => engine.requireMaster().stats.running));
-  app.get("/serving/get_request_numbers", { config }, serving(() => engine.requireMaster().stats.waiting));
+  app.get("/serving/get_bs", { config }, serving(() => engine.stats().running));
+  app.get("/serving/get_request_numbers", { config }, serving(() => engine.stats().waiting));
   app.get("/serving/get_serverd_model_info", { config }, serving(() => modelInfo(engine)));
 }

@@ -1,7 +1,6 @@
 /** OpenAI-compatible routes: /v1/completions, /v1/chat/completions, /v1/models. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { GenerationStream } from "../../../master/GenerationStream.js";
-import type { Master } from "../../../master/Master.js";
 import type { ServerContext } from "../../ServerContext.js";
 import type { StreamFormat, Generation } from "../../generation/ResponseFormat.js";
 import { collectGeneration, streamGeneration, submitGeneration, timeResponse } from "../../generation/serveGeneration.js";
@@ -14,14 +13,17 @@ export function registerOpenAiRoutes(app: FastifyInstance, ctx: ServerContext): 
   const { engine } = ctx;
   const config = { family: "openai" as const };
   let chatTemplate: ChatTemplate | undefined;
-  const template = (master: Master): ChatTemplate => {
-    const info = master.agent.info;
+  const template = (): ChatTemplate => {
+    const info = engine.model!.info;
     chatTemplate ??= new ChatTemplate(info.chatTemplate, { bos: info.bosText, eos: info.eosText });
     return chatTemplate;
   };
 
   const ids = (prefix: string, request: FastifyRequest): OpenAiIds => ({ id: `${prefix}-${request.id}`, created: Math.floor(Date.now() / 1000), model: engine.modelName });
-  const texts = (master: Master): TokenText => ({ text: (id) => master.agent.tokenText(id) });
+  const texts = (): TokenText => {
+    const tokens = engine.tokens!;
+    return { text: (id) => tokens.text(id) };
+  };
 
   async function respond(
     request: FastifyRequest,
@@ -38,11 +40,11 @@ export function registerOpenAiRoutes(app: FastifyInstance, ctx: ServerContext): 
   }
 
   app.post("/v1/completions", { config }, async (request, reply) => {
-    const master = engine.requireMaster(request.admitted);
+    engine.ensureAvailable(request.admitted);
     const body = parseCompletionBody(request.body);
-    engine.checkModelName(body.model);
-    const stream = await submitGeneration(ctx, request, master, { ...body.generation, prompt: body.prompt }, "text_completion");
-    const echo = body.echo ? (typeof body.prompt === "string" ? body.prompt : master.agent.detokenize(body.prompt)) : "";
+    ctx.checkModelName(body.model);
+    const stream = await submitGeneration(ctx, request, { ...body.generation, prompt: body.prompt }, "text_completion");
+    const echo = body.echo ? (typeof body.prompt === "string" ? body.prompt : engine.tokens!.detokenize(body.prompt)) : "";
     const id = ids("cmpl", request);
     const logprobs = body.logprobs !== null;
     return respond(
@@ -50,31 +52,31 @@ export function registerOpenAiRoutes(app: FastifyInstance, ctx: ServerContext): 
       reply,
       stream,
       body.stream,
-      () => completionStreamFormat(id, echo, logprobs, body.includeUsage, texts(master)),
-      (g, timings) => completionResponse(g, id, echo, logprobs, texts(master), timings),
+      () => completionStreamFormat(id, echo, logprobs, body.includeUsage, texts()),
+      (g, timings) => completionResponse(g, id, echo, logprobs, texts(), timings),
     );
   });
 
   app.post("/v1/chat/completions", { config }, async (request, reply) => {
-    const master = engine.requireMaster(request.admitted);
+    engine.ensureAvailable(request.admitted);
     const body = parseChatBody(request.body);
-    engine.checkModelName(body.model);
-    const t = template(master);
+    ctx.checkModelName(body.model);
+    const t = template();
     const prompt = t.render(body.messages);
-    const stream = await submitGeneration(ctx, request, master, { ...body.generation, prompt, specialTokens: t.fromModel }, "chat");
+    const stream = await submitGeneration(ctx, request, { ...body.generation, prompt, specialTokens: t.fromModel }, "chat");
     const id = ids("chatcmpl", request);
     return respond(
       request,
       reply,
       stream,
       body.stream,
-      () => chatStreamFormat(id, body.logprobs, body.includeUsage, texts(master)),
-      (g, timings) => chatResponse(g, id, body.logprobs, texts(master), timings),
+      () => chatStreamFormat(id, body.logprobs, body.includeUsage, texts()),
+      (g, timings) => chatResponse(g, id, body.logprobs, texts(), timings),
     );
   });
 
   app.get("/v1/models", { config }, async () => {
-    engine.requireMaster();
+    engine.ensureAvailable();
     return { object: "list", data: [{ id: engine.modelName, object: "model", created: 0, owned_by: "llm-serving" }] };
   });
 }

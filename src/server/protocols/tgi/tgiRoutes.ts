@@ -16,12 +16,13 @@ export function registerTgiRoutes(app: FastifyInstance, ctx: ServerContext): voi
   const config = { family: "tgi" as const };
 
   const generate = (mode: Mode) => async (request: FastifyRequest, reply: FastifyReply) => {
-    const master = engine.requireMaster(request.admitted);
+    engine.ensureAvailable(request.admitted);
     const parsed = parseTgiBody(request.body);
     // TGI's POST / reads "stream" beside "inputs" and "parameters" (its other routes have no such field).
     const streaming = mode === "stream" || (mode === "by-flag" && or((request.body as Json).stream, boolean, "stream", false));
-    const stream = await submitGeneration(ctx, request, master, parsed.generation, "text_completion");
-    const texts: TokenTexts = { text: (id) => master.agent.tokenText(id), special: (id) => master.agent.isSpecial(id) };
+    const stream = await submitGeneration(ctx, request, parsed.generation, "text_completion");
+    const tokens = engine.tokens!;
+    const texts: TokenTexts = { text: (id) => tokens.text(id), special: (id) => tokens.isSpecial(id) };
     const options: TgiOptions = {
       details: parsed.details,
       decoderInputDetails: parsed.decoderInputDetails,

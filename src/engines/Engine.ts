@@ -1,0 +1,87 @@
+/**
+ * What the server asks of an engine, and all it may ask: the way vLLM's
+ * AsyncLLM fronts its engine core, routes never reach the model runner.
+ * LocalEngine (master + agent, in this process) is the one there is today;
+ * an engine behind HTTP can answer the same questions.
+ */
+import type { Placement } from "../agent/gpu.js";
+import type { ModelInfo } from "../agent/modelInfo.js";
+import type { GenerationRequest } from "../master/GenerationRequest.js";
+import type { GenerationStream } from "../master/GenerationStream.js";
+import type { MasterStats } from "../master/Master.js";
+import type { EngineStep } from "../timing/StepRecord.js";
+
+export type EngineState = "loading" | "ready" | "draining" | "stopped" | "failed";
+
+/** Why an engine cannot take a request now; the server answers 503. */
+export class EngineUnavailableError extends Error {
+  override name = "EngineUnavailableError";
+  constructor(
+    readonly reason: "loading" | "engine_failed" | "shutting_down",
+    message: string,
+    /** Worth trying again soon (the server says Retry-After). */
+    readonly retry: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** The model an engine serves, and how. */
+export interface EngineModel {
+  info: ModelInfo;
+  placement: Placement;
+  /** Tokens one request can hold (prompt + output), as the engine made it. */
+  contextSize: number;
+  /** What was asked for; it differs when llama.cpp rounds it. */
+  requestedContextSize: number;
+  /** Why contextSize differs from what was asked, if it does. */
+  contextNote: string | undefined;
+  /** Requests decoded together. */
+  rows: number;
+  /** Requests that may wait for a row. */
+  queueLimit: number;
+}
+
+/** Token ids → text, for the formats that show tokens. */
+export interface EngineTokens {
+  /** One token's own text, as it reads inside a text. */
+  text(id: number): string;
+  isSpecial(id: number): boolean;
+  detokenize(ids: readonly number[]): string;
+}
+
+export interface Engine {
+  readonly state: EngineState;
+  /** Resolves once the engine can serve (rejects if it never can). */
+  readonly ready: Promise<void>;
+  /** Why loading failed. */
+  readonly failure: Error | undefined;
+  /** The name clients use for the model ("" until it is known). */
+  readonly modelName: string;
+  /** Undefined until ready. */
+  readonly model: EngineModel | undefined;
+  /** Undefined until ready. */
+  readonly tokens: EngineTokens | undefined;
+  /** The most bytes of prompt text that can still fit a request, when the tokenizer bounds it. */
+  readonly maxPromptBytes: number | undefined;
+  /**
+   * Throws EngineUnavailableError unless the engine takes requests now.
+   * `admitted`: the request was received before a drain began, so it is
+   * still let in.
+   */
+  ensureAvailable(admitted?: boolean): void;
+  /** Tokenizes and queues a generation (checking availability first); its events come on the stream. */
+  generate(request: GenerationRequest, admitted: boolean): Promise<GenerationStream>;
+  /** Running and waiting requests, KV use (throws EngineUnavailableError when it cannot say). */
+  stats(): MasterStats;
+  /** A generation request begins (its body may still be arriving); false once a drain has begun. */
+  admit(): boolean;
+  /** An admitted request has reached the engine, or ended without. */
+  settle(): void;
+  /** Lets in-flight requests finish for up to `timeoutMs`, then cancels the rest; true if all finished. */
+  drain(timeoutMs: number): Promise<boolean>;
+  dispose(): Promise<void>;
+}
+
+/** Receives every engine step (the timing instruments). */
+export type StepListener = (step: EngineStep) => void;
