@@ -1,13 +1,11 @@
 /** OpenAI-compatible routes: /v1/completions, /v1/chat/completions, /v1/models. */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { GenerationStream } from "../../../master/GenerationStream.js";
-import type { ServerContext } from "../../ServerContext.js";
-import type { StreamFormat, Generation } from "../../generation/ResponseFormat.js";
-import { collectGeneration, streamGeneration, submitGeneration, timeResponse } from "../../generation/serveGeneration.js";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { generationHandler } from "../../generation/generationRoute.js";
 import "../../requestTimeline.js";
+import type { ServerContext } from "../../ServerContext.js";
 import { ChatTemplate } from "./ChatTemplate.js";
 import { chatResponse, chatStreamFormat, completionResponse, completionStreamFormat, type OpenAiIds, type TokenText } from "./openAiFormat.js";
-import { parseChatBody, parseCompletionBody } from "./openAiParams.js";
+import { parseChatBody, parseCompletionBody, type CompletionRequest } from "./openAiParams.js";
 
 export function registerOpenAiRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const { engine } = ctx;
@@ -18,62 +16,44 @@ export function registerOpenAiRoutes(app: FastifyInstance, ctx: ServerContext): 
     chatTemplate ??= new ChatTemplate(info.chatTemplate, { bos: info.bosText, eos: info.eosText });
     return chatTemplate;
   };
-
   const ids = (prefix: string, request: FastifyRequest): OpenAiIds => ({ id: `${prefix}-${request.id}`, created: Math.floor(Date.now() / 1000), model: engine.modelName });
   const texts = (): TokenText => {
     const tokens = engine.tokens!;
     return { text: (id) => tokens.text(id) };
   };
+  const echo = (body: CompletionRequest): string => (body.echo ? (typeof body.prompt === "string" ? body.prompt : engine.tokens!.detokenize(body.prompt)) : "");
 
-  async function respond(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    stream: GenerationStream,
-    streaming: boolean,
-    format: () => StreamFormat,
-    whole: (g: Generation, timings: object | undefined) => object,
-  ): Promise<unknown> {
-    if (streaming) return streamGeneration(ctx, request, reply, stream, format());
-    const generation = await collectGeneration(request, stream);
-    const { timings } = timeResponse(ctx, request, reply);
-    return reply.send(whole(generation, timings));
-  }
+  // Each response's id is made as its body is read, so that a stream and a whole response name it the same way.
+  app.post(
+    "/v1/completions",
+    { config },
+    generationHandler(ctx, {
+      operation: "text_completion",
+      parse: (request) => ({ ...parseCompletionBody(request.body), id: ids("cmpl", request) }),
+      model: (body) => body.model,
+      generation: (body) => ({ ...body.generation, prompt: body.prompt }),
+      streaming: (body) => body.stream,
+      streamFormat: (body) => completionStreamFormat(body.id, echo(body), body.logprobs !== null, body.includeUsage, texts()),
+      whole: (body, g, { timings }) => ({ body: completionResponse(g, body.id, echo(body), body.logprobs !== null, texts(), timings) }),
+    }),
+  );
 
-  app.post("/v1/completions", { config }, async (request, reply) => {
-    engine.ensureAvailable(request.admitted);
-    const body = parseCompletionBody(request.body);
-    ctx.checkModelName(body.model);
-    const stream = await submitGeneration(ctx, request, { ...body.generation, prompt: body.prompt }, "text_completion");
-    const echo = body.echo ? (typeof body.prompt === "string" ? body.prompt : engine.tokens!.detokenize(body.prompt)) : "";
-    const id = ids("cmpl", request);
-    const logprobs = body.logprobs !== null;
-    return respond(
-      request,
-      reply,
-      stream,
-      body.stream,
-      () => completionStreamFormat(id, echo, logprobs, body.includeUsage, texts()),
-      (g, timings) => completionResponse(g, id, echo, logprobs, texts(), timings),
-    );
-  });
-
-  app.post("/v1/chat/completions", { config }, async (request, reply) => {
-    engine.ensureAvailable(request.admitted);
-    const body = parseChatBody(request.body);
-    ctx.checkModelName(body.model);
-    const t = template();
-    const prompt = t.render(body.messages);
-    const stream = await submitGeneration(ctx, request, { ...body.generation, prompt, specialTokens: t.fromModel }, "chat");
-    const id = ids("chatcmpl", request);
-    return respond(
-      request,
-      reply,
-      stream,
-      body.stream,
-      () => chatStreamFormat(id, body.logprobs, body.includeUsage, texts()),
-      (g, timings) => chatResponse(g, id, body.logprobs, texts(), timings),
-    );
-  });
+  app.post(
+    "/v1/chat/completions",
+    { config },
+    generationHandler(ctx, {
+      operation: "chat",
+      parse: (request) => ({ ...parseChatBody(request.body), id: ids("chatcmpl", request) }),
+      model: (body) => body.model,
+      generation: (body) => {
+        const t = template();
+        return { ...body.generation, prompt: t.render(body.messages), specialTokens: t.fromModel };
+      },
+      streaming: (body) => body.stream,
+      streamFormat: (body) => chatStreamFormat(body.id, body.logprobs, body.includeUsage, texts()),
+      whole: (body, g, { timings }) => ({ body: chatResponse(g, body.id, body.logprobs, texts(), timings) }),
+    }),
+  );
 
   app.get("/v1/models", { config }, async () => {
     engine.ensureAvailable();

@@ -1,0 +1,52 @@
+/**
+ * One generation path for every API family, as TGI's router has one generate
+ * path with callbacks for all its routes: the engine is available → the
+ * family parses its body (wire rules only) → the model name → submit → stream
+ * in the family's format, or collect the whole generation and answer it.
+ * A family says only what differs.
+ */
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { GenerationRequest } from "../../master/GenerationRequest.js";
+import type { GenerationStream } from "../../master/GenerationStream.js";
+import type { RequestBreakdown } from "../../timing/requestBreakdown.js";
+import type { ServerContext } from "../ServerContext.js";
+import type { Generation, StreamFormat } from "./ResponseFormat.js";
+import { collectGeneration, streamGeneration, submitGeneration, timeResponse, type Operation } from "./serveGeneration.js";
+
+/** A whole response: its body, and the headers and content type it needs beyond the defaults. */
+export interface WholeResponse {
+  body: unknown;
+  headers?: Record<string, string>;
+  contentType?: string;
+}
+
+export interface GenerationRoute<R extends FastifyRequest, P> {
+  operation: Operation;
+  /** Runs first, before the engine is asked (llm-serving checks the model its URL names). */
+  before?(request: R): void;
+  /** The family's body → its parsed form (a bad body throws an HttpError naming the parameter). */
+  parse(request: R): P;
+  /** The model name the body gives, if the family has one. */
+  model?(parsed: P): unknown;
+  generation(parsed: P): Omit<GenerationRequest, "id">;
+  streaming(parsed: P, request: R): boolean;
+  streamFormat(parsed: P, stream: GenerationStream): StreamFormat;
+  whole(parsed: P, generation: Generation, timing: { timings: object | undefined; breakdown: RequestBreakdown | undefined }, stream: GenerationStream): WholeResponse;
+}
+
+/** The fastify handler that serves `route`. */
+export function generationHandler<R extends FastifyRequest, P>(ctx: ServerContext, route: GenerationRoute<R, P>) {
+  return async (request: R, reply: FastifyReply): Promise<unknown> => {
+    route.before?.(request);
+    ctx.engine.ensureAvailable(request.admitted);
+    const parsed = route.parse(request);
+    if (route.model) ctx.checkModelName(route.model(parsed));
+    const stream = await submitGeneration(ctx, request, route.generation(parsed), route.operation);
+    if (route.streaming(parsed, request)) return streamGeneration(ctx, request, reply, stream, route.streamFormat(parsed, stream));
+    const generation = await collectGeneration(request, stream);
+    const answer = route.whole(parsed, generation, timeResponse(ctx, request, reply), stream);
+    if (answer.headers) reply.headers(answer.headers);
+    if (answer.contentType) reply.type(answer.contentType);
+    return reply.send(answer.body);
+  };
+}
