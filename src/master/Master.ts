@@ -13,7 +13,8 @@ import { now } from "../timing/clock.js";
 import { RequestPoint, StepPoint } from "../timing/points.js";
 import { RequestTrace } from "../timing/RequestTrace.js";
 import { EngineError, RequestError } from "./errors.js";
-import { checkFits, validateRequest, validateTokenIds, type GenerationRequest } from "./GenerationRequest.js";
+import type { GenerationRequest } from "./GenerationRequest.js";
+import { validate, validateTokenIds, type ValidRequest } from "./validate.js";
 import type { FinishReason, GenerationStream } from "./GenerationStream.js";
 import { kvUsage, type KvUsage } from "./KvUsage.js";
 import { Outbox } from "./Outbox.js";
@@ -117,33 +118,27 @@ export class Master {
    */
   async submit(request: GenerationRequest): Promise<GenerationStream> {
     this.checkAccepting();
-    const capacity = this.agent.rowCapacity;
-    const valid = validateRequest(request, this.agent.info.vocabSize, capacity);
+    // Admission before validation (as TGI's concurrency limit): an overloaded server spends nothing on a prompt it will refuse.
     if (this.scheduler.waiting.length + this.intake >= this.maxWaiting) {
       throw new RequestError("queue_full", `too many requests waiting (${this.maxWaiting}); try again later`);
     }
     const trace = request.trace ?? new RequestTrace();
-    let prompt: number[];
+    const info = this.agent.info;
+    const limits = { vocabSize: info.vocabSize, rowCapacity: this.agent.rowCapacity, bosToken: info.bosToken, addBos: info.addBos };
+    let valid: ValidRequest;
     this.intake++;
     try {
-      const tokens = this.promptTokens(request.prompt, request.specialTokens === true, request.truncate === undefined);
-      const raw = Array.isArray(tokens) ? tokens : await tokens;
-      // Token ids are used as given; text gets the model's BOS token.
-      const bos = typeof request.prompt === "string" ? this.bosToAdd(raw) : [];
-      // Refused before it is copied: a long prompt's tokens are a typed array until they are known to fit.
-      if (request.truncate === undefined) checkFits(raw.length + bos.length, valid.maxNewTokens, capacity, request.fitContext === true);
-      prompt = truncatePrompt(bos.concat(Array.isArray(raw) ? raw : Array.from(raw)), request.truncate, this.agent.info.bosToken);
+      const checked = validate(request, limits, this.agent.prompts, () => trace.marks.mark(RequestPoint.tokenized));
+      valid = checked instanceof Promise ? await checked : checked;
     } finally {
-      trace.marks.mark(RequestPoint.tokenized);
       this.intake--;
       this.signal(); // a drain may be waiting for the intake to end
     }
-    valid.maxNewTokens = checkFits(prompt.length, valid.maxNewTokens, capacity, request.fitContext === true);
     // Accepted before a drain began: it is served. After close() or a failure: not.
     if (this._state === "stopped" || this._state === "failed") this.checkAccepting();
     const id = request.id ?? `req-${++this.requestCount}`;
     const seed = valid.seed ?? randomInt(0, 0x100000000);
-    const r = new Request(trace, id, prompt, valid, seed, (tokens) => this.agent.detokenize(tokens), (req) => this.cancel(req));
+    const r = new Request(trace, id, valid, seed, (tokens) => this.agent.detokenize(tokens), (req) => this.cancel(req));
     // A caller gone while its prompt was tokenized is never queued: its stream ends cancelled at once.
     if (request.signal?.aborted) {
       this.finish(r, "cancelled");
@@ -192,32 +187,6 @@ export class Master {
     for (const r of this.scheduler.running) r.cancelRequested = true;
     this.signal();
     await this.stopped;
-  }
-
-  /** `bounded`: refuse a text that cannot fit by its length alone, before tokenizing it. */
-  private promptTokens(prompt: string | readonly number[], special: boolean, bounded: boolean): number[] | Promise<ArrayLike<number>> {
-    if (typeof prompt === "string") {
-      if (prompt.length === 0) throw new RequestError("invalid_prompt", "prompt: is empty", "prompt");
-      const capacity = this.agent.rowCapacity;
-      const fewest = bounded ? this.agent.prompts.minTokens(prompt) : 0;
-      if (fewest >= capacity) {
-        throw new RequestError(
-          "prompt_too_long",
-          `prompt: ${Buffer.byteLength(prompt, "utf8")} bytes make at least ${fewest} tokens, which do not fit the context of ${capacity} tokens per request (prompt + output)`,
-          "prompt",
-        );
-      }
-      return this.agent.prompts.tokenize(prompt, special);
-    }
-    if (!Array.isArray(prompt)) throw new RequestError("invalid_prompt", "prompt: must be a string or a list of token ids", "prompt");
-    validateTokenIds("prompt", prompt, this.agent.info.vocabSize);
-    return prompt.slice();
-  }
-
-  /** The BOS token to put before a text's tokens, if the model wants one (a chat template may already begin with it). */
-  private bosToAdd(tokens: ArrayLike<number>): number[] {
-    const { addBos, bosToken } = this.agent.info;
-    return addBos && bosToken !== null && tokens[0] !== bosToken ? [bosToken] : [];
   }
 
   private cancel(r: Request): void {
@@ -341,15 +310,4 @@ export class Master {
     for (const r of this.scheduler.waiting.drain()) this.finish(r, "error", error);
     for (const r of this.scheduler.running) this.finish(r, "error", error);
   }
-}
-
-/** Keeps the last `keep` tokens of the prompt, and its leading BOS if it has one. */
-function truncatePrompt(tokens: number[], keep: number | undefined, bos: number | null): number[] {
-  if (keep === undefined) return tokens;
-  if (!Number.isSafeInteger(keep) || keep < 1) throw new RequestError("invalid_parameter", `truncate: must be a positive integer, got ${keep}`, "truncate");
-  const hasBos = bos !== null && tokens[0] === bos;
-  const body = hasBos ? tokens.slice(1) : tokens;
-  if (body.length <= keep) return tokens;
-  const kept = body.slice(-keep);
-  return hasBos ? [bos, ...kept] : kept;
 }

@@ -3,7 +3,7 @@ import type { Row } from "../agent/SequencePool.js";
 import type { SamplingParams } from "../agent/Sampling.js";
 import { RequestPoint } from "../timing/points.js";
 import type { RequestTrace } from "../timing/RequestTrace.js";
-import type { ValidRequest } from "./GenerationRequest.js";
+import type { ValidRequest } from "./validate.js";
 import { GenerationStream, type FinishReason } from "./GenerationStream.js";
 import { IncrementalDetokenizer, type Detokenize } from "./IncrementalDetokenizer.js";
 import { StopStrings } from "./StopStrings.js";
@@ -25,19 +25,21 @@ export class Request {
   text = "";
   emitted = 0;
   finishReason: FinishReason | undefined;
+  /** The tokens fed to the model (the valid request's). */
+  readonly prompt: readonly number[];
 
   constructor(
     /** Time points, steps and per-token times of this request (its tokenized mark is already taken). */
     readonly trace: RequestTrace,
     readonly id: string,
-    readonly prompt: readonly number[],
     readonly params: ValidRequest,
     readonly seed: number,
     detokenize: Detokenize,
     onCancel: (r: Request) => void,
   ) {
-    this.stream = new GenerationStream(id, prompt, seed, this.trace, () => onCancel(this));
-    this.detokenizer = new IncrementalDetokenizer(detokenize, prompt);
+    this.prompt = params.prompt;
+    this.stream = new GenerationStream(id, this.prompt, seed, this.trace, () => onCancel(this));
+    this.detokenizer = new IncrementalDetokenizer(detokenize, this.prompt);
     this.stops = new StopStrings(params.stop);
     this.trace.marks.mark(RequestPoint.queued);
   }
