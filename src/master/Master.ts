@@ -98,6 +98,7 @@ export class Master {
         isEos: (r, token) => (r.params.eosTokenIds ? r.params.eosTokenIds.includes(token) : this.eosTokenIds ? this.eosTokenIds.has(token) : agent.isEndOfGeneration(token)),
         isSpecial: (token) => agent.isSpecial(token),
       },
+      this.scheduler,
       this.recordTokens,
     );
     this.outbox = new Outbox(this.recordTokens);
@@ -145,7 +146,7 @@ export class Master {
       return r.stream;
     }
     request.signal?.addEventListener("abort", () => r.stream.cancel(), { once: true });
-    this.scheduler.waiting.push(r);
+    this.scheduler.enqueue(r);
     this.signal();
     return r.stream;
   }
@@ -183,18 +184,15 @@ export class Master {
   /** Stops now: every request still waiting or running ends as cancelled. */
   async close(): Promise<void> {
     if (this._state === "running" || this._state === "draining") this._state = "stopped";
-    for (const r of this.scheduler.waiting.drain()) this.finish(r, "cancelled");
-    for (const r of this.scheduler.running) r.cancelRequested = true;
+    for (const r of this.scheduler.stopAll()) this.finish(r, "cancelled");
     this.signal();
     await this.stopped;
   }
 
   private cancel(r: Request): void {
-    if (r.phase === "waiting") this.finish(r, "cancelled");
-    else if (r.phase === "running") {
-      r.cancelRequested = true;
-      this.signal();
-    }
+    const outcome = this.scheduler.cancel(r);
+    if (outcome === "finished") this.announceFinish(r, "cancelled");
+    else if (outcome === "at_next_step") this.signal();
   }
 
   private signal(): void {
@@ -281,14 +279,11 @@ export class Master {
   }
 
   private finish(r: Request, reason: FinishReason, error?: Error, stopString?: string): void {
-    if (r.phase === "finished") return;
-    if (r.phase === "waiting") this.scheduler.waiting.remove(r);
-    r.phase = "finished";
-    r.finishReason = reason;
-    if (r.row) {
-      this.agent.pool.release(r.row);
-      r.row = undefined;
-    }
+    if (this.scheduler.finish(r, reason)) this.announceFinish(r, reason, error, stopString);
+  }
+
+  /** The finish event, after the scheduler has ended the request. */
+  private announceFinish(r: Request, reason: FinishReason, error?: Error, stopString?: string): void {
     this.outbox.push(r, {
       type: "finish",
       id: r.id,
@@ -307,7 +302,7 @@ export class Master {
     this._state = "failed";
     this.failure = err;
     const error = new EngineError(`the engine loop has stopped: ${err.message}`, { cause: err });
-    for (const r of this.scheduler.waiting.drain()) this.finish(r, "error", error);
+    for (const r of this.scheduler.stopAll()) this.finish(r, "error", error);
     for (const r of this.scheduler.running) this.finish(r, "error", error);
   }
 }

@@ -9,6 +9,7 @@ import { RequestPoint, StepPoint } from "../timing/points.js";
 import { EngineError } from "./errors.js";
 import type { FinishReason, TokenEvent } from "./GenerationStream.js";
 import type { Request } from "./Request.js";
+import type { Scheduler } from "./Scheduler.js";
 import type { Step } from "./Step.js";
 
 export interface Delivery {
@@ -27,6 +28,8 @@ export interface TokenClassifier {
 export class Postprocessor {
   constructor(
     private readonly tokens: TokenClassifier,
+    /** The request's prefill progress is the scheduler's to record. */
+    private readonly scheduler: Pick<Scheduler, "fed">,
     /** Record which steps carried each request (instrumentation on). */
     private readonly recordSteps: boolean,
   ) {}
@@ -48,7 +51,7 @@ export class Postprocessor {
       } else if (o.kind === "error") {
         out.push({ request: r, finish: "error", error: new EngineError(`engine error in request ${r.id}: ${o.error.message}`, { cause: o.error }) });
       } else {
-        if (row.kind === "prefill") r.prefilled += row.tokens.length;
+        if (row.kind === "prefill") this.scheduler.fed(r, row.tokens.length);
         if (o.kind === "token") out.push(this.accept(r, o.token, o.logprob, o.top));
       }
     }

@@ -8,9 +8,14 @@
  * - continuous: rows leave as soon as they finish and new requests join at the next step;
  * - static (llm-serving's batching_strategy: static): a batch is admitted together
  *   and runs until all its rows finish; nobody joins it meanwhile.
+ *
+ * It is the only writer of a request's lifecycle, as nano-vllm's scheduler:
+ * waiting → running (with a row) → finished (row released), prefill
+ * progress, and cancellation. The master and the postprocessor ask it.
  */
 import type { Row } from "../agent/SequencePool.js";
 import { RequestPoint } from "../timing/points.js";
+import type { FinishReason } from "./GenerationStream.js";
 import type { Request } from "./Request.js";
 import type { BatchRow } from "./Step.js";
 import { WaitingQueue } from "./WaitingQueue.js";
@@ -27,7 +32,11 @@ export interface SchedulerOptions {
 
 export interface RowSource {
   acquire(): Row | undefined;
+  release(row: Row): void;
 }
+
+/** What a cancel did: the request was finished at once (it was waiting), will leave at its next step (running), or had already finished. */
+export type CancelOutcome = "finished" | "at_next_step" | "already_finished";
 
 export class Scheduler {
   readonly waiting = new WaitingQueue();
@@ -38,6 +47,11 @@ export class Scheduler {
     private readonly options: SchedulerOptions,
     private readonly rows: RowSource,
   ) {}
+
+  /** A validated request joins the queue. */
+  enqueue(r: Request): void {
+    this.waiting.push(r);
+  }
 
   schedule(): BatchRow[] {
     this.running = this.running.filter((r) => r.phase === "running");
@@ -63,6 +77,39 @@ export class Scheduler {
       budget -= this.addRow(batch, r, budget);
     }
     return budget;
+  }
+
+  /** The step fed `tokens` more of the request's prompt. */
+  fed(r: Request, tokens: number): void {
+    r.prefilled += tokens;
+  }
+
+  /** Ends a request wherever it is: it leaves the queue, or its row is released. False if it had already finished. */
+  finish(r: Request, reason: FinishReason): boolean {
+    if (r.phase === "finished") return false;
+    if (r.phase === "waiting") this.waiting.remove(r);
+    r.phase = "finished";
+    r.finishReason = reason;
+    if (r.row) {
+      this.rows.release(r.row);
+      r.row = undefined;
+    }
+    return true;
+  }
+
+  /** A waiting request is finished now (cancelled); a running one leaves at its next step. */
+  cancel(r: Request): CancelOutcome {
+    if (r.phase === "running") {
+      r.cancelRequested = true;
+      return "at_next_step";
+    }
+    return this.finish(r, "cancelled") ? "finished" : "already_finished";
+  }
+
+  /** Every waiting request leaves the queue (the caller finishes them); every running one leaves at its next step. */
+  stopAll(): Request[] {
+    for (const r of this.running) if (r.phase === "running") r.cancelRequested = true;
+    return this.waiting.drain();
   }
 
   /** Adds the request's next input to the batch; returns the tokens it uses. */
