@@ -3,8 +3,6 @@ import { after, before, describe, test } from "node:test";
 import type { Agent, RowInput } from "../src/agent/Agent.js";
 import { GREEDY } from "../src/agent/Sampling.js";
 import type { Row } from "../src/agent/SequencePool.js";
-import { Marks } from "../src/timing/Marks.js";
-import { STEP_POINTS, StepPoint } from "../src/timing/points.js";
 import { loadTinyAgent } from "./helpers/tinyModel.js";
 
 let agent: Agent;
@@ -31,7 +29,7 @@ async function clearRows(): Promise<void> {
 }
 
 async function step(inputs: RowInput[]): Promise<number[]> {
-  const outputs = await agent.runStep(inputs, new Marks(STEP_POINTS.length));
+  const { outputs } = await agent.runStep(inputs);
   await clearRows();
   return outputs.map((o) => (o.kind === "token" ? o.token : -1));
 }
@@ -41,22 +39,17 @@ const prompt = (first: number, length: number) => Array.from({ length }, (_, i) 
 describe("agent", () => {
   test("one step is exactly one llama_decode, with its time points", async () => {
     const before = agent.decodeCount;
-    const marks = new Marks(STEP_POINTS.length);
-    const outputs = await agent.runStep(
-      rows.map((row, i) => ({ row, tokens: prompt(300 + 10 * i, 3 + i), sample: greedy })),
-      marks,
-    );
+    const { outputs, times } = await agent.runStep(rows.map((row, i) => ({ row, tokens: prompt(300 + 10 * i, 3 + i), sample: greedy })));
     await clearRows();
     assert.equal(agent.decodeCount - before, 1);
     assert.ok(outputs.every((o) => o.kind === "token"));
-    const t = (p: number) => marks.get(p);
-    assert.ok(t(StepPoint.inputs_submitted) <= t(StepPoint.decode_start));
-    assert.ok(t(StepPoint.decode_start) < t(StepPoint.decode_end));
-    assert.ok(t(StepPoint.decode_end) <= t(StepPoint.sampled));
+    assert.ok(times.inputsSubmitted <= times.decodeStart);
+    assert.ok(times.decodeStart < times.decodeEnd);
+    assert.ok(times.decodeEnd <= times.sampled);
   });
 
   test("a prompt chunk without sampling only feeds the row", async () => {
-    const outputs = await agent.runStep([{ row: rows[0], tokens: prompt(300, 5) }], new Marks(STEP_POINTS.length));
+    const { outputs } = await agent.runStep([{ row: rows[0], tokens: prompt(300, 5) }]);
     assert.deepEqual(outputs, [{ kind: "fed" }]);
     assert.equal(rows[0].position, 5);
     await clearRows();

@@ -116,7 +116,10 @@ describe("failures", () => {
     const a = agent();
     const original = a.runStep;
     let stepIndex = 0;
-    a.runStep = async (inputs, marks) => fault(await original.call(a, inputs, marks), stepIndex++);
+    a.runStep = async (inputs) => {
+      const result = await original.call(a, inputs);
+      return { ...result, outputs: fault(result.outputs, stepIndex++) };
+    };
     try {
       await fn();
     } finally {

@@ -12,8 +12,7 @@
  * clears a row's KV cells itself, between steps.
  */
 import type { LlamaContext, LlamaModel, Token } from "node-llama-cpp";
-import { Marks } from "../timing/Marks.js";
-import { STEP_POINTS, StepPoint } from "../timing/points.js";
+import { now } from "../timing/clock.js";
 import { loadLlama } from "./llama.js";
 import { describeModel, longestTokenBytes, type ModelInfo } from "./modelInfo.js";
 import type { GpuChoice, GpuLayers, Placement } from "./gpu.js";
@@ -74,6 +73,21 @@ export interface RowInput {
   tokens: readonly number[];
   /** Sample the next token after the last input token; absent for a prompt chunk that is not the last. */
   sample?: RowSample;
+}
+
+/** When a step's parts happened (the clock of timing/clock.ts); NaN for a decode that never started. */
+export interface StepTimes {
+  /** Every row's inputs are in the native batch. */
+  inputsSubmitted: number;
+  decodeStart: number;
+  decodeEnd: number;
+  /** Every sampling row has its token. */
+  sampled: number;
+}
+
+export interface StepResult {
+  outputs: RowOutput[];
+  times: StepTimes;
 }
 
 export type RowOutput =
@@ -187,13 +201,13 @@ export class Agent {
 
   /**
    * One engine step: one llama_decode of every row's inputs, then each
-   * sampling row's next token. `marks` receives inputs_submitted,
-   * decode_start, decode_end and sampled. A row that fails gets an error
-   * output; a failed decode fails every row in it.
+   * sampling row's next token, with the step's own times (the caller puts
+   * them on its timeline). A row that fails gets an error output; a failed
+   * decode fails every row in it.
    */
-  runStep(inputs: readonly RowInput[], marks: Marks): Promise<RowOutput[]> {
+  runStep(inputs: readonly RowInput[]): Promise<StepResult> {
     if (this.stepping) return Promise.reject(new Error("a step is already running: steps run one at a time"));
-    const step = this.step(inputs, marks).finally(() => {
+    const step = this.step(inputs).finally(() => {
       this.stepping = undefined;
       for (const run of this.afterStep.splice(0)) run();
     });
@@ -201,19 +215,19 @@ export class Agent {
     return step;
   }
 
-  private async step(inputs: readonly RowInput[], marks: Marks): Promise<RowOutput[]> {
+  private async step(inputs: readonly RowInput[]): Promise<StepResult> {
     const outputs = new Array<RowOutput | undefined>(inputs.length);
     const logitIndex = new Int32Array(inputs.length).fill(-1);
     const batch = this.fillBatch(inputs, outputs, logitIndex);
-    marks.mark(StepPoint.inputs_submitted);
+    const times: StepTimes = { inputsSubmitted: now(), decodeStart: NaN, decodeEnd: NaN, sampled: NaN };
     if (batch.length > 0) {
       this.decodes++;
-      marks.mark(StepPoint.decode_start);
+      times.decodeStart = now();
       const decoded = this.addon.decodeBatch();
       this.onDecodeStart?.();
       let failure: unknown;
       await decoded.catch((err: unknown) => (failure = err ?? new Error("llama_decode failed")));
-      marks.mark(StepPoint.decode_end);
+      times.decodeEnd = now();
       if (failure === undefined) {
         for (const i of batch) inputs[i].row.position += inputs[i].tokens.length;
         await this.sample(inputs, batch, logitIndex, outputs);
@@ -221,8 +235,8 @@ export class Agent {
         for (const i of batch) outputs[i] = errorOutput(failure);
       }
     }
-    marks.mark(StepPoint.sampled);
-    return Array.from(outputs, (o) => o ?? FED);
+    times.sampled = now();
+    return { outputs: Array.from(outputs, (o) => o ?? FED), times };
   }
 
   /**
@@ -317,7 +331,7 @@ export class Agent {
     const prompt = this.tokenize("warm up");
     if (this.info.addBos && this.info.bosToken !== null) prompt.unshift(this.info.bosToken);
     const inputs = rows.map((row) => ({ row, tokens: prompt, sample: { params: GREEDY, seed: 0 } }));
-    const outputs = await this.runStep(inputs, new Marks(STEP_POINTS.length));
+    const { outputs } = await this.runStep(inputs);
     for (const row of rows) this.pool.release(row);
     await this.pool.whenSettled();
     const failed = outputs.find((o) => o.kind === "error");

@@ -15,8 +15,7 @@ import type { Step } from "../master/Step.js";
 import { ensureSyntheticModel } from "../model/defaultModel.js";
 import { isPresetName, PRESETS, type PresetName } from "../model/presets.js";
 import { now } from "../timing/clock.js";
-import { Marks } from "../timing/Marks.js";
-import { STEP_POINTS, STEP_SPANS, StepPoint } from "../timing/points.js";
+import { STEP_SPANS, StepPoint } from "../timing/points.js";
 import { quantile } from "./stats.js";
 
 /** Our own JS per step (the "JS time"): every step span that is neither native work nor node-llama-cpp's queueing, plus the loop turn. */
@@ -78,7 +77,7 @@ async function runBare(agent: Agent, batch: number, tokens: number): Promise<num
     if (t > 1) stepMs.push(start - previous);
     previous = start;
     const inputs: RowInput[] = rows.map((row, i) => ({ row, tokens: last[i], sample: { params: GREEDY, seed: t } }));
-    const outputs = await agent.runStep(inputs, new Marks(STEP_POINTS.length));
+    const { outputs } = await agent.runStep(inputs);
     outputs.forEach((o, i) => (last[i] = [o.kind === "token" ? o.token : 300]));
   }
   for (const row of rows) agent.pool.release(row);

@@ -244,7 +244,11 @@ export class Master {
     try {
       const inputs = buildStepInputs(step.rows);
       const decodesBefore = this.agent.decodeCount;
-      const outputs = await this.agent.runStep(inputs, step.marks);
+      const { outputs, times } = await this.agent.runStep(inputs);
+      step.marks.set(StepPoint.inputs_submitted, times.inputsSubmitted);
+      step.marks.set(StepPoint.decode_start, times.decodeStart);
+      step.marks.set(StepPoint.decode_end, times.decodeEnd);
+      step.marks.set(StepPoint.sampled, times.sampled);
       step.decodes = this.agent.decodeCount - decodesBefore;
       this.deliveries.length = 0;
       this.postprocessor.process(step, outputs, this.deliveries);

@@ -7,7 +7,7 @@
 import type { GenerationRequest } from "../../../master/GenerationRequest.js";
 import type { SamplingParams } from "../../../agent/Sampling.js";
 import { badParam } from "../../httpErrors.js";
-import { boolean, integer, number, objectAt, or, stopList, string, type Json } from "../values.js";
+import { boolean, integer, number, objectAt, or, stopList, type Json } from "../values.js";
 import { readMessages, type ChatMessage } from "./ChatTemplate.js";
 
 export interface OpenAiCommon {
