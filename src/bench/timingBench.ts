@@ -12,6 +12,7 @@ import { ensureSyntheticModel } from "../model/defaultModel.js";
 import { Instrumentation } from "../timing/Instrumentation.js";
 import { Marks } from "../timing/Marks.js";
 import { STEP_POINTS } from "../timing/points.js";
+import { RequestTimeline } from "../timing/RequestTimeline.js";
 import { RequestTrace } from "../timing/RequestTrace.js";
 import type { EngineStep } from "../timing/StepRecord.js";
 import { now } from "../timing/clock.js";
@@ -47,6 +48,7 @@ async function burst(server: BenchServer, batch: number, tokens: number): Promis
 function recordingCostNs(batch: number, steps: number): number {
   const instrumentation = new Instrumentation({ gauges: () => undefined, model: () => "bench" });
   const traces = Array.from({ length: batch }, () => new RequestTrace());
+  const timelines = traces.map((_, i) => new RequestTimeline(`r${i}`));
   const rows = traces.map((_, i) => ({ request: { id: `r${i}` }, tokens: [1], kind: "decode" as const }));
   const started = now();
   for (let s = 1; s <= steps; s++) {
@@ -54,11 +56,12 @@ function recordingCostNs(batch: number, steps: number): number {
     for (let p = 0; p < STEP_POINTS.length; p++) marks.mark(p);
     const step: EngineStep = { id: s, marks, gap: 0.01, decodes: 1, rows, waiting: 0 };
     instrumentation.recordStep(step);
-    for (const trace of traces) {
+    for (let i = 0; i < batch; i++) {
+      const trace = traces[i];
       trace.steps.push(s);
       trace.tokenDelivered.set(s - 1, now());
       trace.tokenStep.set(s - 1, s);
-      trace.tokenWritten.set(s - 1, now());
+      timelines[i].tokenWritten.set(s - 1, now());
     }
   }
   instrumentation.flush(); // the metrics and log work recordStep defers

@@ -15,6 +15,7 @@ import { readTraceparent } from "../timing/OtelExporter.js";
 import { HttpPoint } from "../timing/points.js";
 import type { RequestTimeline } from "../timing/RequestTimeline.js";
 import { checkApiKey } from "./apiKey.js";
+import { NO_TIMING, TimelineTiming } from "./httpTiming.js";
 import { errorBody, HttpError, toHttpError } from "./httpErrors.js";
 import "./requestTimeline.js";
 import type { ServerContext } from "./ServerContext.js";
@@ -40,6 +41,8 @@ export interface LifecycleOptions {
 
 export function installLifecycle(app: FastifyInstance, ctx: ServerContext, options: LifecycleOptions): void {
   app.decorateRequest("timeline", undefined);
+  // fastify keeps no object as a shared default: each request gets its own in onRequest.
+  app.decorateRequest("timing", null);
   app.decorateRequest("disconnected", undefined);
   app.decorateRequest("generation", undefined);
   app.decorateRequest("generationDone", undefined);
@@ -49,6 +52,7 @@ export function installLifecycle(app: FastifyInstance, ctx: ServerContext, optio
     reply.header("x-request-id", request.id);
     const config = request.routeOptions.config;
     const api = config.family !== undefined && config.family !== "operations" && request.method !== "OPTIONS";
+    request.timing = NO_TIMING;
     const timeline = api && ctx.instrumentation ? startTimeline(request, ctx.instrumentation) : undefined;
     let gone: AbortController | undefined;
     if (api) {
@@ -160,6 +164,7 @@ function startTimeline(request: FastifyRequest, instrumentation: Instrumentation
   timeline.route = `${request.method} ${request.routeOptions.url ?? request.url}`;
   timeline.traceparent = readTraceparent(request.headers.traceparent);
   request.timeline = timeline;
+  request.timing = new TimelineTiming(timeline, instrumentation);
   return timeline;
 }
 

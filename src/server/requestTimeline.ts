@@ -5,6 +5,8 @@ declare module "fastify" {
   interface FastifyRequest {
     /** From the first hook on, unless timing is off or the route is not timed. */
     timeline: RequestTimeline | undefined;
+    /** The HTTP layer's timing of the request: NO_TIMING unless it has a timeline. */
+    timing: import("./httpTiming.js").HttpTiming;
     /** Aborted when the client goes away before its response is complete (API routes). */
     disconnected: AbortSignal | undefined;
     /** The generation, once its prompt is tokenized and queued (the access log reports its outcome). */

@@ -3,6 +3,7 @@
  * once the request reaches the engine, the engine's trace (REQUEST_POINTS,
  * its steps, per-token times).
  */
+import { GrowableFloat64 } from "./Growable.js";
 import { Marks } from "./Marks.js";
 import { HTTP_POINTS } from "./points.js";
 import type { GenAiRequestAttributes } from "./OtelExporter.js";
@@ -10,6 +11,8 @@ import type { RequestTrace } from "./RequestTrace.js";
 
 export class RequestTimeline {
   readonly http = new Marks(HTTP_POINTS.length);
+  /** Per output token: when its chunk was written to the socket (streamed responses). */
+  readonly tokenWritten = new GrowableFloat64();
   trace: RequestTrace | undefined;
   route = "";
   status = 0;

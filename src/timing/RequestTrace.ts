@@ -1,8 +1,8 @@
 /**
  * What the engine records about one request: its time points
  * (REQUEST_POINTS), the steps that carried it, and per output token the step
- * that produced it and when its event was delivered; the HTTP layer adds when
- * each token was written to the socket.
+ * that produced it and when its event was delivered. When each token was
+ * written to the socket is the HTTP layer's (RequestTimeline.tokenWritten).
  */
 import { GrowableFloat64, GrowableInt32 } from "./Growable.js";
 import { Marks } from "./Marks.js";
@@ -16,6 +16,4 @@ export class RequestTrace {
   readonly tokenStep = new GrowableInt32();
   /** Per output token: when its event reached the request's stream. */
   readonly tokenDelivered = new GrowableFloat64();
-  /** Per output token: when its chunk was written to the socket (streaming responses). */
-  readonly tokenWritten = new GrowableFloat64();
 }

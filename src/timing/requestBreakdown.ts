@@ -220,7 +220,7 @@ export function breakdownRequest(t: RequestTimeline, steps: StepStore | undefine
       tpot: n > 1 && valid(ttft) ? (e2e - ttft) / (n - 1) : null,
       itl: {
         delivered: stats(diffs(t.trace ? t.trace.tokenDelivered.toArray() : [])),
-        written: stats(diffs(t.trace ? t.trace.tokenWritten.toArray().filter(valid) : [])),
+        written: stats(diffs(t.tokenWritten.toArray().filter(valid))),
       },
       queue: children.filter((c) => c.name === "queue").reduce((a, c) => a + c.dur, 0),
       prefill: orNull(firstToken - firstStepStart),

@@ -92,7 +92,7 @@ export function requestDetailJson(b: RequestBreakdown, t: RequestTimeline, steps
         sampled: ms(step ? step.marks.get(StepPoint.sampled) - origin : NaN),
         detokenized: ms(step ? step.marks.get(StepPoint.postprocessed) - origin : NaN),
         delivered: ms(trace.tokenDelivered.get(i) - origin),
-        written: ms(trace.tokenWritten.get(i) - origin),
+        written: ms(t.tokenWritten.get(i) - origin),
       });
     }
   }

@@ -42,9 +42,9 @@ export function generationHandler<R extends FastifyRequest, P>(ctx: ServerContex
     const parsed = route.parse(request);
     if (route.model) ctx.checkModelName(route.model(parsed));
     const stream = await submitGeneration(ctx, request, route.generation(parsed), route.operation);
-    if (route.streaming(parsed, request)) return streamGeneration(ctx, request, reply, stream, route.streamFormat(parsed, stream));
+    if (route.streaming(parsed, request)) return streamGeneration(request, reply, stream, route.streamFormat(parsed, stream));
     const generation = await collectGeneration(request, stream);
-    const answer = route.whole(parsed, generation, timeResponse(ctx, request, reply), stream);
+    const answer = route.whole(parsed, generation, timeResponse(request, reply), stream);
     if (answer.headers) reply.headers(answer.headers);
     if (answer.contentType) reply.type(answer.contentType);
     return reply.send(answer.body);
