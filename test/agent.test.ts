@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Agent, RowInput } from "../src/agent/Agent.js";
-import { GREEDY } from "../src/agent/Sampling.js";
+import { GREEDY, samplerConfig } from "../src/agent/Sampling.js";
 import type { Row } from "../src/agent/SequencePool.js";
 import { loadTinyAgent } from "./helpers/tinyModel.js";
 
@@ -80,5 +80,26 @@ describe("agent", () => {
       const got = await step(order.map((k) => ({ row: rows[k], tokens: tokens[k], sample: greedy })));
       assert.deepEqual(got, order.map((k) => expected[k]), `iteration ${i}, order ${order}`);
     }
+  });
+});
+
+describe("agent edges", () => {
+  test("a seed is taken as llama.cpp takes it (a uint32), so a reused row's generator is renewed for 2^32 + 7 as for 7", () => {
+    assert.equal(samplerConfig(GREEDY, 2 ** 32 + 7, undefined).seed, 7);
+    assert.equal(samplerConfig(GREEDY, 7.9, undefined).seed, 7);
+    assert.equal(samplerConfig(GREEDY, -3, undefined).seed, 0);
+  });
+
+  // A step that started after dispose() had begun decoded while the context was torn down: the process aborted (exit 134).
+  test("dispose waits for the step in flight, and no step starts after it", async () => {
+    const own = await loadTinyAgent({ rows: 2, contextSize: 256 });
+    const row = own.pool.acquire()!;
+    const inFlight = own.runStep([{ row, tokens: prompt(300, 40), sample: greedy }]);
+    const disposed = own.dispose();
+    await assert.rejects(own.runStep([{ row, tokens: [300], sample: greedy }]), /disposed/);
+    assert.equal((await inFlight).outputs[0].kind, "token");
+    await disposed;
+    await own.dispose(); // again: nothing left to do
+    await assert.rejects(own.runStep([{ row, tokens: [300], sample: greedy }]), /disposed/);
   });
 });

@@ -131,4 +131,11 @@ describe("scheduler", () => {
     assert.equal(s.waiting.length, 0);
     assert.equal(a.cancelRequested, true);
   });
+
+  test("a penalty window of 0 holds no tokens (not the whole output)", () => {
+    const r = request(3);
+    r.output.push(5, 6);
+    assert.deepEqual(r.recentTokens(0), []);
+    assert.deepEqual(r.recentTokens(3), [102, 5, 6]);
+  });
 });

@@ -68,6 +68,19 @@ describe("TGI routes", () => {
     assert.equal(info.model_pipeline_tag, "text-generation");
   });
 
+  // A check after the submit answered 422 but left the generation running for nobody, holding its row to max_new_tokens.
+  test("POST / with a bad stream flag is refused before anything is generated", async () => {
+    const stats = async () => (await jsonOf(await fetch(url("/stats")))) as { running: number; waiting: number; steps: number };
+    const before = await stats();
+    const res = await postJson(url("/"), { inputs: "Hello", stream: "yes", parameters: { max_new_tokens: 400 } });
+    assert.equal(res.status, 422);
+    assert.match((await jsonOf(res)).error, /stream/);
+    const after = await stats();
+    assert.equal(after.running, 0);
+    assert.equal(after.waiting, 0);
+    assert.equal(after.steps, before.steps, "no step ran for it");
+  });
+
   test("validation errors are 422 with TGI's error body", async () => {
     for (const parameters of [{ max_new_tokens: "5" }, { temperature: 0 }, { top_p: 1.5 }, { stop: ["a", "b", "c", "d", "e"] }, { typical_p: 0.5 }, { best_of: 2 }]) {
       const res = await postJson(url("/generate"), { inputs: "x", parameters });

@@ -115,8 +115,10 @@ export class Agent {
   /** Called as each llama_decode starts (the master hands the previous step's events over then). */
   onDecodeStart: (() => void) | undefined;
   private decodes = 0;
-  /** The step in flight: KV cells are changed only when there is none. */
-  private stepping: Promise<unknown> | undefined;
+  /** Settles when the step in flight has ended: KV cells are changed only when there is none. */
+  private stepping: Promise<void> | undefined;
+  private disposed = false;
+  private disposing: Promise<void> | undefined;
   private readonly afterStep: Array<() => void> = [];
   private textContext: number[] | undefined;
 
@@ -206,13 +208,16 @@ export class Agent {
    * decode fails every row in it.
    */
   runStep(inputs: readonly RowInput[]): Promise<StepResult> {
+    if (this.disposed) return Promise.reject(new Error("the agent is disposed"));
     if (this.stepping) return Promise.reject(new Error("a step is already running: steps run one at a time"));
-    const step = this.step(inputs).finally(() => {
+    // Set before the step starts, so that a row released from inside it (a callback) waits for its end.
+    let ended!: () => void;
+    this.stepping = new Promise<void>((resolve) => (ended = resolve));
+    return this.step(inputs).finally(() => {
       this.stepping = undefined;
       for (const run of this.afterStep.splice(0)) run();
+      ended();
     });
-    this.stepping = step;
-    return step;
   }
 
   private async step(inputs: readonly RowInput[]): Promise<StepResult> {
@@ -223,10 +228,13 @@ export class Agent {
     if (batch.length > 0) {
       this.decodes++;
       times.decodeStart = now();
-      const decoded = this.addon.decodeBatch();
-      this.onDecodeStart?.();
-      let failure: unknown;
-      await decoded.catch((err: unknown) => (failure = err ?? new Error("llama_decode failed")));
+      // Caught before anything else runs, so that nothing can leave a failed decode unhandled or end the step while it runs.
+      const decoded = this.addon.decodeBatch().then(
+        () => undefined,
+        (err: unknown) => err ?? new Error("llama_decode failed"),
+      );
+      this.decodeStarted();
+      const failure = await decoded;
       times.decodeEnd = now();
       if (failure === undefined) {
         for (const i of batch) inputs[i].row.position += inputs[i].tokens.length;
@@ -309,10 +317,20 @@ export class Agent {
     return output;
   }
 
+  /** The master hands the previous step's events over now; its failure must not stop the decode's step. */
+  private decodeStarted(): void {
+    try {
+      this.onDecodeStart?.();
+    } catch (err) {
+      process.emitWarning(`a decode-start listener threw: ${(err as Error).message}`, "LlmServingWarning");
+    }
+  }
+
   /** Clears a released row's KV cells now, or after the step in flight (llama.cpp's KV cache must not change during a decode). */
   private clearRow(row: Row): Promise<void> {
     return new Promise((resolve, reject) => {
       const clear = (): void => {
+        if (this.disposed) return resolve(); // the context and its cells are gone
         try {
           this.addon.disposeSequence(row.index);
           resolve();
@@ -338,8 +356,15 @@ export class Agent {
     if (failed?.kind === "error") throw new Error(`warm-up failed: ${failed.error.message}`);
   }
 
-  async dispose(): Promise<void> {
-    await this.stepping?.catch(() => undefined);
+  /** Frees the model once the step in flight has ended; no step starts meanwhile. Calling it again waits for the same. */
+  dispose(): Promise<void> {
+    this.disposing ??= this.disposeNow();
+    return this.disposing;
+  }
+
+  private async disposeNow(): Promise<void> {
+    this.disposed = true;
+    await this.stepping;
     await this.prompts.dispose();
     await this.context.dispose();
     for (const row of this.pool.all()) row.sampler.dispose();

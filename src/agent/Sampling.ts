@@ -47,7 +47,9 @@ const DEFAULT_PENALTY_WINDOW = 64;
  * shares its batch.
  */
 export function samplerConfig(p: SamplingParams, seed: number, penaltyTokens: readonly number[] | undefined): Record<string, unknown> & { seed: number } {
-  const config: Record<string, unknown> & { seed: number } = { temperature: p.temperature, minP: p.minP, topK: p.topK, topP: p.topP, seed: Math.max(0, Math.floor(seed)) };
+  // The native sampler takes the seed as a uint32: reduced here, so that RowSampler compares what llama.cpp will use.
+  const whole = Number.isFinite(seed) ? Math.max(0, Math.floor(seed)) : Math.floor(Date.now() / 1000);
+  const config: Record<string, unknown> & { seed: number } = { temperature: p.temperature, minP: p.minP, topK: p.topK, topP: p.topP, seed: whole % 2 ** 32 };
   const punish = penaltyTokens && hasPenalty(p) ? penaltyTokens : undefined;
   config.repeatPenaltyMaxTokens = Math.max(punish ? p.penaltyLastN : DEFAULT_PENALTY_WINDOW, punish?.length ?? 0);
   if (punish) {

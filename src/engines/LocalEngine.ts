@@ -72,7 +72,8 @@ export class LocalEngine implements Engine {
     this.requireMaster(admitted);
   }
 
-  generate(request: GenerationRequest, admitted: boolean): Promise<GenerationStream> {
+  // Async, so that an unavailable engine rejects instead of throwing; the master's submit still starts in this tick.
+  async generate(request: GenerationRequest, admitted: boolean): Promise<GenerationStream> {
     return this.requireMaster(admitted).submit(request);
   }
 

@@ -104,6 +104,11 @@ export class Master {
     this.outbox = new Outbox(this.recordTokens);
     agent.onDecodeStart = () => this.outbox.flush();
     agent.pool.onAvailable = () => this.signal();
+    // A row whose reset failed is not used again; with none left, waiting requests would wait forever.
+    agent.pool.onError = (err) => {
+      process.emitWarning(err.message, "LlmServingWarning");
+      if (agent.pool.capacity === 0) this.fail(new Error("no row is left: every row's reset failed"));
+    };
     this.stopped = this.loop();
   }
 

@@ -64,6 +64,7 @@ export class Request {
 
   /** The last tokens of prompt and output, for the repetition penalties. */
   recentTokens(n: number): number[] {
+    if (n <= 0) return []; // a window of 0 is no window (slice(-0) would be everything)
     const fromOutput = this.output.slice(-n);
     const rest = n - fromOutput.length;
     return rest > 0 ? this.prompt.slice(-rest).concat(fromOutput) : fromOutput;

@@ -14,7 +14,7 @@ export type ModelNameCheck = (name: unknown, param?: string) => void;
 
 export function modelNameCheck(engine: Engine, mode: "on" | "off"): ModelNameCheck {
   return (name, param = "model") => {
-    if (engine.modelName === "") engine.ensureAvailable(); // still loading: 503, not 404
+    if (engine.model === undefined) engine.ensureAvailable(); // not loaded (yet): 503, not 404
     if (name === undefined || name === null || mode === "off") return;
     if (typeof name !== "string") throw badParam(param, `must be a string, got ${typeof name}`);
     if (name === engine.modelName || name === TGI_ALIAS || /^https?:\/\//i.test(name)) return;

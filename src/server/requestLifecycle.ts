@@ -15,7 +15,7 @@ import { readTraceparent } from "../timing/OtelExporter.js";
 import { HttpPoint } from "../timing/points.js";
 import type { RequestTimeline } from "../timing/RequestTimeline.js";
 import { checkApiKey } from "./apiKey.js";
-import { NO_TIMING, TimelineTiming } from "./httpTiming.js";
+import { NO_TIMING, TimelineTiming, type HttpTiming } from "./httpTiming.js";
 import { errorBody, HttpError, toHttpError } from "./httpErrors.js";
 import "./requestTimeline.js";
 import type { ServerContext } from "./ServerContext.js";
@@ -42,7 +42,7 @@ export interface LifecycleOptions {
 export function installLifecycle(app: FastifyInstance, ctx: ServerContext, options: LifecycleOptions): void {
   app.decorateRequest("timeline", undefined);
   // fastify keeps no object as a shared default: each request gets its own in onRequest.
-  app.decorateRequest("timing", null);
+  app.decorateRequest("timing", null as unknown as HttpTiming);
   app.decorateRequest("disconnected", undefined);
   app.decorateRequest("generation", undefined);
   app.decorateRequest("generationDone", undefined);

@@ -41,12 +41,21 @@ export function generationHandler<R extends FastifyRequest, P>(ctx: ServerContex
     ctx.engine.ensureAvailable(request.admitted);
     const parsed = route.parse(request);
     if (route.model) ctx.checkModelName(route.model(parsed));
-    const stream = await submitGeneration(ctx, request, route.generation(parsed), route.operation);
-    if (route.streaming(parsed, request)) return streamGeneration(request, reply, stream, route.streamFormat(parsed, stream));
-    const generation = await collectGeneration(request, stream);
-    const answer = route.whole(parsed, generation, timeResponse(request, reply), stream);
-    if (answer.headers) reply.headers(answer.headers);
-    if (answer.contentType) reply.type(answer.contentType);
-    return reply.send(answer.body);
+    // Every check of the body comes before the submit: a request refused afterwards would leave its generation running.
+    const streaming = route.streaming(parsed, request);
+    const generation = route.generation(parsed);
+    const stream = await submitGeneration(ctx, request, generation, route.operation);
+    try {
+      if (streaming) return await streamGeneration(request, reply, stream, route.streamFormat(parsed, stream));
+      const whole = await collectGeneration(request, stream);
+      const answer = route.whole(parsed, whole, timeResponse(request, reply), stream);
+      if (answer.headers) reply.headers(answer.headers);
+      if (answer.contentType) reply.type(answer.contentType);
+      return reply.send(answer.body);
+    } catch (err) {
+      // Answering failed (a format's bug, a socket error): the engine must not go on generating for nobody.
+      stream.cancel();
+      throw err;
+    }
   };
 }
