@@ -7,6 +7,7 @@
 import type { Placement } from "../agent/gpu.js";
 import type { ModelInfo } from "../agent/modelInfo.js";
 import type { GenerationRequest } from "../master/GenerationRequest.js";
+import type { ChatMessage } from "./ChatTemplate.js";
 import type { GenerationStream } from "../master/GenerationStream.js";
 import type { MasterStats } from "../master/Master.js";
 import type { EngineStep } from "../timing/StepRecord.js";
@@ -42,6 +43,18 @@ export interface EngineModel {
   queueLimit: number;
 }
 
+/**
+ * A chat, given as its messages: the engine makes the prompt (a local one
+ * with the model's chat template; a remote one would send the messages on).
+ */
+export type ChatRequest = Omit<GenerationRequest, "prompt" | "specialTokens"> & { messages: readonly ChatMessage[] };
+
+/** What the server asks an engine to generate: a prompt, or a chat. */
+export type EngineRequest = GenerationRequest | ChatRequest;
+
+/** An EngineRequest before the server gives it its id. */
+export type EngineGeneration = Omit<GenerationRequest, "id"> | Omit<ChatRequest, "id">;
+
 /** Token ids → text, for the formats that show tokens. */
 export interface EngineTokens {
   /** One token's own text, as it reads inside a text. */
@@ -70,8 +83,8 @@ export interface Engine {
    * still let in.
    */
   ensureAvailable(admitted?: boolean): void;
-  /** Tokenizes and queues a generation (checking availability first); its events come on the stream. */
-  generate(request: GenerationRequest, admitted: boolean): Promise<GenerationStream>;
+  /** Checks availability, makes the prompt (for a chat), tokenizes and queues the generation; its events come on the stream. */
+  generate(request: EngineRequest, admitted: boolean): Promise<GenerationStream>;
   /** Running and waiting requests, KV use (throws EngineUnavailableError when it cannot say). */
   stats(): MasterStats;
   /** A generation request begins (its body may still be arriving); false once a drain has begun. */

@@ -10,7 +10,8 @@ import type { GenerationRequest } from "../master/GenerationRequest.js";
 import type { GenerationStream } from "../master/GenerationStream.js";
 import { Master, type MasterStats } from "../master/Master.js";
 import type { BatchingPolicy } from "../master/Scheduler.js";
-import { EngineUnavailableError, type Engine, type EngineModel, type EngineState, type EngineTokens, type StepListener } from "./Engine.js";
+import { ChatTemplate } from "./ChatTemplate.js";
+import { EngineUnavailableError, type Engine, type EngineModel, type EngineRequest, type EngineState, type EngineTokens, type StepListener } from "./Engine.js";
 
 /** What the local engine runs with (the server's configuration has these fields). */
 export interface LocalEngineOptions {
@@ -41,6 +42,8 @@ export class LocalEngine implements Engine {
 
   /** The GGUF file, once resolved (the default model may have to be made first). */
   modelPath: string | undefined;
+
+  private chatTemplate: ChatTemplate | undefined;
 
   /** Requests admitted (received while ready) that have not reached the master yet: a drain waits for them. */
   private arriving = 0;
@@ -73,8 +76,16 @@ export class LocalEngine implements Engine {
   }
 
   // Async, so that an unavailable engine rejects instead of throwing; the master's submit still starts in this tick.
-  async generate(request: GenerationRequest, admitted: boolean): Promise<GenerationStream> {
-    return this.requireMaster(admitted).submit(request);
+  async generate(request: EngineRequest, admitted: boolean): Promise<GenerationStream> {
+    const master = this.requireMaster(admitted);
+    return master.submit("messages" in request ? this.chatPrompt(request, master) : request);
+  }
+
+  /** A chat's prompt, from the model's template (special tokens in it are parsed as such). */
+  private chatPrompt({ messages, ...rest }: Extract<EngineRequest, { messages: unknown }>, master: Master): GenerationRequest {
+    const info = master.agent.info;
+    this.chatTemplate ??= new ChatTemplate(info.chatTemplate, { bos: info.bosText, eos: info.eosText });
+    return { ...rest, prompt: this.chatTemplate.render(messages), specialTokens: this.chatTemplate.fromModel };
   }
 
   stats(): MasterStats {

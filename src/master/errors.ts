@@ -3,6 +3,7 @@
 export type RequestErrorCode =
   | "invalid_parameter"
   | "invalid_prompt"
+  | "invalid_messages"
   | "prompt_too_long"
   | "queue_full"
   | "shutting_down";

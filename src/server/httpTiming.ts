@@ -13,6 +13,9 @@ import type { RequestBreakdown } from "../timing/requestBreakdown.js";
 import type { RequestTimeline } from "../timing/RequestTimeline.js";
 import { RequestTrace } from "../timing/RequestTrace.js";
 
+/** What the metrics and spans say was asked of the model. */
+type Asked = Pick<GenerationRequest, "maxNewTokens" | "sampling" | "fitContext">;
+
 /** OpenTelemetry's gen_ai.operation.name of a route. */
 export type Operation = "text_completion" | "chat";
 
@@ -20,7 +23,7 @@ export interface HttpTiming {
   /** The body is valid and the generation is about to be submitted: the engine's trace to link (undefined when off). */
   validated(): RequestTrace | undefined;
   /** What was asked of the model (for metrics and OpenTelemetry). */
-  asked(generation: Omit<GenerationRequest, "id">, operation: Operation, model: string): void;
+  asked(generation: Asked, operation: Operation, model: string): void;
   /** The engine refused it: not a generation for the metrics. */
   refused(): void;
   /** The engine took it. */
@@ -61,7 +64,7 @@ export class TimelineTiming implements HttpTiming {
     return this.timeline.trace;
   }
 
-  asked(generation: Omit<GenerationRequest, "id">, operation: Operation, model: string): void {
+  asked(generation: Asked, operation: Operation, model: string): void {
     const s = generation.sampling;
     this.timeline.genAi = {
       operation,

@@ -6,7 +6,7 @@
  * A family says only what differs.
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { GenerationRequest } from "../../master/GenerationRequest.js";
+import type { EngineGeneration } from "../../engines/Engine.js";
 import type { GenerationStream } from "../../master/GenerationStream.js";
 import type { RequestBreakdown } from "../../timing/requestBreakdown.js";
 import type { ServerContext } from "../ServerContext.js";
@@ -28,7 +28,7 @@ export interface GenerationRoute<R extends FastifyRequest, P> {
   parse(request: R): P;
   /** The model name the body gives, if the family has one. */
   model?(parsed: P): unknown;
-  generation(parsed: P): Omit<GenerationRequest, "id">;
+  generation(parsed: P): EngineGeneration;
   streaming(parsed: P, request: R): boolean;
   streamFormat(parsed: P, stream: GenerationStream): StreamFormat;
   whole(parsed: P, generation: Generation, timing: { timings: object | undefined; breakdown: RequestBreakdown | undefined }, stream: GenerationStream): WholeResponse;

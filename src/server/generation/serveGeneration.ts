@@ -6,7 +6,7 @@
  * request wherever it is (the master takes the disconnect as its signal).
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { GenerationRequest } from "../../master/GenerationRequest.js";
+import type { EngineGeneration } from "../../engines/Engine.js";
 import { completionOf, type GenerationStream, type TokenEvent } from "../../master/GenerationStream.js";
 import { serverTimingHeader, timingsObject } from "../../timing/responseTimings.js";
 import type { RequestBreakdown } from "../../timing/requestBreakdown.js";
@@ -22,7 +22,7 @@ export type { Operation };
  * Tokenizes and queues the generation on the engine (a request received
  * before a drain began is still let in: it was admitted).
  */
-export async function submitGeneration(ctx: ServerContext, request: FastifyRequest, generation: Omit<GenerationRequest, "id">, operation: Operation): Promise<GenerationStream> {
+export async function submitGeneration(ctx: ServerContext, request: FastifyRequest, generation: EngineGeneration, operation: Operation): Promise<GenerationStream> {
   const timing = request.timing;
   const trace = timing.validated();
   // The client's disconnect cancels the request wherever it is, even while its prompt is tokenized.

@@ -8,7 +8,8 @@ import type { GenerationRequest } from "../../../master/GenerationRequest.js";
 import type { SamplingParams } from "../../../agent/Sampling.js";
 import { badParam } from "../../httpErrors.js";
 import { boolean, integer, number, objectAt, or, stopList, type Json } from "../values.js";
-import { readMessages, type ChatMessage } from "./ChatTemplate.js";
+import type { ChatMessage } from "../../../engines/ChatTemplate.js";
+import { readMessages } from "./chatMessages.js";
 
 export interface OpenAiCommon {
   /** Absent: the served model. */

@@ -3,19 +3,12 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { generationHandler } from "../../generation/generationRoute.js";
 import "../../requestTimeline.js";
 import type { ServerContext } from "../../ServerContext.js";
-import { ChatTemplate } from "./ChatTemplate.js";
 import { chatResponse, chatStreamFormat, completionResponse, completionStreamFormat, type OpenAiIds, type TokenText } from "./openAiFormat.js";
 import { parseChatBody, parseCompletionBody, type CompletionRequest } from "./openAiParams.js";
 
 export function registerOpenAiRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const { engine } = ctx;
   const config = { family: "openai" as const };
-  let chatTemplate: ChatTemplate | undefined;
-  const template = (): ChatTemplate => {
-    const info = engine.model!.info;
-    chatTemplate ??= new ChatTemplate(info.chatTemplate, { bos: info.bosText, eos: info.eosText });
-    return chatTemplate;
-  };
   const ids = (prefix: string, request: FastifyRequest): OpenAiIds => ({ id: `${prefix}-${request.id}`, created: Math.floor(Date.now() / 1000), model: engine.modelName });
   const texts = (): TokenText => {
     const tokens = engine.tokens!;
@@ -45,10 +38,8 @@ export function registerOpenAiRoutes(app: FastifyInstance, ctx: ServerContext): 
       operation: "chat",
       parse: (request) => ({ ...parseChatBody(request.body), id: ids("chatcmpl", request) }),
       model: (body) => body.model,
-      generation: (body) => {
-        const t = template();
-        return { ...body.generation, prompt: t.render(body.messages), specialTokens: t.fromModel };
-      },
+      // The engine makes the prompt from the messages (with the model's chat template).
+      generation: (body) => ({ ...body.generation, messages: body.messages }),
       streaming: (body) => body.stream,
       streamFormat: (body) => chatStreamFormat(body.id, body.logprobs, body.includeUsage, texts()),
       whole: (body, g, { timings }) => ({ body: chatResponse(g, body.id, body.logprobs, texts(), timings) }),
