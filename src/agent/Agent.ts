@@ -244,7 +244,8 @@ export class Agent {
       }
     }
     times.sampled = now();
-    return { outputs: Array.from(outputs, (o) => o ?? FED), times };
+    for (let i = 0; i < outputs.length; i++) outputs[i] ??= FED; // fed rows asked for no token
+    return { outputs: outputs as RowOutput[], times };
   }
 
   /**

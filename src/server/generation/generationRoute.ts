@@ -11,7 +11,8 @@ import type { GenerationStream } from "../../master/GenerationStream.js";
 import type { RequestBreakdown } from "../../timing/requestBreakdown.js";
 import type { ServerContext } from "../ServerContext.js";
 import type { Generation, StreamFormat } from "./ResponseFormat.js";
-import { collectGeneration, streamGeneration, submitGeneration, timeResponse, type Operation } from "./serveGeneration.js";
+import type { Operation } from "../httpTiming.js";
+import { collectGeneration, streamGeneration, submitGeneration, timeResponse } from "./serveGeneration.js";
 
 /** A whole response: its body, and the headers and content type it needs beyond the defaults. */
 export interface WholeResponse {

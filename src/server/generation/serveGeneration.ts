@@ -16,7 +16,6 @@ import "../requestTimeline.js";
 import type { ServerContext } from "../ServerContext.js";
 import type { Generation, StreamFormat } from "./ResponseFormat.js";
 
-export type { Operation };
 
 /**
  * Tokenizes and queues the generation on the engine (a request received

@@ -3,6 +3,7 @@
  * completions: `data: {chunk}` events, the finish reason on the last choice
  * chunk, a usage chunk when stream_options.include_usage, then `data: [DONE]`.
  */
+import type { EngineTokens } from "../../../engines/Engine.js";
 import type { FinishReason, TokenEvent } from "../../../master/GenerationStream.js";
 import type { Generation, StreamFormat } from "../../generation/ResponseFormat.js";
 import { errorBody, type HttpError } from "../../httpErrors.js";
@@ -13,9 +14,8 @@ export interface OpenAiIds {
   model: string;
 }
 
-export interface TokenText {
-  text(id: number): string;
-}
+/** The engine's token texts, which logprobs show. */
+export type TokenText = Pick<EngineTokens, "text">;
 
 export function openAiFinishReason(reason: FinishReason): "stop" | "length" {
   return reason === "length" ? "length" : "stop";

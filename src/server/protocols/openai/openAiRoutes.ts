@@ -10,10 +10,7 @@ export function registerOpenAiRoutes(app: FastifyInstance, ctx: ServerContext): 
   const { engine } = ctx;
   const config = { family: "openai" as const };
   const ids = (prefix: string, request: FastifyRequest): OpenAiIds => ({ id: `${prefix}-${request.id}`, created: Math.floor(Date.now() / 1000), model: engine.modelName });
-  const texts = (): TokenText => {
-    const tokens = engine.tokens!;
-    return { text: (id) => tokens.text(id) };
-  };
+  const texts = (): TokenText => engine.tokens!;
   const echo = (body: CompletionRequest): string => (body.echo ? (typeof body.prompt === "string" ? body.prompt : engine.tokens!.detokenize(body.prompt)) : "");
 
   // Each response's id is made as its body is read, so that a stream and a whole response name it the same way.

@@ -3,16 +3,14 @@
  * standard SSE, one `data:{...}` event per token and a blank line, the last
  * event carrying generated_text and details.
  */
+import type { EngineTokens } from "../../../engines/Engine.js";
 import type { TokenEvent } from "../../../master/GenerationStream.js";
 import type { Generation, StreamFormat } from "../../generation/ResponseFormat.js";
 import { errorBody, type HttpError } from "../../httpErrors.js";
 import { alternatives, tgiFinishReason, tokenObject } from "../tokenText.js";
 
-/** Looks up token texts for prefill tokens and alternatives. */
-export interface TokenTexts {
-  text(id: number): string;
-  special(id: number): boolean;
-}
+/** Looks up token texts for prefill tokens and alternatives: the engine's own. */
+export type TokenTexts = Pick<EngineTokens, "text" | "isSpecial">;
 
 export interface TgiOptions {
   details: boolean;
@@ -26,7 +24,7 @@ export interface TgiOptions {
 }
 
 function topTokens(e: TokenEvent, texts: TokenTexts) {
-  return alternatives(e.top, (id) => texts.text(id), (id) => texts.special(id));
+  return alternatives(e.top, (id) => texts.text(id), (id) => texts.isSpecial(id));
 }
 
 export function tgiResponse(g: Generation, o: TgiOptions, texts: TokenTexts, timings?: object): object {

@@ -15,10 +15,7 @@ type Mode = "whole" | "stream" | "by-flag";
 export function registerTgiRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const { engine } = ctx;
   const config = { family: "tgi" as const };
-  const texts = (): TokenTexts => {
-    const tokens = engine.tokens!;
-    return { text: (id) => tokens.text(id), special: (id) => tokens.isSpecial(id) };
-  };
+  const texts = (): TokenTexts => engine.tokens!;
   const options = (parsed: TgiRequest, stream: GenerationStream): TgiOptions => ({
     details: parsed.details,
     decoderInputDetails: parsed.decoderInputDetails,
