@@ -1,7 +1,8 @@
 /**
  * The tokenizer thread (src/agent/PromptTokenizer.ts) stopped while it is
  * inside llama.cpp's tokenizer: terminating a thread in that native call
- * aborted the whole process (an uncaught Napi::Error, exit 134). Run in a
+ * aborted the whole process (an uncaught Napi::Error, exit 134), and so did
+ * ending it with its model still loaded. Run in a
  * child process, so that an abort fails the test instead of the test runner.
  */
 import assert from "node:assert/strict";
@@ -53,6 +54,27 @@ describe("the tokenizer thread", () => {
     // Each long prompt was either done before the dispose or refused by it: never lost.
     const outcomes = stdout.trim().split("\n");
     assert.equal(outcomes.length, 3);
+    for (const o of outcomes) assert.match(o, /^(tokens|the engine is shutting down)$/);
+  });
+
+  it("is disposed of while it loads the vocabulary, with a long prompt waiting for it", async () => {
+    const { code, signal, stdout, stderr } = await runScript(`
+const { PromptTokenizer } = await import(process.env.TOKENIZER);
+const keep = setInterval(() => {}, 1000);
+const text = "word ".repeat(400000);
+for (let i = 0; i < 4; i++) {
+  const t = new PromptTokenizer(() => [1], process.env.MODEL, 16);
+  const outcome = t.tokenize(text, false).then(() => "tokens", (e) => e.message);
+  await new Promise((r) => setTimeout(r, 1 + i * 60));
+  await t.dispose();
+  console.log(await outcome);
+}
+clearInterval(keep);
+`);
+    assert.equal(signal, null, stderr);
+    assert.equal(code, 0, stderr);
+    const outcomes = stdout.trim().split("\n");
+    assert.equal(outcomes.length, 4);
     for (const o of outcomes) assert.match(o, /^(tokens|the engine is shutting down)$/);
   });
 

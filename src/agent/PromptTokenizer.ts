@@ -79,10 +79,13 @@ export class PromptTokenizer {
     // The worker keeps the process alive only while it has work: an idle one must not hold a CLI open.
     if (this.active++ === 0) this.worker?.ref();
     try {
-      if (!(await this.start())) return this.tokenizeHere(job.text, job.special);
+      const started = await this.start();
+      if (this.disposed) throw new Error("the engine is shutting down");
+      if (!started || !this.worker) return this.tokenizeHere(job.text, job.special);
+      const worker = this.worker;
       return await new Promise<ArrayLike<number>>((resolve, reject) => {
         this.pending.set(job.id, { job, resolve, reject });
-        this.worker!.postMessage(job);
+        worker.postMessage(job);
       });
     } finally {
       if (--this.active === 0) this.worker?.unref();
@@ -96,7 +99,9 @@ export class PromptTokenizer {
       // A worker that never says ready (a hung load) must not hold the server's readiness, nor long prompts, forever.
       const timeout = setTimeout(() => {
         this.abandon(worker, `it did not load the vocabulary within ${START_TIMEOUT_MS / 1000} s`);
-        void worker.terminate();
+        // Asked, not terminated: a thread stopped inside llama.cpp's load aborts the process. It ends once loaded.
+        worker.postMessage({ close: true } satisfies CloseRequest);
+        worker.unref();
         resolve(false);
       }, START_TIMEOUT_MS);
       timeout.unref();
@@ -164,16 +169,17 @@ export class PromptTokenizer {
     this.pending.clear();
     for (const p of left) p.reject(new Error("the engine is shutting down"));
     if (!worker) return;
-    if (left.length === 0) {
-      // Idle, or loading the vocabulary (llama.cpp loads it off the thread's JS): safe to stop at once.
-      await worker.terminate();
-      return;
-    }
-    // Terminating the thread inside llama.cpp's synchronous tokenizer aborts the whole process
-    // (an uncaught Napi::Error): it is asked to end once its job is done instead.
+    // Terminating the thread inside a native call (the tokenizer, the vocabulary's load) or with its
+    // model still loaded aborts the whole process (an uncaught Napi::Error): it is asked to free the
+    // model and end between jobs instead. The process waits for it: exiting meanwhile would terminate it all the same.
     const exited = once(worker, "exit");
-    worker.ref(); // the process waits for it: exiting meanwhile would cut the native call short all the same
+    worker.ref();
     worker.postMessage({ close: true } satisfies CloseRequest);
-    await exited;
+    // A load that hangs must not hold the shutdown forever: after the start's own bound, the thread is left to the process's exit.
+    let bound: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (bound = setTimeout(resolve, START_TIMEOUT_MS)));
+    await Promise.race([exited, late]);
+    clearTimeout(bound);
+    worker.unref();
   }
 }

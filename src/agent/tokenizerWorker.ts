@@ -16,7 +16,7 @@ export interface TokenizeJob {
 
 export type TokenizeResult = { id: number; tokens: Uint32Array } | { id: number; error: string };
 
-/** Sent instead of terminate() while a job may be running: the thread ends once it is between jobs. */
+/** Sent instead of terminate(): the thread frees its model and ends once it is between jobs (or once loaded). */
 export interface CloseRequest {
   close: true;
 }
@@ -37,15 +37,15 @@ function yieldToTheEngine(): void {
 }
 
 async function main(): Promise<void> {
-  yieldToTheEngine();
   const port = parentPort!;
   const llama = await getLlama({ gpu: false, build: "never", skipDownload: true, usePrebuiltBinaries: true, progressLogs: false, logLevel: LlamaLogLevel.error });
   const model = await llama.loadModel({ modelPath: (workerData as { modelPath: string }).modelPath, vocabOnly: true });
+  yieldToTheEngine();
   port.postMessage({ ready: true });
   port.on("message", (job: TokenizeJob | CloseRequest) => {
     if ("close" in job) {
-      // Between two native calls: ending the thread here cannot cut one short.
-      process.exit(0);
+      void close(model, llama);
+      return;
     }
     let result: TokenizeResult;
     try {
@@ -55,6 +55,14 @@ async function main(): Promise<void> {
     }
     port.postMessage(result, "tokens" in result ? [result.tokens.buffer as ArrayBuffer] : []);
   });
+}
+
+/** Native resources freed while the thread can still run their callbacks: tearing the thread down with them alive aborted the process. */
+async function close(model: { dispose(): Promise<void> }, llama: { dispose(): Promise<void> }): Promise<void> {
+  parentPort!.removeAllListeners("message");
+  await model.dispose();
+  await llama.dispose();
+  process.exit(0);
 }
 
 main().catch((err: Error) => parentPort!.postMessage({ failed: err.message }));
