@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
-import { fromOllama, fromOpenAiBody, fromTgiHeaders, fromTimingsObject, fromVllmMetrics } from "../src/bench/backendTimings.js";
+import { fromOllama, fromOpenAiBody, fromTgiHeaders, fromTimingsObject, fromVllmMetrics } from "../src/timing/backendTimings.js";
 import { readClientRecords } from "../src/bench/clientRecords.js";
 import { LoadClient, type ClientRecord } from "../src/bench/LoadClient.js";
 import { protocol, PROTOCOLS, type ProtocolName } from "../src/bench/protocols.js";

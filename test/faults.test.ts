@@ -72,7 +72,7 @@ describe("a client that vanishes frees what it held within one step, at every st
 
   test("while queued, during a chunked prefill, and mid-stream", () =>
     withTestServer({ rows: 1, batchTokens: 16 }, async (s) => {
-      const master = s.server.engine.master!;
+      const master = s.server.localEngine!.master!;
       const leave = new Map<string, AbortController>();
       const send = (id: string, body: object, path = "/generate") => {
         const abort = new AbortController();

@@ -208,7 +208,7 @@ describe("a graceful shutdown delivers every accepted request", () => {
       family === "tgi" ? { inputs: "finish me", parameters: { max_new_tokens: 200, ignore_eos: true } } : { prompt: "finish me", max_tokens: 200, ignore_eos: true };
     const whole = [postJson(`${s.url}/generate`, body("tgi")), postJson(`${s.url}/v1/completions`, body("openai")), postJson(`${s.url}/models/llama2/generate`, { inputs: "finish me", parameters: { max_new_tokens: 200, ignore_eos: true } })];
     const streamed = postJson(`${s.url}/generate_stream`, body("tgi"));
-    await waitFor(() => s.server.engine.master!.stats.running === 4, "all four to run");
+    await waitFor(() => s.server.localEngine!.master!.stats.running === 4, "all four to run");
     const closed = s.server.close(30_000);
     const [tgi, openai, llmServing] = await Promise.all(whole);
     assert.equal(tgi.status, 200);

@@ -102,7 +102,7 @@ describe("chat templates", () => {
       const c = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: "unused", maxRetries: 0 });
       const r = await c.chat.completions.create({ model: "llama2", messages, max_tokens: 2, temperature: 0 });
       const rendered = new Template(template).render({ messages, add_generation_prompt: true, bos_token: "<s>", eos_token: "</s>" });
-      const agent = s.server.engine.master!.agent;
+      const agent = s.server.localEngine!.master!.agent;
       const expected = agent.tokenize(rendered, true);
       assert.equal(expected[0], 1, "the template's <s> is the BOS token");
       assert.ok(expected.includes(2), "and its </s> the EOS token");

@@ -7,7 +7,7 @@
  * reason) for everything it does not.
  */
 import type { ClientRecord } from "../bench/LoadClient.js";
-import { backendEngineMs } from "../bench/backendTimings.js";
+import { backendEngineMs } from "../timing/backendTimings.js";
 import type { ServerTimeline } from "../bench/serverRecords.js";
 import { analyze, type Analysis } from "./analyze.js";
 import { groupBy, mean, median } from "./fit.js";

@@ -14,7 +14,7 @@ import { Agent, request as httpRequest, type IncomingHttpHeaders } from "node:ht
 import { request as httpsRequest } from "node:https";
 import { now } from "../timing/clock.js";
 import { waitUntil } from "./waitUntil.js";
-import type { BackendTimings } from "./backendTimings.js";
+import type { BackendTimings } from "../timing/backendTimings.js";
 import { wholeBody, type GenerationAsk, type Protocol, type StreamParser } from "./protocols.js";
 import type { PromptSpec } from "./prompts.js";
 

@@ -12,7 +12,7 @@ import { rm } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { makeFolder } from "../model/makeFolder.js";
 
 const run = promisify(execFile);
@@ -50,12 +50,24 @@ function step(command: string, args: string[], cwd: string, log: string): Promis
   });
 }
 
-export async function ensureLlamaCppBuild(say: (line: string) => void): Promise<LlamaCppBuild> {
+function buildPaths(): LlamaCppBuild & { root: string } {
   const tag = llamaCppTag();
   const root = join(cacheRoot(), `llama.cpp-${tag}`);
   const bin = join(root, "build", "bin");
-  const built = { tag, server: join(bin, "llama-server"), bench: join(bin, "llama-bench") };
-  if (existsSync(built.server) && existsSync(built.bench)) return built;
+  return { tag, root, server: join(bin, "llama-server"), bench: join(bin, "llama-bench") };
+}
+
+/** The build, if it has been made (the tests that need llama-server use it; .ci/run makes it). */
+export function findLlamaCppBuild(): LlamaCppBuild | undefined {
+  const { root: _root, ...built } = buildPaths();
+  return existsSync(built.server) && existsSync(built.bench) ? built : undefined;
+}
+
+export async function ensureLlamaCppBuild(say: (line: string) => void): Promise<LlamaCppBuild> {
+  const found = findLlamaCppBuild();
+  if (found) return found;
+  const { root, ...built } = buildPaths();
+  const tag = built.tag;
   if (!(await have("cmake")) || !(await have("g++"))) {
     say("installing cmake and g++ (apt-get)");
     await run("sh", ["-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmake g++ make git >/dev/null"]);
@@ -69,4 +81,15 @@ export async function ensureLlamaCppBuild(say: (line: string) => void): Promise<
   await step("cmake", ["-S", "src", "-B", "build", ...options], root, log);
   await step("cmake", ["--build", "build", "--target", "llama-server", "llama-bench", "-j", "2"], root, log);
   return built;
+}
+
+// `node dist/src/bench/llamaCppBuild.js` (npm run build:llama-server): builds it if it is not there yet.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  ensureLlamaCppBuild((line) => process.stderr.write(`llama.cpp: ${line}\n`)).then(
+    (b) => process.stderr.write(`llama.cpp: llama-server ${b.tag} is at ${b.server}\n`),
+    (err: Error) => {
+      process.stderr.write(`llama.cpp: ${err.message}\n`);
+      process.exit(1);
+    },
+  );
 }

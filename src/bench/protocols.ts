@@ -4,7 +4,7 @@
  * reported about its own time (backendTimings.ts). They work against any
  * server of that protocol, ours or not.
  */
-import { fromOllama, fromOpenAiBody, fromTgiHeaders, fromTimingsObject, type BackendTimings, type ResponseHeaders } from "./backendTimings.js";
+import { fromOllama, fromOpenAiBody, fromTgiHeaders, fromTimingsObject, type BackendTimings, type ResponseHeaders } from "../timing/backendTimings.js";
 
 export type ProtocolName = "llm-serving" | "tgi" | "openai" | "openai-chat" | "llama.cpp" | "ollama";
 

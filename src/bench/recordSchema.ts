@@ -6,7 +6,7 @@
  * run's start; null where a point was not reached.
  */
 import { z } from "zod";
-import { BACKEND_SOURCES } from "./backendTimings.js";
+import { BACKEND_SOURCES } from "../timing/backendTimings.js";
 
 const time = z.number().nullable();
 const ms = (what: string) => z.number().optional().describe(what);

@@ -18,7 +18,7 @@ import { parseArgs, promisify } from "node:util";
 import { ensureSyntheticModel } from "../model/defaultModel.js";
 import { isPresetName, type PresetName } from "../model/presets.js";
 import { largest, linearFit, median, smallest } from "../analysis/fit.js";
-import { backendEngineMs } from "./backendTimings.js";
+import { backendEngineMs } from "../timing/backendTimings.js";
 import { startBenchServer, type BenchServer } from "./benchServer.js";
 import { LoadClient, serverIdOf, type ClientRecord } from "./LoadClient.js";
 import { ensureLlamaCppBuild } from "./llamaCppBuild.js";

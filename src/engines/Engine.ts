@@ -29,9 +29,11 @@ export class EngineUnavailableError extends Error {
 
 /** The model an engine serves, and how. */
 export interface EngineModel {
-  info: ModelInfo;
-  placement: Placement;
-  /** Tokens one request can hold (prompt + output), as the engine made it. */
+  /** The GGUF's description (undefined for remote engines: their backends hold the model). */
+  info: ModelInfo | undefined;
+  /** Where the model runs here (undefined for remote engines). */
+  placement: Placement | undefined;
+  /** Tokens one request can hold (prompt + output), as the engine made it (0: not known here). */
   contextSize: number;
   /** What was asked for; it differs when llama.cpp rounds it. */
   requestedContextSize: number;
@@ -86,7 +88,7 @@ export interface Engine {
   /** Checks availability, makes the prompt (for a chat), tokenizes and queues the generation; its events come on the stream. */
   generate(request: EngineRequest, admitted: boolean): Promise<GenerationStream>;
   /** Running and waiting requests, KV use (throws EngineUnavailableError when it cannot say). */
-  stats(): MasterStats;
+  stats(): EngineStats;
   /** A generation request begins (its body may still be arriving); false once a drain has begun. */
   admit(): boolean;
   /** An admitted request has reached the engine, or ended without. */
@@ -95,6 +97,23 @@ export interface Engine {
   drain(timeoutMs: number): Promise<boolean>;
   dispose(): Promise<void>;
 }
+
+/** One remote engine as /stats shows it. */
+export interface RemoteEngineStats {
+  name: string;
+  kind: string;
+  url: string;
+  healthy: boolean;
+  /** Our requests in flight on it. */
+  outstanding: number;
+  served: number;
+  failures: number;
+  lastError: string | null;
+  /** What the backend itself says (llama.cpp /slots, vLLM /metrics), when it says. */
+  load: { running?: number; waiting?: number; capacity?: number; kvUsage?: number } | null;
+}
+
+export type EngineStats = MasterStats & { engines?: RemoteEngineStats[] };
 
 /** Receives every engine step (the timing instruments). */
 export type StepListener = (step: EngineStep) => void;

@@ -37,6 +37,10 @@ export interface GenerationRequest {
    * a refused request still shows how long its tokenization took.
    */
   trace?: RequestTrace;
+  /** The caller's W3C traceparent: a remote engine's request continues its trace. */
+  traceparent?: string;
+  /** Requests with the same key go to the same remote engine under the affinity policy (default: the prompt's beginning). */
+  sessionKey?: string;
   /** Aborted when the caller no longer wants the result (an HTTP client that left): the request is cancelled wherever it is, even while its prompt is tokenized. */
   signal?: AbortSignal;
 }

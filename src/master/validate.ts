@@ -77,8 +77,8 @@ export function validate(r: GenerationRequest, limits: IntakeLimits, tokenizer: 
   );
 }
 
-/** Checks everything that does not depend on the prompt. */
-function validateParams(r: GenerationRequest, limits: IntakeLimits): Omit<ValidRequest, "prompt"> {
+/** Checks everything that does not depend on the prompt (a remote engine's whole intake: its backend tokenizes). */
+export function validateParams(r: Omit<GenerationRequest, "prompt">, limits: Pick<IntakeLimits, "vocabSize" | "rowCapacity">): Omit<ValidRequest, "prompt"> {
   const { vocabSize, rowCapacity } = limits;
   const maxNewTokens = r.fitContext ? integerIn("max_new_tokens", r.maxNewTokens, 1, Number.MAX_SAFE_INTEGER) : integerIn("max_new_tokens", r.maxNewTokens, 1, rowCapacity - 1);
   const topLogprobs = r.topLogprobs === undefined ? 0 : integerIn("top_logprobs", r.topLogprobs, 0, MAX_TOP_LOGPROBS);

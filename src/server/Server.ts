@@ -1,6 +1,6 @@
 /**
- * The HTTP server: fastify, one engine beside it in the same process (native
- * decoding runs off the JS thread). Each request's way through it is in
+ * The HTTP server: fastify, and one engine: the model in this process (native
+ * decoding runs off the JS thread), or remote engines behind a router. Each request's way through it is in
  * requestLifecycle.ts; the routes are grouped by API family.
  */
 import { createServer, type ServerResponse } from "node:http";
@@ -10,7 +10,9 @@ import { now } from "../timing/clock.js";
 import { Instrumentation } from "../timing/Instrumentation.js";
 import { Logger } from "../timing/Logger.js";
 import type { ServeConfig } from "./config/ServeConfig.js";
+import type { Engine } from "../engines/Engine.js";
 import { LocalEngine } from "../engines/LocalEngine.js";
+import { RouterEngine } from "../engines/router/RouterEngine.js";
 import { modelNameCheck } from "./modelName.js";
 import { registerLlmServingRoutes } from "./protocols/llmServing/llmServingRoutes.js";
 import { registerOpenAiRoutes } from "./protocols/openai/openAiRoutes.js";
@@ -53,7 +55,9 @@ export interface ServerOptions {
 export class LlmServer {
   readonly app: FastifyInstance;
   /** The routes see it only as an Engine (ServerContext); its master and agent are here for tests and the CLI. */
-  readonly engine: LocalEngine;
+  readonly engine: Engine;
+  /** The engine in this process, when the model runs here (not through remote engines). */
+  readonly localEngine: LocalEngine | undefined;
   /** The timing instruments; undefined when timing is off. */
   readonly instrumentation: Instrumentation | undefined;
   readonly logger: Logger;
@@ -94,7 +98,12 @@ export class LlmServer {
         })
       : undefined;
     const instrumentation = this.instrumentation;
-    this.engine = new LocalEngine(config, options.resolveModelPath, instrumentation ? (step) => instrumentation.recordStep(step) : undefined, options.warmTokenizer ?? true);
+    if (config.engines.length > 0) {
+      this.engine = new RouterEngine({ modelName: config.modelName ?? config.engines[0].model ?? "remote", policy: config.routing, engines: config.engines, contextSize: undefined });
+    } else {
+      this.localEngine = new LocalEngine(config, options.resolveModelPath, instrumentation ? (step) => instrumentation.recordStep(step) : undefined, options.warmTokenizer ?? true);
+      this.engine = this.localEngine;
+    }
     const ctx: ServerContext = { engine: this.engine, checkModelName: modelNameCheck(this.engine, config.modelNameCheck), instrumentation, logger: this.logger };
     if (config.corsOrigins.length > 0) {
       void this.app.register(cors, { origin: config.corsOrigins.includes("*") ? "*" : config.corsOrigins, exposedHeaders: ["x-request-id", "server-timing"] });

@@ -5,6 +5,7 @@
  * written to the socket is the HTTP layer's (RequestTimeline.tokenWritten).
  */
 import { GrowableFloat64, GrowableInt32 } from "./Growable.js";
+import type { HopTrace } from "./HopTrace.js";
 import { Marks } from "./Marks.js";
 import { REQUEST_POINTS } from "./points.js";
 
@@ -16,4 +17,6 @@ export class RequestTrace {
   readonly tokenStep = new GrowableInt32();
   /** Per output token: when its event reached the request's stream. */
   readonly tokenDelivered = new GrowableFloat64();
+  /** Set when a remote engine served the request: the hop to it (it has no steps here then). */
+  hop: HopTrace | undefined;
 }

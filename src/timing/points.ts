@@ -54,8 +54,21 @@ export const HttpPoint = Object.freeze(Object.fromEntries(HTTP_POINTS.map((name,
   readonly [K in HttpPointName]: number;
 };
 
-/** The spans a request's server time is split into, in order (docs/timing.md, "Request spans"). */
-export const REQUEST_SPANS = ["receive", "validate", "tokenize", "enqueue", "queue", "step", "loop", "respond"] as const;
+/** Points of a request relayed to a remote engine, on our clock (docs/timing.md, "Hop time points"). */
+export const HOP_POINTS = ["connected", "sent", "first_byte", "last_byte"] as const;
+
+export type HopPointName = (typeof HOP_POINTS)[number];
+
+export const HopPoint = Object.freeze(Object.fromEntries(HOP_POINTS.map((name, i) => [name, i]))) as {
+  readonly [K in HopPointName]: number;
+};
+
+/**
+ * The spans a request's server time is split into, in order (docs/timing.md,
+ * "Request spans"). A request served here has queue, step and loop; one
+ * relayed to a remote engine has connect, send, wait and stream instead.
+ */
+export const REQUEST_SPANS = ["receive", "validate", "tokenize", "enqueue", "queue", "step", "loop", "connect", "send", "wait", "stream", "respond"] as const;
 
 export type RequestSpanName = (typeof REQUEST_SPANS)[number];
 

@@ -81,10 +81,24 @@ export interface RequestSummaryJson {
 }
 
 /** Everything about one request (GET /debug/requests/{id}, a --timeline-file line). */
+export interface HopJson {
+  engine: string;
+  reason: string;
+  url: string;
+  retries: string[];
+  backend_ms: number | null;
+  backend_engine_ms: number | null;
+  network_and_front_ms: number | null;
+  ours_ms: number;
+  backend_timings: Record<string, unknown> | null;
+}
+
 export interface RequestRecordJson extends RequestSummaryJson {
   origin: number;
   points: Record<string, number | null>;
   missing_steps: number;
+  /** Set when a remote engine served the request (docs/timing.md, "Hop time points"). */
+  hop?: HopJson;
   span: SpanJson;
   tokens: TokenTimesJson[];
   steps: StepJson[];

@@ -8,7 +8,9 @@
  */
 import { now } from "./clock.js";
 import type { EventRing } from "./EventRing.js";
-import { HTTP_POINTS, HttpPoint, REQUEST_POINTS, RequestPoint, STEP_SPANS, StepPoint, type RequestSpanName } from "./points.js";
+import { backendEngineMs } from "./backendTimings.js";
+import type { HopTrace } from "./HopTrace.js";
+import { HOP_POINTS, HopPoint, HTTP_POINTS, HttpPoint, REQUEST_POINTS, RequestPoint, STEP_SPANS, StepPoint, type RequestSpanName } from "./points.js";
 import type { RequestTimeline } from "./RequestTimeline.js";
 import type { StepRecord } from "./StepRecord.js";
 import type { StepStore } from "./StepStore.js";
@@ -74,6 +76,42 @@ export interface RequestBreakdown {
   generatedTokens: number;
   /** Steps of this request no longer kept (their time counts as untimed). */
   missingSteps: number;
+  /** Set when a remote engine served the request. */
+  hop?: HopBreakdown;
+}
+
+/** A relayed request's time split three ways: ours, the network with the backend's front end, and the backend's engine. */
+export interface HopBreakdown {
+  engine: string;
+  reason: string;
+  url: string;
+  retries: string[];
+  /** sent → finished: the backend and the network, up to the generation's end as we saw it (our relaying of each chunk runs inside it). */
+  backendMs: number | null;
+  /** What the backend says its engine took (prefill + decode), when it says. */
+  backendEngineMs: number | null;
+  /** backendMs − backendEngineMs: the network, the backend's HTTP front end and its queue. */
+  networkAndFrontMs: number | null;
+  /** e2e − backendMs: our part (HTTP, validation, routing, connect, relaying, writing). */
+  oursMs: number;
+  /** The backend's own timings as it reported them. */
+  backend: HopTrace["backend"] | null;
+}
+
+function hopBreakdown(hop: HopTrace, e2e: number, finished: number): HopBreakdown {
+  const backendMs = orNull(finished - hop.marks.get(HopPoint.sent));
+  const engineMs = hop.backend ? (backendEngineMs(hop.backend) ?? null) : null;
+  return {
+    engine: hop.engine,
+    reason: hop.reason,
+    url: hop.url,
+    retries: hop.retries,
+    backendMs,
+    backendEngineMs: engineMs,
+    networkAndFrontMs: backendMs !== null && engineMs !== null ? backendMs - engineMs : null,
+    oursMs: e2e - (backendMs ?? 0),
+    backend: hop.backend ?? null,
+  };
 }
 
 function makeSpan(name: Span["name"], start: number, end: number, events: RuntimeEvents | undefined): Span {
@@ -186,6 +224,14 @@ export function breakdownRequest(t: RequestTimeline, steps: StepStore | undefine
     nativeMs += Math.min(steps.mark(id, StepPoint.sampled), end) - Math.min(steps.mark(id, StepPoint.decode_start), end);
   }
   if (!detail && steps_.dur > 0) children.push(steps_, loops);
+  const hop = t.trace?.hop;
+  if (hop) {
+    add("connect", hop.marks.get(HopPoint.connected));
+    add("send", hop.marks.get(HopPoint.sent));
+    add("wait", hop.marks.get(HopPoint.first_byte));
+    // To the generation's end: the backend's last bytes (its final counts) may come after our response has ended.
+    add("stream", engine(RequestPoint.finished));
+  }
   if (end > cursor) children.push(makeSpan("respond", cursor, end, spanEvents));
 
   const root = makeSpan("request", received, end, events);
@@ -200,6 +246,7 @@ export function breakdownRequest(t: RequestTimeline, steps: StepStore | undefine
   const points: Record<string, number | null> = {};
   HTTP_POINTS.forEach((name, i) => (points[name] = orNull(http(i) - received)));
   REQUEST_POINTS.forEach((name, i) => (points[name] = orNull(engine(i) - received)));
+  if (hop) HOP_POINTS.forEach((name, i) => (points[name] = orNull(hop.marks.get(i) - received)));
 
   return {
     id: t.id,
@@ -213,6 +260,7 @@ export function breakdownRequest(t: RequestTimeline, steps: StepStore | undefine
     promptTokens: t.promptTokens,
     generatedTokens: n || t.generatedTokens,
     missingSteps,
+    ...(hop ? { hop: hopBreakdown(hop, e2e, engine(RequestPoint.finished)) } : {}),
     span: root,
     durations: {
       e2e,

@@ -6,7 +6,7 @@
  * GET /debug/requests/{id} has the final figures.
  */
 import type { RequestBreakdown } from "./requestBreakdown.js";
-import { durationsJson, ms } from "./timelineJson.js";
+import { durationsJson, hopJson, ms } from "./timelineJson.js";
 
 function spanTotal(b: RequestBreakdown, name: string): number {
   return b.span.children!.filter((c) => c.name === name).reduce((a, c) => a + c.dur, 0);
@@ -23,6 +23,7 @@ export function serverTimingHeader(b: RequestBreakdown): string {
     ["queue", d.queue],
     ["prefill", d.prefill],
     ["decode", d.decode],
+    ...(b.hop ? (["connect", "send", "wait", "stream"] as const).map((n): [string, number] => [n, spanTotal(b, n)]) : []),
     ["respond", d.respond],
     ["ttft", d.ttft],
     ["tpot", d.tpot],
@@ -55,6 +56,7 @@ export function timingsObject(b: RequestBreakdown): object {
     complete: b.complete,
     ...durationsJson(b),
     points: Object.fromEntries(Object.entries(b.points).map(([k, v]) => [k, ms(v)])),
+    ...(b.hop ? { hop: hopJson(b.hop) } : {}),
   };
 }
 

@@ -1,6 +1,6 @@
 /** JSON views of request timelines and steps (GET /debug/requests[/{id}], --timeline-file): their shape is recordJson.ts. */
-import type { DurationsJson, RequestRecordJson, RequestSummaryJson, RuntimeEventJson, SpanJson, StatsJson, StepJson, TokenTimesJson } from "./recordJson.js";
-import type { RequestBreakdown, RuntimeEvents, Span, Stats } from "./requestBreakdown.js";
+import type { DurationsJson, HopJson, RequestRecordJson, RequestSummaryJson, RuntimeEventJson, SpanJson, StatsJson, StepJson, TokenTimesJson } from "./recordJson.js";
+import type { HopBreakdown, RequestBreakdown, RuntimeEvents, Span, Stats } from "./requestBreakdown.js";
 import { stepSpan } from "./requestBreakdown.js";
 import type { RequestTimeline } from "./RequestTimeline.js";
 import { StepPoint } from "./points.js";
@@ -104,6 +104,7 @@ export function requestDetailJson(b: RequestBreakdown, t: RequestTimeline, steps
     origin: msOf(origin),
     points: Object.fromEntries(Object.entries(b.points).map(([k, v]) => [k, ms(v)])),
     missing_steps: b.missingSteps,
+    ...(b.hop ? { hop: hopJson(b.hop) } : {}),
     span: spanJson(b.span, origin),
     tokens,
     steps: kept.map((s) => stepJson(s, events, origin)),
@@ -123,4 +124,19 @@ function runtimeEventsJson(b: RequestBreakdown, steps: readonly StepRecord[], ev
   events.gc.forEachOverlapping(b.span.start, b.span.end, (s, e, kind) => add("gc", s, e, gcKindName(kind)));
   events.stalls.forEachOverlapping(b.span.start, b.span.end, (s, e) => add("stall", s, e));
   return out.sort((x, y) => x.start - y.start);
+}
+
+/** The hop to a remote engine, its figures rounded like the rest. */
+export function hopJson(h: HopBreakdown): HopJson {
+  return {
+    engine: h.engine,
+    reason: h.reason,
+    url: h.url,
+    retries: h.retries,
+    backend_ms: ms(h.backendMs),
+    backend_engine_ms: ms(h.backendEngineMs),
+    network_and_front_ms: ms(h.networkAndFrontMs),
+    ours_ms: ms(h.oursMs) ?? 0,
+    backend_timings: h.backend ? { source: h.backend.source, ...h.backend.raw } : null,
+  };
 }

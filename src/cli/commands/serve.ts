@@ -141,11 +141,17 @@ async function serve(flags: ServeFlags): Promise<void> {
   }
   if (server.engine.state !== "ready") return; // a signal came while it loaded
   const model = server.engine.model!;
+  const stats = server.engine.stats();
   const name = server.engine.modelName;
-  log(describeModelForUser(model.info));
-  log(`engine: ${describePlacement(model.placement)}`);
-  if (model.contextNote) log(`note: ${model.contextNote} (see GET /info)`);
-  log(`serving "${name}" (${model.info.fileType}, context ${model.contextSize} tokens per request, ${config.rows} rows, ${config.batching} batching). Try:`);
+  if (model.info && model.placement) {
+    log(describeModelForUser(model.info));
+    log(`engine: ${describePlacement(model.placement)}`);
+    if (model.contextNote) log(`note: ${model.contextNote} (see GET /info)`);
+    log(`serving "${name}" (${model.info.fileType}, context ${model.contextSize} tokens per request, ${config.rows} rows, ${config.batching} batching). Try:`);
+  } else {
+    for (const e of stats.engines ?? []) log(`engine ${e.name}: ${e.kind} at ${e.url}, ${e.healthy ? "healthy" : `not healthy (${e.lastError ?? "no answer"}); checked again with backoff`}`);
+    log(`serving "${name}" through ${config.engines.length} remote engine(s), routing ${config.routing}. Try:`);
+  }
   const auth = config.apiKey ? ` -H 'Authorization: Bearer …'` : "";
   log(`  curl ${url}/models/${name}/generate${auth} -H 'Content-Type: application/json' -d '{"inputs": "Hello", "parameters": {"max_new_tokens": 20, "do_sample": false}}'`);
 }

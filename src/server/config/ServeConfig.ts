@@ -3,6 +3,8 @@
  * YAML file (llm-serving's sections), overridden by command-line flags.
  */
 import type { GpuChoice, GpuLayers } from "../../agent/gpu.js";
+import type { BackendConfig } from "../../engines/remote/RemoteBackend.js";
+import type { RoutingPolicyName } from "../../engines/router/routingPolicy.js";
 import type { BatchingPolicy } from "../../master/Scheduler.js";
 import type { LogLevel } from "../../timing/Logger.js";
 
@@ -54,6 +56,10 @@ export interface ServeConfig {
   corsOrigins: string[];
   /** "on": an unknown model name is a 404; "off": any name means the served model. */
   modelNameCheck: "on" | "off";
+  /** Remote engines to serve through (docs/engines.md); empty: the model runs in this process. */
+  engines: BackendConfig[];
+  /** How requests are spread over the remote engines. */
+  routing: RoutingPolicyName;
 }
 
 export const DEFAULT_CONFIG: Readonly<ServeConfig> = Object.freeze({
@@ -83,6 +89,8 @@ export const DEFAULT_CONFIG: Readonly<ServeConfig> = Object.freeze({
   apiKey: undefined,
   corsOrigins: [],
   modelNameCheck: "on",
+  engines: [],
+  routing: "least-outstanding",
 });
 
 /** Later layers win; `undefined` in a layer means "not set there". */

@@ -9,6 +9,9 @@ import { dirname, resolve } from "node:path";
 import { parse } from "yaml";
 import { z } from "zod";
 import { GPU_CHOICES } from "../../agent/gpu.js";
+import { BACKEND_KINDS } from "../../engines/remote/backendProtocol.js";
+import { BACKEND_DEFAULTS, type BackendConfig } from "../../engines/remote/RemoteBackend.js";
+import { ROUTING_POLICIES } from "../../engines/router/routingPolicy.js";
 import type { ServeConfig } from "./ServeConfig.js";
 
 export class ConfigError extends Error {
@@ -99,7 +102,43 @@ const schema = z.strictObject({
     })
     .optional(),
   tokenizer: z.strictObject({}).optional(),
+  // ours: serve through remote engines (docs/engines.md)
+  engines: z
+    .array(
+      z.strictObject({
+        name: z.string().min(1),
+        url: z.string().url().refine((u) => /^https?:\/\//.test(u), "must be an http(s) URL"),
+        kind: z.enum(BACKEND_KINDS),
+        model: z.string().min(1).optional(),
+        api_key: z.string().min(1).optional(),
+        max_outstanding: positiveInt.optional(),
+        health_interval: z.number().positive().optional(),
+        timeout: z.number().positive().optional(),
+        idle_timeout: z.number().positive().optional(),
+      }),
+    )
+    .nonempty()
+    .optional(),
+  routing: z.strictObject({ policy: z.enum(ROUTING_POLICIES).optional() }).optional(),
 });
+
+type EngineEntry = NonNullable<z.infer<typeof schema>["engines"]>[number];
+
+const seconds = (s: number | undefined, fallback: number): number => (s === undefined ? fallback : s * 1000);
+
+function backendConfig(e: EngineEntry): BackendConfig {
+  return {
+    name: e.name,
+    url: e.url,
+    kind: e.kind,
+    model: e.model,
+    apiKey: e.api_key,
+    maxOutstanding: e.max_outstanding ?? BACKEND_DEFAULTS.maxOutstanding,
+    healthIntervalMs: seconds(e.health_interval, BACKEND_DEFAULTS.healthIntervalMs),
+    firstByteTimeoutMs: seconds(e.timeout, BACKEND_DEFAULTS.firstByteTimeoutMs),
+    idleTimeoutMs: seconds(e.idle_timeout, BACKEND_DEFAULTS.idleTimeoutMs),
+  };
+}
 
 export interface LoadedConfig {
   config: Partial<ServeConfig>;
@@ -154,7 +193,10 @@ export function parseConfig(text: string, source = "config", folder = "."): Load
   const warnings = stripIgnored(raw as Record<string, unknown>);
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(`${source}: ${describe(parsed.error)}`);
-  const { model_config: m = {}, serving_config: s = {}, pa_config: pa = {}, timing_config: tc = {} } = parsed.data;
+  const { model_config: m = {}, serving_config: s = {}, pa_config: pa = {}, timing_config: tc = {}, engines, routing } = parsed.data;
+  const names = engines?.map((e) => e.name) ?? [];
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice) throw new ConfigError(`${source}: engines: the name "${twice}" is used twice`);
   if (m.context_size !== undefined && m.max_generate_length !== undefined && m.context_size !== m.max_generate_length) {
     throw new ConfigError(`${source}: model_config.context_size (${m.context_size}) and max_generate_length (${m.max_generate_length}) disagree; give one`);
   }
@@ -188,6 +230,8 @@ export function parseConfig(text: string, source = "config", folder = "."): Load
       otlpEndpoint: tc.otlp_endpoint,
       loopResolutionMs: tc.loop_resolution_ms,
       logLevel: tc.log_level,
+      engines: engines?.map(backendConfig),
+      routing: routing?.policy,
     },
   };
 }

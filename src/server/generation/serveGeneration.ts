@@ -25,7 +25,9 @@ export async function submitGeneration(ctx: ServerContext, request: FastifyReque
   const timing = request.timing;
   const trace = timing.validated();
   // The client's disconnect cancels the request wherever it is, even while its prompt is tokenized.
-  const submitted = ctx.engine.generate({ ...generation, id: request.id, trace, signal: request.disconnected }, request.admitted === true);
+  const headers = request.headers;
+  const context = { traceparent: oneHeader(headers.traceparent), sessionKey: oneHeader(headers["x-session-id"]) };
+  const submitted = ctx.engine.generate({ ...generation, ...context, id: request.id, trace, signal: request.disconnected }, request.admitted === true);
   // Known before the tokenizing ends: a client that leaves meanwhile is logged and measured once the engine is done.
   request.generationDone = submitted.then(
     async (stream) => {
@@ -46,6 +48,10 @@ export async function submitGeneration(ctx: ServerContext, request: FastifyReque
   }
   timing.accepted(stream);
   return stream;
+}
+
+function oneHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
 
 /** Server-Timing on the reply and the `timings` object for the body (undefined when timing is off). */
@@ -108,13 +114,15 @@ export async function streamGeneration(request: FastifyRequest, reply: FastifyRe
     if (res.destroyed) break; // the client is gone; leaving the loop cancels the request
     if (event.type === "token") {
       tokens.push(event);
-      if (stream.done) {
-        last = event; // the finish event is already queued behind it
-        continue;
-      }
-      const chunk = format.token(event);
+      // The finish event is queued behind it: the last token goes out with the tail. Tokens queued
+      // before it (a remote engine's chunks can come several at a time) are written as they are.
+      const held = last;
+      if (stream.done) last = event;
+      const write = stream.done ? held : event;
+      if (!write) continue;
+      const chunk = format.token(write);
       if (chunk && !res.write(chunk)) await drained(res);
-      timing.tokenWritten(event.index);
+      timing.tokenWritten(write.index);
       continue;
     }
     const generation = { ...completionOf(event), tokens };

@@ -10,8 +10,8 @@ export function modelInfo(engine: Engine): Record<string, unknown> {
   return {
     model_id: engine.modelName,
     model_sha: null,
-    model_dtype: info.fileType,
-    model_device_type: placement.backend,
+    model_dtype: info?.fileType ?? null,
+    model_device_type: placement?.backend ?? "remote",
     model_pipeline_tag: "text-generation",
     max_concurrent_requests: m.rows + m.queueLimit,
     max_best_of: 1,
@@ -25,15 +25,15 @@ export function modelInfo(engine: Engine): Record<string, unknown> {
     sha: null,
     docker_label: null,
     router: "llm-serving",
-    synthetic: info.synthetic,
+    synthetic: info?.synthetic ?? null,
     // ours: what was asked for, and why it differs when it does
     context_size: context,
     requested_context_size: m.requestedContextSize,
     context_size_note: m.contextNote ?? null,
     // ours: which llama.cpp build runs the model, and how much of it is on the GPU
-    gpu_backend: placement.backend === "cpu" ? null : placement.backend,
-    gpu_devices: placement.devices,
-    gpu_layers: placement.gpuLayers,
-    model_layers: placement.totalLayers,
+    gpu_backend: !placement || placement.backend === "cpu" ? null : placement.backend,
+    gpu_devices: placement?.devices ?? [],
+    gpu_layers: placement?.gpuLayers ?? null,
+    model_layers: placement?.totalLayers ?? null,
   };
 }

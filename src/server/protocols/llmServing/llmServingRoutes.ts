@@ -17,7 +17,7 @@ export function registerLlmServingRoutes(app: FastifyInstance, ctx: ServerContex
   const route = (mode: Mode): GenerationRoute<ModelRequest, LlmServingRequest> => ({
     operation: "text_completion",
     before: (request) => ctx.checkModelName(request.params.model, "model"),
-    parse: (request) => parseLlmServingBody(request.body, engine.model!.info.vocabSize),
+    parse: (request) => parseLlmServingBody(request.body, engine.model!.info?.vocabSize ?? Number.MAX_SAFE_INTEGER),
     generation: (parsed) => parsed.generation,
     streaming: (parsed) => mode === "stream" || (mode === "by-flag" && parsed.stream === true),
     streamFormat: (parsed) => llmServingStreamFormat(parsed.returnProtocol, parsed.returnFullText),

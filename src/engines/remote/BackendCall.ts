@@ -1,0 +1,179 @@
+/**
+ * One HTTP request to a backend, streamed, with the hop's time points taken
+ * where they happen: the socket connected (at once for a kept-alive one), the
+ * request written, the response's first byte, and its last. Each SSE `data:`
+ * line is handed on as parsed JSON. Aborting destroys the socket, which is
+ * how llama.cpp, vLLM and TGI learn that a client left and free its slot.
+ */
+import { request as httpRequest, type Agent as HttpAgent, type ClientRequest, type IncomingMessage } from "node:http";
+import { request as httpsRequest, type Agent as HttpsAgent } from "node:https";
+import { now } from "../../timing/clock.js";
+import type { HopTrace } from "../../timing/HopTrace.js";
+import { HopPoint } from "../../timing/points.js";
+import type { BackendCallSpec } from "./backendProtocol.js";
+
+/** Why a call failed; `started`: the backend had begun answering (200), so the request cannot go elsewhere. */
+export class BackendFailure extends Error {
+  override name = "BackendFailure";
+  constructor(
+    message: string,
+    readonly started: boolean,
+    /** The backend's HTTP status, when it answered with an error. */
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface CallHandlers {
+  /** One `data:` event, parsed. */
+  event(data: unknown): void;
+  /** The stream ended cleanly. */
+  end(): void;
+  failed(err: BackendFailure): void;
+}
+
+export interface CallOptions {
+  /** false: a connection of its own, closed after the call. */
+  agent: HttpAgent | HttpsAgent | false;
+  headers: Record<string, string>;
+  /** Most ms to wait for the response's headers. */
+  firstByteTimeoutMs: number;
+  /** Most ms of silence between two chunks of a streaming answer. */
+  idleTimeoutMs: number;
+}
+
+/** The longest error body kept from a backend. */
+const MAX_ERROR_BODY = 4096;
+/** The longest SSE line accepted: a backend that never ends a line must not grow our memory without bound. */
+const MAX_LINE = 8 * 1024 * 1024;
+
+/**
+ * Starts the call; returns its abort. The handlers are called at most once to
+ * end (end or failed). A kept-alive socket the backend closed just as we
+ * reused it (llama-server closes its connection after each streamed answer,
+ * without saying so) fails before any answer: the call is made once more, on
+ * a connection of its own, as Node's docs advise.
+ */
+export function startCall(base: URL, spec: BackendCallSpec, hop: HopTrace, handlers: CallHandlers, options: CallOptions): () => void {
+  let abort = attempt(base, spec, hop, handlers, options, () => {
+    abort = attempt(base, spec, hop, handlers, { ...options, agent: false }, undefined);
+  });
+  return () => abort();
+}
+
+function attempt(base: URL, spec: BackendCallSpec, hop: HopTrace, handlers: CallHandlers, options: CallOptions, retry: (() => void) | undefined): () => void {
+  const url = new URL(spec.path, base);
+  const body = JSON.stringify(spec.body);
+  const send = url.protocol === "https:" ? httpsRequest : httpRequest;
+  let settled = false;
+  let started = false;
+  const settle = (fn: () => void): void => {
+    if (settled) return;
+    settled = true;
+    fn();
+  };
+  // A failed call ends at once: the backend sees the connection close and frees its slot.
+  const fail = (message: string, status?: number): void =>
+    settle(() => {
+      req.destroy();
+      handlers.failed(new BackendFailure(message, started, status));
+    });
+  const req: ClientRequest = send(url, {
+    method: "POST",
+    agent: options.agent,
+    headers: { ...options.headers, "content-type": "application/json", accept: "text/event-stream", "content-length": Buffer.byteLength(body) },
+  });
+  const marks = hop.marks;
+  req.on("socket", (socket) => {
+    if (!socket.connecting) marks.set(HopPoint.connected, now());
+    else socket.once("connect", () => marks.set(HopPoint.connected, now()));
+  });
+  req.on("finish", () => marks.set(HopPoint.sent, now()));
+  // One listener for both timeouts (each setTimeout call would add another): which one it is depends on the phase.
+  req.setTimeout(options.firstByteTimeoutMs, () =>
+    fail(started ? `the backend sent nothing for ${options.idleTimeoutMs} ms` : `the backend did not answer within ${options.firstByteTimeoutMs} ms`),
+  );
+  let answered = false;
+  req.on("error", (err: NodeJS.ErrnoException) => {
+    if (retry && !settled && !answered && req.reusedSocket && (err.code === "ECONNRESET" || err.code === "EPIPE")) {
+      settled = true;
+      return retry();
+    }
+    fail(`the backend could not be reached: ${err.code ?? err.message}`);
+  });
+  req.on("response", (res) => {
+    answered = true;
+    marks.set(HopPoint.first_byte, now());
+    if (res.statusCode !== 200) return readError(res, fail);
+    started = true;
+    req.setTimeout(options.idleTimeoutMs);
+    readEvents(res, handlers, fail, () => settle(() => handlers.end()), () => settled, marks);
+  });
+  req.end(body);
+  return () => {
+    settled = true;
+    req.destroy();
+  };
+}
+
+function readError(res: IncomingMessage, fail: (message: string, status?: number) => void): void {
+  let text = "";
+  res.setEncoding("utf8");
+  res.on("data", (chunk: string) => {
+    if (text.length < MAX_ERROR_BODY) text += chunk;
+  });
+  res.on("error", () => fail(`the backend answered ${res.statusCode} and broke off`, res.statusCode));
+  res.on("end", () => fail(`the backend answered ${res.statusCode}: ${errorMessage(text.slice(0, MAX_ERROR_BODY))}`, res.statusCode));
+}
+
+/** The message of the backends' error bodies: {"error": "…"} (TGI), {"error": {"message": "…"}} (OpenAI, llama.cpp), else the text. */
+function errorMessage(text: string): string {
+  try {
+    const body = JSON.parse(text) as { error?: unknown; message?: unknown };
+    if (typeof body.error === "string") return body.error;
+    if (body.error && typeof body.error === "object" && typeof (body.error as { message?: unknown }).message === "string") return (body.error as { message: string }).message;
+    if (typeof body.message === "string") return body.message;
+  } catch {
+    // not JSON
+  }
+  return text.trim() || "(no body)";
+}
+
+function readEvents(res: IncomingMessage, handlers: CallHandlers, fail: (message: string) => void, end: () => void, settled: () => boolean, marks: HopTrace["marks"]): void {
+  let pending = "";
+  res.setEncoding("utf8");
+  const line = (raw: string): void => {
+    const text = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+    if (!text.startsWith("data:")) return; // comments, event names, blank separators
+    const payload = text.slice(5).trim();
+    if (payload === "" || payload === "[DONE]") return;
+    let data: unknown;
+    try {
+      data = JSON.parse(payload);
+    } catch {
+      fail(`the backend sent an event that is not JSON: ${payload.slice(0, 200)}`);
+      return;
+    }
+    handlers.event(data);
+  };
+  res.on("data", (chunk: string) => {
+    pending += chunk;
+    let at: number;
+    while (!settled() && (at = pending.indexOf("\n")) >= 0) {
+      line(pending.slice(0, at));
+      pending = pending.slice(at + 1);
+    }
+    if (pending.length > MAX_LINE) {
+      fail(`the backend sent a line longer than ${MAX_LINE} bytes`);
+      res.destroy();
+    }
+  });
+  res.on("error", () => fail("the backend's stream broke off"));
+  res.on("aborted", () => fail("the backend's stream broke off"));
+  res.on("end", () => {
+    marks.set(HopPoint.last_byte, now());
+    if (pending && !settled()) line(pending);
+    end();
+  });
+}

@@ -1,0 +1,190 @@
+/**
+ * One backend server (llama.cpp, an OpenAI-compatible server such as vLLM,
+ * or TGI) as the router sees it: healthy or not, how many of our requests it
+ * has outstanding, how loaded it says it is, and a way to relay a request.
+ * Health is asked at an interval while it is healthy, and with a growing
+ * backoff while it is not; a request that cannot reach it takes it out at
+ * once.
+ */
+import { randomBytes } from "node:crypto";
+import { Agent as HttpAgent, get as httpGet } from "node:http";
+import { Agent as HttpsAgent, get as httpsGet } from "node:https";
+import type { HopTrace } from "../../timing/HopTrace.js";
+import type { BackendKind, BackendLoad, BackendProtocol, RemoteRequest } from "./backendProtocol.js";
+import { startCall, type CallHandlers } from "./BackendCall.js";
+import { llamaCppProtocol } from "./llamaCppProtocol.js";
+import { openAiProtocol } from "./openAiProtocol.js";
+import { tgiProtocol } from "./tgiProtocol.js";
+
+const PROTOCOLS: Record<BackendKind, BackendProtocol> = { "llama.cpp": llamaCppProtocol, openai: openAiProtocol, tgi: tgiProtocol };
+
+export interface BackendConfig {
+  name: string;
+  url: string;
+  kind: BackendKind;
+  /** The model name the backend wants in OpenAI requests (vLLM checks it). */
+  model?: string;
+  /** Sent as a bearer token. */
+  apiKey?: string;
+  /** Requests it may have outstanding at once (more wait for another engine). */
+  maxOutstanding: number;
+  healthIntervalMs: number;
+  firstByteTimeoutMs: number;
+  idleTimeoutMs: number;
+}
+
+export const BACKEND_DEFAULTS = { maxOutstanding: 256, healthIntervalMs: 2000, firstByteTimeoutMs: 120_000, idleTimeoutMs: 60_000 } as const;
+
+/** Health checks of a failing backend back off up to this. */
+const MAX_BACKOFF_MS = 30_000;
+/** A health check that takes longer than this counts as failed. */
+const HEALTH_TIMEOUT_MS = 5000;
+
+export class RemoteBackend {
+  readonly protocol: BackendProtocol;
+  readonly base: URL;
+  healthy = false;
+  /** Why the last health check or request failed. */
+  lastError: string | undefined;
+  outstanding = 0;
+  load: BackendLoad | undefined;
+  /** Requests it served, and that failed. */
+  served = 0;
+  failures = 0;
+  private readonly agent: HttpAgent | HttpsAgent;
+  private timer: NodeJS.Timeout | undefined;
+  private backoffMs: number;
+  private stopped = false;
+  private firstCheck: Promise<void> | undefined;
+
+  constructor(readonly config: BackendConfig) {
+    this.protocol = PROTOCOLS[config.kind];
+    this.base = new URL(config.url.endsWith("/") ? config.url : `${config.url}/`);
+    const Agent = this.base.protocol === "https:" ? HttpsAgent : HttpAgent;
+    // llama-server closes its connection after each streamed answer: keeping it would only race its close.
+    this.agent = new Agent({ keepAlive: config.kind !== "llama.cpp", maxSockets: Infinity, maxFreeSockets: 64 });
+    this.backoffMs = config.healthIntervalMs;
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  /** Begins the health checks; resolves after the first. */
+  start(): Promise<void> {
+    this.firstCheck ??= this.check();
+    return this.firstCheck;
+  }
+
+  /** Relays a request; returns its abort. */
+  relay(request: RemoteRequest, hop: HopTrace, handlers: CallHandlers, traceparent: string): () => void {
+    const spec = this.protocol.call(request, this.config.model);
+    this.outstanding++;
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      this.outstanding--;
+    };
+    const abort = startCall(this.base, { path: spec.path.replace(/^\//, ""), body: spec.body }, hop, {
+      event: handlers.event,
+      end: () => {
+        finish();
+        this.served++;
+        handlers.end();
+      },
+      failed: (err) => {
+        finish();
+        this.failures++;
+        // Nothing reached it, or it failed as a server: out until a health check says otherwise.
+        if (err.status === undefined ? !err.started : err.status >= 500) this.markDown(err.message);
+        handlers.failed(err);
+      },
+    }, {
+      agent: this.agent,
+      headers: { traceparent, ...(this.config.apiKey ? { authorization: `Bearer ${this.config.apiKey}` } : {}) },
+      firstByteTimeoutMs: this.config.firstByteTimeoutMs,
+      idleTimeoutMs: this.config.idleTimeoutMs,
+    });
+    return () => {
+      finish();
+      abort();
+    };
+  }
+
+  /** Where a request would go, for the hop's record. */
+  urlOf(path: string): string {
+    return new URL(path.replace(/^\//, ""), this.base).href;
+  }
+
+  markDown(why: string): void {
+    this.lastError = why;
+    if (!this.healthy) return;
+    this.healthy = false;
+    this.backoffMs = this.config.healthIntervalMs;
+    this.schedule(this.backoffMs);
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.check(), ms);
+    this.timer.unref();
+  }
+
+  private async check(): Promise<void> {
+    const ok = await this.get(this.protocol.healthPath).then(
+      (r) => (r.status === 200 ? undefined : `health answered ${r.status}`),
+      (err: Error) => `health check failed: ${err.message}`,
+    );
+    if (ok === undefined) {
+      this.healthy = true;
+      this.lastError = undefined;
+      this.backoffMs = this.config.healthIntervalMs;
+      await this.readLoad();
+    } else {
+      this.healthy = false;
+      this.lastError = ok;
+      this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
+    }
+    this.schedule(this.healthy ? this.config.healthIntervalMs : this.backoffMs);
+  }
+
+  private async readLoad(): Promise<void> {
+    const { loadPath, load } = this.protocol;
+    if (!loadPath || !load) return;
+    const r = await this.get(loadPath).catch(() => undefined);
+    this.load = r?.status === 200 ? load(r.body) : undefined;
+  }
+
+  private get(path: string): Promise<{ status: number; body: string }> {
+    const url = new URL(path.replace(/^\//, ""), this.base);
+    const get = url.protocol === "https:" ? httpsGet : httpGet;
+    return new Promise((resolve, reject) => {
+      const req = get(url, { agent: this.agent, headers: this.config.apiKey ? { authorization: `Bearer ${this.config.apiKey}` } : {} }, (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => {
+          if (body.length < 1 << 20) body += c;
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on("error", reject);
+      });
+      req.setTimeout(HEALTH_TIMEOUT_MS, () => req.destroy(new Error(`no answer within ${HEALTH_TIMEOUT_MS} ms`)));
+      req.on("error", (err: NodeJS.ErrnoException) => reject(new Error(err.code ?? err.message)));
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.agent.destroy();
+  }
+}
+
+/** A W3C traceparent continuing the caller's trace (or starting one), with a new span id for the hop. */
+export function hopTraceparent(caller: string | undefined): string {
+  const m = caller ? /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(caller.trim()) : null;
+  const traceId = m && !/^0+$/.test(m[1]) ? m[1] : randomBytes(16).toString("hex");
+  return `00-${traceId}-${randomBytes(8).toString("hex")}-01`;
+}

@@ -1,0 +1,251 @@
+/**
+ * Engines behind HTTP (llama.cpp servers, vLLM, TGI, other llm-serving
+ * instances), fronted as one Engine: a request is checked here, routed by
+ * the policy to a healthy engine, relayed token by token, and recorded on
+ * one timeline (its hop: the engine, why it was chosen, connect, send, first
+ * byte, each chunk, last byte, and the backend's own timings). A request
+ * that an engine refuses before answering (unreachable, 5xx) goes to another;
+ * one cut mid-way ends with an error event. The client's disconnect aborts
+ * the backend request, which frees the backend's slot.
+ */
+import { GREEDY } from "../../agent/Sampling.js";
+import { EngineError, RequestError } from "../../master/errors.js";
+import { GenerationStream, type FinishReason } from "../../master/GenerationStream.js";
+import { validateParams } from "../../master/validate.js";
+import { now } from "../../timing/clock.js";
+import { HopTrace } from "../../timing/HopTrace.js";
+import { RequestPoint } from "../../timing/points.js";
+import { RequestTrace } from "../../timing/RequestTrace.js";
+import { EngineUnavailableError, type Engine, type EngineModel, type EngineRequest, type EngineState, type EngineStats, type EngineTokens } from "../Engine.js";
+import type { RemoteRequest } from "../remote/backendProtocol.js";
+import type { BackendFailure } from "../remote/BackendCall.js";
+import { hopTraceparent, RemoteBackend, type BackendConfig } from "../remote/RemoteBackend.js";
+import { AFFINITY_PREFIX_CHARS, RoutingPolicy, type RoutingPolicyName } from "./routingPolicy.js";
+
+export interface RouterOptions {
+  /** The name clients use for the model. */
+  modelName: string;
+  policy: RoutingPolicyName;
+  engines: BackendConfig[];
+  /** Tokens one request can hold, when known (requests that cannot fit are refused here); else the backend decides. */
+  contextSize: number | undefined;
+}
+
+/** Remote engines have no token table here: formats that show token texts get the text each event carries. */
+const NO_TOKENS: EngineTokens = { text: () => "", isSpecial: () => false, detokenize: () => "" };
+
+interface InFlight {
+  stream: GenerationStream;
+  cancel(): void;
+}
+
+export class RouterEngine implements Engine {
+  state: EngineState = "loading";
+  failure: Error | undefined;
+  readonly ready: Promise<void>;
+  readonly backends: RemoteBackend[];
+  readonly tokens: EngineTokens | undefined = NO_TOKENS;
+  readonly maxPromptBytes = undefined;
+  private readonly policy: RoutingPolicy;
+  private readonly inFlight = new Set<InFlight>();
+  private requestCount = 0;
+  private arriving = 0;
+  private allArrived: (() => void) | undefined;
+
+  constructor(readonly options: RouterOptions) {
+    if (options.engines.length === 0) throw new Error("engines: the list is empty");
+    this.backends = options.engines.map((c) => new RemoteBackend(c));
+    this.policy = new RoutingPolicy(options.policy);
+    // Ready once every engine has been asked once: requests then go to those that answered.
+    this.ready = Promise.all(this.backends.map((b) => b.start())).then(() => {
+      if (this.state === "loading") this.state = "ready";
+    });
+  }
+
+  get modelName(): string {
+    return this.options.modelName;
+  }
+
+  get model(): EngineModel | undefined {
+    if (this.state === "loading") return undefined;
+    const context = this.options.contextSize ?? 0;
+    return { info: undefined, placement: undefined, contextSize: context, requestedContextSize: context, contextNote: undefined, rows: this.backends.reduce((a, b) => a + (b.load?.capacity ?? 0), 0), queueLimit: 0 };
+  }
+
+  ensureAvailable(admitted = false): void {
+    if (this.state === "ready" || (admitted && this.state === "draining")) return;
+    if (this.state === "loading") throw new EngineUnavailableError("loading", "the engines are being checked; try again shortly", true);
+    throw new EngineUnavailableError("shutting_down", "the server is shutting down", true);
+  }
+
+  async generate(request: EngineRequest, admitted: boolean): Promise<GenerationStream> {
+    this.ensureAvailable(admitted);
+    const remote = this.intake(request);
+    const trace = request.trace ?? new RequestTrace();
+    const id = request.id ?? `r-${++this.requestCount}`;
+    const seed = remote.seed ?? 0;
+    let cancel = (): void => undefined;
+    const stream = new GenerationStream(id, [], seed, trace, () => cancel());
+    if (request.signal?.aborted) {
+      this.finish(stream, "cancelled", "", { promptTokens: 0, generatedTokens: 0 });
+      return stream;
+    }
+    const entry: InFlight = { stream, cancel: () => cancel() };
+    this.inFlight.add(entry);
+    void stream.completion.then(() => this.inFlight.delete(entry));
+    const key = request.sessionKey ?? ("messages" in request ? JSON.stringify(request.messages) : String(request.prompt)).slice(0, AFFINITY_PREFIX_CHARS);
+    const tried = new Map<RemoteBackend, string>();
+    cancel = this.route(remote, stream, key, tried, [], request.traceparent);
+    request.signal?.addEventListener("abort", () => stream.cancel(), { once: true });
+    return stream;
+  }
+
+  /** The request's checks, as far as they can be made without the backend's tokenizer. */
+  private intake(request: EngineRequest): RemoteRequest {
+    const p = validateParams(request, { vocabSize: Number.MAX_SAFE_INTEGER, rowCapacity: this.options.contextSize ?? Number.MAX_SAFE_INTEGER });
+    if (p.topLogprobs > 0) throw new RequestError("invalid_parameter", "top_logprobs: remote engines do not relay alternatives", "top_logprobs");
+    if (p.eosTokenIds !== undefined) throw new RequestError("invalid_parameter", "eos_token_id: remote engines use their model's own end tokens", "eos_token_id");
+    const base = { maxNewTokens: p.maxNewTokens, sampling: { ...GREEDY, ...p.sampling }, seed: p.seed, stop: p.stop, ignoreEos: p.ignoreEos };
+    if ("messages" in request) return { ...base, messages: request.messages };
+    const prompt = request.prompt;
+    if (typeof prompt === "string" ? prompt.length === 0 : !Array.isArray(prompt) || prompt.length === 0) throw new RequestError("invalid_prompt", "prompt: is empty", "prompt");
+    if (typeof prompt !== "string" && !prompt.every((t) => Number.isSafeInteger(t) && t >= 0)) throw new RequestError("invalid_prompt", "prompt: token ids must be non-negative integers", "prompt");
+    return { ...base, prompt };
+  }
+
+  /** Sends the request to an engine; returns its cancel. On a refusal before any answer, tries the next one. */
+  private route(remote: RemoteRequest, stream: GenerationStream, key: string, tried: Map<RemoteBackend, string>, retries: string[], callerTrace: string | undefined): () => void {
+    const trace = stream.trace;
+    const healthy = this.backends.filter((b) => b.healthy && !tried.has(b) && b.outstanding < b.config.maxOutstanding);
+    if (healthy.length === 0) {
+      const why = this.backends.map((b) => `${b.name}: ${tried.get(b) ?? b.lastError ?? (b.healthy ? "full" : "not healthy")}`).join("; ");
+      this.fail(stream, new EngineError(`no engine can take the request (${why})`));
+      return () => undefined;
+    }
+    const { engine, reason } = this.policy.choose(healthy, this.backends, key);
+    tried.set(engine, "was tried");
+    const spec = engine.protocol.call(remote, engine.config.model);
+    const hop = new HopTrace(engine.name, reason, engine.urlOf(spec.path));
+    hop.retries.push(...retries);
+    trace.hop = hop;
+    trace.marks.set(RequestPoint.queued, now());
+    let text = "";
+    let tokens = 0;
+    let finish: { reason: FinishReason; stopString?: string } | undefined;
+    let promptTokens = 0;
+    let generatedTokens: number | undefined;
+    let streamError: string | undefined;
+    let cancelled = false;
+    const abort = engine.relay(remote, hop, {
+      event: (data) => {
+        const e = engine.protocol.read(data);
+        if (e.error) streamError ??= e.error;
+        if (e.text !== "" || e.tokens > 0) {
+          const t = now();
+          if (tokens === 0) trace.marks.set(RequestPoint.first_token, t);
+          trace.marks.set(RequestPoint.last_token, t);
+          trace.tokenDelivered.push(t);
+          text += e.text;
+          stream.sink.push({ type: "token", index: tokens++, id: e.tokenIds?.[0] ?? -1, text: e.text, logprob: NaN, special: false });
+        }
+        if (e.finish) finish = { reason: e.finish, stopString: e.stopString };
+        if (e.promptTokens !== undefined) promptTokens = e.promptTokens;
+        if (e.generatedTokens !== undefined) generatedTokens = e.generatedTokens;
+        if (e.timings) hop.backend = e.timings;
+        // A token known to be the last (it says so, or it reaches max_new_tokens) goes out with the finish,
+        // as the local engine's last token does: formats put the generated text and details on it.
+        const last = e.tokens > 0 && (e.finish !== undefined || (generatedTokens ?? tokens) >= remote.maxNewTokens);
+        if (last) this.finish(stream, finish?.reason ?? "length", text, { promptTokens, generatedTokens: generatedTokens ?? tokens }, finish?.stopString);
+      },
+      end: () => {
+        if (streamError) return this.fail(stream, new EngineError(`engine ${engine.name}: ${streamError}`));
+        if (!finish) return this.fail(stream, new EngineError(`engine ${engine.name} closed the stream before the generation finished`));
+        this.finish(stream, finish.reason, text, { promptTokens, generatedTokens: generatedTokens ?? tokens }, finish.stopString);
+      },
+      failed: (err: BackendFailure) => {
+        if (cancelled) return;
+        // Nothing was generated yet: another engine can take it from the start.
+        tried.set(engine, err.message);
+        if (!err.started && tokens === 0 && (err.status === undefined || err.status >= 500)) {
+          current = this.route(remote, stream, key, tried, [...retries, `${engine.name}: ${err.message}`], callerTrace);
+          return;
+        }
+        this.fail(stream, new EngineError(`engine ${engine.name}: ${err.message}`), err.status);
+      },
+    }, hopTraceparent(callerTrace));
+    let current = (): void => {
+      cancelled = true;
+      abort();
+      this.finish(stream, "cancelled", text, { promptTokens, generatedTokens: tokens });
+    };
+    return () => current();
+  }
+
+  private finish(stream: GenerationStream, reason: FinishReason, text: string, counts: { promptTokens: number; generatedTokens: number }, stopString?: string): void {
+    if (stream.done) return;
+    stream.trace.marks.set(RequestPoint.finished, now());
+    stream.sink.push({ type: "finish", id: stream.id, finishReason: reason, text, ...(stopString ? { stopString } : {}), ...counts, seed: stream.seed });
+  }
+
+  private fail(stream: GenerationStream, error: Error, status?: number): void {
+    if (stream.done) return;
+    // A backend's 4xx is the request's fault, said as the backend said it.
+    const err = status !== undefined && status >= 400 && status < 500 ? new RequestError("invalid_parameter", error.message) : error;
+    stream.trace.marks.set(RequestPoint.finished, now());
+    stream.sink.push({ type: "finish", id: stream.id, finishReason: "error", error: err, text: "", promptTokens: 0, generatedTokens: 0, seed: stream.seed });
+  }
+
+  stats(): EngineStats {
+    this.ensureAvailable(true);
+    const running = this.backends.reduce((a, b) => a + b.outstanding, 0);
+    return {
+      state: this.state === "ready" ? "running" : this.state === "draining" ? "draining" : "stopped",
+      running,
+      waiting: 0,
+      batchSize: running,
+      steps: 0,
+      kv: { blockSize: 0, totalBlocks: 0, usedBlocks: 0, reservedBlocks: 0, paged: false },
+      engines: this.backends.map((b) => ({
+        name: b.name,
+        kind: b.config.kind,
+        url: b.base.href,
+        healthy: b.healthy,
+        outstanding: b.outstanding,
+        served: b.served,
+        failures: b.failures,
+        lastError: b.lastError ?? null,
+        load: b.load ?? null,
+      })),
+    };
+  }
+
+  admit(): boolean {
+    if (this.state !== "ready") return false;
+    this.arriving++;
+    return true;
+  }
+
+  settle(): void {
+    if (--this.arriving > 0) return;
+    this.allArrived?.();
+    this.allArrived = undefined;
+  }
+
+  async drain(timeoutMs: number): Promise<boolean> {
+    if (this.state === "loading" || this.state === "ready") this.state = "draining";
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    const arrived = this.arriving === 0 ? Promise.resolve() : new Promise<void>((resolve) => (this.allArrived = resolve));
+    const all = arrived.then(() => Promise.all([...this.inFlight].map((f) => f.stream.completion))).then(() => true as const);
+    const finished = await Promise.race([all, timedOut]);
+    clearTimeout(timer);
+    if (!finished) for (const f of this.inFlight) f.cancel();
+    return finished;
+  }
+
+  async dispose(): Promise<void> {
+    for (const f of this.inFlight) f.cancel();
+    for (const b of this.backends) b.stop();
+    this.state = "stopped";
+  }
+}
