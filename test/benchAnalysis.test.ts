@@ -94,7 +94,8 @@ describe("sweep and analysis against a real server (tiny preset)", () => {
     const outlier = a.outliers.find((o) => o.id === result.records[13].id);
     assert.ok(outlier, `${JSON.stringify(a.outliers)}; e2e by request: ${result.records.map((r) => `${r.maxTokens}:${(r.end - r.sent).toFixed(1)}`).join(" ")}`);
     assert.equal(outlier.part, "stall");
-    assert.match(outlier.cause, /^event-loop stall \d+\.\d ms during step \d+ \(\+/);
+    // Named with the step it hit when it hit one: on a loaded machine the block can come before the request's first step starts.
+    assert.match(outlier.cause, /^event-loop stall \d+\.\d ms( during step \d+)? \(\+/);
     // Its peers vary too (the median of the others is the baseline), so only most of the block shows as residual.
     assert.ok(outlier.residual > 0.5 * blocked, `residual ${outlier.residual} for a ${blocked} ms block`);
   });

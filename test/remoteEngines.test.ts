@@ -98,6 +98,7 @@ describe("remote engines", () => {
         const whole = await client.completions.create({ model: MODEL, prompt: "hello there", max_tokens: 8, temperature: 0, ignore_eos: true } as OpenAI.CompletionCreateParamsNonStreaming).withResponse();
         assert.ok(whole.data.choices[0].text.length > 0);
         assert.equal(whole.data.usage?.completion_tokens, 8);
+        assert.ok((whole.data.usage?.prompt_tokens ?? 0) > 0, "the backend's prompt count is relayed");
         await checkTimeline(whole.response.headers.get("x-request-id")!);
         const stream = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "hi" }], max_tokens: 6, temperature: 0, stream: true }).withResponse();
         let text = "";
@@ -145,6 +146,13 @@ describe("remote engines", () => {
     const after_ = (await jsonOf(fetch(`${viaOurs.url}/stats`))).engines as Array<{ name: string; served: number; healthy: boolean }>;
     assert.deepEqual(after_.map((e, i) => e.served - before[i].served), [2, 2]);
     assert.ok(after_.every((e) => e.healthy));
+    // /metrics: each engine's health and load, and each relayed request's time by part.
+    const metrics = await (await fetch(`${viaOurs.url}/metrics`)).text();
+    for (const name of ["ours-a", "ours-b"]) {
+      assert.match(metrics, new RegExp(`llm_serving_engine_up\\{engine="${name}"\\} 1`));
+      const count = new RegExp(`llm_serving_hop_seconds_count\\{engine="${name}",part="ours"\\} (\\d+)`).exec(metrics);
+      assert.ok(count && Number(count[1]) >= 2, `hop histogram of ${name}`);
+    }
   });
 
   it("a client that leaves frees llama-server's slot", async (t) => {
@@ -217,6 +225,41 @@ describe("remote engine faults", () => {
     } finally {
       await gw2.server.close(1000);
       alone.server.close();
+    }
+  });
+
+  it("no engine healthy: 503 with Retry-After, naming each engine and why", async () => {
+    const closed = await fakeBackend("500");
+    const url = closed.url;
+    closed.server.close(); // nothing listens there now
+    const gw = await gateway([backend("gone", url, "llama.cpp")]);
+    try {
+      const res = await postJson(`${gw.url}/generate`, { inputs: "x", parameters: { max_new_tokens: 2 } });
+      assert.equal(res.status, 503);
+      assert.ok(res.headers.get("retry-after"));
+      assert.match(((await res.json()) as { error: string }).error, /no engine is healthy \(gone: health check failed: ECONNREFUSED\)/);
+      const health = await fetch(`${gw.url}/health`);
+      assert.equal(health.status, 503);
+      assert.equal(((await health.json()) as { status: string }).status, "no_healthy_engine");
+    } finally {
+      await gw.server.close(1000);
+    }
+  });
+
+  it("a retry onto an engine that cannot take the request ends it with that engine's reason (the process lives on)", async () => {
+    const bad = await fakeBackend("500");
+    const tgi = await fakeBackend("silent");
+    const gw = await gateway([backend("bad", bad.url, "llama.cpp"), backend("tgi", tgi.url, "tgi")]);
+    try {
+      const res = await postJson(`${gw.url}/v1/completions`, { prompt: [1, 2, 3], max_tokens: 2 });
+      assert.equal(res.status, 400);
+      assert.match(((await res.json()) as { error: { message: string } }).error.message, /a TGI backend takes text, not token ids/);
+      assert.equal((await fetch(`${gw.url}/health`)).status, 200, "the gateway still serves");
+    } finally {
+      await gw.server.close(1000);
+      bad.server.close();
+      tgi.server.close();
+      tgi.server.closeAllConnections();
     }
   });
 

@@ -10,6 +10,7 @@ import type { GenerationRequest } from "../master/GenerationRequest.js";
 import type { GenerationStream } from "../master/GenerationStream.js";
 import { Master, type MasterStats } from "../master/Master.js";
 import type { BatchingPolicy } from "../master/Scheduler.js";
+import { Arrivals } from "./Arrivals.js";
 import { ChatTemplate } from "./ChatTemplate.js";
 import { EngineUnavailableError, type Engine, type EngineModel, type EngineRequest, type EngineState, type EngineTokens, type StepListener } from "./Engine.js";
 
@@ -46,8 +47,7 @@ export class LocalEngine implements Engine {
   private chatTemplate: ChatTemplate | undefined;
 
   /** Requests admitted (received while ready) that have not reached the master yet: a drain waits for them. */
-  private arriving = 0;
-  private allArrived: (() => void) | undefined;
+  private readonly arrivals = new Arrivals();
 
   constructor(
     readonly options: LocalEngineOptions,
@@ -93,15 +93,11 @@ export class LocalEngine implements Engine {
   }
 
   admit(): boolean {
-    if (this.state !== "ready") return false;
-    this.arriving++;
-    return true;
+    return this.arrivals.admit(this.state === "ready");
   }
 
   settle(): void {
-    if (--this.arriving > 0) return;
-    this.allArrived?.();
-    this.allArrived = undefined;
+    this.arrivals.settle();
   }
 
   private requireMaster(admitted = false): Master {
@@ -162,7 +158,7 @@ export class LocalEngine implements Engine {
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
     // Requests received before the signal, whose bodies may still be arriving, get in first.
-    const arrived = this.arriving === 0 ? Promise.resolve() : new Promise<void>((resolve) => (this.allArrived = resolve));
+    const arrived = this.arrivals.all();
     const finished = await Promise.race([arrived.then(() => master.drain()).then(() => true as const), timedOut]);
     clearTimeout(timer);
     if (!finished) await master.close();

@@ -33,7 +33,7 @@ export interface HttpTiming {
   /** Output token `index`'s chunk was written to the socket. */
   tokenWritten(index: number): void;
   /** How the generation ended. */
-  ended(generatedTokens: number, finishReason: string): void;
+  ended(generatedTokens: number, finishReason: string, promptTokens?: number): void;
   /** The request's timings so far, for a response's Server-Timing and body (undefined when off). */
   breakdown(): RequestBreakdown | undefined;
 }
@@ -95,7 +95,9 @@ export class TimelineTiming implements HttpTiming {
     this.timeline.tokenWritten.set(index, now());
   }
 
-  ended(generatedTokens: number, finishReason: string): void {
+  ended(generatedTokens: number, finishReason: string, promptTokens?: number): void {
+    // A remote engine's stream has no prompt ids: its backend counted them.
+    if (this.timeline.promptTokens === 0 && promptTokens) this.timeline.promptTokens = promptTokens;
     this.timeline.generatedTokens = generatedTokens;
     this.timeline.finishReason = finishReason;
   }

@@ -16,6 +16,8 @@ export interface EngineGauges {
   running: number;
   waiting: number;
   kv: { usedBlocks: number; reservedBlocks: number; totalBlocks: number };
+  /** Remote engines, each as the router sees it and as it says it is loaded. */
+  engines?: ReadonlyArray<{ name: string; healthy: boolean; outstanding: number; served: number; failures: number; load: { running?: number; waiting?: number; kvUsage?: number } | null }>;
 }
 
 const s = (ms: number): number => ms / 1000;
@@ -57,6 +59,7 @@ export class Metrics {
   private readonly gc: Histogram<string>;
   private readonly requests: Counter<string>;
   private readonly tokens: Counter<string>;
+  private readonly hop: Histogram<string>;
 
   constructor(
     gauges: () => EngineGauges | undefined,
@@ -94,6 +97,29 @@ export class Metrics {
     gauge("llm_serving_kv_blocks_used", "KV blocks holding tokens", (g) => g.kv.usedBlocks);
     gauge("llm_serving_kv_blocks_reserved", "KV blocks promised to running requests", (g) => g.kv.reservedBlocks);
     gauge("llm_serving_kv_blocks_total", "KV blocks in all rows", (g) => g.kv.totalBlocks);
+    const perEngine = (name: string, help: string, read: (e: NonNullable<EngineGauges["engines"]>[number]) => number | undefined): void => {
+      new Gauge({
+        name,
+        help,
+        labelNames: ["engine"],
+        registers,
+        collect() {
+          this.reset();
+          for (const e of gauges()?.engines ?? []) {
+            const v = read(e);
+            if (v !== undefined) this.set({ engine: e.name }, v);
+          }
+        },
+      });
+    };
+    perEngine("llm_serving_engine_up", "1 while a remote engine passes its health checks", (e) => (e.healthy ? 1 : 0));
+    perEngine("llm_serving_engine_outstanding_requests", "Our requests in flight on a remote engine", (e) => e.outstanding);
+    perEngine("llm_serving_engine_served_requests", "Requests a remote engine served to the end (since start)", (e) => e.served);
+    perEngine("llm_serving_engine_failed_requests", "Requests that failed on a remote engine (since start)", (e) => e.failures);
+    perEngine("llm_serving_engine_backend_running", "Requests running on a remote engine, as it reports (llama.cpp /slots, vLLM /metrics)", (e) => e.load?.running);
+    perEngine("llm_serving_engine_backend_waiting", "Requests waiting on a remote engine, as it reports (vLLM /metrics)", (e) => e.load?.waiting);
+    perEngine("llm_serving_engine_backend_kv_usage", "KV cache use of a remote engine, 0-1, as it reports (vLLM /metrics)", (e) => e.load?.kvUsage);
+    this.hop = new Histogram({ name: "llm_serving_hop_seconds", help: "A relayed request's time by part: ours, network_and_front (network, the backend's front end and queue), backend_engine (as the backend reports)", labelNames: ["engine", "part"], buckets: DURATION_BUCKETS, registers });
     let utilization = 0;
     new Gauge({
       name: "llm_serving_event_loop_delay_seconds",
@@ -143,6 +169,12 @@ export class Metrics {
     if (d.tpot !== null) this.tpot.observe(labels, s(d.tpot));
     for (const [phase, v] of [["queue", d.queue], ["prefill", d.prefill], ["decode", d.decode], ["respond", d.respond], ["overhead", d.overhead], ["untimed", d.untimed]] as const) {
       if (v !== null && v >= 0) this.phase.observe({ phase }, s(v));
+    }
+    const h = b.hop;
+    if (h) {
+      for (const [part, v] of [["ours", h.oursMs], ["network_and_front", h.networkAndFrontMs], ["backend_engine", h.backendEngineMs]] as const) {
+        if (v !== null && v >= 0) this.hop.observe({ engine: h.engine, part }, s(v));
+      }
     }
     this.tokens.inc({ kind: "prompt" }, b.promptTokens);
     this.tokens.inc({ kind: "generated" }, b.generatedTokens);

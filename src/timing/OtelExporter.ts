@@ -65,6 +65,14 @@ export class OtelExporter {
       "llm_serving.stall_ms": d.stall,
     };
     if (t.finishReason) attributes["gen_ai.response.finish_reasons"] = [t.finishReason];
+    if (b.hop) {
+      // Served by a remote engine: which one, why, and its time split (the hop's spans are children below).
+      attributes["llm_serving.engine"] = b.hop.engine;
+      attributes["llm_serving.route_reason"] = b.hop.reason;
+      attributes["server.address"] = b.hop.url;
+      if (b.hop.backendEngineMs !== null) attributes["llm_serving.backend_engine_ms"] = b.hop.backendEngineMs;
+      attributes["llm_serving.ours_ms"] = b.hop.oursMs;
+    }
     if (d.ttft !== null) attributes["llm_serving.ttft_ms"] = d.ttft;
     if (d.tpot !== null) attributes["llm_serving.tpot_ms"] = d.tpot;
     for (const [key, value] of [

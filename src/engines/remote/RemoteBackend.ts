@@ -26,7 +26,7 @@ export interface BackendConfig {
   model?: string;
   /** Sent as a bearer token. */
   apiKey?: string;
-  /** Requests it may have outstanding at once (more wait for another engine). */
+  /** Requests it may have outstanding at once (beyond it, requests go to another engine, or fail if none can take them). */
   maxOutstanding: number;
   healthIntervalMs: number;
   firstByteTimeoutMs: number;

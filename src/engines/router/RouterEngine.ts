@@ -10,12 +10,13 @@
  */
 import { GREEDY } from "../../agent/Sampling.js";
 import { EngineError, RequestError } from "../../master/errors.js";
-import { GenerationStream, type FinishReason } from "../../master/GenerationStream.js";
+import { GenerationStream, type FinishReason, type TokenEvent } from "../../master/GenerationStream.js";
 import { validateParams } from "../../master/validate.js";
 import { now } from "../../timing/clock.js";
 import { HopTrace } from "../../timing/HopTrace.js";
 import { RequestPoint } from "../../timing/points.js";
 import { RequestTrace } from "../../timing/RequestTrace.js";
+import { Arrivals } from "../Arrivals.js";
 import { EngineUnavailableError, type Engine, type EngineModel, type EngineRequest, type EngineState, type EngineStats, type EngineTokens } from "../Engine.js";
 import type { RemoteRequest } from "../remote/backendProtocol.js";
 import type { BackendFailure } from "../remote/BackendCall.js";
@@ -49,8 +50,7 @@ export class RouterEngine implements Engine {
   private readonly policy: RoutingPolicy;
   private readonly inFlight = new Set<InFlight>();
   private requestCount = 0;
-  private arriving = 0;
-  private allArrived: (() => void) | undefined;
+  private readonly arrivals = new Arrivals();
 
   constructor(readonly options: RouterOptions) {
     if (options.engines.length === 0) throw new Error("engines: the list is empty");
@@ -81,6 +81,10 @@ export class RouterEngine implements Engine {
   async generate(request: EngineRequest, admitted: boolean): Promise<GenerationStream> {
     this.ensureAvailable(admitted);
     const remote = this.intake(request);
+    if (!this.backends.some((b) => b.healthy)) {
+      const why = this.backends.map((b) => `${b.name}: ${b.lastError ?? "not healthy"}`).join("; ");
+      throw new EngineUnavailableError("engine_failed", `no engine is healthy (${why}); they are checked again with backoff`, true);
+    }
     const trace = request.trace ?? new RequestTrace();
     const id = request.id ?? `r-${++this.requestCount}`;
     const seed = remote.seed ?? 0;
@@ -124,11 +128,20 @@ export class RouterEngine implements Engine {
     }
     const { engine, reason } = this.policy.choose(healthy, this.backends, key);
     tried.set(engine, "was tried");
-    const spec = engine.protocol.call(remote, engine.config.model);
+    let spec: ReturnType<typeof engine.protocol.call>;
+    try {
+      spec = engine.protocol.call(remote, engine.config.model);
+    } catch (err) {
+      // The first engine's refusal rejects generate (a 4xx); a retry's ends the stream with it.
+      if (retries.length === 0) throw err;
+      this.fail(stream, err as Error);
+      return () => undefined;
+    }
     const hop = new HopTrace(engine.name, reason, engine.urlOf(spec.path));
     hop.retries.push(...retries);
     trace.hop = hop;
-    trace.marks.set(RequestPoint.queued, now());
+    // Routed: a retry's time stays inside the hop's spans (its reason is in `retries`).
+    if (Number.isNaN(trace.marks.get(RequestPoint.queued))) trace.marks.set(RequestPoint.queued, now());
     let text = "";
     let tokens = 0;
     let finish: { reason: FinishReason; stopString?: string } | undefined;
@@ -136,6 +149,7 @@ export class RouterEngine implements Engine {
     let generatedTokens: number | undefined;
     let streamError: string | undefined;
     let cancelled = false;
+    let held: TokenEvent | undefined;
     const abort = engine.relay(remote, hop, {
       event: (data) => {
         const e = engine.protocol.read(data);
@@ -146,18 +160,24 @@ export class RouterEngine implements Engine {
           trace.marks.set(RequestPoint.last_token, t);
           trace.tokenDelivered.push(t);
           text += e.text;
-          stream.sink.push({ type: "token", index: tokens++, id: e.tokenIds?.[0] ?? -1, text: e.text, logprob: NaN, special: false });
+          held = { type: "token", index: tokens++, id: e.tokenIds?.[0] ?? -1, text: e.text, logprob: NaN, special: false };
         }
         if (e.finish) finish = { reason: e.finish, stopString: e.stopString };
         if (e.promptTokens !== undefined) promptTokens = e.promptTokens;
         if (e.generatedTokens !== undefined) generatedTokens = e.generatedTokens;
         if (e.timings) hop.backend = e.timings;
         // A token known to be the last (it says so, or it reaches max_new_tokens) goes out with the finish,
-        // as the local engine's last token does: formats put the generated text and details on it.
-        const last = e.tokens > 0 && (e.finish !== undefined || (generatedTokens ?? tokens) >= remote.maxNewTokens);
-        if (last) this.finish(stream, finish?.reason ?? "length", text, { promptTokens, generatedTokens: generatedTokens ?? tokens }, finish?.stopString);
+        // as the local engine's last token does: formats put the generated text and details on it. It waits
+        // for the backend's prompt count when that comes after it (OpenAI's usage chunk, right behind).
+        const last = finish !== undefined || (generatedTokens ?? tokens) >= remote.maxNewTokens;
+        if (last && tokens > 0 && promptTokens === 0 && e.tokens > 0) return;
+        if (held) stream.sink.push(held);
+        held = undefined;
+        if (last && tokens > 0) this.finish(stream, finish?.reason ?? "length", text, { promptTokens, generatedTokens: generatedTokens ?? tokens }, finish?.stopString);
       },
       end: () => {
+        if (held) stream.sink.push(held);
+        held = undefined;
         if (streamError) return this.fail(stream, new EngineError(`engine ${engine.name}: ${streamError}`));
         if (!finish) return this.fail(stream, new EngineError(`engine ${engine.name} closed the stream before the generation finished`));
         this.finish(stream, finish.reason, text, { promptTokens, generatedTokens: generatedTokens ?? tokens }, finish.stopString);
@@ -220,22 +240,18 @@ export class RouterEngine implements Engine {
   }
 
   admit(): boolean {
-    if (this.state !== "ready") return false;
-    this.arriving++;
-    return true;
+    return this.arrivals.admit(this.state === "ready");
   }
 
   settle(): void {
-    if (--this.arriving > 0) return;
-    this.allArrived?.();
-    this.allArrived = undefined;
+    this.arrivals.settle();
   }
 
   async drain(timeoutMs: number): Promise<boolean> {
     if (this.state === "loading" || this.state === "ready") this.state = "draining";
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
-    const arrived = this.arriving === 0 ? Promise.resolve() : new Promise<void>((resolve) => (this.allArrived = resolve));
+    const arrived = this.arrivals.all();
     const all = arrived.then(() => Promise.all([...this.inFlight].map((f) => f.stream.completion))).then(() => true as const);
     const finished = await Promise.race([all, timedOut]);
     clearTimeout(timer);

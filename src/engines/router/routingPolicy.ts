@@ -1,8 +1,8 @@
 /**
  * Which engine takes a request. least-outstanding (the default): the fewest
  * of our requests in flight, ties to the one listed first; round-robin: in
- * turn; affinity: the same session key (OpenAI's `user`, else the prompt's
- * first characters) goes to the same engine while it is healthy, so that its
+ * turn; affinity: the same session key (the x-session-id header, else the
+ * prompt's first characters) goes to the same engine while it is healthy, so that its
  * prefix cache is reused. Each choice says why, for the request's timeline.
  */
 import { createHash } from "node:crypto";

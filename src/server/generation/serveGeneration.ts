@@ -78,7 +78,7 @@ export async function collectGeneration(request: FastifyRequest, stream: Generat
     if (event.type === "token") tokens.push(event);
     else {
       const generation = { ...completionOf(event), tokens };
-      request.timing.ended(generation.generatedTokens, generation.finishReason);
+      request.timing.ended(generation.generatedTokens, generation.finishReason, generation.promptTokens);
       const failure = endedEarly(request, generation);
       if (failure) throw failure;
       return generation;
@@ -126,7 +126,7 @@ export async function streamGeneration(request: FastifyRequest, reply: FastifyRe
       continue;
     }
     const generation = { ...completionOf(event), tokens };
-    request.timing.ended(generation.generatedTokens, generation.finishReason);
+    request.timing.ended(generation.generatedTokens, generation.finishReason, generation.promptTokens);
     const failure = endedEarly(request, generation);
     if (failure) {
       res.end(format.error(failure));

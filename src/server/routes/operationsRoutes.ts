@@ -17,8 +17,12 @@ export function registerOperationsRoutes(app: FastifyInstance, ctx: ServerContex
 
   // 200 only once the model is loaded and warmed up; 503 while loading, after a failure, and while shutting down.
   app.get("/health", { config: open }, async (_request, reply) => {
-    const ready = engine.state === "ready";
-    const body: Record<string, unknown> = { status: ready ? "ok" : engine.state, model: engine.modelName || null };
+    // Remote engines: the server can serve only while one of them can.
+    const engines = engine.state === "ready" ? engine.stats().engines : undefined;
+    const none = engines !== undefined && !engines.some((e) => e.healthy);
+    const ready = engine.state === "ready" && !none;
+    const body: Record<string, unknown> = { status: ready ? "ok" : none ? "no_healthy_engine" : engine.state, model: engine.modelName || null };
+    if (none) body.engines = engines.map((e) => ({ name: e.name, error: e.lastError }));
     if (engine.failure) body.error = engine.failure.message;
     return reply.code(ready ? 200 : 503).send(body);
   });

@@ -50,6 +50,11 @@ function usageChunk(ids: OpenAiIds, object: ObjectKind, g: Generation): string {
 
 // ---- completions ----
 
+/** A token's own text; a remote engine has no token table, so the text its event carried. */
+function tokenText(t: TokenEvent, texts: TokenText): string {
+  return (t.id >= 0 ? texts.text(t.id) : "") || t.text;
+}
+
 function completionLogprobs(tokens: readonly TokenEvent[], texts: TokenText, offset: number) {
   const textOffset: number[] = [];
   let at = offset;
@@ -58,7 +63,7 @@ function completionLogprobs(tokens: readonly TokenEvent[], texts: TokenText, off
     at += t.text.length;
   }
   return {
-    tokens: tokens.map((t) => texts.text(t.id)),
+    tokens: tokens.map((t) => tokenText(t, texts)),
     token_logprobs: tokens.map((t) => t.logprob),
     top_logprobs: tokens.map((t) => Object.fromEntries((t.top ?? []).map((a) => [texts.text(a.id), a.logprob]))),
     text_offset: textOffset,
@@ -99,7 +104,7 @@ function bytesOf(text: string): number[] {
 function chatLogprobs(tokens: readonly TokenEvent[], texts: TokenText) {
   return {
     content: tokens.map((t) => {
-      const token = texts.text(t.id);
+      const token = tokenText(t, texts);
       return {
         token,
         logprob: t.logprob,
