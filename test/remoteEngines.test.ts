@@ -295,3 +295,47 @@ describe("remote engine faults", () => {
     }
   });
 });
+
+describe("one trace across the hop", () => {
+  it("the backend's OTLP span hangs from the gateway's relay span, in the caller's trace", async () => {
+    const received: unknown[] = [];
+    const collector = createServer((req, res) => {
+      let body = "";
+      req.on("data", (d) => (body += d));
+      req.on("end", () => {
+        if (req.url === "/v1/traces") received.push(JSON.parse(body));
+        res.writeHead(200, { "content-type": "application/json" }).end("{}");
+      });
+    });
+    await new Promise<void>((resolve) => collector.listen(0, "127.0.0.1", resolve));
+    const otlpEndpoint = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
+    const backendServer = await startTestServer({ modelName: "llama2", otlpEndpoint });
+    await backendServer.server.engine.ready;
+    const gw = await startTestServer({ modelName: MODEL, engines: [backend("ours", backendServer.url, "openai", { model: "llama2" })], otlpEndpoint });
+    await gw.server.engine.ready;
+    const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+    try {
+      assert.equal((await postJson(`${gw.url}/v1/completions`, { prompt: "trace me", max_tokens: 3 }, { traceparent: `00-${traceId}-00f067aa0ba902b7-01` })).status, 200);
+      // No caller trace: the gateway's own trace id goes to the backend, and both export it.
+      assert.equal((await postJson(`${gw.url}/v1/completions`, { prompt: "trace me too", max_tokens: 3 })).status, 200);
+    } finally {
+      await gw.server.close(1000); // flushes its exporter
+      await backendServer.server.close(1000);
+      collector.close();
+    }
+    type OtlpSpan = { traceId: string; spanId: string; parentSpanId?: string; name: string; kind: number };
+    const spans: OtlpSpan[] = (received as Array<{ resourceSpans: Array<{ scopeSpans: Array<{ spans: OtlpSpan[] }> }> }>).flatMap((r) => r.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans)));
+    const relays = spans.filter((sp) => sp.kind === 3); // CLIENT
+    assert.equal(relays.length, 2, spans.map((sp) => `${sp.name}:${sp.kind}`).join(", "));
+    for (const relay of relays) {
+      const backendSide = spans.find((sp) => sp.kind === 2 && sp.parentSpanId === relay.spanId);
+      assert.ok(backendSide, `the backend's SERVER span has the relay span ${relay.spanId} as its parent`);
+      assert.equal(backendSide.traceId, relay.traceId);
+      const gatewayRoot = spans.find((sp) => sp.kind === 2 && sp.spanId === relay.parentSpanId);
+      assert.ok(gatewayRoot, "the relay span is a child of the gateway's SERVER span");
+      assert.equal(gatewayRoot.traceId, relay.traceId);
+    }
+    assert.ok(relays.some((r) => r.traceId === traceId), "the caller's trace is continued");
+  });
+});
+

@@ -144,8 +144,8 @@ const delivered = (run: SideRun): number => run.records.filter(ok).reduce((a, r)
 const tokensPerS = (run: SideRun): number => delivered(run) / (run.wallMs / 1000);
 type Json = Record<string, unknown> | undefined;
 /**
- * The gateway's own account: e2e less sent → finished (the generation's end
- * as the gateway saw it), from the response's timings (taken just before its
+ * The gateway's own account: e2e less queued → finished (from routing to the
+ * generation's end as the gateway saw it), from the response's timings (taken just before its
  * last bytes go out). A response without backend_ms (none was sent) would
  * make ours_ms the whole e2e: such responses are left out, and counted.
  */
@@ -302,7 +302,7 @@ function print(o: Options, results: readonly LevelRound[][], machine: MachineLoa
     console.log("");
   }
   console.log(`Every request, on both sides, has a connection of its own (llama-server closes each after a streamed response). Pairs with a failed side are left out of the Δ figures; failed requests count in throughput as no tokens.`);
-  console.log(`ours_ms is the gateway's own figure (e2e − sent → finished, the generation's end as the gateway saw it), as its responses report it: taken before its last bytes are written.`);
+  console.log(`ours_ms is the gateway's own figure (e2e − queued → finished: from routing to the generation's end as the gateway saw it), as its responses report it: taken before its last bytes are written.`);
   console.log(`Other processes used ${machine.othersPct().toFixed(1)} % of a core on average during the rounds.`);
 }
 

@@ -14,6 +14,8 @@ export class HopTrace {
   backend: BackendTimings | undefined;
   /** Engines tried before this one took the request (each refused it before it started). */
   readonly retries: string[] = [];
+  /** The W3C traceparent sent with the request: the exported CLIENT span of the hop carries its ids. */
+  traceparent: string | undefined;
 
   constructor(
     /** The engine's name, as configured. */

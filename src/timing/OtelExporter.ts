@@ -9,7 +9,7 @@ import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Tracer 
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import { BasicTracerProvider, BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { BasicTracerProvider, BatchSpanProcessor, RandomIdGenerator, type IdGenerator } from "@opentelemetry/sdk-trace-base";
 import { performance } from "node:perf_hooks";
 import type { RequestBreakdown } from "./requestBreakdown.js";
 import { RequestPoint } from "./points.js";
@@ -31,13 +31,39 @@ export interface GenAiRequestAttributes {
   seed?: number;
 }
 
+/**
+ * Random ids, except the next one when it is set: a relayed request's trace
+ * id and its hop's span id were chosen when its traceparent went to the
+ * backend, so the spans exported afterwards must carry those same ids for
+ * the backend's spans to hang from ours.
+ */
+class PresetIds implements IdGenerator {
+  private readonly random = new RandomIdGenerator();
+  traceId: string | undefined;
+  spanId: string | undefined;
+
+  generateTraceId(): string {
+    const id = this.traceId ?? this.random.generateTraceId();
+    this.traceId = undefined;
+    return id;
+  }
+
+  generateSpanId(): string {
+    const id = this.spanId ?? this.random.generateSpanId();
+    this.spanId = undefined;
+    return id;
+  }
+}
+
 export class OtelExporter {
   private readonly provider: BasicTracerProvider;
   private readonly tracer: Tracer;
+  private readonly ids = new PresetIds();
 
   constructor(endpoint: string, serviceName = "llm-serving") {
     const url = endpoint.endsWith("/v1/traces") ? endpoint : `${endpoint.replace(/\/$/, "")}/v1/traces`;
     this.provider = new BasicTracerProvider({
+      idGenerator: this.ids,
       resource: resourceFromAttributes({ "service.name": serviceName }),
       spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url }), { scheduledDelayMillis: 200 })],
     });
@@ -84,6 +110,9 @@ export class OtelExporter {
     ] as const) {
       if (value !== undefined) attributes[key] = value;
     }
+    const sent = b.hop?.traceparent?.split("-");
+    // No caller trace: ours began with the hop's traceparent, so the root takes its trace id.
+    if (sent && !t.traceparent) this.ids.traceId = sent[1];
     const root = this.tracer.startSpan(`${genAi.operation} ${genAi.model}`, { kind: SpanKind.SERVER, startTime: epoch(b.span.start), attributes }, parent);
     if (t.status >= 500 || t.aborted) root.setStatus({ code: SpanStatusCode.ERROR, message: t.aborted ? "client went away" : `HTTP ${t.status}` });
     const inner = trace.setSpan(parent, root);
@@ -95,6 +124,16 @@ export class OtelExporter {
     for (const c of b.span.children ?? []) if (c.name !== "step" && c.name !== "loop") child(c.name, c.start, c.end);
     const firstToken = t.trace?.marks.get(RequestPoint.first_token) ?? NaN;
     const lastToken = t.trace?.marks.get(RequestPoint.last_token) ?? NaN;
+    if (b.hop && sent) {
+      // The hop as the backend saw its parent: a CLIENT span with the span id its traceparent named.
+      const routed = t.trace?.marks.get(RequestPoint.queued) ?? NaN;
+      const finished = t.trace?.marks.get(RequestPoint.finished) ?? NaN;
+      if (!Number.isNaN(routed) && !Number.isNaN(finished)) {
+        this.ids.spanId = sent[2];
+        const attributes: Attributes = { "server.address": b.hop.url, "llm_serving.engine": b.hop.engine, "llm_serving.route_reason": b.hop.reason };
+        this.tracer.startSpan(`relay ${b.hop.engine}`, { kind: SpanKind.CLIENT, startTime: epoch(routed), attributes }, inner).end(epoch(finished));
+      }
+    }
     const firstStep = b.span.children?.find((c) => c.name === "step");
     if (firstStep) child("prefill", firstStep.start, firstToken);
     child("decode", firstToken, lastToken);

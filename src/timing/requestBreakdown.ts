@@ -86,20 +86,22 @@ export interface HopBreakdown {
   reason: string;
   url: string;
   retries: string[];
-  /** sent → finished: the backend and the network, up to the generation's end as we saw it (our relaying of each chunk runs inside it). */
+  /** queued → finished: connecting, sending, the network and the backend, up to the generation's end as we saw it (our relaying of each chunk runs inside it). */
   backendMs: number | null;
   /** What the backend says its engine took (prefill + decode), when it says. */
   backendEngineMs: number | null;
-  /** backendMs − backendEngineMs: the network, the backend's HTTP front end and its queue. */
+  /** backendMs − backendEngineMs: connecting, the network, the backend's HTTP front end and its queue. */
   networkAndFrontMs: number | null;
-  /** e2e − backendMs: our part (HTTP, validation, routing, connect, relaying, writing). */
+  /** e2e − backendMs: our part (reading the request, validation, routing, writing the response). */
   oursMs: number;
   /** The backend's own timings as it reported them. */
   backend: HopTrace["backend"] | null;
+  /** The traceparent sent to the backend. */
+  traceparent: string | null;
 }
 
-function hopBreakdown(hop: HopTrace, e2e: number, finished: number): HopBreakdown {
-  const backendMs = orNull(finished - hop.marks.get(HopPoint.sent));
+function hopBreakdown(hop: HopTrace, e2e: number, routed: number, finished: number): HopBreakdown {
+  const backendMs = orNull(finished - routed);
   const engineMs = hop.backend ? (backendEngineMs(hop.backend) ?? null) : null;
   return {
     engine: hop.engine,
@@ -111,6 +113,7 @@ function hopBreakdown(hop: HopTrace, e2e: number, finished: number): HopBreakdow
     networkAndFrontMs: backendMs !== null && engineMs !== null ? backendMs - engineMs : null,
     oursMs: e2e - (backendMs ?? 0),
     backend: hop.backend ?? null,
+    traceparent: hop.traceparent ?? null,
   };
 }
 
@@ -260,7 +263,7 @@ export function breakdownRequest(t: RequestTimeline, steps: StepStore | undefine
     promptTokens: t.promptTokens,
     generatedTokens: n || t.generatedTokens,
     missingSteps,
-    ...(hop ? { hop: hopBreakdown(hop, e2e, engine(RequestPoint.finished)) } : {}),
+    ...(hop ? { hop: hopBreakdown(hop, e2e, engine(RequestPoint.queued), engine(RequestPoint.finished)) } : {}),
     span: root,
     durations: {
       e2e,

@@ -192,7 +192,7 @@ export class RouterEngine implements Engine {
         }
         this.fail(stream, new EngineError(`engine ${engine.name}: ${err.message}`), err.status);
       },
-    }, hopTraceparent(callerTrace));
+    }, (hop.traceparent = hopTraceparent(callerTrace)));
     let current = (): void => {
       cancelled = true;
       abort();
