@@ -114,4 +114,38 @@ serving_config:
     assert.equal(config.modelNameCheck, "off");
     assert.throws(() => parseConfig("serving_config:\n  model_name_check: maybe\n"), ConfigError);
   });
+
+  test("engines: remote ones with their units in seconds, this process's model as kind local, routing", () => {
+    const { config } = parseConfig(`
+engines:
+  - name: here
+    kind: local
+  - name: gpu-a
+    url: http://10.0.0.5:8000
+    kind: openai
+    model: meta-llama/Llama-3.1-8B-Instruct
+    api_key: k
+    timeout: 30
+    idle_timeout: 5
+    health_interval: 1
+    max_outstanding: 64
+routing:
+  policy: affinity
+`);
+    assert.equal(config.localEngineName, "here");
+    assert.equal(config.routing, "affinity");
+    assert.deepEqual(config.engines, [
+      { name: "gpu-a", url: "http://10.0.0.5:8000", kind: "openai", model: "meta-llama/Llama-3.1-8B-Instruct", apiKey: "k", maxOutstanding: 64, healthIntervalMs: 1000, firstByteTimeoutMs: 30000, idleTimeoutMs: 5000 },
+    ]);
+    for (const [yaml, message] of [
+      ["engines:\n  - {name: a, kind: local}\n  - {name: b, kind: local}\n", /at most one engine of kind local/],
+      ["engines:\n  - {name: a, kind: tgi}\n", /"a" needs a url/],
+      ["engines:\n  - {name: a, kind: vllm, url: http://x}\n", /engines\.0\.kind/],
+      ["engines:\n  - {name: a, kind: tgi, url: ftp://x}\n", /must be an http\(s\) URL/],
+      ["engines:\n  - {name: a, kind: tgi, url: http://x}\n  - {name: a, kind: tgi, url: http://y}\n", /the name "a" is used twice/],
+      ["routing:\n  policy: random\n", /routing\.policy/],
+    ] as const) {
+      assert.throws(() => parseConfig(yaml), (e: Error) => e instanceof ConfigError && message.test(e.message), String(message));
+    }
+  });
 });

@@ -339,3 +339,33 @@ describe("one trace across the hop", () => {
   });
 });
 
+describe("this process's model as one of the engines", () => {
+  it("round-robin between the local model and a remote one: local requests keep their steps, remote ones their hop", async () => {
+    const remote = await startTestServer({ modelName: "llama2" });
+    await remote.server.engine.ready;
+    const gw = await startTestServer({ modelName: "llama2", engines: [backend("remote", remote.url, "openai", { model: "llama2" })], localEngineName: "here", routing: "round-robin" });
+    try {
+      await gw.server.engine.ready;
+      const records = [];
+      for (let i = 0; i < 4; i++) {
+        const res = await postJson(`${gw.url}/v1/completions`, { prompt: `request ${i}`, max_tokens: 3 });
+        assert.equal(res.status, 200, await res.clone().text());
+        records.push(await record(gw, res.headers.get("x-request-id")!));
+      }
+      const relayed = records.filter((r) => r.hop);
+      assert.equal(relayed.length, 2);
+      assert.ok(relayed.every((r) => r.hop.engine === "remote"));
+      const here = records.filter((r) => !r.hop);
+      assert.equal(here.length, 2);
+      assert.ok(here.every((r) => r.steps.length > 0 && r.durations.coverage >= 0.995), "local requests have their steps");
+      const stats = (await jsonOf(fetch(`${gw.url}/stats`))).engines as Array<{ name: string; kind: string; served: number; healthy: boolean }>;
+      assert.deepEqual(stats.map((e) => [e.name, e.kind, e.served, e.healthy]), [["here", "local", 2, true], ["remote", "openai", 2, true]]);
+      const info = await jsonOf(fetch(`${gw.url}/info`));
+      assert.equal(info.model_device_type, "cpu", "/info describes the local model");
+    } finally {
+      await gw.server.close(1000);
+      await remote.server.close(1000);
+    }
+  });
+});
+

@@ -98,11 +98,14 @@ export class LlmServer {
         })
       : undefined;
     const instrumentation = this.instrumentation;
+    const local = config.engines.length === 0 || config.localEngineName !== undefined;
+    if (local) this.localEngine = new LocalEngine(config, options.resolveModelPath, instrumentation ? (step) => instrumentation.recordStep(step) : undefined, options.warmTokenizer ?? true);
     if (config.engines.length > 0) {
-      this.engine = new RouterEngine({ modelName: config.modelName ?? config.engines[0].model ?? "remote", policy: config.routing, engines: config.engines, contextSize: undefined });
+      const modelName = config.modelName ?? config.engines[0].model ?? "remote";
+      const member = this.localEngine && config.localEngineName ? { name: config.localEngineName, engine: this.localEngine } : undefined;
+      this.engine = new RouterEngine({ modelName, policy: config.routing, engines: config.engines, local: member, contextSize: undefined });
     } else {
-      this.localEngine = new LocalEngine(config, options.resolveModelPath, instrumentation ? (step) => instrumentation.recordStep(step) : undefined, options.warmTokenizer ?? true);
-      this.engine = this.localEngine;
+      this.engine = this.localEngine!;
     }
     const ctx: ServerContext = { engine: this.engine, checkModelName: modelNameCheck(this.engine, config.modelNameCheck), instrumentation, logger: this.logger };
     if (config.corsOrigins.length > 0) {

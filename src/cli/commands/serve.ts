@@ -147,11 +147,13 @@ async function serve(flags: ServeFlags): Promise<void> {
     log(describeModelForUser(model.info));
     log(`engine: ${describePlacement(model.placement)}`);
     if (model.contextNote) log(`note: ${model.contextNote} (see GET /info)`);
-    log(`serving "${name}" (${model.info.fileType}, context ${model.contextSize} tokens per request, ${config.rows} rows, ${config.batching} batching). Try:`);
-  } else {
-    for (const e of stats.engines ?? []) log(`engine ${e.name}: ${e.kind} at ${e.url}, ${e.healthy ? "healthy" : `not healthy (${e.lastError ?? "no answer"}); checked again with backoff`}`);
-    log(`serving "${name}" through ${config.engines.length} remote engine(s), routing ${config.routing}. Try:`);
   }
+  for (const e of stats.engines ?? []) {
+    const where = e.kind === "local" ? "this process's model" : `${e.kind} at ${e.url}`;
+    log(`engine ${e.name}: ${where}, ${e.healthy ? "healthy" : `not healthy (${e.lastError ?? "no answer"}); checked again with backoff`}`);
+  }
+  if (stats.engines) log(`serving "${name}" through ${stats.engines.length} engine(s), routing ${config.routing}. Try:`);
+  else log(`serving "${name}" (${model.info!.fileType}, context ${model.contextSize} tokens per request, ${config.rows} rows, ${config.batching} batching). Try:`);
   const auth = config.apiKey ? ` -H 'Authorization: Bearer …'` : "";
   log(`  curl ${url}/models/${name}/generate${auth} -H 'Content-Type: application/json' -d '{"inputs": "Hello", "parameters": {"max_new_tokens": 20, "do_sample": false}}'`);
 }

@@ -21,13 +21,17 @@ import { EngineUnavailableError, type Engine, type EngineModel, type EngineReque
 import type { RemoteRequest } from "../remote/backendProtocol.js";
 import type { BackendFailure } from "../remote/BackendCall.js";
 import { hopTraceparent, RemoteBackend, type BackendConfig } from "../remote/RemoteBackend.js";
-import { AFFINITY_PREFIX_CHARS, RoutingPolicy, type RoutingPolicyName } from "./routingPolicy.js";
+import type { LocalEngine } from "../LocalEngine.js";
+import { LocalMember } from "./LocalMember.js";
+import { AFFINITY_PREFIX_CHARS, RoutingPolicy, type Choice, type RoutingPolicyName } from "./routingPolicy.js";
 
 export interface RouterOptions {
   /** The name clients use for the model. */
   modelName: string;
   policy: RoutingPolicyName;
   engines: BackendConfig[];
+  /** This process's model as one more engine, when the engines list names it (kind local). */
+  local?: { name: string; engine: LocalEngine };
   /** Tokens one request can hold, when known (requests that cannot fit are refused here); else the backend decides. */
   contextSize: number | undefined;
 }
@@ -45,7 +49,7 @@ export class RouterEngine implements Engine {
   failure: Error | undefined;
   readonly ready: Promise<void>;
   readonly backends: RemoteBackend[];
-  readonly tokens: EngineTokens | undefined = NO_TOKENS;
+  readonly local: LocalMember | undefined;
   readonly maxPromptBytes = undefined;
   private readonly policy: RoutingPolicy;
   private readonly inFlight = new Set<InFlight>();
@@ -55,9 +59,11 @@ export class RouterEngine implements Engine {
   constructor(readonly options: RouterOptions) {
     if (options.engines.length === 0) throw new Error("engines: the list is empty");
     this.backends = options.engines.map((c) => new RemoteBackend(c));
+    this.local = options.local ? new LocalMember(options.local.name, options.local.engine) : undefined;
     this.policy = new RoutingPolicy(options.policy);
-    // Ready once every engine has been asked once: requests then go to those that answered.
-    this.ready = Promise.all(this.backends.map((b) => b.start())).then(() => {
+    // Ready once every engine has been asked once (the local one loaded or failed): requests then go to those that answered.
+    const local = this.local?.engine.ready.catch(() => undefined);
+    this.ready = Promise.all([...this.backends.map((b) => b.start()), local]).then(() => {
       if (this.state === "loading") this.state = "ready";
     });
   }
@@ -66,8 +72,15 @@ export class RouterEngine implements Engine {
     return this.options.modelName;
   }
 
+  /** The local engine's token table when there is one (remote events carry their own text). */
+  get tokens(): EngineTokens {
+    return this.local?.engine.tokens ?? NO_TOKENS;
+  }
+
   get model(): EngineModel | undefined {
     if (this.state === "loading") return undefined;
+    const local = this.local?.engine.model;
+    if (local) return local;
     const context = this.options.contextSize ?? 0;
     return { info: undefined, placement: undefined, contextSize: context, requestedContextSize: context, contextNote: undefined, rows: this.backends.reduce((a, b) => a + (b.load?.capacity ?? 0), 0), queueLimit: 0 };
   }
@@ -80,11 +93,11 @@ export class RouterEngine implements Engine {
 
   async generate(request: EngineRequest, admitted: boolean): Promise<GenerationStream> {
     this.ensureAvailable(admitted);
+    const key = request.sessionKey ?? ("messages" in request ? JSON.stringify(request.messages) : String(request.prompt)).slice(0, AFFINITY_PREFIX_CHARS);
+    const first = this.chooseFirst(key);
+    // This process's model: the request is served here, on its own timeline.
+    if (first.engine instanceof LocalMember) return first.engine.generate(request, admitted);
     const remote = this.intake(request);
-    if (!this.backends.some((b) => b.healthy)) {
-      const why = this.backends.map((b) => `${b.name}: ${b.lastError ?? "not healthy"}`).join("; ");
-      throw new EngineUnavailableError("engine_failed", `no engine is healthy (${why}); they are checked again with backoff`, true);
-    }
     const trace = request.trace ?? new RequestTrace();
     const id = request.id ?? `r-${++this.requestCount}`;
     const seed = remote.seed ?? 0;
@@ -97,9 +110,8 @@ export class RouterEngine implements Engine {
     const entry: InFlight = { stream, cancel: () => cancel() };
     this.inFlight.add(entry);
     void stream.completion.then(() => this.inFlight.delete(entry));
-    const key = request.sessionKey ?? ("messages" in request ? JSON.stringify(request.messages) : String(request.prompt)).slice(0, AFFINITY_PREFIX_CHARS);
     const tried = new Map<RemoteBackend, string>();
-    cancel = this.route(remote, stream, key, tried, [], request.traceparent);
+    cancel = this.route(remote, stream, key, tried, [], request.traceparent, first as Choice<RemoteBackend>);
     request.signal?.addEventListener("abort", () => stream.cancel(), { once: true });
     return stream;
   }
@@ -117,16 +129,27 @@ export class RouterEngine implements Engine {
     return { ...base, prompt };
   }
 
-  /** Sends the request to an engine; returns its cancel. On a refusal before any answer, tries the next one. */
-  private route(remote: RemoteRequest, stream: GenerationStream, key: string, tried: Map<RemoteBackend, string>, retries: string[], callerTrace: string | undefined): () => void {
+  /** The policy's choice among every engine that can take a request now (a 503 when none can). */
+  private chooseFirst(key: string): Choice<RemoteBackend | LocalMember> {
+    const all: Array<RemoteBackend | LocalMember> = this.local ? [this.local, ...this.backends] : [...this.backends];
+    const open = all.filter((e) => e.healthy && (e instanceof LocalMember || e.outstanding < e.config.maxOutstanding));
+    if (open.length === 0) {
+      const why = all.map((e) => `${e.name}: ${e instanceof LocalMember ? (e.engine.failure?.message ?? e.engine.state) : (e.lastError ?? (e.healthy ? "full" : "not healthy"))}`).join("; ");
+      throw new EngineUnavailableError("engine_failed", `no engine is healthy (${why}); they are checked again with backoff`, true);
+    }
+    return this.policy.choose(open, all, key);
+  }
+
+  /** Sends the request to an engine (`choice`, or the policy's); returns its cancel. On a refusal before any answer, tries the next one. */
+  private route(remote: RemoteRequest, stream: GenerationStream, key: string, tried: Map<RemoteBackend, string>, retries: string[], callerTrace: string | undefined, choice?: Choice<RemoteBackend>): () => void {
     const trace = stream.trace;
     const healthy = this.backends.filter((b) => b.healthy && !tried.has(b) && b.outstanding < b.config.maxOutstanding);
-    if (healthy.length === 0) {
+    if (!choice && healthy.length === 0) {
       const why = this.backends.map((b) => `${b.name}: ${tried.get(b) ?? b.lastError ?? (b.healthy ? "full" : "not healthy")}`).join("; ");
       this.fail(stream, new EngineError(`no engine can take the request (${why})`));
       return () => undefined;
     }
-    const { engine, reason } = this.policy.choose(healthy, this.backends, key);
+    const { engine, reason } = choice ?? this.policy.choose(healthy, this.backends, key);
     tried.set(engine, "was tried");
     let spec: ReturnType<typeof engine.protocol.call>;
     try {
@@ -217,15 +240,16 @@ export class RouterEngine implements Engine {
 
   stats(): EngineStats {
     this.ensureAvailable(true);
-    const running = this.backends.reduce((a, b) => a + b.outstanding, 0);
+    const running = this.backends.reduce((a, b) => a + b.outstanding, 0) + (this.local?.outstanding ?? 0);
+    const here = this.local?.healthy ? this.local.engine.stats() : undefined;
     return {
       state: this.state === "ready" ? "running" : this.state === "draining" ? "draining" : "stopped",
       running,
-      waiting: 0,
+      waiting: here?.waiting ?? 0,
       batchSize: running,
-      steps: 0,
-      kv: { blockSize: 0, totalBlocks: 0, usedBlocks: 0, reservedBlocks: 0, paged: false },
-      engines: this.backends.map((b) => ({
+      steps: here?.steps ?? 0,
+      kv: here?.kv ?? { blockSize: 0, totalBlocks: 0, usedBlocks: 0, reservedBlocks: 0, paged: false },
+      engines: [...(this.local ? [this.local.stats()] : []), ...this.backends.map((b) => ({
         name: b.name,
         kind: b.config.kind,
         url: b.base.href,
@@ -235,7 +259,7 @@ export class RouterEngine implements Engine {
         failures: b.failures,
         lastError: b.lastError ?? null,
         load: b.load ?? null,
-      })),
+      }))],
     };
   }
 
@@ -253,14 +277,16 @@ export class RouterEngine implements Engine {
     const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
     const arrived = this.arrivals.all();
     const all = arrived.then(() => Promise.all([...this.inFlight].map((f) => f.stream.completion))).then(() => true as const);
+    const local = this.local?.engine.drain(timeoutMs) ?? Promise.resolve(true);
     const finished = await Promise.race([all, timedOut]);
     clearTimeout(timer);
     if (!finished) for (const f of this.inFlight) f.cancel();
-    return finished;
+    return (await local) && finished;
   }
 
   async dispose(): Promise<void> {
     for (const f of this.inFlight) f.cancel();
+    await this.local?.engine.dispose();
     for (const b of this.backends) b.stop();
     this.state = "stopped";
   }

@@ -58,6 +58,8 @@ export interface ServeConfig {
   modelNameCheck: "on" | "off";
   /** Remote engines to serve through (docs/engines.md); empty: the model runs in this process. */
   engines: BackendConfig[];
+  /** With remote engines: this process's model is one of the engines too, under this name (an engines entry of kind local). */
+  localEngineName: string | undefined;
   /** How requests are spread over the remote engines. */
   routing: RoutingPolicyName;
 }
@@ -90,6 +92,7 @@ export const DEFAULT_CONFIG: Readonly<ServeConfig> = Object.freeze({
   corsOrigins: [],
   modelNameCheck: "on",
   engines: [],
+  localEngineName: undefined,
   routing: "least-outstanding",
 });
 

@@ -107,8 +107,8 @@ const schema = z.strictObject({
     .array(
       z.strictObject({
         name: z.string().min(1),
-        url: z.string().url().refine((u) => /^https?:\/\//.test(u), "must be an http(s) URL"),
-        kind: z.enum(BACKEND_KINDS),
+        url: z.string().url().refine((u) => /^https?:\/\//.test(u), "must be an http(s) URL").optional(),
+        kind: z.enum([...BACKEND_KINDS, "local"]),
         model: z.string().min(1).optional(),
         api_key: z.string().min(1).optional(),
         max_outstanding: positiveInt.optional(),
@@ -126,7 +126,7 @@ type EngineEntry = NonNullable<z.infer<typeof schema>["engines"]>[number];
 
 const seconds = (s: number | undefined, fallback: number): number => (s === undefined ? fallback : s * 1000);
 
-function backendConfig(e: EngineEntry): BackendConfig {
+function backendConfig(e: EngineEntry & { url: string; kind: BackendConfig["kind"] }): BackendConfig {
   return {
     name: e.name,
     url: e.url,
@@ -197,6 +197,11 @@ export function parseConfig(text: string, source = "config", folder = "."): Load
   const names = engines?.map((e) => e.name) ?? [];
   const twice = names.find((n, i) => names.indexOf(n) !== i);
   if (twice) throw new ConfigError(`${source}: engines: the name "${twice}" is used twice`);
+  const locals = engines?.filter((e) => e.kind === "local") ?? [];
+  if (locals.length > 1) throw new ConfigError(`${source}: engines: at most one engine of kind local (this process's model), got ${locals.length}`);
+  const remotes = (engines ?? []).filter((e): e is EngineEntry & { url: string; kind: BackendConfig["kind"] } => e.kind !== "local");
+  const noUrl = remotes.find((e) => e.url === undefined);
+  if (noUrl) throw new ConfigError(`${source}: engines: "${noUrl.name}" needs a url (only kind local runs here)`);
   if (m.context_size !== undefined && m.max_generate_length !== undefined && m.context_size !== m.max_generate_length) {
     throw new ConfigError(`${source}: model_config.context_size (${m.context_size}) and max_generate_length (${m.max_generate_length}) disagree; give one`);
   }
@@ -230,7 +235,8 @@ export function parseConfig(text: string, source = "config", folder = "."): Load
       otlpEndpoint: tc.otlp_endpoint,
       loopResolutionMs: tc.loop_resolution_ms,
       logLevel: tc.log_level,
-      engines: engines?.map(backendConfig),
+      engines: engines === undefined ? undefined : remotes.map(backendConfig),
+      localEngineName: locals[0]?.name,
       routing: routing?.policy,
     },
   };
