@@ -12,7 +12,11 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import OpenAI from "openai";
+import { analyze } from "../src/analysis/analyze.js";
+import { splitOverhead } from "../src/analysis/overhead.js";
 import { findLlamaCppBuild } from "../src/bench/llamaCppBuild.js";
+import { protocol } from "../src/bench/protocols.js";
+import { runSweep } from "../src/bench/sweep.js";
 import { startLlamaServer } from "../src/bench/llamaServerProcess.js";
 import type { BenchServer } from "../src/bench/benchServer.js";
 import { BACKEND_DEFAULTS, type BackendConfig } from "../src/engines/remote/RemoteBackend.js";
@@ -152,6 +156,24 @@ describe("remote engines", () => {
       assert.match(metrics, new RegExp(`llm_serving_engine_up\\{engine="${name}"\\} 1`));
       const count = new RegExp(`llm_serving_hop_seconds_count\\{engine="${name}",part="ours"\\} (\\d+)`).exec(metrics);
       assert.ok(count && Number(count[1]) >= 2, `hop histogram of ${name}`);
+    }
+  });
+
+  it("analyze splits a relayed request's overhead with the backend's own engine time as native", async () => {
+    const result = await runSweep({ url: viaLlama.url, protocol: protocol("tgi"), model: MODEL, lengths: [8, 24], repetitions: 2, stream: false, prompt: "Where did the time go?" });
+    assert.ok(result.records.every((r) => !r.error), result.records.map((r) => r.error).join("; "));
+    const a = analyze(result.records, result.timelines);
+    assert.equal(a.joinRate, 1);
+    for (const r of result.records) {
+      const t = result.timelines.get(r.id)!;
+      assert.ok(t.hop?.backend_timings, "the record has llama-server's timings");
+      const { perToken, overhead, parts } = splitOverhead(r, t, NaN);
+      const b = t.hop.backend_timings as { predicted_ms: number; predicted_n: number };
+      assert.ok(Math.abs(perToken - b.predicted_ms / (b.predicted_n - 1)) < 1e-9, "c is llama-server's time per generated token");
+      assert.ok(parts.remote >= 0, `remote part ${parts.remote}`);
+      const sum = Object.values(parts).reduce((x, y) => x + y, 0);
+      assert.ok(Math.abs(sum - overhead) < 1e-9, `parts ${sum} vs overhead ${overhead}`);
+      assert.ok(Math.abs(parts.untimed) < 0.05 + 0.005 * overhead, `untimed ${parts.untimed} of ${overhead}`);
     }
   });
 

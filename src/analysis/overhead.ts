@@ -22,6 +22,7 @@ export const OVERHEAD_PARTS = [
   "loop",
   "detokenization",
   "writing",
+  "remote",
   "gc",
   "stall",
   "untimed",
@@ -40,6 +41,7 @@ export const PART_MEANING: Readonly<Record<OverheadPart, string>> = {
   loop: "per step: schedule, build, dispatch, and the loop turn between steps",
   detokenization: "per step: stop checks and incremental detokenization (postprocess)",
   writing: "per step: delivery to the stream; then the response (respond)",
+  remote: "a relayed request: connecting to the backend, sending, its front end, queue and network, beyond its engine's own time (connect, send, wait, stream)",
   gc: "GC pauses that overlapped the request",
   stall: "event-loop stalls that overlapped it, GC pauses aside",
   untimed: "server time in no named span (the remainder)",
@@ -60,7 +62,22 @@ const PART_OF_SPAN: Readonly<Record<string, OverheadPart | "native">> = {
   sample: "native",
   postprocess: "detokenization",
   deliver: "writing",
+  connect: "remote",
+  send: "remote",
+  wait: "remote",
+  stream: "remote",
 };
+
+/** What a relayed request's backend says its engine took: prompt, and per generated token. */
+function backendEngine(t: ServerTimeline): { promptMs: number; decodeMs: number; perToken: number } | undefined {
+  const b = t.hop?.backend_timings;
+  if (!b) return undefined;
+  const promptMs = Number(b.prompt_ms);
+  const decodeMs = Number(b.predicted_ms);
+  const decoded = Number(b.predicted_n) - 1;
+  if (!Number.isFinite(promptMs) || !Number.isFinite(decodeMs)) return undefined;
+  return { promptMs, decodeMs, perToken: decoded > 0 ? decodeMs / decoded : NaN };
+}
 
 export type Parts = Record<OverheadPart, number>;
 
@@ -93,6 +110,9 @@ const SPIKE_MADS = 5;
  * total; spikes are left out so that they show as native_variance.
  */
 export function perTokenNative(t: ServerTimeline, fallback: number): number {
+  // A relayed request has no steps here: its backend's own figure is its native time per token.
+  const remote = backendEngine(t);
+  if (remote && Number.isFinite(remote.perToken)) return remote.perToken;
   const { decode } = nativeByStep(t);
   if (decode.length === 0) return fallback;
   const limit = median(decode) + SPIKE_MADS * mad(decode);
@@ -129,6 +149,14 @@ export function splitOverhead(client: ClientRecord, t: ServerTimeline, fallbackP
     const step = stepById.get(child.step);
     const promptStep = step?.requests.find((r) => r.id === t.id)?.kind === "prefill";
     for (const stage of child.children ?? []) visit(stage, promptStep);
+  }
+  const remote = backendEngine(t);
+  if (remote) {
+    // The backend's engine ran inside the hop's spans: that much of `remote` is native time.
+    const engine = Math.min(parts.remote, remote.promptMs + remote.decodeMs);
+    parts.remote -= engine;
+    nativeNet += engine;
+    promptNet += Math.min(engine, remote.promptMs);
   }
   const clientE2e = client.end - client.sent;
   parts.network_http += clientE2e - t.durations.e2e;
