@@ -17,7 +17,8 @@
  * refused. A benchmark, not a test: run it on a quiet machine.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { execFileSync } from "node:child_process";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -49,6 +50,8 @@ interface Options {
   threads: number;
   slots: number;
   json: boolean;
+  /** Core 0 for llama-server alone; the gateway and the load client on the others (taskset). */
+  pin: boolean;
 }
 
 function options(): Options {
@@ -61,6 +64,7 @@ function options(): Options {
       threads: { type: "string", default: "1" },
       slots: { type: "string", default: "8" },
       json: { type: "boolean", default: false },
+      pin: { type: "boolean", default: false },
     },
   });
   if (!isPresetName(values.preset)) throw new Error(`--preset must be one of ${PRESET_NAMES.join(", ")}, got "${values.preset}"`);
@@ -70,16 +74,17 @@ function options(): Options {
     return n;
   };
   // At least 2 tokens: a per-token gap needs two token arrivals.
-  const o = { rounds: int("rounds"), preset: values.preset, tokens: int("tokens"), requests: int("requests"), threads: int("threads"), slots: int("slots"), json: values.json };
+  const o = { rounds: int("rounds"), preset: values.preset, tokens: int("tokens"), requests: int("requests"), threads: int("threads"), slots: int("slots"), json: values.json, pin: values.pin };
   if (o.tokens < 2) throw new Error("--tokens must be at least 2");
   return o;
 }
 
 /** Our server as a gateway to llama-server: a config file with one engine, served on a free port. */
-async function startGateway(llamaUrl: string, folder: string): Promise<BenchServer> {
+async function startGateway(llamaUrl: string, folder: string, under: readonly string[]): Promise<BenchServer> {
   const config = join(folder, "gateway.yaml");
   await writeFile(config, [`model_config:`, `  model_name: ${MODEL_NAME}`, `engines:`, `  - name: ls1`, `    url: ${llamaUrl}`, `    kind: llama.cpp`, ``].join("\n"));
-  const child = await spawnServer(process.execPath, [CLI, "serve", "--config", config, "--port", "0", "--no-access-log"], {
+  const [command, ...prefix] = [...under, process.execPath];
+  const child = await spawnServer(command, [...prefix, CLI, "serve", "--config", config, "--port", "0", "--no-access-log"], {
     name: "the gateway",
     // It says "serving … through" once every engine has been asked once; an engine it could not reach makes the run meaningless.
     ready: (stderr) => {
@@ -285,7 +290,7 @@ function roundLine(i: number, rounds: number, levels: readonly LevelRound[]): st
 }
 
 function print(o: Options, results: readonly LevelRound[][], machine: MachineLoad): void {
-  console.log(`\n## ${o.preset} Q8_0: ${o.threads} thread(s), ${o.slots} slots, ${o.requests} streamed requests × ${o.tokens} tokens per level and side, ${results.length} interleaved rounds\n`);
+  console.log(`\n## ${o.preset} Q8_0: ${o.threads} thread(s), ${o.slots} slots, ${o.requests} streamed requests × ${o.tokens} tokens per level and side, ${results.length} interleaved rounds${o.pin ? "; llama-server pinned to core 0 alone (--pin)" : ""}\n`);
   for (const [k, c] of LEVELS.entries()) {
     const rows = results.map((r) => r[k]);
     console.log(`### c = ${c}\n`);
@@ -306,17 +311,33 @@ function print(o: Options, results: readonly LevelRound[][], machine: MachineLoa
   console.log(`Other processes used ${machine.othersPct().toFixed(1)} % of a core on average during the rounds.`);
 }
 
+/**
+ * --pin: on a small machine the relay's CPU (a read and a write per token)
+ * preempts llama-server's compute thread; with llama-server alone on core 0
+ * and everything else on the other cores, what is left is the relay's own cost.
+ */
+function pinning(): { server: string[]; others: string[]; rest: string } {
+  const cores = availableParallelism();
+  if (process.platform !== "linux" || cores < 2) throw new Error("--pin needs Linux (taskset) and at least 2 cores");
+  const rest = cores === 2 ? "1" : `1-${cores - 1}`;
+  // This process (the load client), all its threads.
+  execFileSync("taskset", ["-a", "-pc", rest, String(process.pid)], { stdio: "ignore" });
+  return { server: ["taskset", "-c", "0"], others: ["taskset", "-c", rest], rest };
+}
+
 async function main(): Promise<number> {
   const o = options();
   const build = await ensureLlamaCppBuild(say);
   const model = await ensureSyntheticModel({ preset: o.preset, dtype: "Q8_0", seed: 0 });
   console.log(`# bench:gateway — clients → llama-server vs clients → our gateway → the same llama-server; llama.cpp ${build.tag}, node ${process.version}, ${new Date().toISOString()}`);
   const folder = await mkdtemp(join(tmpdir(), "llm-serving-gateway-bench-"));
-  const direct = await startLlamaServer({ binary: build.server, model, threads: o.threads, slots: o.slots, perSlot: o.tokens + PROMPT_ROOM });
+  const pins = o.pin ? pinning() : undefined;
+  if (pins) say(`pinned: llama-server on core 0 alone; the gateway and this load client on cores ${pins.rest}`);
+  const direct = await startLlamaServer({ binary: build.server, model, threads: o.threads, slots: o.slots, perSlot: o.tokens + PROMPT_ROOM, under: pins?.server });
   const machine = new MachineLoad();
   const results: LevelRound[][] = [];
   try {
-    const gateway = await startGateway(direct.url, folder);
+    const gateway = await startGateway(direct.url, folder, pins?.others ?? []);
     const sides = { direct, gateway };
     try {
       // Unmeasured: the first requests pay page faults, JIT and new sockets; every slot is used once.

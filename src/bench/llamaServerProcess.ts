@@ -3,6 +3,8 @@ import { benchServerOf, spawnServer, type BenchServer } from "./benchServer.js";
 
 export interface LlamaServerOptions {
   binary: string;
+  /** A command it runs under (e.g. ["taskset", "-c", "0"]: pinned to core 0). */
+  under?: readonly string[];
   model: string;
   threads: number;
   /** Slots (parallel sequences). */
@@ -18,7 +20,8 @@ export interface LlamaServerOptions {
  */
 export async function startLlamaServer(o: LlamaServerOptions): Promise<BenchServer> {
   const args = ["-m", o.model, "--host", "127.0.0.1", "--port", "0", "-t", String(o.threads), "-tb", String(o.threads), "-np", String(o.slots), "-c", String(o.slots * o.perSlot), "--no-webui"];
-  const server = await spawnServer(o.binary, args, {
+  const [command, ...prefix] = [...(o.under ?? []), o.binary];
+  const server = await spawnServer(command, [...prefix, ...args], {
     name: "llama-server",
     // Up to the line's end: a chunk of stderr may end inside the URL.
     ready: (stderr) => /listening on (http:\/\/\S+)\s/.exec(stderr)?.[1],
