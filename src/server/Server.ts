@@ -21,6 +21,7 @@ import { answerClientError, answerFrameworkError } from "./malformedRequests.js"
 import { installLifecycle, RECEIVED, requestId, type TimedRequest } from "./requestLifecycle.js";
 import { registerIndexRoute } from "./routes/indexRoute.js";
 import { registerOperationsRoutes } from "./routes/operationsRoutes.js";
+import { registerDashboardRoutes } from "./routes/dashboardRoutes.js";
 import type { ServerContext } from "./ServerContext.js";
 
 /**
@@ -117,6 +118,7 @@ export class LlmServer {
     registerTgiRoutes(this.app, ctx);
     registerOpenAiRoutes(this.app, ctx);
     registerOperationsRoutes(this.app, ctx);
+    registerDashboardRoutes(this.app, ctx);
   }
 
   async listen(host: string, port: number): Promise<string> {

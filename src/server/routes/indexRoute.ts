@@ -25,6 +25,8 @@ const LINKS: ReadonlyArray<[string, string]> = [
   ["GET /debug/requests", "recent requests and where their time went"],
   ["GET /debug/requests/{id}", "one request's time points, spans, tokens and steps"],
   ["GET /debug/trace", "a Chrome trace of recent steps and requests (open in Perfetto)"],
+  ["GET /debug/stream", "the live view as server-sent events (what the dashboard shows)"],
+  ["GET /dashboard", "the dashboard: requests in flight, recent ones, a request's waterfall"],
 ];
 
 const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

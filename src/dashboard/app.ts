@@ -1,0 +1,169 @@
+/**
+ * The dashboard page: the live "Now" view from GET /debug/stream (read with
+ * fetch, so that an API key can go with it), and a chosen request's
+ * waterfall from GET /debug/requests/{id}. Every value goes into the page as
+ * text (textContent), never as markup.
+ */
+import { renderWaterfall, summaryLine, type RequestRecord } from "./waterfall.js";
+
+interface Stats {
+  n: number;
+  p50: number | null;
+  p90: number | null;
+}
+
+interface Snapshot {
+  model: string;
+  state: string;
+  engine: { running: number; waiting: number; batchSize: number; steps: number; kv: { usedBlocks: number; totalBlocks: number }; engines?: Array<{ name: string; healthy: boolean; outstanding: number }> } | null;
+  running: Array<{ id: string; route: string; phase: string; age_ms: number; prompt_tokens: number; generated_tokens: number; engine: string | null }>;
+  recent: Array<{ id: string; route: string; status: number; finish_reason: string | null; generated_tokens: number; e2e_ms: number; ttft_ms: number | null; tpot_ms: number | null }>;
+  window: { seconds: number; requests: number; tokens_per_second: number; ttft_ms: Stats; tpot_ms: Stats; e2e_ms: Stats };
+}
+
+const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
+const KEY = "llm-serving-api-key";
+let selected: string | undefined;
+
+function headers(): HeadersInit {
+  const key = sessionStorage.getItem(KEY);
+  return key ? { authorization: `Bearer ${key}` } : {};
+}
+
+function status(text: string, kind: "live" | "down" | ""): void {
+  const s = $("connection");
+  s.textContent = text;
+  s.className = kind;
+}
+
+function gauges(list: HTMLElement, items: Array<[string, string]>): void {
+  list.replaceChildren(
+    ...items.map(([name, value]) => {
+      const div = document.createElement("div");
+      const dt = document.createElement("dt");
+      const dd = document.createElement("dd");
+      dt.textContent = name;
+      dd.textContent = value;
+      div.append(dt, dd);
+      return div;
+    }),
+  );
+}
+
+const num = (x: number | null | undefined): string => (x === null || x === undefined ? "–" : String(Math.round(x * 1000) / 1000));
+const pct = (s: Stats): string => `${num(s.p50)} / ${num(s.p90)}`;
+
+/** A table body of rows that open a request's waterfall by click or Enter. */
+function rows(body: HTMLElement, items: Array<{ id: string; cells: string[] }>): void {
+  body.replaceChildren(
+    ...items.map(({ id, cells }) => {
+      const tr = document.createElement("tr");
+      tr.tabIndex = 0;
+      tr.dataset.id = id;
+      tr.setAttribute("aria-selected", String(id === selected));
+      for (const c of cells) {
+        const td = document.createElement("td");
+        td.textContent = c;
+        tr.appendChild(td);
+      }
+      return tr;
+    }),
+  );
+}
+
+function render(s: Snapshot): void {
+  $("model").textContent = s.model;
+  const e = s.engine;
+  gauges($("gauges"), [
+    ["state", s.state],
+    ["running", num(e?.running)],
+    ["waiting", num(e?.waiting)],
+    ["batch", num(e?.batchSize)],
+    ["KV blocks", e ? `${e.kv.usedBlocks} / ${e.kv.totalBlocks}` : "–"],
+    ["steps", num(e?.steps)],
+    ...(e?.engines ?? []).map((x): [string, string] => [`engine ${x.name}`, `${x.healthy ? "up" : "down"}, ${x.outstanding} in flight`]),
+  ]);
+  const w = s.window;
+  gauges($("window"), [
+    ["requests", String(w.requests)],
+    ["tokens/s", num(w.tokens_per_second)],
+    ["TTFT p50 / p90 (ms)", pct(w.ttft_ms)],
+    ["TPOT p50 / p90 (ms)", pct(w.tpot_ms)],
+    ["e2e p50 / p90 (ms)", pct(w.e2e_ms)],
+  ]);
+  rows($("running").querySelector("tbody")!, s.running.map((r) => ({ id: r.id, cells: [r.id, r.route, r.phase, String(r.prompt_tokens), String(r.generated_tokens), num(r.age_ms), r.engine ?? ""] })));
+  rows($("recent").querySelector("tbody")!, s.recent.map((r) => ({ id: r.id, cells: [r.id, r.route, String(r.status), r.finish_reason ?? "", String(r.generated_tokens), num(r.e2e_ms), num(r.ttft_ms), num(r.tpot_ms)] })));
+}
+
+async function showRequest(id: string): Promise<void> {
+  selected = id;
+  for (const tr of document.querySelectorAll<HTMLElement>("tbody tr")) tr.setAttribute("aria-selected", String(tr.dataset.id === id));
+  $("waterfall-id").textContent = id;
+  const res = await fetch(`/debug/requests/${encodeURIComponent(id)}`, { headers: headers() });
+  if (!res.ok) {
+    $("waterfall-summary").textContent = `not available (${res.status}): it may have left the ring of recent requests`;
+    $("waterfall").replaceChildren();
+    return;
+  }
+  const record = (await res.json()) as RequestRecord;
+  $("waterfall-summary").textContent = summaryLine(record);
+  const box = $("waterfall");
+  renderWaterfall(box, record, box.clientWidth || 640);
+}
+
+/** Reads the SSE stream; resolves when it ends. */
+async function follow(): Promise<"ended" | "unauthorized"> {
+  const res = await fetch("/debug/stream", { headers: headers() });
+  if (res.status === 401) return "unauthorized";
+  if (!res.ok || !res.body) throw new Error(`the live feed answered ${res.status}`);
+  status("live", "live");
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let pending = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return "ended";
+    pending += value;
+    let at: number;
+    while ((at = pending.indexOf("\n\n")) >= 0) {
+      const event = pending.slice(0, at);
+      pending = pending.slice(at + 2);
+      if (event.startsWith("data: ")) render(JSON.parse(event.slice(6)) as Snapshot);
+    }
+  }
+}
+
+async function live(): Promise<void> {
+  for (;;) {
+    try {
+      const outcome = await follow();
+      if (outcome === "unauthorized") {
+        status("this server wants an API key", "down");
+        $("key-form").hidden = false;
+        return;
+      }
+      status("the server closed the feed; reconnecting…", "down");
+    } catch (err) {
+      status(`no live feed (${(err as Error).message}); retrying…`, "down");
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+function choose(event: Event): void {
+  const tr = (event.target as HTMLElement).closest<HTMLElement>("tbody tr");
+  if (tr?.dataset.id) void showRequest(tr.dataset.id);
+}
+
+document.addEventListener("click", choose);
+document.addEventListener("keydown", (e) => {
+  if (e.key === "Enter") choose(e);
+});
+$("key-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  sessionStorage.setItem(KEY, $<HTMLInputElement>("key").value);
+  $("key-form").hidden = true;
+  void live();
+});
+const asked = new URLSearchParams(location.search).get("request");
+if (asked) void showRequest(asked);
+void live();

@@ -1,0 +1,81 @@
+/**
+ * The dashboard (GET /dashboard): a page the server serves itself, no build
+ * step at run time and nothing from a CDN, and its live feed (GET
+ * /debug/stream): server-sent events with the engine's statistics and the
+ * live view (timing/liveView.ts), a few times a second and only while someone
+ * watches — one timer for every watcher, none when nobody watches. It
+ * follows --api-key like the other debug views (the page sends the key with
+ * fetch, which EventSource cannot).
+ */
+import { readFile } from "node:fs/promises";
+import type { FastifyInstance } from "fastify";
+import type { ServerResponse } from "node:http";
+import { liveView } from "../../timing/liveView.js";
+import { HttpError } from "../httpErrors.js";
+import type { ServerContext } from "../ServerContext.js";
+
+/** How often watchers get a snapshot. */
+export const STREAM_INTERVAL_MS = 250;
+/** Most watchers at once: each costs a socket write per snapshot. */
+const MAX_WATCHERS = 16;
+
+/** The page's files, compiled from src/dashboard by npm run build (dist/src/dashboard). */
+const PAGE_DIR = new URL("../../dashboard/", import.meta.url);
+const FILES: Record<string, string> = { "app.js": "text/javascript; charset=utf-8", "waterfall.js": "text/javascript; charset=utf-8", "dashboard.css": "text/css; charset=utf-8" };
+
+export function registerDashboardRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const config = { family: "operations" as const };
+  const watchers = new Set<ServerResponse>();
+  let timer: NodeJS.Timeout | undefined;
+
+  const snapshot = (): string => {
+    const i = ctx.instrumentation!;
+    let engine: unknown = null;
+    try {
+      engine = ctx.engine.state === "ready" ? ctx.engine.stats() : null;
+    } catch {
+      engine = null;
+    }
+    return `data: ${JSON.stringify({ model: ctx.engine.modelName, state: ctx.engine.state, engine, ...liveView(i.timelines) })}\n\n`;
+  };
+  const tick = (): void => {
+    const data = snapshot();
+    for (const res of watchers) res.write(data);
+  };
+  const leave = (res: ServerResponse): void => {
+    watchers.delete(res);
+    if (watchers.size === 0) {
+      clearInterval(timer);
+      timer = undefined;
+    }
+  };
+
+  app.get("/debug/stream", { config }, async (request, reply) => {
+    if (!ctx.instrumentation) throw new HttpError(404, "timing_off", "timing is switched off on this server (--no-timing)");
+    if (watchers.size >= MAX_WATCHERS) throw new HttpError(503, "too_many_watchers", `at most ${MAX_WATCHERS} watchers at once`);
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" });
+    res.write(snapshot());
+    watchers.add(res);
+    res.on("close", () => leave(res));
+    timer ??= setInterval(tick, STREAM_INTERVAL_MS);
+    request.raw.on("close", () => leave(res));
+  });
+
+  app.get("/dashboard", { config: { family: "operations" as const, public: true } }, async (_request, reply) => {
+    return reply.type("text/html; charset=utf-8").send(await readFile(new URL("index.html", PAGE_DIR), "utf8"));
+  });
+
+  app.get<{ Params: { file: string } }>("/dashboard/:file", { config: { family: "operations" as const, public: true } }, async (request, reply) => {
+    const type = FILES[request.params.file];
+    if (!type) throw new HttpError(404, "not_found", `no dashboard file ${JSON.stringify(request.params.file)}`);
+    return reply.type(type).send(await readFile(new URL(request.params.file, PAGE_DIR), "utf8"));
+  });
+
+  app.addHook("onClose", async () => {
+    clearInterval(timer);
+    for (const res of watchers) res.end();
+    watchers.clear();
+  });
+}

@@ -1,0 +1,107 @@
+/**
+ * The dashboard in a real browser (Debian's chromium through playwright-core,
+ * as test/reportBrowser.test.ts): it loads without console errors, a request
+ * the test makes appears in the live list within a second, its waterfall
+ * draws the named spans in order at the page's scale (within 1 px per ms of
+ * its timeline), a forced GC inside a request shows on its waterfall, and
+ * the live feed costs nothing while nobody watches. Screenshots go to
+ * docs/dashboard-*.png when DASHBOARD_SCREENSHOTS is set.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { join } from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { forceGc } from "./helpers/forceGc.js";
+import { jsonOf, postJson, startTestServer, waitFor, type TestServer } from "./helpers/serverHarness.js";
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const SHOTS = process.env.DASHBOARD_SCREENSHOTS ? join(import.meta.dirname, "..", "..", "docs") : undefined;
+
+describe("the dashboard, in chromium", () => {
+  let s: TestServer;
+  let browser: Browser;
+  let page: Page;
+  const errors: string[] = [];
+
+  before(async () => {
+    s = await startTestServer({ rows: 4, contextSize: 512 });
+    await s.server.engine.ready;
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.on("console", (m) => {
+      if (m.type() === "error") errors.push(m.text());
+    });
+    page.on("pageerror", (e) => errors.push(e.message));
+  });
+
+  after(async () => {
+    await browser?.close();
+    await s?.server.close(1000);
+  });
+
+  it("loads from GET / with no console errors and goes live", async () => {
+    const index = await (await fetch(s.url, { headers: { accept: "text/html" } })).text();
+    assert.match(index, /\/dashboard/);
+    await page.goto(`${s.url}/dashboard`);
+    await page.waitForSelector("#connection.live", { timeout: 5000 });
+    assert.equal(await page.textContent("#model"), "llama2");
+    assert.deepEqual(errors, []);
+  });
+
+  it("a request made now is in the live list within 1 s, first running, then among the recent ones", async () => {
+    const started = Date.now();
+    // Long enough (~0.35 s on the tiny model, more on a loaded machine) to be caught running by a snapshot every 250 ms.
+    const pending = postJson(`${s.url}/generate`, { inputs: "watch me", parameters: { max_new_tokens: 480, ignore_eos: true } }, { "x-request-id": "dash-running" });
+    await page.waitForSelector('#running tr[data-id="dash-running"]', { timeout: 1000 });
+    assert.ok(Date.now() - started < 1000 + 250);
+    assert.equal((await pending).status, 200);
+    await page.waitForSelector('#recent tr[data-id="dash-running"]', { timeout: 1000 });
+    if (SHOTS) await page.screenshot({ path: join(SHOTS, "dashboard-now.png"), fullPage: true });
+  });
+
+  it("a request's waterfall: the named spans in order, each as wide as its duration at the page's scale", async () => {
+    await postJson(`${s.url}/generate`, { inputs: "draw me", parameters: { max_new_tokens: 12 } }, { "x-request-id": "dash-drawn" });
+    await page.waitForSelector('#recent tr[data-id="dash-drawn"]', { timeout: 2000 });
+    await page.focus('#recent tr[data-id="dash-drawn"]');
+    await page.keyboard.press("Enter"); // keyboard: rows open like links
+    await page.waitForSelector("#waterfall svg rect[data-span]");
+    const drawn = await page.$$eval("#waterfall svg", ([svg]) => ({
+      scale: Number(svg.getAttribute("data-scale")),
+      rects: [...svg.querySelectorAll("rect[data-span]")].map((r) => ({ name: r.getAttribute("data-span")!, start: Number(r.getAttribute("data-start")), width: Number(r.getAttribute("width")), x: Number(r.getAttribute("x")) })),
+    }));
+    const record = await jsonOf(fetch(`${s.url}/debug/requests/dash-drawn`));
+    const spans = record.span.children as Array<{ name: string; start: number; dur: number }>;
+    assert.equal(drawn.rects.length, spans.length, "every span is drawn");
+    assert.deepEqual(drawn.rects.map((r) => r.name), spans.map((sp) => sp.name), "in the timeline's order");
+    for (const n of ["receive", "validate", "tokenize", "enqueue", "queue", "step", "respond"]) assert.ok(drawn.rects.some((r) => r.name === n), `span ${n} is drawn`);
+    spans.forEach((sp, i) => {
+      const expected = sp.dur * drawn.scale;
+      assert.ok(Math.abs(drawn.rects[i].width - Math.max(expected, 0.5)) <= 1, `${sp.name}: ${drawn.rects[i].width} px for ${sp.dur} ms at ${drawn.scale} px/ms`);
+    });
+    // Each starts where the previous ended (consecutive spans), left to right.
+    for (let i = 1; i < drawn.rects.length; i++) assert.ok(drawn.rects[i].x >= drawn.rects[i - 1].x - 1e-6);
+    assert.match((await page.textContent("#waterfall-summary")) ?? "", /12 output tokens/);
+    if (SHOTS) await page.screenshot({ path: join(SHOTS, "dashboard-waterfall.png"), fullPage: true });
+  });
+
+  it("a forced GC inside a request shows on its waterfall", async () => {
+    const pending = postJson(`${s.url}/generate`, { inputs: "collect me", parameters: { max_new_tokens: 300, ignore_eos: true } }, { "x-request-id": "dash-gc" });
+    await waitFor(async () => ((await jsonOf(fetch(`${s.url}/debug/requests/dash-gc`).catch(() => new Response("{}")))).points?.first_token ?? null) !== null, "the request to be decoding", 5000);
+    forceGc();
+    await pending;
+    await page.goto(`${s.url}/dashboard?request=dash-gc`);
+    await page.waitForSelector("#waterfall svg rect[data-event=gc]", { timeout: 5000 });
+    assert.deepEqual(errors, []);
+  });
+
+  it("the live feed sends nothing while nobody watches", async () => {
+    await page.goto("about:blank");
+    // The page is gone: the server's one timer stops with its last watcher.
+    const feed = await fetch(`${s.url}/debug/stream`);
+    const reader = feed.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    assert.match(first, /^data: \{"model":"llama2"/);
+    await reader.cancel();
+  });
+});
