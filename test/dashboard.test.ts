@@ -47,6 +47,8 @@ describe("the dashboard, in chromium", () => {
     await page.waitForSelector("#connection.live", { timeout: 5000 });
     assert.equal(await page.textContent("#model"), "llama2");
     assert.deepEqual(errors, []);
+    // Only the page's own files are served.
+    for (const path of ["..%2F..%2F..%2Fpackage.json", "app.ts", "index.html.map", "nothing.js"]) assert.equal((await fetch(`${s.url}/dashboard/${path}`)).status, 404, path);
   });
 
   it("a request made now is in the live list within 1 s, first running, then among the recent ones", async () => {
@@ -83,6 +85,20 @@ describe("the dashboard, in chromium", () => {
     for (let i = 1; i < drawn.rects.length; i++) assert.ok(drawn.rects[i].x >= drawn.rects[i - 1].x - 1e-6);
     assert.match((await page.textContent("#waterfall-summary")) ?? "", /12 output tokens/);
     if (SHOTS) await page.screenshot({ path: join(SHOTS, "dashboard-waterfall.png"), fullPage: true });
+  });
+
+  it("the step timeline lists the chosen request on the steps that carried it, and only those", async () => {
+    // dash-drawn is chosen (previous test) and finished moments ago: its steps are in the last 5 s.
+    await page.waitForSelector("#steps svg rect.step.mine", { timeout: 3000 });
+    const mine = await page.$$eval("#steps rect.step.mine", (rects) => rects.map((r) => ({ step: Number(r.getAttribute("data-step")), requests: r.getAttribute("data-requests")!.split(" ") })));
+    const record = await jsonOf(fetch(`${s.url}/debug/requests/dash-drawn`));
+    const carried = (record.steps as Array<{ id: number }>).map((st) => st.id);
+    assert.deepEqual(mine.map((m) => m.step).sort((a, b) => a - b), carried.sort((a: number, b: number) => a - b));
+    assert.ok(mine.every((m) => m.requests.includes("dash-drawn")));
+    const others = await page.$$eval("#steps rect.step:not(.mine)", (rects) => rects.map((r) => r.getAttribute("data-requests")!.split(" ")));
+    assert.ok(others.every((ids) => !ids.includes("dash-drawn")), "no other step names it");
+    assert.equal((await fetch(`${s.url}/debug/steps?seconds=0`)).status, 400);
+    if (SHOTS) await page.screenshot({ path: join(SHOTS, "dashboard-steps.png"), fullPage: true });
   });
 
   it("a forced GC inside a request shows on its waterfall", async () => {

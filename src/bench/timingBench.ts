@@ -17,32 +17,9 @@ import { RequestTrace } from "../timing/RequestTrace.js";
 import type { EngineStep } from "../timing/StepRecord.js";
 import { now } from "../timing/clock.js";
 import { benchArgs } from "./benchArgs.js";
-import { startBenchServer, type BenchServer } from "./benchServer.js";
+import { startBenchServer } from "./benchServer.js";
+import { burst } from "./streamBurst.js";
 import { quantile } from "./stats.js";
-
-interface Burst {
-  /** tokens per second */
-  rate: number;
-  tokens: number;
-  /** server CPU time, ms */
-  cpuMs: number;
-}
-
-async function burst(server: BenchServer, batch: number, tokens: number): Promise<Burst> {
-  const body = JSON.stringify({ inputs: "How much do the time points cost?", parameters: { max_new_tokens: tokens, ignore_eos: true } });
-  const cpuBefore = server.cpuMs();
-  const started = performance.now();
-  const generated = await Promise.all(
-    Array.from({ length: batch }, async () => {
-      const res = await fetch(`${server.url}/generate_stream`, { method: "POST", headers: { "content-type": "application/json" }, body });
-      const text = await res.text();
-      return text.split("\n\n").filter((e) => e.startsWith("data:")).length;
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  const total = generated.reduce((a, b) => a + b, 0);
-  return { rate: total / seconds, tokens: total, cpuMs: server.cpuMs() - cpuBefore };
-}
 
 /** The recording work per token, in-process: per-token trace writes, and per step (shared by the batch) the store and metrics. */
 function recordingCostNs(batch: number, steps: number): number {

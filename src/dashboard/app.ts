@@ -4,6 +4,7 @@
  * waterfall from GET /debug/requests/{id}. Every value goes into the page as
  * text (textContent), never as markup.
  */
+import { renderSteps, type StepWindow } from "./steps.js";
 import { renderWaterfall, summaryLine, type RequestRecord } from "./waterfall.js";
 
 interface Stats {
@@ -95,8 +96,30 @@ function render(s: Snapshot): void {
   rows($("recent").querySelector("tbody")!, s.recent.map((r) => ({ id: r.id, cells: [r.id, r.route, String(r.status), r.finish_reason ?? "", String(r.generated_tokens), num(r.e2e_ms), num(r.ttft_ms), num(r.tpot_ms)] })));
 }
 
+let stepWindow: StepWindow | undefined;
+
+function drawSteps(): void {
+  const box = $("steps");
+  if (!stepWindow) return;
+  renderSteps(box, stepWindow, box.clientWidth || 640, selected);
+  $("steps-note").textContent = `Bar height: batch size; outlined: the chosen request's steps. Hover a bar for the requests it carried.${stepWindow.truncated ? ` Only the newest ${stepWindow.steps.length} steps are shown.` : ""}`;
+}
+
+/** The step timeline, refreshed every second while the page is shown and the feed is live. */
+async function refreshSteps(): Promise<void> {
+  if (document.visibilityState === "visible" && $("connection").className === "live") {
+    const res = await fetch("/debug/steps?seconds=5", { headers: headers() }).catch(() => undefined);
+    if (res?.ok) {
+      stepWindow = (await res.json()) as StepWindow;
+      drawSteps();
+    }
+  }
+  setTimeout(() => void refreshSteps(), 1000);
+}
+
 async function showRequest(id: string): Promise<void> {
   selected = id;
+  drawSteps();
   for (const tr of document.querySelectorAll<HTMLElement>("tbody tr")) tr.setAttribute("aria-selected", String(tr.dataset.id === id));
   $("waterfall-id").textContent = id;
   const res = await fetch(`/debug/requests/${encodeURIComponent(id)}`, { headers: headers() });
@@ -167,3 +190,4 @@ $("key-form").addEventListener("submit", (e) => {
 const asked = new URLSearchParams(location.search).get("request");
 if (asked) void showRequest(asked);
 void live();
+void refreshSteps();

@@ -7,11 +7,15 @@
  * request path.
  */
 import { now } from "./clock.js";
-import { HttpPoint, RequestPoint } from "./points.js";
-import { breakdownRequest, stats, type RequestBreakdown, type Stats } from "./requestBreakdown.js";
+import type { RuntimeEvents } from "./requestBreakdown.js";
+import { HttpPoint, RequestPoint, StepPoint } from "./points.js";
+import { stats, type Stats } from "./requestBreakdown.js";
 import type { RequestTimeline } from "./RequestTimeline.js";
 import type { TimelineStore } from "./TimelineStore.js";
+import type { RuntimeEventJson } from "./recordJson.js";
+import type { StepStore } from "./StepStore.js";
 import { ms } from "./timelineJson.js";
+import { gcKindName } from "./RuntimeMonitor.js";
 
 export type LivePhase = "receiving" | "tokenizing" | "queued" | "prefill" | "decoding" | "relaying" | "writing";
 
@@ -85,14 +89,23 @@ function running(t: RequestTimeline, at: number): LiveRequestJson {
   };
 }
 
-function recent(b: RequestBreakdown, ended: number, at: number): RecentRequestJson {
-  const d = b.durations;
+/** e2e, TTFT and TPOT straight from the marks (as the breakdown defines them): O(1) a request, however many steps it rode. */
+function durations(t: RequestTimeline, ended: number): { e2e: number; ttft: number | null; tpot: number | null; tokens: number } {
+  const received = t.http.get(HttpPoint.received);
+  const e2e = ended - received;
+  const first = t.trace?.marks.get(RequestPoint.first_token) ?? NaN;
+  const n = t.trace?.tokenDelivered.length || t.generatedTokens;
+  const ttft = Number.isNaN(first) ? null : first - received;
+  return { e2e, ttft, tpot: n > 1 && ttft !== null ? (e2e - ttft) / (n - 1) : null, tokens: n };
+}
+
+function recent(t: RequestTimeline, d: ReturnType<typeof durations>, ended: number, at: number): RecentRequestJson {
   return {
-    id: b.id,
-    route: b.route,
-    status: b.status,
-    finish_reason: b.finishReason || null,
-    generated_tokens: b.generatedTokens,
+    id: t.id,
+    route: t.route,
+    status: t.status,
+    finish_reason: t.finishReason || null,
+    generated_tokens: d.tokens,
     ended_ago_ms: ms(at - ended) ?? 0,
     e2e_ms: ms(d.e2e) ?? 0,
     ttft_ms: ms(d.ttft),
@@ -121,13 +134,13 @@ export function liveView(timelines: TimelineStore, at = now()): LiveViewJson {
       if (finished.length >= RECENT) break;
       continue;
     }
-    const b = breakdownRequest(t, undefined, undefined, at, false);
-    if (finished.length < RECENT) finished.push(recent(b, ended, at));
-    if (b.status >= 400 || b.aborted) continue;
-    tokens += b.generatedTokens;
-    e2e.push(b.durations.e2e);
-    if (b.durations.ttft !== null) ttft.push(b.durations.ttft);
-    if (b.durations.tpot !== null) tpot.push(b.durations.tpot);
+    const d = durations(t, ended);
+    if (finished.length < RECENT) finished.push(recent(t, d, ended, at));
+    if (t.status >= 400 || t.aborted) continue;
+    tokens += d.tokens;
+    e2e.push(d.e2e);
+    if (d.ttft !== null) ttft.push(d.ttft);
+    if (d.tpot !== null) tpot.push(d.tpot);
   }
   inFlight.reverse(); // oldest first
   return {
@@ -135,4 +148,60 @@ export function liveView(timelines: TimelineStore, at = now()): LiveViewJson {
     recent: finished,
     window: { seconds: WINDOW_S, requests: e2e.length, tokens_per_second: Math.round((tokens / WINDOW_S) * 10) / 10, ttft_ms: rounded(stats(ttft)), tpot_ms: rounded(stats(tpot)), e2e_ms: rounded(stats(e2e)) },
   };
+}
+
+/** A step as the step timeline draws it: a compact form of StepJson (a window holds up to a thousand). */
+export interface WindowStepJson {
+  id: number;
+  start: number;
+  dur: number;
+  /** Its decode span (llama_decode). */
+  decode: number | null;
+  rows: number;
+  /** Some row fed prompt tokens. */
+  prefill: boolean;
+  /** The requests it carried. */
+  requests: string[];
+}
+
+export interface StepWindowJson {
+  /** The window's length; every time below is ms from its start. */
+  window_ms: number;
+  /** Steps are newest-first capped at MAX_WINDOW_STEPS; `truncated` says when older ones in the window were left out. */
+  truncated: boolean;
+  steps: WindowStepJson[];
+  events: RuntimeEventJson[];
+}
+
+/** Most steps sent for one window (a tiny model runs a thousand a second): the newest are kept. */
+export const MAX_WINDOW_STEPS = 1000;
+
+/** The engine steps of the last `windowMs`, with the GC pauses and stalls in that time (the dashboard's step timeline). */
+export function stepWindow(steps: StepStore, events: RuntimeEvents, windowMs: number, at = now()): StepWindowJson {
+  const origin = at - windowMs;
+  const out: WindowStepJson[] = [];
+  let truncated = false;
+  for (let id = steps.latest; id >= 1 && steps.has(id); id--) {
+    if (steps.mark(id, StepPoint.delivered) < origin) break;
+    if (out.length === MAX_WINDOW_STEPS) {
+      truncated = true;
+      break;
+    }
+    const s = steps.get(id)!;
+    const start = s.marks.get(StepPoint.step_start);
+    out.push({
+      id,
+      start: ms(start - origin) ?? 0,
+      dur: ms(s.marks.get(StepPoint.delivered) - start) ?? 0,
+      decode: ms(s.marks.get(StepPoint.decode_end) - s.marks.get(StepPoint.decode_start)),
+      rows: s.rows.length,
+      prefill: s.rows.some((r) => r.kind === "prefill"),
+      requests: s.rows.map((r) => r.requestId),
+    });
+  }
+  out.reverse();
+  const evs: RuntimeEventJson[] = [];
+  events.gc.forEachOverlapping(origin, at, (s, e, kind) => evs.push({ type: "gc", kind: gcKindName(kind), start: ms(s - origin) ?? 0, dur: ms(e - s) ?? 0, step: null }));
+  events.stalls.forEachOverlapping(origin, at, (s, e) => evs.push({ type: "stall", start: ms(s - origin) ?? 0, dur: ms(e - s) ?? 0, step: null }));
+  return { window_ms: windowMs, truncated, steps: out, events: evs.sort((a, b) => a.start - b.start) };
 }

@@ -10,7 +10,7 @@
 import { readFile } from "node:fs/promises";
 import type { FastifyInstance } from "fastify";
 import type { ServerResponse } from "node:http";
-import { liveView } from "../../timing/liveView.js";
+import { liveView, stepWindow } from "../../timing/liveView.js";
 import { HttpError } from "../httpErrors.js";
 import type { ServerContext } from "../ServerContext.js";
 
@@ -21,7 +21,9 @@ const MAX_WATCHERS = 16;
 
 /** The page's files, compiled from src/dashboard by npm run build (dist/src/dashboard). */
 const PAGE_DIR = new URL("../../dashboard/", import.meta.url);
-const FILES: Record<string, string> = { "app.js": "text/javascript; charset=utf-8", "waterfall.js": "text/javascript; charset=utf-8", "dashboard.css": "text/css; charset=utf-8" };
+/** The page's own files only: plain names, no paths (nothing outside PAGE_DIR can be asked for). */
+const FILE_NAME = /^[a-z][a-z0-9-]*\.(js|css)$/;
+const TYPES: Record<string, string> = { js: "text/javascript; charset=utf-8", css: "text/css; charset=utf-8" };
 
 export function registerDashboardRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const config = { family: "operations" as const };
@@ -63,14 +65,24 @@ export function registerDashboardRoutes(app: FastifyInstance, ctx: ServerContext
     request.raw.on("close", () => leave(res));
   });
 
+  app.get<{ Querystring: { seconds?: string } }>("/debug/steps", { config }, async (request) => {
+    if (!ctx.instrumentation) throw new HttpError(404, "timing_off", "timing is switched off on this server (--no-timing)");
+    const seconds = request.query.seconds === undefined ? 5 : Number(request.query.seconds);
+    if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 60) throw new HttpError(400, "invalid_parameter", "seconds: must be a number in (0, 60]", "seconds");
+    const i = ctx.instrumentation;
+    i.flush();
+    return stepWindow(i.steps, i.runtime, seconds * 1000);
+  });
+
   app.get("/dashboard", { config: { family: "operations" as const, public: true } }, async (_request, reply) => {
     return reply.type("text/html; charset=utf-8").send(await readFile(new URL("index.html", PAGE_DIR), "utf8"));
   });
 
   app.get<{ Params: { file: string } }>("/dashboard/:file", { config: { family: "operations" as const, public: true } }, async (request, reply) => {
-    const type = FILES[request.params.file];
-    if (!type) throw new HttpError(404, "not_found", `no dashboard file ${JSON.stringify(request.params.file)}`);
-    return reply.type(type).send(await readFile(new URL(request.params.file, PAGE_DIR), "utf8"));
+    const name = request.params.file;
+    const text = FILE_NAME.test(name) ? await readFile(new URL(name, PAGE_DIR), "utf8").catch(() => undefined) : undefined;
+    if (text === undefined) throw new HttpError(404, "not_found", `no dashboard file ${JSON.stringify(name)}`);
+    return reply.type(TYPES[name.split(".").pop()!]).send(text);
   });
 
   app.addHook("onClose", async () => {

@@ -1,0 +1,66 @@
+/**
+ * The step timeline: the engine steps of the last few seconds as bars on one
+ * time axis — height by batch size, prefill steps apart from decode-only ones
+ * — with the requests each carried (hover), GC pauses and stalls on their own
+ * row, and the chosen request's steps outlined. From GET /debug/steps.
+ */
+
+export interface StepWindow {
+  window_ms: number;
+  truncated: boolean;
+  steps: Array<{ id: number; start: number; dur: number; decode: number | null; rows: number; prefill: boolean; requests: string[] }>;
+  events: Array<{ type: "gc" | "stall"; kind?: string; start: number; dur: number }>;
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+const LABEL_W = 90;
+const LANE_H = 40;
+const EVENT_H = 12;
+const AXIS_H = 18;
+
+function el<K extends keyof SVGElementTagNameMap>(name: K, attrs: Record<string, string | number>, parent: Element): SVGElementTagNameMap[K] {
+  const node = document.createElementNS(SVG, name);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+  parent.appendChild(node);
+  return node;
+}
+
+const f = (x: number | null | undefined): string => (x === null || x === undefined ? "–" : (Math.round(x * 1000) / 1000).toString());
+
+export function renderSteps(container: HTMLElement, w: StepWindow, width: number, selected: string | undefined): void {
+  container.replaceChildren();
+  const plotW = Math.max(200, width - LABEL_W - 40);
+  const scale = plotW / w.window_ms;
+  const maxRows = Math.max(1, ...w.steps.map((s) => s.rows));
+  const height = AXIS_H + LANE_H + EVENT_H + 8;
+  const svg = el("svg", { width: LABEL_W + plotW + 40, height, role: "img", "aria-label": `engine steps of the last ${w.window_ms / 1000} s`, "data-scale": scale }, container);
+  for (const [text, y] of [
+    ["steps", AXIS_H + LANE_H / 2 + 4],
+    ["gc / stalls", AXIS_H + LANE_H + EVENT_H],
+  ] as const) {
+    const label = el("text", { x: 4, y, class: "label" }, svg);
+    label.textContent = text;
+  }
+  for (let t = 0; t <= w.window_ms; t += 1000) {
+    const x = LABEL_W + t * scale;
+    el("line", { x1: x, x2: x, y1: AXIS_H - 4, y2: height, class: "axis" }, svg);
+    const tick = el("text", { x: x + 2, y: 12, class: "label" }, svg);
+    tick.textContent = `${(t - w.window_ms) / 1000} s`;
+  }
+  for (const s of w.steps) {
+    const h = Math.max(2, (LANE_H - 4) * (s.rows / maxRows));
+    const ids = s.requests;
+    const prefill = s.prefill;
+    const mine = selected !== undefined && ids.includes(selected);
+    const rect = el("rect", { x: LABEL_W + s.start * scale, y: AXIS_H + LANE_H - 2 - h, width: Math.max(s.dur * scale, 0.5), height: h, class: `step ${prefill ? "prefill" : "decode"}${mine ? " mine" : ""}`, "data-step": s.id, "data-requests": ids.join(" ") }, svg);
+    const title = document.createElementNS(SVG, "title");
+    title.textContent = `step ${s.id}${prefill ? " (prompt)" : ""}: ${f(s.dur)} ms, batch ${s.rows}, decode ${f(s.decode)} ms\n${ids.join("\n")}`;
+    rect.appendChild(title);
+  }
+  for (const e of w.events) {
+    const rect = el("rect", { x: LABEL_W + e.start * scale, y: AXIS_H + LANE_H + 2, width: Math.max(e.dur * scale, 1), height: EVENT_H - 2, class: e.type, "data-event": e.type }, svg);
+    const title = document.createElementNS(SVG, "title");
+    title.textContent = `${e.type === "gc" ? `GC ${e.kind ?? ""}` : "event-loop stall"}: ${f(e.dur)} ms`;
+    rect.appendChild(title);
+  }
+}
