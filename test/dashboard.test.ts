@@ -9,6 +9,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { forceGc } from "./helpers/forceGc.js";
@@ -109,6 +112,50 @@ describe("the dashboard, in chromium", () => {
     await page.goto(`${s.url}/dashboard?request=dash-gc`);
     await page.waitForSelector("#waterfall svg rect[data-event=gc]", { timeout: 5000 });
     assert.deepEqual(errors, []);
+  });
+
+  it("offline: a saved timelines file opens in the page (file input) and with llm-serving dashboard FILE", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "llm-serving-dashboard-"));
+    const file = join(dir, "timelines.jsonl");
+    const writer = await startTestServer({ timelineFile: file });
+    try {
+      await writer.server.engine.ready;
+      for (const id of ["saved-1", "saved-2"]) await postJson(`${writer.url}/generate`, { inputs: "keep me", parameters: { max_new_tokens: 5 } }, { "x-request-id": id });
+    } finally {
+      await writer.server.close(1000); // writes the file out
+    }
+    const opened = async (): Promise<void> => {
+      await page.waitForSelector('#recent tr[data-id="saved-2"]', { timeout: 5000 });
+      assert.match((await page.textContent("#connection")) ?? "", /^offline: timelines\.jsonl, 2 requests$/);
+      await page.click('#recent tr[data-id="saved-1"]');
+      await page.waitForSelector("#waterfall svg rect[data-span=step]");
+      assert.match((await page.textContent("#waterfall-summary")) ?? "", /5 output tokens/);
+    };
+    try {
+      await page.goto(`${s.url}/dashboard`);
+      await page.setInputFiles("#open-file", file);
+      await opened();
+      const cli = spawn(process.execPath, [join(import.meta.dirname, "..", "src", "cli", "main.js"), "dashboard", file, "--port", "0"], { stdio: ["ignore", "ignore", "pipe"] });
+      try {
+        const url = await new Promise<string>((resolve, reject) => {
+          let err = "";
+          cli.stderr.on("data", (d) => {
+            err += d;
+            const m = /(http:\/\/\S+\/dashboard\?offline=\S+)/.exec(err);
+            if (m) resolve(m[1]);
+          });
+          cli.on("exit", (code) => reject(new Error(`dashboard exited ${code}: ${err}`)));
+        });
+        await page.goto(url);
+        await opened();
+      } finally {
+        cli.kill("SIGTERM");
+      }
+      if (SHOTS) await page.screenshot({ path: join(SHOTS, "dashboard-offline.png"), fullPage: true });
+      assert.deepEqual(errors, []);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("the live feed sends nothing while nobody watches", async () => {

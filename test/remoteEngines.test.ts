@@ -16,6 +16,7 @@ import { analyze } from "../src/analysis/analyze.js";
 import { splitOverhead } from "../src/analysis/overhead.js";
 import { findLlamaCppBuild } from "../src/bench/llamaCppBuild.js";
 import { protocol } from "../src/bench/protocols.js";
+import { fetchTimelines } from "../src/bench/serverRecords.js";
 import { runSweep } from "../src/bench/sweep.js";
 import { startLlamaServer } from "../src/bench/llamaServerProcess.js";
 import type { BenchServer } from "../src/bench/benchServer.js";
@@ -77,7 +78,9 @@ describe("remote engines", () => {
     const direct = await jsonOf(postJson(`${llama.url}/completion`, { prompt: "the quick brown fox", n_predict: 12, temperature: 0, top_k: 0 }));
     const relayed = await jsonOf(postJson(`${viaLlama.url}/generate`, { inputs: "the quick brown fox", parameters: { max_new_tokens: 12, do_sample: false } }));
     assert.equal(relayed.generated_text, direct.content);
-    const r = await record(viaLlama, relayed.timings?.id ?? "");
+    // The generation ends on its 12th token; llama-server's closing chunk, with its timings, comes just after.
+    let r = await record(viaLlama, relayed.timings?.id ?? "");
+    await waitFor(async () => (r = await record(viaLlama, relayed.timings?.id ?? "")).hop.backend_timings !== null, "llama-server's timings on the hop", 5000);
     assert.equal(r.hop.engine, "llama");
     assert.equal(r.hop.backend_timings.source, "llama.cpp");
     assert.equal(r.hop.backend_timings.predicted_n, 12);
@@ -162,6 +165,11 @@ describe("remote engines", () => {
   it("analyze splits a relayed request's overhead with the backend's own engine time as native", async () => {
     const result = await runSweep({ url: viaLlama.url, protocol: protocol("tgi"), model: MODEL, lengths: [8, 24], repetitions: 2, stream: false, prompt: "Where did the time go?" });
     assert.ok(result.records.every((r) => !r.error), result.records.map((r) => r.error).join("; "));
+    // llama-server's closing chunks (its timings) may come just after the last responses: read the records once they are in.
+    const ids = result.records.map((r) => r.id);
+    let timelines = result.timelines;
+    await waitFor(async () => [...(timelines = await fetchTimelines(viaLlama.url, ids)).values()].every((t) => t.hop?.backend_timings), "every record to have llama-server's timings", 5000);
+    result.timelines = timelines;
     const a = analyze(result.records, result.timelines);
     assert.equal(a.joinRate, 1);
     for (const r of result.records) {

@@ -9,6 +9,7 @@ import { registerBench } from "./commands/bench.js";
 import { registerMakeModel } from "./commands/makeModel.js";
 import { registerSweep } from "./commands/sweep.js";
 import { registerServe } from "./commands/serve.js";
+import { registerDashboard } from "./commands/dashboard.js";
 
 const program = new Command()
   .name("llm-serving")
@@ -24,6 +25,7 @@ registerGenerate(program);
 registerBench(program);
 registerSweep(program);
 registerAnalyze(program);
+registerDashboard(program);
 
 try {
   await program.parseAsync();

@@ -25,6 +25,8 @@ interface Snapshot {
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const KEY = "llm-serving-api-key";
 let selected: string | undefined;
+/** Offline: the requests of an opened timelines file, by id; the live feed is stopped. */
+let offline: Map<string, RequestRecord> | undefined;
 
 function headers(): HeadersInit {
   const key = sessionStorage.getItem(KEY);
@@ -107,6 +109,7 @@ function drawSteps(): void {
 
 /** The step timeline, refreshed every second while the page is shown and the feed is live. */
 async function refreshSteps(): Promise<void> {
+  if (offline) return;
   if (document.visibilityState === "visible" && $("connection").className === "live") {
     const res = await fetch("/debug/steps?seconds=5", { headers: headers() }).catch(() => undefined);
     if (res?.ok) {
@@ -120,6 +123,13 @@ async function refreshSteps(): Promise<void> {
 async function showRequest(id: string): Promise<void> {
   selected = id;
   drawSteps();
+  if (offline) {
+    for (const tr of document.querySelectorAll<HTMLElement>("tbody tr")) tr.setAttribute("aria-selected", String(tr.dataset.id === id));
+    $("waterfall-id").textContent = id;
+    const record = offline.get(id);
+    if (record) drawRequest(record);
+    return;
+  }
   for (const tr of document.querySelectorAll<HTMLElement>("tbody tr")) tr.setAttribute("aria-selected", String(tr.dataset.id === id));
   $("waterfall-id").textContent = id;
   const res = await fetch(`/debug/requests/${encodeURIComponent(id)}`, { headers: headers() });
@@ -128,10 +138,30 @@ async function showRequest(id: string): Promise<void> {
     $("waterfall").replaceChildren();
     return;
   }
-  const record = (await res.json()) as RequestRecord;
+  drawRequest((await res.json()) as RequestRecord);
+}
+
+function drawRequest(record: RequestRecord): void {
   $("waterfall-summary").textContent = summaryLine(record);
   const box = $("waterfall");
   renderWaterfall(box, record, box.clientWidth || 640);
+}
+
+/** A --timeline-file JSONL (or a JSON array of records): every request in it, listed; its waterfalls drawn from the file. */
+function openRecords(text: string, name: string): void {
+  const records: RequestRecord[] = [];
+  const trimmed = text.trim();
+  const values: unknown[] = trimmed.startsWith("[") ? (JSON.parse(trimmed) as unknown[]) : trimmed.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as unknown);
+  for (const v of values) {
+    const r = v as Partial<RequestRecord>;
+    if (typeof r?.id === "string" && r.span && r.durations) records.push(r as RequestRecord);
+  }
+  offline = new Map(records.map((r) => [r.id, r]));
+  status(`offline: ${name}, ${records.length} requests`, "");
+  $("running").querySelector("tbody")!.replaceChildren();
+  $("steps").replaceChildren();
+  $("steps-note").textContent = "Offline: the steps each request rode are on its waterfall's step row.";
+  rows($("recent").querySelector("tbody")!, records.map((r) => ({ id: r.id, cells: [r.id, r.route, String(r.status), r.finish_reason ?? "", String(r.generated_tokens), num(r.durations.e2e), num(r.durations.ttft), num(r.durations.tpot)] })));
 }
 
 /** Reads the SSE stream; resolves when it ends. */
@@ -145,6 +175,10 @@ async function follow(): Promise<"ended" | "unauthorized"> {
   for (;;) {
     const { value, done } = await reader.read();
     if (done) return "ended";
+    if (offline) {
+      await reader.cancel();
+      return "ended";
+    }
     pending += value;
     let at: number;
     while ((at = pending.indexOf("\n\n")) >= 0) {
@@ -157,6 +191,7 @@ async function follow(): Promise<"ended" | "unauthorized"> {
 
 async function live(): Promise<void> {
   for (;;) {
+    if (offline) return;
     try {
       const outcome = await follow();
       if (outcome === "unauthorized") {
@@ -187,7 +222,35 @@ $("key-form").addEventListener("submit", (e) => {
   $("key-form").hidden = true;
   void live();
 });
-const asked = new URLSearchParams(location.search).get("request");
-if (asked) void showRequest(asked);
-void live();
-void refreshSteps();
+async function openFile(file: File): Promise<void> {
+  try {
+    openRecords(await file.text(), file.name);
+  } catch (err) {
+    status(`${file.name} is not a timelines file: ${(err as Error).message}`, "down");
+  }
+}
+
+$<HTMLInputElement>("open-file").addEventListener("change", (e) => {
+  const file = (e.target as HTMLInputElement).files?.[0];
+  if (file) void openFile(file);
+});
+document.addEventListener("dragover", (e) => e.preventDefault());
+document.addEventListener("drop", (e) => {
+  e.preventDefault();
+  const file = e.dataTransfer?.files[0];
+  if (file) void openFile(file);
+});
+
+const params = new URLSearchParams(location.search);
+const asked = params.get("request");
+if (params.get("offline") !== null) {
+  // `llm-serving dashboard FILE` serves the file beside the page.
+  void fetch("/dashboard/offline.jsonl").then(async (res) => {
+    if (res.ok) openRecords(await res.text(), params.get("offline") || "the file");
+    else status(`the file could not be read (${res.status})`, "down");
+  });
+} else {
+  if (asked) void showRequest(asked);
+  void live();
+  void refreshSteps();
+}

@@ -74,20 +74,30 @@ export function registerDashboardRoutes(app: FastifyInstance, ctx: ServerContext
     return stepWindow(i.steps, i.runtime, seconds * 1000);
   });
 
-  app.get("/dashboard", { config: { family: "operations" as const, public: true } }, async (_request, reply) => {
-    return reply.type("text/html; charset=utf-8").send(await readFile(new URL("index.html", PAGE_DIR), "utf8"));
-  });
-
-  app.get<{ Params: { file: string } }>("/dashboard/:file", { config: { family: "operations" as const, public: true } }, async (request, reply) => {
-    const name = request.params.file;
-    const text = FILE_NAME.test(name) ? await readFile(new URL(name, PAGE_DIR), "utf8").catch(() => undefined) : undefined;
-    if (text === undefined) throw new HttpError(404, "not_found", `no dashboard file ${JSON.stringify(name)}`);
-    return reply.type(TYPES[name.split(".").pop()!]).send(text);
-  });
+  registerDashboardPage(app);
 
   app.addHook("onClose", async () => {
     clearInterval(timer);
     for (const res of watchers) res.end();
     watchers.clear();
+  });
+}
+
+/**
+ * The page and its files (public: they hold no data). `offlineFile`: a
+ * timelines JSONL served as /dashboard/offline.jsonl, for `llm-serving
+ * dashboard FILE` (the page opens it with ?offline).
+ */
+export function registerDashboardPage(app: FastifyInstance, offlineFile?: string): void {
+  const config = { family: "operations" as const, public: true };
+  app.get("/dashboard", { config }, async (_request, reply) => {
+    return reply.type("text/html; charset=utf-8").send(await readFile(new URL("index.html", PAGE_DIR), "utf8"));
+  });
+  app.get<{ Params: { file: string } }>("/dashboard/:file", { config }, async (request, reply) => {
+    const name = request.params.file;
+    if (offlineFile && name === "offline.jsonl") return reply.type("application/jsonl; charset=utf-8").send(await readFile(offlineFile, "utf8"));
+    const text = FILE_NAME.test(name) ? await readFile(new URL(name, PAGE_DIR), "utf8").catch(() => undefined) : undefined;
+    if (text === undefined) throw new HttpError(404, "not_found", `no dashboard file ${JSON.stringify(name)}`);
+    return reply.type(TYPES[name.split(".").pop()!]).send(text);
   });
 }
