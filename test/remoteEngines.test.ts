@@ -22,6 +22,7 @@ import { startLlamaServer } from "../src/bench/llamaServerProcess.js";
 import type { BenchServer } from "../src/bench/benchServer.js";
 import { BACKEND_DEFAULTS, type BackendConfig } from "../src/engines/remote/RemoteBackend.js";
 import type { RoutingPolicyName } from "../src/engines/router/routingPolicy.js";
+import { startOtlpCollector } from "./helpers/otlpCollector.js";
 import { jsonOf, postJson, sseData, startTestServer, waitFor, type TestServer } from "./helpers/serverHarness.js";
 import { tinyModelPath } from "./helpers/tinyModel.js";
 
@@ -328,17 +329,8 @@ describe("remote engine faults", () => {
 
 describe("one trace across the hop", () => {
   it("the backend's OTLP span hangs from the gateway's relay span, in the caller's trace", async () => {
-    const received: unknown[] = [];
-    const collector = createServer((req, res) => {
-      let body = "";
-      req.on("data", (d) => (body += d));
-      req.on("end", () => {
-        if (req.url === "/v1/traces") received.push(JSON.parse(body));
-        res.writeHead(200, { "content-type": "application/json" }).end("{}");
-      });
-    });
-    await new Promise<void>((resolve) => collector.listen(0, "127.0.0.1", resolve));
-    const otlpEndpoint = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
+    const collector = await startOtlpCollector();
+    const otlpEndpoint = collector.endpoint;
     const backendServer = await startTestServer({ modelName: "llama2", otlpEndpoint });
     await backendServer.server.engine.ready;
     const gw = await startTestServer({ modelName: MODEL, engines: [backend("ours", backendServer.url, "openai", { model: "llama2" })], otlpEndpoint });
@@ -353,8 +345,7 @@ describe("one trace across the hop", () => {
       await backendServer.server.close(1000);
       collector.close();
     }
-    type OtlpSpan = { traceId: string; spanId: string; parentSpanId?: string; name: string; kind: number };
-    const spans: OtlpSpan[] = (received as Array<{ resourceSpans: Array<{ scopeSpans: Array<{ spans: OtlpSpan[] }> }> }>).flatMap((r) => r.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans)));
+    const spans = collector.spans();
     const relays = spans.filter((sp) => sp.kind === 3); // CLIENT
     assert.equal(relays.length, 2, spans.map((sp) => `${sp.name}:${sp.kind}`).join(", "));
     for (const relay of relays) {

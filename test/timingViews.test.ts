@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -9,6 +8,7 @@ import { now } from "../src/timing/clock.js";
 import { Instrumentation } from "../src/timing/Instrumentation.js";
 import { Logger } from "../src/timing/Logger.js";
 import { HttpPoint } from "../src/timing/points.js";
+import { startOtlpCollector } from "./helpers/otlpCollector.js";
 import { jsonOf, postJson, sharedTestServer, sseData, startTestServer } from "./helpers/serverHarness.js";
 
 const shared = sharedTestServer();
@@ -175,18 +175,8 @@ describe("responses carry the timeline", () => {
 
 describe("where else timelines go", () => {
   test("OTLP/HTTP export continues the caller's W3C trace, with GenAI attributes", async () => {
-    const received: unknown[] = [];
-    const collector = createServer((req, res) => {
-      let body = "";
-      req.on("data", (d) => (body += d));
-      req.on("end", () => {
-        if (req.url === "/v1/traces") received.push(JSON.parse(body));
-        res.writeHead(200, { "content-type": "application/json" }).end("{}");
-      });
-    });
-    await new Promise<void>((resolve) => collector.listen(0, "127.0.0.1", resolve));
-    const port = (collector.address() as { port: number }).port;
-    const s = await startTestServer({ otlpEndpoint: `http://127.0.0.1:${port}` });
+    const collector = await startOtlpCollector();
+    const s = await startTestServer({ otlpEndpoint: collector.endpoint });
     try {
       await s.server.engine.ready;
       const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -196,9 +186,7 @@ describe("where else timelines go", () => {
       await s.server.close(1000); // flushes the exporter
       collector.close();
     }
-    type Attr = { key: string; value: Record<string, unknown> };
-    type OtlpSpan = { traceId: string; parentSpanId?: string; name: string; kind: number; attributes: Attr[] };
-    const spans: OtlpSpan[] = (received as Array<{ resourceSpans: Array<{ scopeSpans: Array<{ spans: OtlpSpan[] }> }> }>).flatMap((r) => r.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans)));
+    const spans = collector.spans();
     const root = spans.find((sp) => sp.kind === 2);
     assert.ok(root, "a SERVER span was exported");
     assert.equal(root.traceId, "4bf92f3577b34da6a3ce929d0e0e4736");

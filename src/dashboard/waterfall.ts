@@ -6,6 +6,7 @@
  * SVG drawn from GET /debug/requests/{id}; text goes in as text, never markup.
  */
 
+/** As timing/recordJson.ts defines them: the page compiles on its own (its own tsconfig), so it restates the shapes it reads. */
 export interface SpanJson {
   name: string;
   start: number;
