@@ -104,6 +104,22 @@ describe("the dashboard, in chromium", () => {
     if (SHOTS) await page.screenshot({ path: join(SHOTS, "dashboard-steps.png"), fullPage: true });
   });
 
+  it("the charts: TTFT, inter-token gap and e2e histograms of the last minute, decode time by batch size, the queue over time", async () => {
+    // Requests have ended in the last minute (the tests above); the histograms refresh every 5 s.
+    await page.waitForSelector("[data-chart=itl] rect.bar", { timeout: 7000 });
+    const d = await jsonOf(fetch(`${s.url}/debug/distributions`));
+    for (const chart of ["ttft", "itl", "e2e"]) {
+      const counts = await page.$$eval(`[data-chart=${chart}] rect.bar`, (rects) => rects.map((r) => Number(r.getAttribute("data-value"))));
+      const key = `${chart}_ms`;
+      assert.equal(counts.length, d[key].counts.length, `${chart}: a bar per bin`);
+      assert.ok(counts.reduce((a, b) => a + b, 0) > 0, `${chart} has counts`);
+    }
+    // Every gap of every token of the requests drawn: far more gaps than requests.
+    assert.ok(d.itl_ms.n > d.e2e_ms.n, `${d.itl_ms.n} gaps from ${d.e2e_ms.n} requests`);
+    assert.ok((await page.$$("[data-chart=queue] polyline")).length === 2, "running and waiting lines");
+    if (SHOTS) await page.screenshot({ path: join(SHOTS, "dashboard-charts.png"), fullPage: true });
+  });
+
   it("a forced GC inside a request shows on its waterfall", async () => {
     const pending = postJson(`${s.url}/generate`, { inputs: "collect me", parameters: { max_new_tokens: 300, ignore_eos: true } }, { "x-request-id": "dash-gc" });
     await waitFor(async () => ((await jsonOf(fetch(`${s.url}/debug/requests/dash-gc`).catch(() => new Response("{}")))).points?.first_token ?? null) !== null, "the request to be decoding", 5000);

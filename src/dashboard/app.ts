@@ -4,6 +4,7 @@
  * waterfall from GET /debug/requests/{id}. Every value goes into the page as
  * text (textContent), never as markup.
  */
+import { renderDecodeByBatch, renderHistogram, renderQueue, type Histogram } from "./charts.js";
 import { renderSteps, type StepWindow } from "./steps.js";
 import { renderWaterfall, summaryLine, type RequestRecord } from "./waterfall.js";
 
@@ -74,8 +75,17 @@ function rows(body: HTMLElement, items: Array<{ id: string; cells: string[] }>):
   );
 }
 
+/** Running and waiting per snapshot, for the queue chart: two minutes at four a second. */
+const history: Array<{ at: number; running: number; waiting: number }> = [];
+const HISTORY = 480;
+
 function render(s: Snapshot): void {
   $("model").textContent = s.model;
+  history.push({ at: Date.now(), running: s.running.length, waiting: s.engine?.waiting ?? 0 });
+  if (history.length > HISTORY) history.shift();
+  const queue = $("chart-queue");
+  queue.replaceChildren();
+  renderQueue(queue, history);
   const e = s.engine;
   gauges($("gauges"), [
     ["state", s.state],
@@ -104,6 +114,9 @@ function drawSteps(): void {
   const box = $("steps");
   if (!stepWindow) return;
   renderSteps(box, stepWindow, box.clientWidth || 640, selected);
+  const batch = $("chart-batch");
+  batch.replaceChildren();
+  renderDecodeByBatch(batch, stepWindow.steps);
   $("steps-note").textContent = `Bar height: batch size; outlined: the chosen request's steps. Hover a bar for the requests it carried.${stepWindow.truncated ? ` Only the newest ${stepWindow.steps.length} steps are shown.` : ""}`;
 }
 
@@ -118,6 +131,29 @@ async function refreshSteps(): Promise<void> {
     }
   }
   setTimeout(() => void refreshSteps(), 1000);
+}
+
+/** The last minute's histograms, every 5 s while the page is shown and live. */
+async function refreshCharts(): Promise<void> {
+  if (offline) return;
+  let drawn = false;
+  if (document.visibilityState === "visible" && $("connection").className === "live") {
+    const res = await fetch("/debug/distributions", { headers: headers() }).catch(() => undefined);
+    if (res?.ok) {
+      const d = (await res.json()) as { ttft_ms: Histogram; itl_ms: Histogram; e2e_ms: Histogram };
+      for (const [id, chart, title, h] of [
+        ["chart-ttft", "ttft", "TTFT", d.ttft_ms],
+        ["chart-itl", "itl", "inter-token gap", d.itl_ms],
+        ["chart-e2e", "e2e", "e2e", d.e2e_ms],
+      ] as const) {
+        const box = $(id);
+        box.replaceChildren();
+        renderHistogram(box, chart, title, h);
+      }
+      drawn = true;
+    }
+  }
+  setTimeout(() => void refreshCharts(), drawn ? 5000 : 500);
 }
 
 async function showRequest(id: string): Promise<void> {
@@ -253,4 +289,5 @@ if (params.get("offline") !== null) {
   if (asked) void showRequest(asked);
   void live();
   void refreshSteps();
+  void refreshCharts();
 }

@@ -205,3 +205,53 @@ export function stepWindow(steps: StepStore, events: RuntimeEvents, windowMs: nu
   events.stalls.forEachOverlapping(origin, at, (s, e) => evs.push({ type: "stall", start: ms(s - origin) ?? 0, dur: ms(e - s) ?? 0, step: null }));
   return { window_ms: windowMs, truncated, steps: out, events: evs.sort((a, b) => a.start - b.start) };
 }
+
+/** A histogram on log-spaced bins (latencies span microseconds to seconds). */
+export interface HistogramJson {
+  /** Bin edges in ms: bin i holds values in [edges[i], edges[i + 1]). */
+  edges: number[];
+  counts: number[];
+  n: number;
+}
+
+export interface DistributionsJson {
+  seconds: number;
+  ttft_ms: HistogramJson;
+  /** Every gap between two consecutive tokens' deliveries (at most MAX_GAPS, newest requests first). */
+  itl_ms: HistogramJson;
+  e2e_ms: HistogramJson;
+}
+
+/** Most inter-token gaps gathered for one histogram. */
+export const MAX_GAPS = 100_000;
+const BINS_PER_DECADE = 5;
+
+function histogram(values: readonly number[]): HistogramJson {
+  const positive = values.filter((v) => v > 0 && Number.isFinite(v));
+  if (positive.length === 0) return { edges: [], counts: [], n: 0 };
+  const lo = Math.floor(Math.log10(Math.min(...positive)) * BINS_PER_DECADE);
+  let hi = Math.ceil(Math.log10(Math.max(...positive)) * BINS_PER_DECADE);
+  if (hi === lo) hi = lo + 1;
+  const edges = Array.from({ length: hi - lo + 1 }, (_, i) => ms(10 ** ((lo + i) / BINS_PER_DECADE)) ?? 0);
+  const counts = new Array<number>(hi - lo).fill(0);
+  for (const v of positive) counts[Math.min(hi - lo - 1, Math.floor(Math.log10(v) * BINS_PER_DECADE) - lo)]++;
+  return { edges, counts, n: positive.length };
+}
+
+/** TTFT, inter-token gap and e2e histograms of the requests that ended in the last `seconds` (the dashboard's charts). */
+export function distributions(timelines: TimelineStore, seconds: number, at = now()): DistributionsJson {
+  const since = at - seconds * 1000;
+  const ttft: number[] = [];
+  const e2e: number[] = [];
+  const gaps: number[] = [];
+  for (const t of timelines.recent()) {
+    const ended = t.http.get(HttpPoint.response_ended);
+    if (Number.isNaN(ended) || ended < since || t.status >= 400 || t.aborted) continue;
+    const d = durations(t, ended);
+    e2e.push(d.e2e);
+    if (d.ttft !== null) ttft.push(d.ttft);
+    const delivered = t.trace?.tokenDelivered;
+    for (let i = 1; delivered && i < delivered.length && gaps.length < MAX_GAPS; i++) gaps.push(delivered.get(i) - delivered.get(i - 1));
+  }
+  return { seconds, ttft_ms: histogram(ttft), itl_ms: histogram(gaps), e2e_ms: histogram(e2e) };
+}

@@ -10,7 +10,7 @@
 import { readFile } from "node:fs/promises";
 import type { FastifyInstance } from "fastify";
 import type { ServerResponse } from "node:http";
-import { liveView, stepWindow } from "../../timing/liveView.js";
+import { distributions, liveView, stepWindow, WINDOW_S } from "../../timing/liveView.js";
 import { HttpError } from "../httpErrors.js";
 import type { ServerContext } from "../ServerContext.js";
 
@@ -72,6 +72,11 @@ export function registerDashboardRoutes(app: FastifyInstance, ctx: ServerContext
     const i = ctx.instrumentation;
     i.flush();
     return stepWindow(i.steps, i.runtime, seconds * 1000);
+  });
+
+  app.get("/debug/distributions", { config }, async () => {
+    if (!ctx.instrumentation) throw new HttpError(404, "timing_off", "timing is switched off on this server (--no-timing)");
+    return distributions(ctx.instrumentation.timelines, WINDOW_S);
   });
 
   registerDashboardPage(app);

@@ -1,0 +1,102 @@
+/**
+ * Small SVG charts of our own: the last minute's TTFT, inter-token gap and
+ * e2e histograms (GET /debug/distributions, log-spaced bins), the decode
+ * step's time by batch size (from the step timeline's window), and requests
+ * running and waiting over the last two minutes (from the live feed).
+ */
+
+export interface Histogram {
+  edges: number[];
+  counts: number[];
+  n: number;
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+const W = 300;
+const H = 110;
+const PAD = { left: 34, right: 6, top: 16, bottom: 20 };
+
+function el<K extends keyof SVGElementTagNameMap>(name: K, attrs: Record<string, string | number>, parent: Element): SVGElementTagNameMap[K] {
+  const node = document.createElementNS(SVG, name);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+  parent.appendChild(node);
+  return node;
+}
+
+function text(parent: Element, x: number, y: number, s: string, anchor = "start"): void {
+  const t = el("text", { x, y, class: "label", "text-anchor": anchor }, parent);
+  t.textContent = s;
+}
+
+function frame(container: HTMLElement, chart: string, title: string): SVGSVGElement {
+  const svg = el("svg", { width: W, height: H, role: "img", "aria-label": title, "data-chart": chart }, container);
+  text(svg, PAD.left, 11, title);
+  return svg;
+}
+
+/** Two significant digits, never in exponent form. */
+const two = (x: number): string => String(Number(x.toPrecision(2)));
+const short = (x: number): string => (x >= 1000 ? `${two(x / 1000)} s` : x >= 1 ? `${two(x)} ms` : `${two(x * 1000)} µs`);
+
+/** Bars over `labels`, heights from `values`; each bar says its value on hover. */
+function bars(svg: SVGSVGElement, values: readonly number[], labels: readonly string[], tip: (i: number) => string): void {
+  const max = Math.max(1e-9, ...values);
+  const plotW = W - PAD.left - PAD.right;
+  const plotH = H - PAD.top - PAD.bottom;
+  const bw = plotW / Math.max(1, values.length);
+  values.forEach((v, i) => {
+    const h = (v / max) * plotH;
+    const rect = el("rect", { x: PAD.left + i * bw + 0.5, y: PAD.top + plotH - h, width: Math.max(bw - 1, 0.5), height: h, class: "bar", "data-value": v }, svg);
+    const title = document.createElementNS(SVG, "title");
+    title.textContent = tip(i);
+    rect.appendChild(title);
+  });
+  text(svg, PAD.left - 3, PAD.top + 8, String(Math.round(max * 100) / 100), "end");
+  if (labels.length > 0) {
+    text(svg, PAD.left, H - 6, labels[0]);
+    text(svg, W - PAD.right, H - 6, labels[labels.length - 1], "end");
+  }
+}
+
+export function renderHistogram(container: HTMLElement, chart: string, title: string, h: Histogram): void {
+  const svg = frame(container, chart, `${title} (${h.n})`);
+  if (h.n === 0) return text(svg, PAD.left, H / 2, "no requests in the last minute");
+  bars(svg, h.counts, [short(h.edges[0]), short(h.edges[h.edges.length - 1])], (i) => `${short(h.edges[i])} – ${short(h.edges[i + 1])}: ${h.counts[i]}`);
+}
+
+/** Mean decode time per batch size, from the steps of the step timeline's window. */
+export function renderDecodeByBatch(container: HTMLElement, steps: ReadonlyArray<{ rows: number; decode: number | null }>): void {
+  const sums = new Map<number, { total: number; n: number }>();
+  for (const s of steps) {
+    if (s.decode === null) continue;
+    const e = sums.get(s.rows) ?? { total: 0, n: 0 };
+    e.total += s.decode;
+    e.n++;
+    sums.set(s.rows, e);
+  }
+  const sizes = [...sums.keys()].sort((a, b) => a - b);
+  const svg = frame(container, "decode-by-batch", "decode ms by batch size (last 5 s)");
+  if (sizes.length === 0) return text(svg, PAD.left, H / 2, "no steps in the last 5 s");
+  const means = sizes.map((b) => sums.get(b)!.total / sums.get(b)!.n);
+  bars(svg, means, sizes.map((b) => `batch ${b}`), (i) => `batch ${sizes[i]}: ${means[i].toFixed(3)} ms mean over ${sums.get(sizes[i])!.n} steps`);
+}
+
+/** Running and waiting requests over time (one point per live snapshot). */
+export function renderQueue(container: HTMLElement, history: ReadonlyArray<{ at: number; running: number; waiting: number }>): void {
+  const svg = frame(container, "queue", "running (blue) and waiting (orange), last 2 min");
+  if (history.length < 2) return;
+  const t0 = history[0].at;
+  const span = Math.max(1, history[history.length - 1].at - t0);
+  const max = Math.max(1, ...history.map((p) => Math.max(p.running, p.waiting)));
+  const plotW = W - PAD.left - PAD.right;
+  const plotH = H - PAD.top - PAD.bottom;
+  const line = (key: "running" | "waiting", cls: string): void => {
+    const points = history.map((p) => `${PAD.left + ((p.at - t0) / span) * plotW},${PAD.top + plotH - (p[key] / max) * plotH}`).join(" ");
+    el("polyline", { points, class: cls, fill: "none", "data-series": key }, svg);
+  };
+  line("running", "running");
+  line("waiting", "waiting");
+  text(svg, PAD.left - 3, PAD.top + 8, String(max), "end");
+  text(svg, PAD.left, H - 6, `−${Math.round(span / 1000)} s`);
+  text(svg, W - PAD.right, H - 6, "now", "end");
+}
