@@ -108,14 +108,18 @@ describe("remote engines", () => {
         assert.equal(whole.data.usage?.completion_tokens, 8);
         assert.ok((whole.data.usage?.prompt_tokens ?? 0) > 0, "the backend's prompt count is relayed");
         await checkTimeline(whole.response.headers.get("x-request-id")!);
-        const stream = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "hi" }], max_tokens: 6, temperature: 0, stream: true }).withResponse();
+        const stream = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "hi" }], max_tokens: 6, temperature: 0, stream: true, stream_options: { include_usage: true } }).withResponse();
         let text = "";
         let finish: string | null | undefined;
+        let promptTokens = 0;
         for await (const chunk of stream.data) {
           text += chunk.choices[0]?.delta?.content ?? "";
           finish ??= chunk.choices[0]?.finish_reason;
+          promptTokens = chunk.usage?.prompt_tokens ?? promptTokens;
         }
         assert.ok(text.length > 0);
+        // The backend counts the prompt after its finish chunk (llama.cpp's chat, OpenAI's usage chunk): the count is still relayed.
+        assert.ok(promptTokens > 0, "the chat's prompt count is relayed");
         assert.ok(finish === "length" || finish === "stop");
         await checkTimeline(stream.response.headers.get("x-request-id")!);
       });
@@ -202,14 +206,14 @@ describe("remote engines", () => {
 });
 
 /** A backend that misbehaves as told, with a healthy /health. */
-async function fakeBackend(behaviour: "500" | "silent" | "cut"): Promise<{ url: string; server: Server; hits: () => number }> {
+async function fakeBackend(behaviour: "500" | "silent" | "cut" | "429" | "401"): Promise<{ url: string; server: Server; hits: () => number }> {
   let hits = 0;
   const server = createServer((req, res) => {
     if (req.method !== "POST") return res.end(req.url === "/slots" ? "[]" : "ok");
     hits++;
-    if (behaviour === "500") {
-      res.writeHead(500, { "content-type": "application/json" });
-      return res.end(JSON.stringify({ error: { message: "the backend broke" } }));
+    if (behaviour === "500" || behaviour === "429" || behaviour === "401") {
+      res.writeHead(Number(behaviour), { "content-type": "application/json" });
+      return res.end(JSON.stringify({ error: { message: behaviour === "500" ? "the backend broke" : `refused with ${behaviour}` } }));
     }
     if (behaviour === "silent") return; // never answers
     res.writeHead(200, { "content-type": "text/event-stream" });
@@ -289,6 +293,44 @@ describe("remote engine faults", () => {
     } finally {
       await gw.server.close(1000);
       bad.server.close();
+      tgi.server.close();
+      tgi.server.closeAllConnections();
+    }
+  });
+
+  it("a busy backend (429) is routed around; one that refuses our key (401) is taken out and is not the client's fault", async () => {
+    const busy = await fakeBackend("429");
+    const gw = await gateway([backend("busy", busy.url, "openai"), backend("good", good.url, "openai", { model: "llama2" })]);
+    try {
+      const res = await postJson(`${gw.url}/generate`, { inputs: "x", parameters: { max_new_tokens: 2 } });
+      assert.equal(res.status, 200, await res.clone().text());
+      assert.match((await record(gw, res.headers.get("x-request-id")!)).hop.retries[0], /^busy: the backend answered 429/);
+    } finally {
+      await gw.server.close(1000);
+      busy.server.close();
+    }
+    const locked = await fakeBackend("401");
+    const gw2 = await gateway([backend("locked", locked.url, "openai")]);
+    try {
+      const res = await postJson(`${gw2.url}/v1/completions`, { prompt: "x", max_tokens: 2 });
+      assert.ok(res.status >= 500, `status ${res.status}: a wrong key is the server's to fix, not the client's`);
+      const stats = (await jsonOf(fetch(`${gw2.url}/stats`))).engines as Array<{ healthy: boolean; lastError: string }>;
+      assert.equal(stats[0].healthy, false);
+      assert.match(stats[0].lastError, /401/);
+    } finally {
+      await gw2.server.close(1000);
+      locked.server.close();
+    }
+  });
+
+  it("a request the chosen engine refuses before sending is not left in flight: a drain ends at once", async () => {
+    const tgi = await fakeBackend("silent");
+    const gw = await gateway([backend("tgi", tgi.url, "tgi")]);
+    try {
+      assert.equal((await postJson(`${gw.url}/v1/completions`, { prompt: [1, 2, 3], max_tokens: 2 })).status, 400);
+      assert.equal(await gw.server.engine.drain(2000), true);
+    } finally {
+      await gw.server.close(1000);
       tgi.server.close();
       tgi.server.closeAllConnections();
     }

@@ -68,15 +68,22 @@ const PART_OF_SPAN: Readonly<Record<string, OverheadPart | "native">> = {
   stream: "remote",
 };
 
-/** What a relayed request's backend says its engine took: prompt, and per generated token. */
+const finite = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
+
+/**
+ * What a relayed request's backend says its engine took (the hop's
+ * backend_engine_ms, whichever backend said it): its prompt part (llama.cpp
+ * prompt_ms, vLLM's TTFT from scheduling) and its time per generated token
+ * after the first.
+ */
 function backendEngine(t: ServerTimeline): { promptMs: number; decodeMs: number; perToken: number } | undefined {
-  const b = t.hop?.backend_timings;
-  if (!b) return undefined;
-  const promptMs = Number(b.prompt_ms);
-  const decodeMs = Number(b.predicted_ms);
-  const decoded = Number(b.predicted_n) - 1;
-  if (!Number.isFinite(promptMs) || !Number.isFinite(decodeMs)) return undefined;
-  return { promptMs, decodeMs, perToken: decoded > 0 ? decodeMs / decoded : NaN };
+  const total = t.hop?.backend_engine_ms;
+  if (total === null || total === undefined) return undefined;
+  const raw = t.hop?.backend_timings ?? {};
+  const promptMs = Math.min(total, finite(raw.prompt_ms) ?? finite(raw.time_to_first_token_ms) ?? 0);
+  const decodeMs = total - promptMs;
+  const n = finite(raw.predicted_n) ?? t.generated_tokens;
+  return { promptMs, decodeMs, perToken: n > 1 ? decodeMs / (n - 1) : NaN };
 }
 
 export type Parts = Record<OverheadPart, number>;

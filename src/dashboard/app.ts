@@ -220,7 +220,12 @@ async function follow(): Promise<"ended" | "unauthorized"> {
     while ((at = pending.indexOf("\n\n")) >= 0) {
       const event = pending.slice(0, at);
       pending = pending.slice(at + 2);
-      if (event.startsWith("data: ")) render(JSON.parse(event.slice(6)) as Snapshot);
+      try {
+        if (event.startsWith("data: ")) render(JSON.parse(event.slice(6)) as Snapshot);
+      } catch (err) {
+        await reader.cancel(); // the server drops this watcher; live() reconnects
+        throw err;
+      }
     }
   }
 }

@@ -123,17 +123,14 @@ export function liveView(timelines: TimelineStore, at = now()): LiveViewJson {
   const e2e: number[] = [];
   let tokens = 0;
   const since = at - WINDOW_S * 1000;
-  // Newest first: stop at the first request that ended before the window (older ones did too, nearly always).
+  // The whole ring (it is bounded): a request received long ago may still be running.
   for (const t of timelines.recent()) {
     const ended = t.http.get(HttpPoint.response_ended);
     if (Number.isNaN(ended)) {
       inFlight.push(running(t, at));
       continue;
     }
-    if (ended < since) {
-      if (finished.length >= RECENT) break;
-      continue;
-    }
+    if (ended < since) continue;
     const d = durations(t, ended);
     if (finished.length < RECENT) finished.push(recent(t, d, ended, at));
     if (t.status >= 400 || t.aborted) continue;
@@ -229,8 +226,14 @@ const BINS_PER_DECADE = 5;
 function histogram(values: readonly number[]): HistogramJson {
   const positive = values.filter((v) => v > 0 && Number.isFinite(v));
   if (positive.length === 0) return { edges: [], counts: [], n: 0 };
-  const lo = Math.floor(Math.log10(Math.min(...positive)) * BINS_PER_DECADE);
-  let hi = Math.ceil(Math.log10(Math.max(...positive)) * BINS_PER_DECADE);
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of positive) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  const lo = Math.floor(Math.log10(min) * BINS_PER_DECADE);
+  let hi = Math.ceil(Math.log10(max) * BINS_PER_DECADE);
   if (hi === lo) hi = lo + 1;
   const edges = Array.from({ length: hi - lo + 1 }, (_, i) => ms(10 ** ((lo + i) / BINS_PER_DECADE)) ?? 0);
   const counts = new Array<number>(hi - lo).fill(0);

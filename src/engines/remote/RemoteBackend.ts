@@ -96,8 +96,8 @@ export class RemoteBackend {
       failed: (err) => {
         finish();
         this.failures++;
-        // Nothing reached it, or it failed as a server: out until a health check says otherwise.
-        if (err.status === undefined ? !err.started : err.status >= 500) this.markDown(err.message);
+        // Nothing reached it, it failed as a server, or it refuses us (key, model): out until a health check says otherwise.
+        if (err.status === undefined ? !err.started : err.status >= 500 || err.status === 401 || err.status === 403 || err.status === 404) this.markDown(err.message);
         handlers.failed(err);
       },
     }, {

@@ -107,11 +107,12 @@ export class RouterEngine implements Engine {
       this.finish(stream, "cancelled", "", { promptTokens: 0, generatedTokens: 0 });
       return stream;
     }
+    const tried = new Map<RemoteBackend, string>();
+    // Throws when the chosen engine cannot take it (a 4xx for the client): nothing is in flight then.
+    cancel = this.route(remote, stream, key, tried, [], request.traceparent, first as Choice<RemoteBackend>);
     const entry: InFlight = { stream, cancel: () => cancel() };
     this.inFlight.add(entry);
     void stream.completion.then(() => this.inFlight.delete(entry));
-    const tried = new Map<RemoteBackend, string>();
-    cancel = this.route(remote, stream, key, tried, [], request.traceparent, first as Choice<RemoteBackend>);
     request.signal?.addEventListener("abort", () => stream.cancel(), { once: true });
     return stream;
   }
@@ -193,7 +194,8 @@ export class RouterEngine implements Engine {
         // as the local engine's last token does: formats put the generated text and details on it. It waits
         // for the backend's prompt count when that comes after it (OpenAI's usage chunk, right behind).
         const last = finish !== undefined || (generatedTokens ?? tokens) >= remote.maxNewTokens;
-        if (last && tokens > 0 && promptTokens === 0 && e.tokens > 0) return;
+        // The backend's counts come after its finish (OpenAI's usage chunk, llama.cpp's chat): wait for the next event or the end.
+        if (last && tokens > 0 && promptTokens === 0) return;
         if (held) stream.sink.push(held);
         held = undefined;
         if (last && tokens > 0) this.finish(stream, finish?.reason ?? "length", text, { promptTokens, generatedTokens: generatedTokens ?? tokens }, finish?.stopString);
@@ -207,9 +209,9 @@ export class RouterEngine implements Engine {
       },
       failed: (err: BackendFailure) => {
         if (cancelled) return;
-        // Nothing was generated yet: another engine can take it from the start.
+        // Nothing was generated yet: another engine can take it from the start (unreachable, a 5xx, busy, or timed out).
         tried.set(engine, err.message);
-        if (!err.started && tokens === 0 && (err.status === undefined || err.status >= 500)) {
+        if (!err.started && tokens === 0 && (err.status === undefined || err.status >= 500 || err.status === 408 || err.status === 429)) {
           current = this.route(remote, stream, key, tried, [...retries, `${engine.name}: ${err.message}`], callerTrace);
           return;
         }
@@ -232,8 +234,8 @@ export class RouterEngine implements Engine {
 
   private fail(stream: GenerationStream, error: Error, status?: number): void {
     if (stream.done) return;
-    // A backend's 4xx is the request's fault, said as the backend said it.
-    const err = status !== undefined && status >= 400 && status < 500 ? new RequestError("invalid_parameter", error.message) : error;
+    // What the backend refused as malformed is the request's fault, said as the backend said it; the rest (auth, model, limits) is ours to fix.
+    const err = status === 400 || status === 413 || status === 422 ? new RequestError("invalid_parameter", error.message) : error;
     stream.trace.marks.set(RequestPoint.finished, now());
     stream.sink.push({ type: "finish", id: stream.id, finishReason: "error", error: err, text: "", promptTokens: 0, generatedTokens: 0, seed: stream.seed });
   }
@@ -277,7 +279,8 @@ export class RouterEngine implements Engine {
     const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
     const arrived = this.arrivals.all();
     const all = arrived.then(() => Promise.all([...this.inFlight].map((f) => f.stream.completion))).then(() => true as const);
-    const local = this.local?.engine.drain(timeoutMs) ?? Promise.resolve(true);
+    // The local engine drains once the admitted requests have arrived: until then it may still be chosen for them.
+    const local = arrived.then(() => this.local?.engine.drain(timeoutMs) ?? true);
     const finished = await Promise.race([all, timedOut]);
     clearTimeout(timer);
     if (!finished) for (const f of this.inFlight) f.cancel();

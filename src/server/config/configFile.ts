@@ -112,9 +112,10 @@ const schema = z.strictObject({
         model: z.string().min(1).optional(),
         api_key: z.string().min(1).optional(),
         max_outstanding: positiveInt.optional(),
-        health_interval: z.number().positive().optional(),
-        timeout: z.number().positive().optional(),
-        idle_timeout: z.number().positive().optional(),
+        // Seconds, at most a day: Node's timers take at most 2^31 ms.
+        health_interval: z.number().positive().max(86400).optional(),
+        timeout: z.number().positive().max(86400).optional(),
+        idle_timeout: z.number().positive().max(86400).optional(),
       }),
     )
     .nonempty()

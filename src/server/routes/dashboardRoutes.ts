@@ -18,6 +18,8 @@ import type { ServerContext } from "../ServerContext.js";
 export const STREAM_INTERVAL_MS = 250;
 /** Most watchers at once: each costs a socket write per snapshot. */
 const MAX_WATCHERS = 16;
+/** Snapshots a watcher has not read yet, in bytes, before it is dropped. */
+const MAX_UNREAD_BYTES = 1 << 20;
 
 /** The page's files, compiled from src/dashboard by npm run build (dist/src/dashboard). */
 const PAGE_DIR = new URL("../../dashboard/", import.meta.url);
@@ -42,7 +44,11 @@ export function registerDashboardRoutes(app: FastifyInstance, ctx: ServerContext
   };
   const tick = (): void => {
     const data = snapshot();
-    for (const res of watchers) res.write(data);
+    for (const res of watchers) {
+      // A watcher that does not read (a laptop asleep) is dropped rather than buffered for without bound.
+      if (res.writableLength > MAX_UNREAD_BYTES) res.destroy();
+      else res.write(data);
+    }
   };
   const leave = (res: ServerResponse): void => {
     watchers.delete(res);
@@ -81,7 +87,8 @@ export function registerDashboardRoutes(app: FastifyInstance, ctx: ServerContext
 
   registerDashboardPage(app);
 
-  app.addHook("onClose", async () => {
+  // Before the server waits for its connections to end: an open page must not hold the shutdown.
+  app.addHook("preClose", async () => {
     clearInterval(timer);
     for (const res of watchers) res.end();
     watchers.clear();
