@@ -110,13 +110,29 @@ describe("the dashboard, in chromium", () => {
     const d = await jsonOf(fetch(`${s.url}/debug/distributions`));
     for (const chart of ["ttft", "itl", "e2e"]) {
       const counts = await page.$$eval(`[data-chart=${chart}] rect.bar`, (rects) => rects.map((r) => Number(r.getAttribute("data-value"))));
-      const key = `${chart}_ms`;
-      assert.equal(counts.length, d[key].counts.length, `${chart}: a bar per bin`);
-      assert.ok(counts.reduce((a, b) => a + b, 0) > 0, `${chart} has counts`);
+      // The chart's title says how many values it holds: its bars add up to that.
+      const title = (await page.$eval(`[data-chart=${chart}]`, (svg) => svg.getAttribute("aria-label"))) ?? "";
+      const n = Number(/\((\d+)\)$/.exec(title)?.[1]);
+      assert.ok(n > 0, `${chart}: ${title}`);
+      assert.equal(counts.reduce((a, b) => a + b, 0), n, `${chart}: the bars hold every value`);
     }
     // Every gap of every token of the requests drawn: far more gaps than requests.
     assert.ok(d.itl_ms.n > d.e2e_ms.n, `${d.itl_ms.n} gaps from ${d.e2e_ms.n} requests`);
     assert.ok((await page.$$("[data-chart=queue] polyline")).length === 2, "running and waiting lines");
+    assert.ok((await page.$$("[data-chart=throughput] polyline")).length === 1, "a throughput line");
+    // The throughput now is counted from the tokens' delivery times: a request streaming now shows in it.
+    const busy = postJson(`${s.url}/generate`, { inputs: "count me", parameters: { max_new_tokens: 480, ignore_eos: true } });
+    let seen = 0;
+    const feed = await fetch(`${s.url}/debug/stream`);
+    const reader = feed.body!.getReader();
+    for (let i = 0; i < 8 && seen === 0; i++) {
+      const chunk = new TextDecoder().decode((await reader.read()).value);
+      const m = /"tokens_last_second":(\d+)/.exec(chunk);
+      if (m) seen = Number(m[1]);
+    }
+    await reader.cancel();
+    await busy;
+    assert.ok(seen > 0, "tokens in the last second while a request streams");
     if (SHOTS) await page.screenshot({ path: join(SHOTS, "dashboard-charts.png"), fullPage: true });
   });
 

@@ -4,7 +4,7 @@
  * waterfall from GET /debug/requests/{id}. Every value goes into the page as
  * text (textContent), never as markup.
  */
-import { renderDecodeByBatch, renderHistogram, renderQueue, type Histogram } from "./charts.js";
+import { renderDecodeByBatch, renderHistogram, renderQueue, renderThroughput, type Histogram, type HistoryPoint } from "./charts.js";
 import { renderSteps, type StepWindow } from "./steps.js";
 import { renderWaterfall, summaryLine, type RequestRecord } from "./waterfall.js";
 
@@ -21,6 +21,7 @@ interface Snapshot {
   running: Array<{ id: string; route: string; phase: string; age_ms: number; prompt_tokens: number; generated_tokens: number; engine: string | null }>;
   recent: Array<{ id: string; route: string; status: number; finish_reason: string | null; generated_tokens: number; e2e_ms: number; ttft_ms: number | null; tpot_ms: number | null }>;
   window: { seconds: number; requests: number; tokens_per_second: number; ttft_ms: Stats; tpot_ms: Stats; e2e_ms: Stats };
+  tokens_last_second: number;
 }
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -64,6 +65,7 @@ function rows(body: HTMLElement, items: Array<{ id: string; cells: string[] }>):
       const tr = document.createElement("tr");
       tr.tabIndex = 0;
       tr.dataset.id = id;
+      tr.title = id;
       tr.setAttribute("aria-selected", String(id === selected));
       for (const c of cells) {
         const td = document.createElement("td");
@@ -76,16 +78,19 @@ function rows(body: HTMLElement, items: Array<{ id: string; cells: string[] }>):
 }
 
 /** Running and waiting per snapshot, for the queue chart: two minutes at four a second. */
-const history: Array<{ at: number; running: number; waiting: number }> = [];
+const history: HistoryPoint[] = [];
 const HISTORY = 480;
 
 function render(s: Snapshot): void {
   $("model").textContent = s.model;
-  history.push({ at: Date.now(), running: s.running.length, waiting: s.engine?.waiting ?? 0 });
+  history.push({ at: Date.now(), running: s.running.length, waiting: s.engine?.waiting ?? 0, tokensPerSecond: s.tokens_last_second });
   if (history.length > HISTORY) history.shift();
   const queue = $("chart-queue");
   queue.replaceChildren();
   renderQueue(queue, history);
+  const throughput = $("chart-throughput");
+  throughput.replaceChildren();
+  renderThroughput(throughput, history);
   const e = s.engine;
   gauges($("gauges"), [
     ["state", s.state],

@@ -81,13 +81,38 @@ export function renderDecodeByBatch(container: HTMLElement, steps: ReadonlyArray
   bars(svg, means, sizes.map((b) => `batch ${b}`), (i) => `batch ${sizes[i]}: ${means[i].toFixed(3)} ms mean over ${sums.get(sizes[i])!.n} steps`);
 }
 
+export interface HistoryPoint {
+  at: number;
+  running: number;
+  waiting: number;
+  tokensPerSecond: number;
+}
+
+/** Tokens per second over time (one point per live snapshot: the tokens delivered in the second before it). */
+export function renderThroughput(container: HTMLElement, history: readonly HistoryPoint[]): void {
+  const svg = frame(container, "throughput", "tokens/s, last 2 min");
+  if (history.length < 2) return;
+  const t0 = history[0].at;
+  const span = Math.max(1, history[history.length - 1].at - t0);
+  let max = 1;
+  for (const p of history) max = Math.max(max, p.tokensPerSecond);
+  const plotW = W - PAD.left - PAD.right;
+  const plotH = H - PAD.top - PAD.bottom;
+  const points = history.map((p) => `${PAD.left + ((p.at - t0) / span) * plotW},${PAD.top + plotH - (p.tokensPerSecond / max) * plotH}`).join(" ");
+  el("polyline", { points, class: "running", fill: "none", "data-series": "tokens_per_second" }, svg);
+  text(svg, PAD.left - 3, PAD.top + 8, String(Math.round(max)), "end");
+  text(svg, PAD.left, H - 6, `−${Math.round(span / 1000)} s`);
+  text(svg, W - PAD.right, H - 6, "now", "end");
+}
+
 /** Running and waiting requests over time (one point per live snapshot). */
-export function renderQueue(container: HTMLElement, history: ReadonlyArray<{ at: number; running: number; waiting: number }>): void {
+export function renderQueue(container: HTMLElement, history: readonly HistoryPoint[]): void {
   const svg = frame(container, "queue", "running (blue) and waiting (orange), last 2 min");
   if (history.length < 2) return;
   const t0 = history[0].at;
   const span = Math.max(1, history[history.length - 1].at - t0);
-  const max = Math.max(1, ...history.map((p) => Math.max(p.running, p.waiting)));
+  let max = 1;
+  for (const p of history) max = Math.max(max, p.running, p.waiting);
   const plotW = W - PAD.left - PAD.right;
   const plotH = H - PAD.top - PAD.bottom;
   const line = (key: "running" | "waiting", cls: string): void => {

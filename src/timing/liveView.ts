@@ -59,6 +59,16 @@ export interface LiveViewJson {
   running: LiveRequestJson[];
   recent: RecentRequestJson[];
   window: LiveWindowJson;
+  /** Tokens delivered to streams in the last second: the throughput now. */
+  tokens_last_second: number;
+}
+
+/** Tokens of `t` delivered since `since`, counted from its newest backwards. */
+function deliveredSince(t: RequestTimeline, since: number): number {
+  const d = t.trace?.tokenDelivered;
+  let n = 0;
+  for (let i = (d?.length ?? 0) - 1; d && i >= 0 && d.get(i) >= since; i--) n++;
+  return n;
 }
 
 /** The window the percentiles and throughput cover. */
@@ -122,10 +132,12 @@ export function liveView(timelines: TimelineStore, at = now()): LiveViewJson {
   const tpot: number[] = [];
   const e2e: number[] = [];
   let tokens = 0;
+  let lastSecond = 0;
   const since = at - WINDOW_S * 1000;
   // The whole ring (it is bounded): a request received long ago may still be running.
   for (const t of timelines.recent()) {
     const ended = t.http.get(HttpPoint.response_ended);
+    if (Number.isNaN(ended) || ended >= at - 1000) lastSecond += deliveredSince(t, at - 1000);
     if (Number.isNaN(ended)) {
       inFlight.push(running(t, at));
       continue;
@@ -143,6 +155,7 @@ export function liveView(timelines: TimelineStore, at = now()): LiveViewJson {
   return {
     running: inFlight,
     recent: finished,
+    tokens_last_second: lastSecond,
     window: { seconds: WINDOW_S, requests: e2e.length, tokens_per_second: Math.round((tokens / WINDOW_S) * 10) / 10, ttft_ms: rounded(stats(ttft)), tpot_ms: rounded(stats(tpot)), e2e_ms: rounded(stats(e2e)) },
   };
 }
