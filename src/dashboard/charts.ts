@@ -88,40 +88,34 @@ export interface HistoryPoint {
   tokensPerSecond: number;
 }
 
-/** Tokens per second over time (one point per live snapshot: the tokens delivered in the second before it). */
-export function renderThroughput(container: HTMLElement, history: readonly HistoryPoint[]): void {
-  const svg = frame(container, "throughput", "tokens/s, last 2 min");
+/** Lines over the history's time axis, one per key, on one scale. */
+function series(container: HTMLElement, chart: string, title: string, history: readonly HistoryPoint[], keys: ReadonlyArray<{ key: "running" | "waiting" | "tokensPerSecond"; cls: string }>): void {
+  const svg = frame(container, chart, title);
   if (history.length < 2) return;
   const t0 = history[0].at;
   const span = Math.max(1, history[history.length - 1].at - t0);
   let max = 1;
-  for (const p of history) max = Math.max(max, p.tokensPerSecond);
+  for (const p of history) for (const { key } of keys) max = Math.max(max, p[key]);
   const plotW = W - PAD.left - PAD.right;
   const plotH = H - PAD.top - PAD.bottom;
-  const points = history.map((p) => `${PAD.left + ((p.at - t0) / span) * plotW},${PAD.top + plotH - (p.tokensPerSecond / max) * plotH}`).join(" ");
-  el("polyline", { points, class: "running", fill: "none", "data-series": "tokens_per_second" }, svg);
+  for (const { key, cls } of keys) {
+    const points = history.map((p) => `${PAD.left + ((p.at - t0) / span) * plotW},${PAD.top + plotH - (p[key] / max) * plotH}`).join(" ");
+    el("polyline", { points, class: cls, fill: "none", "data-series": key }, svg);
+  }
   text(svg, PAD.left - 3, PAD.top + 8, String(Math.round(max)), "end");
   text(svg, PAD.left, H - 6, `−${Math.round(span / 1000)} s`);
   text(svg, W - PAD.right, H - 6, "now", "end");
 }
 
+/** Tokens per second over time (one point per live snapshot: the tokens delivered in the second before it). */
+export function renderThroughput(container: HTMLElement, history: readonly HistoryPoint[]): void {
+  series(container, "throughput", "tokens/s, last 2 min", history, [{ key: "tokensPerSecond", cls: "running" }]);
+}
+
 /** Running and waiting requests over time (one point per live snapshot). */
 export function renderQueue(container: HTMLElement, history: readonly HistoryPoint[]): void {
-  const svg = frame(container, "queue", "running (blue) and waiting (orange), last 2 min");
-  if (history.length < 2) return;
-  const t0 = history[0].at;
-  const span = Math.max(1, history[history.length - 1].at - t0);
-  let max = 1;
-  for (const p of history) max = Math.max(max, p.running, p.waiting);
-  const plotW = W - PAD.left - PAD.right;
-  const plotH = H - PAD.top - PAD.bottom;
-  const line = (key: "running" | "waiting", cls: string): void => {
-    const points = history.map((p) => `${PAD.left + ((p.at - t0) / span) * plotW},${PAD.top + plotH - (p[key] / max) * plotH}`).join(" ");
-    el("polyline", { points, class: cls, fill: "none", "data-series": key }, svg);
-  };
-  line("running", "running");
-  line("waiting", "waiting");
-  text(svg, PAD.left - 3, PAD.top + 8, String(max), "end");
-  text(svg, PAD.left, H - 6, `−${Math.round(span / 1000)} s`);
-  text(svg, W - PAD.right, H - 6, "now", "end");
+  series(container, "queue", "running (blue) and waiting (orange), last 2 min", history, [
+    { key: "running", cls: "running" },
+    { key: "waiting", cls: "waiting" },
+  ]);
 }
