@@ -14,6 +14,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { BACKEND_DEFAULTS } from "../src/engines/remote/RemoteBackend.js";
 import { forceGc } from "./helpers/forceGc.js";
 import { jsonOf, postJson, startTestServer, waitFor, type TestServer } from "./helpers/serverHarness.js";
 
@@ -187,6 +188,27 @@ describe("the dashboard, in chromium", () => {
       assert.deepEqual(errors, []);
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("in front of remote engines: each engine in the engines table, a relayed request's waterfall with its hop's spans", async () => {
+    const gw = await startTestServer({ modelName: "llama2", engines: [{ ...BACKEND_DEFAULTS, name: "upstream", url: s.url, kind: "openai", model: "llama2", healthIntervalMs: 200 }] });
+    try {
+      await gw.server.engine.ready;
+      await page.goto(`${gw.url}/dashboard`);
+      await page.waitForSelector('#engines tr[data-engine="upstream"]', { timeout: 3000 });
+      const cells = await page.$$eval('#engines tr[data-engine="upstream"] td', (tds) => tds.map((td) => td.textContent));
+      assert.deepEqual(cells.slice(0, 3), ["upstream", "openai", "up"]);
+      await postJson(`${gw.url}/generate`, { inputs: "relay me", parameters: { max_new_tokens: 4 } }, { "x-request-id": "dash-relayed" });
+      await page.goto(`${gw.url}/dashboard?request=dash-relayed`);
+      await page.waitForSelector("#waterfall svg rect[data-span=stream]");
+      const names = await page.$$eval("#waterfall svg rect[data-span]", (rects) => rects.map((r) => r.getAttribute("data-span")));
+      for (const n of ["connect", "send", "wait", "stream"]) assert.ok(names.includes(n), `span ${n}`);
+      assert.match((await page.textContent("#waterfall-summary")) ?? "", /engine upstream/);
+      assert.deepEqual(errors, []);
+    } finally {
+      await page.goto("about:blank");
+      await gw.server.close(1000);
     }
   });
 

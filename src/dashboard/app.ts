@@ -17,7 +17,14 @@ interface Stats {
 interface Snapshot {
   model: string;
   state: string;
-  engine: { running: number; waiting: number; batchSize: number; steps: number; kv: { usedBlocks: number; totalBlocks: number }; engines?: Array<{ name: string; healthy: boolean; outstanding: number }> } | null;
+  engine: {
+    running: number;
+    waiting: number;
+    batchSize: number;
+    steps: number;
+    kv: { usedBlocks: number; totalBlocks: number };
+    engines?: Array<{ name: string; kind: string; healthy: boolean; outstanding: number; served: number; failures: number; lastError: string | null; load: { running?: number; waiting?: number; kvUsage?: number } | null }>;
+  } | null;
   running: Array<{ id: string; route: string; phase: string; age_ms: number; prompt_tokens: number; generated_tokens: number; engine: string | null }>;
   recent: Array<{ id: string; route: string; status: number; finish_reason: string | null; generated_tokens: number; e2e_ms: number; ttft_ms: number | null; tpot_ms: number | null }>;
   window: { seconds: number; requests: number; tokens_per_second: number; ttft_ms: Stats; tpot_ms: Stats; e2e_ms: Stats };
@@ -99,8 +106,24 @@ function render(s: Snapshot): void {
     ["batch", num(e?.batchSize)],
     ["KV blocks", e ? `${e.kv.usedBlocks} / ${e.kv.totalBlocks}` : "–"],
     ["steps", num(e?.steps)],
-    ...(e?.engines ?? []).map((x): [string, string] => [`engine ${x.name}`, `${x.healthy ? "up" : "down"}, ${x.outstanding} in flight`]),
   ]);
+  // Remote engines (and a local one among them): each as the router sees it and as it says it is loaded.
+  const engines = e?.engines ?? [];
+  $("engines-box").hidden = engines.length === 0;
+  const body = $("engines").querySelector("tbody")!;
+  body.replaceChildren(
+    ...engines.map((x) => {
+      const tr = document.createElement("tr");
+      tr.dataset.engine = x.name;
+      const load = x.load;
+      for (const c of [x.name, x.kind, x.healthy ? "up" : "down", String(x.outstanding), String(x.served), String(x.failures), load ? `${num(load.running)} / ${num(load.waiting)}` : "–", load?.kvUsage === undefined ? "–" : `${Math.round(load.kvUsage * 100)} %`, x.lastError ?? ""]) {
+        const td = document.createElement("td");
+        td.textContent = c;
+        tr.appendChild(td);
+      }
+      return tr;
+    }),
+  );
   const w = s.window;
   gauges($("window"), [
     ["requests", String(w.requests)],
