@@ -215,6 +215,9 @@ export class RouterEngine implements Engine {
           current = this.route(remote, stream, key, tried, [...retries, `${engine.name}: ${err.message}`], callerTrace);
           return;
         }
+        // A token held for the backend's counts still goes out before the error.
+        if (held) stream.sink.push(held);
+        held = undefined;
         this.fail(stream, new EngineError(`engine ${engine.name}: ${err.message}`), err.status);
       },
     }, (hop.traceparent = hopTraceparent(callerTrace)));
