@@ -696,8 +696,8 @@ function call(base: URL, hop: HopTrace, options: Partial<CallOptions> = {}, path
   const done = new Promise<Outcome>((resolve) => (settle = resolve));
   let finished = false;
   const abort = startCall(
-    base,
-    { path, body: { prompt: "x", stream: true } },
+    new URL(path, base),
+    { prompt: "x", stream: true },
     hop,
     {
       event: (data) => (finished ? out.late.push("event") : out.events.push(data)),

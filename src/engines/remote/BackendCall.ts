@@ -55,16 +55,15 @@ const MAX_LINE = 8 * 1024 * 1024;
  * without saying so) fails before any answer: the call is made once more, on
  * a connection of its own, as Node's docs advise.
  */
-export function startCall(base: URL, spec: BackendCallSpec, hop: HopTrace, handlers: CallHandlers, options: CallOptions): () => void {
-  let abort = attempt(base, spec, hop, handlers, options, () => {
-    abort = attempt(base, spec, hop, handlers, { ...options, agent: false }, undefined);
+export function startCall(url: URL, body: BackendCallSpec["body"], hop: HopTrace, handlers: CallHandlers, options: CallOptions): () => void {
+  const json = JSON.stringify(body);
+  let abort = attempt(url, json, hop, handlers, options, () => {
+    abort = attempt(url, json, hop, handlers, { ...options, agent: false }, undefined);
   });
   return () => abort();
 }
 
-function attempt(base: URL, spec: BackendCallSpec, hop: HopTrace, handlers: CallHandlers, options: CallOptions, retry: (() => void) | undefined): () => void {
-  const url = new URL(spec.path, base);
-  const body = JSON.stringify(spec.body);
+function attempt(url: URL, body: string, hop: HopTrace, handlers: CallHandlers, options: CallOptions, retry: (() => void) | undefined): () => void {
   const send = url.protocol === "https:" ? httpsRequest : httpRequest;
   let settled = false;
   let started = false;

@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import { Agent as HttpAgent, get as httpGet } from "node:http";
 import { Agent as HttpsAgent, get as httpsGet } from "node:https";
 import type { HopTrace } from "../../timing/HopTrace.js";
-import type { BackendKind, BackendLoad, BackendProtocol, RemoteRequest } from "./backendProtocol.js";
+import type { BackendCallSpec, BackendKind, BackendLoad, BackendProtocol } from "./backendProtocol.js";
 import { startCall, type CallHandlers } from "./BackendCall.js";
 import { llamaCppProtocol } from "./llamaCppProtocol.js";
 import { openAiProtocol } from "./openAiProtocol.js";
@@ -77,8 +77,8 @@ export class RemoteBackend {
   }
 
   /** Relays a request; returns its abort. */
-  relay(request: RemoteRequest, hop: HopTrace, handlers: CallHandlers, traceparent: string): () => void {
-    const spec = this.protocol.call(request, this.config.model);
+  /** Relays a request built by this backend's protocol (`spec`); returns its abort. */
+  relay(spec: BackendCallSpec, hop: HopTrace, handlers: CallHandlers, traceparent: string): () => void {
     this.outstanding++;
     let done = false;
     const finish = (): void => {
@@ -86,7 +86,7 @@ export class RemoteBackend {
       done = true;
       this.outstanding--;
     };
-    const abort = startCall(this.base, { path: spec.path.replace(/^\//, ""), body: spec.body }, hop, {
+    const abort = startCall(this.url(spec.path), spec.body, hop, {
       event: handlers.event,
       end: () => {
         finish();
@@ -114,7 +114,12 @@ export class RemoteBackend {
 
   /** Where a request would go, for the hop's record. */
   urlOf(path: string): string {
-    return new URL(path.replace(/^\//, ""), this.base).href;
+    return this.url(path).href;
+  }
+
+  /** A route of the backend: relative to its URL, so that a URL with a path prefix keeps it. */
+  private url(path: string): URL {
+    return new URL(path.replace(/^\//, ""), this.base);
   }
 
   markDown(why: string): void {
@@ -158,7 +163,7 @@ export class RemoteBackend {
   }
 
   private get(path: string): Promise<{ status: number; body: string }> {
-    const url = new URL(path.replace(/^\//, ""), this.base);
+    const url = this.url(path);
     const get = url.protocol === "https:" ? httpsGet : httpGet;
     return new Promise((resolve, reject) => {
       const req = get(url, { agent: this.agent, headers: this.config.apiKey ? { authorization: `Bearer ${this.config.apiKey}` } : {} }, (res) => {

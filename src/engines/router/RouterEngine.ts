@@ -174,7 +174,7 @@ export class RouterEngine implements Engine {
     let streamError: string | undefined;
     let cancelled = false;
     let held: TokenEvent | undefined;
-    const abort = engine.relay(remote, hop, {
+    const abort = engine.relay(spec, hop, {
       event: (data) => {
         const e = engine.protocol.read(data);
         if (e.error) streamError ??= e.error;
