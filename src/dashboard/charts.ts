@@ -5,23 +5,18 @@
  * running and waiting over the last two minutes (from the live feed).
  */
 
+import { el, titled } from "./svg.js";
+
 export interface Histogram {
   edges: number[];
   counts: number[];
   n: number;
 }
 
-const SVG = "http://www.w3.org/2000/svg";
 const W = 300;
 const H = 110;
 const PAD = { left: 34, right: 6, top: 16, bottom: 20 };
 
-function el<K extends keyof SVGElementTagNameMap>(name: K, attrs: Record<string, string | number>, parent: Element): SVGElementTagNameMap[K] {
-  const node = document.createElementNS(SVG, name);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
-  parent.appendChild(node);
-  return node;
-}
 
 function text(parent: Element, x: number, y: number, s: string, anchor = "start"): void {
   const t = el("text", { x, y, class: "label", "text-anchor": anchor }, parent);
@@ -47,9 +42,7 @@ function bars(svg: SVGSVGElement, values: readonly number[], labels: readonly st
   values.forEach((v, i) => {
     const h = (v / max) * plotH;
     const rect = el("rect", { x: PAD.left + i * bw + 0.5, y: PAD.top + plotH - h, width: Math.max(bw - 1, 0.5), height: h, class: "bar", "data-value": v }, svg);
-    const title = document.createElementNS(SVG, "title");
-    title.textContent = tip(i);
-    rect.appendChild(title);
+    titled(rect, tip(i));
   });
   text(svg, PAD.left - 3, PAD.top + 8, String(Math.round(max * 100) / 100), "end");
   if (labels.length > 0) {

@@ -5,6 +5,8 @@
  * row, and the chosen request's steps outlined. From GET /debug/steps.
  */
 
+import { el, f, titled } from "./svg.js";
+
 export interface StepWindow {
   window_ms: number;
   truncated: boolean;
@@ -12,20 +14,12 @@ export interface StepWindow {
   events: Array<{ type: "gc" | "stall"; kind?: string; start: number; dur: number }>;
 }
 
-const SVG = "http://www.w3.org/2000/svg";
 const LABEL_W = 90;
 const LANE_H = 40;
 const EVENT_H = 12;
 const AXIS_H = 18;
 
-function el<K extends keyof SVGElementTagNameMap>(name: K, attrs: Record<string, string | number>, parent: Element): SVGElementTagNameMap[K] {
-  const node = document.createElementNS(SVG, name);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
-  parent.appendChild(node);
-  return node;
-}
 
-const f = (x: number | null | undefined): string => (x === null || x === undefined ? "–" : (Math.round(x * 1000) / 1000).toString());
 
 export function renderSteps(container: HTMLElement, w: StepWindow, width: number, selected: string | undefined): void {
   container.replaceChildren();
@@ -53,14 +47,10 @@ export function renderSteps(container: HTMLElement, w: StepWindow, width: number
     const prefill = s.prefill;
     const mine = selected !== undefined && ids.includes(selected);
     const rect = el("rect", { x: LABEL_W + s.start * scale, y: AXIS_H + LANE_H - 2 - h, width: Math.max(s.dur * scale, 0.5), height: h, class: `step ${prefill ? "prefill" : "decode"}${mine ? " mine" : ""}`, "data-step": s.id, "data-requests": ids.join(" ") }, svg);
-    const title = document.createElementNS(SVG, "title");
-    title.textContent = `step ${s.id}${prefill ? " (prompt)" : ""}: ${f(s.dur)} ms, batch ${s.rows}, decode ${f(s.decode)} ms\n${ids.join("\n")}`;
-    rect.appendChild(title);
+    titled(rect, `step ${s.id}${prefill ? " (prompt)" : ""}: ${f(s.dur)} ms, batch ${s.rows}, decode ${f(s.decode)} ms\n${ids.join("\n")}`);
   }
   for (const e of w.events) {
     const rect = el("rect", { x: LABEL_W + e.start * scale, y: AXIS_H + LANE_H + 2, width: Math.max(e.dur * scale, 1), height: EVENT_H - 2, class: e.type, "data-event": e.type }, svg);
-    const title = document.createElementNS(SVG, "title");
-    title.textContent = `${e.type === "gc" ? `GC ${e.kind ?? ""}` : "event-loop stall"}: ${f(e.dur)} ms`;
-    rect.appendChild(title);
+    titled(rect, `${e.type === "gc" ? `GC ${e.kind ?? ""}` : "event-loop stall"}: ${f(e.dur)} ms`);
   }
 }

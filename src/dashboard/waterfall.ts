@@ -6,6 +6,8 @@
  * SVG drawn from GET /debug/requests/{id}; text goes in as text, never markup.
  */
 
+import { el, f, titled } from "./svg.js";
+
 /** As timing/recordJson.ts defines them: the page compiles on its own (its own tsconfig), so it restates the shapes it reads. */
 export interface SpanJson {
   name: string;
@@ -32,7 +34,6 @@ export interface RequestRecord {
   hop?: { engine: string; reason: string; backend_engine_ms: number | null; ours_ms: number };
 }
 
-const SVG = "http://www.w3.org/2000/svg";
 const LABEL_W = 90;
 const ROW_H = 18;
 const AXIS_H = 22;
@@ -53,20 +54,8 @@ const COLOURS: Record<string, string> = {
 };
 const EVENTS_ROW = "gc / stalls";
 
-function el<K extends keyof SVGElementTagNameMap>(name: K, attrs: Record<string, string | number>, parent: Element): SVGElementTagNameMap[K] {
-  const node = document.createElementNS(SVG, name);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
-  parent.appendChild(node);
-  return node;
-}
 
-function titled(node: Element, text: string): void {
-  const title = document.createElementNS(SVG, "title");
-  title.textContent = text;
-  node.appendChild(title);
-}
 
-const f = (x: number): string => (Math.round(x * 1000) / 1000).toString();
 
 /** A tick step of 1, 2 or 5 × 10^k giving about `count` ticks. */
 function tickStep(span: number, count: number): number {
