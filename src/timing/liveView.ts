@@ -9,7 +9,7 @@
 import { now } from "./clock.js";
 import type { RuntimeEvents } from "./requestBreakdown.js";
 import { HttpPoint, RequestPoint, StepPoint } from "./points.js";
-import { stats, type Stats } from "./requestBreakdown.js";
+import { latencies, stats, type Stats } from "./requestBreakdown.js";
 import type { RequestTimeline } from "./RequestTimeline.js";
 import type { TimelineStore } from "./TimelineStore.js";
 import type { RuntimeEventJson } from "./recordJson.js";
@@ -99,14 +99,9 @@ function running(t: RequestTimeline, at: number): LiveRequestJson {
   };
 }
 
-/** e2e, TTFT and TPOT straight from the marks (as the breakdown defines them): O(1) a request, however many steps it rode. */
-function durations(t: RequestTimeline, ended: number): { e2e: number; ttft: number | null; tpot: number | null; tokens: number } {
-  const received = t.http.get(HttpPoint.received);
-  const e2e = ended - received;
-  const first = t.trace?.marks.get(RequestPoint.first_token) ?? NaN;
-  const n = t.trace?.tokenDelivered.length || t.generatedTokens;
-  const ttft = Number.isNaN(first) ? null : first - received;
-  return { e2e, ttft, tpot: n > 1 && ttft !== null ? (e2e - ttft) / (n - 1) : null, tokens: n };
+function durations(t: RequestTimeline, ended: number): ReturnType<typeof latencies> & { tokens: number } {
+  const l = latencies(t, ended);
+  return { ...l, tokens: l.delivered || t.generatedTokens };
 }
 
 function recent(t: RequestTimeline, d: ReturnType<typeof durations>, ended: number, at: number): RecentRequestJson {

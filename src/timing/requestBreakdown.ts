@@ -157,6 +157,19 @@ const valid = (x: number): boolean => !Number.isNaN(x);
 const orNull = (x: number): number | null => (Number.isNaN(x) ? null : x);
 
 /**
+ * e2e, TTFT and TPOT of a request that ended (or is looked at) at `end`, from
+ * its marks alone (docs/timing.md, "Request durations"): O(1), however many
+ * steps it rode — the live view takes them for every request of the last minute.
+ */
+export function latencies(t: RequestTimeline, end: number): { e2e: number; ttft: number | null; tpot: number | null; delivered: number } {
+  const received = t.http.get(HttpPoint.received);
+  const e2e = end - received;
+  const ttft = orNull((t.trace?.marks.get(RequestPoint.first_token) ?? NaN) - received);
+  const delivered = t.trace ? t.trace.tokenDelivered.length : 0;
+  return { e2e, ttft, tpot: delivered > 1 && ttft !== null ? (e2e - ttft) / (delivered - 1) : null, delivered };
+}
+
+/**
  * `detail`: also split each step into its stages and charge GC and stalls to
  * every span (the debug views); without it only the request as a whole is
  * charged, which is what responses and metrics need and costs far less.
@@ -240,11 +253,9 @@ export function breakdownRequest(t: RequestTimeline, steps: StepStore | undefine
   const root = makeSpan("request", received, end, events);
   root.children = children;
   const named = children.reduce((a, c) => a + c.dur, 0);
-  const e2e = end - received;
   const firstToken = engine(RequestPoint.first_token);
   const lastToken = engine(RequestPoint.last_token);
-  const ttft = firstToken - received;
-  const n = t.trace ? t.trace.tokenDelivered.length : 0;
+  const { e2e, ttft, tpot, delivered: n } = latencies(t, end);
 
   const points: Record<string, number | null> = {};
   HTTP_POINTS.forEach((name, i) => (points[name] = orNull(http(i) - received)));
@@ -267,8 +278,8 @@ export function breakdownRequest(t: RequestTimeline, steps: StepStore | undefine
     span: root,
     durations: {
       e2e,
-      ttft: orNull(ttft),
-      tpot: n > 1 && valid(ttft) ? (e2e - ttft) / (n - 1) : null,
+      ttft,
+      tpot,
       itl: {
         delivered: stats(diffs(t.trace ? t.trace.tokenDelivered.toArray() : [])),
         written: stats(diffs(t.tokenWritten.toArray().filter(valid))),
