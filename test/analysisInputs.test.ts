@@ -360,7 +360,7 @@ describe("readStepLog: llm-serving's own debug log", () => {
     let t = 1000 + 100 * i;
     marks.set(StepPoint.step_start, t);
     SPAN_MS(i).forEach((ms, j) => marks.set(StepPoint[STEP_SPANS[j].to], (t += ms)));
-    return { id: i + 1, marks, gap: i === 0 ? NaN : 0.02, decodes: 1, rows: [{ requestId: "r1", kind: i === 0 ? "prefill" : "decode", tokens: i === 0 ? 12 : 1 }], waiting: 0 };
+    return { id: i + 1, marks, gap: i === 0 ? NaN : 0.02, decodes: 1, rows: [{ requestId: "r1", kind: i === 0 ? "prefill" : "decode", tokens: i === 0 ? 12 : 1, position: i === 0 ? 0 : 11 + i }], waiting: 0 };
   }
 
   const log = (): string =>

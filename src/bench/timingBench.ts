@@ -26,7 +26,7 @@ function recordingCostNs(batch: number, steps: number): number {
   const instrumentation = new Instrumentation({ gauges: () => undefined, model: () => "bench" });
   const traces = Array.from({ length: batch }, () => new RequestTrace());
   const timelines = traces.map((_, i) => new RequestTimeline(`r${i}`));
-  const rows = traces.map((_, i) => ({ request: { id: `r${i}` }, tokens: [1], kind: "decode" as const }));
+  const rows = traces.map((_, i) => ({ request: { id: `r${i}` }, tokens: [1], kind: "decode" as const, position: 0 }));
   const started = now();
   for (let s = 1; s <= steps; s++) {
     const marks = new Marks(STEP_POINTS.length);

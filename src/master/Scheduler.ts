@@ -115,12 +115,12 @@ export class Scheduler {
   /** Adds the request's next input to the batch; returns the tokens it uses. */
   private addRow(batch: BatchRow[], r: Request, budget: number): number {
     if (r.prefillDone) {
-      batch.push({ request: r, tokens: [r.output[r.output.length - 1]], samples: true, kind: "decode" });
+      batch.push({ request: r, tokens: [r.output[r.output.length - 1]], samples: true, kind: "decode", position: r.cachedTokens });
       return 1;
     }
     const n = Math.min(budget, r.prompt.length - r.prefilled);
     const tokens = r.prompt.slice(r.prefilled, r.prefilled + n);
-    batch.push({ request: r, tokens, samples: r.prefilled + n === r.prompt.length, kind: "prefill" });
+    batch.push({ request: r, tokens, samples: r.prefilled + n === r.prompt.length, kind: "prefill", position: r.prefilled });
     return n;
   }
 }

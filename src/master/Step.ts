@@ -10,6 +10,8 @@ export interface BatchRow {
   /** The row samples a token this step (false for a prompt chunk that is not the last). */
   samples: boolean;
   kind: "prefill" | "decode";
+  /** KV cells the row held before this step: where its tokens go in its context. */
+  position: number;
 }
 
 export class Step {

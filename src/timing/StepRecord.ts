@@ -10,6 +10,8 @@ export interface StepRow {
   readonly kind: "prefill" | "decode";
   /** Tokens fed for the row in this step. */
   readonly tokens: number;
+  /** KV cells the row held before this step (its tokens attend to these and to each other). */
+  readonly position: number;
 }
 
 export interface StepRecord {
@@ -31,7 +33,7 @@ export interface EngineStep {
   readonly gap: number;
   readonly decodes: number;
   readonly waiting: number;
-  readonly rows: ReadonlyArray<{ readonly request: { readonly id: string }; readonly tokens: readonly number[]; readonly kind: "prefill" | "decode" }>;
+  readonly rows: ReadonlyArray<{ readonly request: { readonly id: string }; readonly tokens: readonly number[]; readonly kind: "prefill" | "decode"; readonly position: number }>;
 }
 
 export function stepTokens(step: StepRecord): number {

@@ -20,6 +20,7 @@ export class StepStore {
   private readonly rowIds: string[][];
   private readonly rowTokens: number[][];
   private readonly rowPrefill: boolean[][];
+  private readonly rowPositions: number[][];
   /** The newest step recorded. */
   latest = 0;
 
@@ -33,6 +34,7 @@ export class StepStore {
     this.rowIds = Array.from({ length: capacity }, () => []);
     this.rowTokens = Array.from({ length: capacity }, () => []);
     this.rowPrefill = Array.from({ length: capacity }, () => []);
+    this.rowPositions = Array.from({ length: capacity }, () => []);
   }
 
   add(step: EngineStep): void {
@@ -45,13 +47,15 @@ export class StepStore {
     const ids = this.rowIds[slot];
     const tokens = this.rowTokens[slot];
     const prefill = this.rowPrefill[slot];
+    const positions = this.rowPositions[slot];
     const n = step.rows.length;
-    ids.length = tokens.length = prefill.length = n;
+    ids.length = tokens.length = prefill.length = positions.length = n;
     for (let i = 0; i < n; i++) {
       const row = step.rows[i];
       ids[i] = row.request.id;
       tokens[i] = row.tokens.length;
       prefill[i] = row.kind === "prefill";
+      positions[i] = row.position;
     }
     if (step.id > this.latest) this.latest = step.id;
   }
@@ -78,7 +82,7 @@ export class StepStore {
   get(id: number): StepRecord | undefined {
     if (!this.has(id)) return undefined;
     const slot = id % this.capacity;
-    const rows: StepRow[] = this.rowIds[slot].map((requestId, i) => ({ requestId, tokens: this.rowTokens[slot][i], kind: this.rowPrefill[slot][i] ? "prefill" : "decode" }));
+    const rows: StepRow[] = this.rowIds[slot].map((requestId, i) => ({ requestId, tokens: this.rowTokens[slot][i], kind: this.rowPrefill[slot][i] ? "prefill" : "decode", position: this.rowPositions[slot][i] }));
     const marks = new Marks(POINTS, this.marks.subarray(slot * POINTS, (slot + 1) * POINTS));
     return { id, marks, gap: this.gaps[slot], decodes: this.decodes[slot], waiting: this.waiting[slot], rows };
   }

@@ -9,7 +9,7 @@
 import { now } from "./clock.js";
 import type { RuntimeEvents } from "./requestBreakdown.js";
 import { HttpPoint, RequestPoint, StepPoint } from "./points.js";
-import { latencies, stats, type Stats } from "./requestBreakdown.js";
+import { hopOf, latencies, stats, type Stats } from "./requestBreakdown.js";
 import type { RequestTimeline } from "./RequestTimeline.js";
 import type { TimelineStore } from "./TimelineStore.js";
 import type { RuntimeEventJson } from "./recordJson.js";
@@ -165,6 +165,8 @@ export interface WindowStepJson {
   rows: number;
   /** Some row fed prompt tokens. */
   prefill: boolean;
+  /** The longest context a row attended to in it: its KV cells before the step plus the tokens it fed. */
+  context: number;
   /** The requests it carried. */
   requests: string[];
 }
@@ -201,6 +203,7 @@ export function stepWindow(steps: StepStore, events: RuntimeEvents, windowMs: nu
       decode: ms(s.marks.get(StepPoint.decode_end) - s.marks.get(StepPoint.decode_start)),
       rows: s.rows.length,
       prefill: s.rows.some((r) => r.kind === "prefill"),
+      context: s.rows.reduce((m, r) => Math.max(m, r.position + r.tokens), 0),
       requests: s.rows.map((r) => r.requestId),
     });
   }
@@ -219,12 +222,25 @@ export interface HistogramJson {
   n: number;
 }
 
-export interface DistributionsJson {
-  seconds: number;
+export interface LatencyHistogramsJson {
   ttft_ms: HistogramJson;
   /** Every gap between two consecutive tokens' deliveries (at most MAX_GAPS, newest requests first). */
   itl_ms: HistogramJson;
   e2e_ms: HistogramJson;
+}
+
+/** One remote engine's requests: their latencies, and their time split across the hop (docs/timing.md, "Across the hop"). */
+export interface EngineDistributionsJson extends LatencyHistogramsJson {
+  ours_ms: Stats;
+  /** Connecting, the network, the backend's HTTP front end and its queue (requests whose backend reported its engine time). */
+  network_and_front_ms: Stats;
+  backend_engine_ms: Stats;
+}
+
+export interface DistributionsJson extends LatencyHistogramsJson {
+  seconds: number;
+  /** Per remote engine, by name: empty unless requests were relayed in the window. */
+  engines: Record<string, EngineDistributionsJson>;
 }
 
 /** Most inter-token gaps gathered for one histogram. */
@@ -249,20 +265,53 @@ function histogram(values: readonly number[]): HistogramJson {
   return { edges, counts, n: positive.length };
 }
 
-/** TTFT, inter-token gap and e2e histograms of the requests that ended in the last `seconds` (the dashboard's charts). */
+/** Latencies gathered for one set of requests. */
+class Samples {
+  readonly ttft: number[] = [];
+  readonly e2e: number[] = [];
+  readonly gaps: number[] = [];
+  readonly ours: number[] = [];
+  readonly front: number[] = [];
+  readonly backendEngine: number[] = [];
+
+  add(t: RequestTimeline, d: ReturnType<typeof durations>): void {
+    this.e2e.push(d.e2e);
+    if (d.ttft !== null) this.ttft.push(d.ttft);
+    const delivered = t.trace?.tokenDelivered;
+    for (let i = 1; delivered && i < delivered.length && this.gaps.length < MAX_GAPS; i++) this.gaps.push(delivered.get(i) - delivered.get(i - 1));
+  }
+
+  histograms(): LatencyHistogramsJson {
+    return { ttft_ms: histogram(this.ttft), itl_ms: histogram(this.gaps), e2e_ms: histogram(this.e2e) };
+  }
+}
+
+/**
+ * TTFT, inter-token gap and e2e histograms of the requests that ended in the
+ * last `seconds` (the dashboard's charts), and the same per remote engine
+ * with each one's hop parts.
+ */
 export function distributions(timelines: TimelineStore, seconds: number, at = now()): DistributionsJson {
   const since = at - seconds * 1000;
-  const ttft: number[] = [];
-  const e2e: number[] = [];
-  const gaps: number[] = [];
+  const all = new Samples();
+  const byEngine = new Map<string, Samples>();
   for (const t of timelines.recent()) {
     const ended = t.http.get(HttpPoint.response_ended);
     if (Number.isNaN(ended) || ended < since || t.status >= 400 || t.aborted) continue;
     const d = durations(t, ended);
-    e2e.push(d.e2e);
-    if (d.ttft !== null) ttft.push(d.ttft);
-    const delivered = t.trace?.tokenDelivered;
-    for (let i = 1; delivered && i < delivered.length && gaps.length < MAX_GAPS; i++) gaps.push(delivered.get(i) - delivered.get(i - 1));
+    all.add(t, d);
+    const hop = hopOf(t, d.e2e);
+    if (!hop) continue;
+    let own = byEngine.get(hop.engine);
+    if (!own) byEngine.set(hop.engine, (own = new Samples()));
+    own.add(t, d);
+    own.ours.push(hop.oursMs);
+    if (hop.networkAndFrontMs !== null) own.front.push(hop.networkAndFrontMs);
+    if (hop.backendEngineMs !== null) own.backendEngine.push(hop.backendEngineMs);
   }
-  return { seconds, ttft_ms: histogram(ttft), itl_ms: histogram(gaps), e2e_ms: histogram(e2e) };
+  const engines: Record<string, EngineDistributionsJson> = {};
+  for (const [name, s] of byEngine) {
+    engines[name] = { ...s.histograms(), ours_ms: rounded(stats(s.ours)), network_and_front_ms: rounded(stats(s.front)), backend_engine_ms: rounded(stats(s.backendEngine)) };
+  }
+  return { seconds, ...all.histograms(), engines };
 }

@@ -40,7 +40,8 @@ export interface StepJson {
   rows: number;
   tokens: number;
   decodes: number;
-  requests: Array<{ id: string; kind: "prefill" | "decode"; tokens: number }>;
+  /** position: the KV cells the row held before the step. */
+  requests: Array<{ id: string; kind: "prefill" | "decode"; tokens: number; position: number }>;
   /** Duration of each step span (docs/timing.md, "Step spans"). */
   spans: Record<string, number | null>;
   gc_ms: number;

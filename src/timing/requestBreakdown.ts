@@ -100,6 +100,12 @@ export interface HopBreakdown {
   traceparent: string | null;
 }
 
+/** A relayed request's hop split three ways, given its e2e (undefined when it was not relayed). */
+export function hopOf(t: RequestTimeline, e2e: number): HopBreakdown | undefined {
+  const hop = t.trace?.hop;
+  return hop ? hopBreakdown(hop, e2e, t.trace!.marks.get(RequestPoint.queued), t.trace!.marks.get(RequestPoint.finished)) : undefined;
+}
+
 function hopBreakdown(hop: HopTrace, e2e: number, routed: number, finished: number): HopBreakdown {
   const backendMs = orNull(finished - routed);
   const engineMs = hop.backend ? (backendEngineMs(hop.backend) ?? null) : null;
@@ -274,7 +280,7 @@ export function breakdownRequest(t: RequestTimeline, steps: StepStore | undefine
     promptTokens: t.promptTokens,
     generatedTokens: n || t.generatedTokens,
     missingSteps,
-    ...(hop ? { hop: hopBreakdown(hop, e2e, engine(RequestPoint.queued), engine(RequestPoint.finished)) } : {}),
+    ...(hop ? { hop: hopOf(t, e2e) } : {}),
     span: root,
     durations: {
       e2e,

@@ -72,7 +72,7 @@ export function stepJson(step: StepRecord, events: RuntimeEvents | undefined, or
     rows: step.rows.length,
     tokens: stepTokens(step),
     decodes: step.decodes,
-    requests: step.rows.map((r) => ({ id: r.requestId, kind: r.kind, tokens: r.tokens })),
+    requests: step.rows.map((r) => ({ id: r.requestId, kind: r.kind, tokens: r.tokens, position: r.position })),
     spans: Object.fromEntries(span.children!.map((c) => [c.name, ms(c.dur)])),
     gc_ms: msOf(span.gcMs),
     stall_ms: msOf(span.stallMs),

@@ -1,0 +1,70 @@
+/**
+ * The data behind the dashboard's charts, without a browser: each step says
+ * where in their contexts its rows were (the "decode time by context" chart),
+ * and the distributions split the requests relayed to remote engines by
+ * engine, with each engine's time across the hop.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { BACKEND_DEFAULTS } from "../src/engines/remote/RemoteBackend.js";
+import type { DistributionsJson, StepWindowJson } from "../src/timing/liveView.js";
+import { jsonOf, postJson, requestRecord, startTestServer, waitFor, type TestServer } from "./helpers/serverHarness.js";
+
+describe("the dashboard's data", () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer({ rows: 4, contextSize: 512 });
+    await s.server.engine.ready;
+  });
+  after(async () => {
+    await s?.server.close(1000);
+  });
+
+  it("every step records where its rows were in their contexts: the prompt from 0, then one cell further per decode", async () => {
+    const tokens = 9;
+    assert.equal((await postJson(`${s.url}/generate`, { inputs: "where am I in my context", parameters: { max_new_tokens: tokens, ignore_eos: true } }, { "x-request-id": "ctx" })).status, 200);
+    const record = await requestRecord(s.url, "ctx");
+    const prompt = record.prompt_tokens;
+    const rows = record.steps.map((st) => st.requests.find((r) => r.id === "ctx")!);
+    const prefill = rows.filter((r) => r.kind === "prefill");
+    assert.equal(prefill[0].position, 0);
+    assert.equal(prefill.reduce((n, r) => n + r.tokens, 0), prompt, "the prompt's chunks fill its first cells");
+    const decodes = rows.filter((r) => r.kind === "decode").map((r) => r.position);
+    // The first token comes from the prompt's step; each decode feeds the token before it.
+    assert.deepEqual(decodes, Array.from({ length: tokens - 1 }, (_, i) => prompt + i));
+
+    const window = (await jsonOf(fetch(`${s.url}/debug/steps?seconds=30`))) as StepWindowJson;
+    const carried = new Set(record.steps.map((st) => st.id));
+    const mine = window.steps.filter((st) => carried.has(st.id));
+    assert.equal(mine.length, carried.size);
+    // Alone in the engine, a step's context is this request's: its cells before the step and the tokens it fed.
+    const last = mine[mine.length - 1];
+    assert.equal(last.context, prompt + tokens - 1);
+    assert.ok(mine.every((st) => st.context > 0 && st.context <= prompt + tokens - 1));
+  });
+
+  it("the distributions split relayed requests by engine, each with its time across the hop", async () => {
+    const gw = await startTestServer({ modelName: "llama2", engines: [{ ...BACKEND_DEFAULTS, name: "upstream", url: s.url, kind: "openai", model: "llama2", healthIntervalMs: 200 }] });
+    try {
+      const before = (await jsonOf(fetch(`${gw.url}/debug/distributions`))) as DistributionsJson;
+      assert.deepEqual(before.engines, {}, "nothing relayed yet");
+      await waitFor(async () => (await fetch(`${gw.url}/health`)).status === 200, "the gateway's engine is healthy");
+      for (let i = 0; i < 3; i++) assert.equal((await postJson(`${gw.url}/generate`, { inputs: `relay ${i}`, parameters: { max_new_tokens: 6, ignore_eos: true } })).status, 200);
+      const d = (await jsonOf(fetch(`${gw.url}/debug/distributions`))) as DistributionsJson;
+      assert.deepEqual(Object.keys(d.engines), ["upstream"]);
+      const up = d.engines.upstream;
+      assert.equal(up.e2e_ms.n, 3);
+      assert.equal(up.ttft_ms.n, 3);
+      assert.equal(up.itl_ms.n, 3 * 5, "five gaps between six tokens, per request");
+      assert.equal(up.ours_ms.n, 3);
+      // Our server as the backend reports its engine time: the three parts are known and add up to less than the e2e.
+      assert.equal(up.backend_engine_ms.n, 3);
+      assert.equal(up.network_and_front_ms.n, 3);
+      assert.ok(up.ours_ms.p50! >= 0 && up.backend_engine_ms.p50! > 0);
+      assert.ok(up.ours_ms.max! + up.network_and_front_ms.max! + up.backend_engine_ms.max! > 0);
+      assert.equal(d.e2e_ms.n, 3, "and all of them in the whole");
+    } finally {
+      await gw.server.close(1000);
+    }
+  });
+});
