@@ -2,15 +2,17 @@
  * `npm run bench:dashboard`: what watching costs. One timed server on the
  * tiny preset takes the same load (8 concurrent streamed requests) in
  * alternating rounds with a watcher attached and without: the watcher asks
- * what the dashboard page asks (GET /debug/stream, read as it comes, and GET
- * /debug/steps every second). Reports the paired throughput ratio watched /
- * unwatched (target ≥ 0.99) and the server CPU per token either way. A
- * benchmark, not a test: run it on a quiet machine.
+ * what the dashboard page asks (GET /debug/stream, read as it comes, GET
+ * /debug/steps every second and GET /debug/distributions every 5 s).
+ * Reports the paired throughput ratio watched / unwatched (target ≥ 0.99)
+ * with a 95 % confidence interval of that median (so that a noisy
+ * machine's verdict says when it is undecided), and the server CPU per
+ * token either way. A benchmark, not a test: run it on a quiet machine.
  */
 import { ensureSyntheticModel } from "../model/defaultModel.js";
 import { benchArgs } from "./benchArgs.js";
 import { startBenchServer, type BenchServer } from "./benchServer.js";
-import { quantile } from "./stats.js";
+import { medianInterval, quantile } from "./stats.js";
 import { burst, type Burst } from "./streamBurst.js";
 
 /** Starts what the open page does; returns its stop. */
@@ -26,9 +28,10 @@ function watch(server: BenchServer): () => Promise<void> {
       events++;
     }
   })().catch(() => undefined);
-  const poll = setInterval(() => void fetch(`${server.url}/debug/steps?seconds=5`, { signal: controller.signal }).then((r) => r.arrayBuffer()).catch(() => undefined), 1000);
+  const get = (path: string): void => void fetch(`${server.url}${path}`, { signal: controller.signal }).then((r) => r.arrayBuffer()).catch(() => undefined);
+  const polls = [setInterval(() => get("/debug/steps?seconds=5"), 1000), setInterval(() => get("/debug/distributions"), 5000)];
   return async () => {
-    clearInterval(poll);
+    for (const poll of polls) clearInterval(poll);
     controller.abort();
     await feed;
     if (events === 0) throw new Error("the watcher got no events: the bench measured nothing");
@@ -68,7 +71,9 @@ async function main(): Promise<void> {
       console.log(`| ${r + 1} | ${w.rate.toFixed(1)} | ${u.rate.toFixed(1)} | ${ratios[r].toFixed(4)} |`);
     }
     const ns = (c: { ms: number; tokens: number }): number => (c.ms * 1e6) / c.tokens;
+    const ci = medianInterval(ratios);
     console.log(`\nthroughput watched / unwatched, median of the paired rounds: ${quantile(ratios, 0.5).toFixed(4)} (target ≥ 0.99)`);
+    console.log(`95 % confidence interval of that median (distribution-free): ${ci.low.toFixed(4)} … ${ci.high.toFixed(4)}${ci.low >= 0.99 ? " — the target holds" : ci.high < 0.99 ? " — the target is missed" : " — too wide to decide: run more rounds"}`);
     console.log(`server CPU per generated token: watched ${ns(cpu.watched).toFixed(0)} ns, unwatched ${ns(cpu.alone).toFixed(0)} ns (10 ms tick resolution, summed over all rounds)`);
   } finally {
     await server.stop();

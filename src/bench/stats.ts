@@ -14,3 +14,29 @@ export function quantile(values: readonly number[], q: number): number {
 export function fixed(x: number, digits = 3): string {
   return Number.isFinite(x) ? x.toFixed(digits) : "–";
 }
+
+/**
+ * A distribution-free confidence interval for the median: the order
+ * statistics v[j] and v[n−1−j] (0-based), with j the largest rank such
+ * that the binomial(n, ½) chance of at most j values below the median is
+ * at most (1 − level)/2. It assumes only independent rounds, which paired
+ * interleaved rounds on a noisy machine are closer to than to normality.
+ * NaN bounds when n is too small for the level (n < 6 at 95 %).
+ */
+export function medianInterval(values: readonly number[], level = 0.95): { low: number; high: number; level: number } {
+  const v = values.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  const n = v.length;
+  const tail = (1 - level) / 2;
+  // P(X ≤ k) for X ~ binomial(n, ½), accumulated term by term (n is a few dozen rounds).
+  let term = 0.5 ** n;
+  let cumulative = term;
+  let j = -1;
+  for (let k = 0; k < n && cumulative <= tail; k++) {
+    j = k; // cumulative is P(X ≤ k) here
+    term *= (n - k) / (k + 1);
+    cumulative += term;
+  }
+  // [v[j], v[n − 1 − j]] misses the median with chance 2·P(X ≤ j) ≤ 1 − level.
+  if (j < 0 || j > n - 1 - j) return { low: NaN, high: NaN, level };
+  return { low: v[j], high: v[n - 1 - j], level };
+}
