@@ -12,7 +12,7 @@
  * gateway − e2e direct, request i against request i), the gateway's own
  * account of it (timings.hop.ours_ms), the added time per streamed token
  * (the mean inter-token gap's difference, and Δe2e p50 / tokens) and the
- * throughput ratio gateway / direct; then medians over rounds beside the
+ * throughput ratio gateway / direct; then medians over rounds (with a distribution-free 95 % interval) beside the
  * targets. A report made while other processes loaded the machine is
  * refused. A benchmark, not a test: run it on a quiet machine.
  */
@@ -31,7 +31,7 @@ import { ensureLlamaCppBuild } from "./llamaCppBuild.js";
 import { startLlamaServer } from "./llamaServerProcess.js";
 import { MachineLoad } from "./machineLoad.js";
 import { protocol } from "./protocols.js";
-import { fixed, quantile } from "./stats.js";
+import { fixed, medianInterval, quantile } from "./stats.js";
 
 const say = (line: string): boolean => process.stderr.write(`bench:gateway: ${line}\n`);
 
@@ -294,13 +294,14 @@ function print(o: Options, results: readonly LevelRound[][], machine: MachineLoa
   for (const [k, c] of LEVELS.entries()) {
     const rows = results.map((r) => r[k]);
     console.log(`### c = ${c}\n`);
-    console.log(`| metric | per round | median | target | |`);
-    console.log(`|---|---|---:|---:|---|`);
+    console.log(`| metric | per round | median | its 95 % interval | target | |`);
+    console.log(`|---|---|---:|---:|---:|---|`);
     for (const m of METRICS) {
       const values = rows.map((r) => r[m.key] as number);
       const med = quantile(values, 0.5);
       const digits = m.key.startsWith("perToken") || m.key.endsWith("Cpu") ? 4 : m.key.endsWith("Tps") ? 1 : m.key.endsWith("Failed") || m.key === "oursMissing" ? 0 : 3;
-      console.log(`| ${m.label} | ${values.map((x) => fixed(x, digits)).join(" ")} | ${fixed(med, digits)} | ${m.target ? `${m.target.op} ${m.target.value}` : ""} | ${met(m, med)} |`);
+      const ci = medianInterval(values);
+      console.log(`| ${m.label} | ${values.map((x) => fixed(x, digits)).join(" ")} | ${fixed(med, digits)} | ${fixed(ci.low, digits)} … ${fixed(ci.high, digits)} | ${m.target ? `${m.target.op} ${m.target.value}` : ""} | ${met(m, med)} |`);
     }
     const mismatched = rows.reduce((a, r) => a + r.promptMismatches, 0);
     if (mismatched > 0) console.log(`\nWarning: in ${mismatched} pairs the two sides' servers counted different prompt tokens; those pairs are not like for like.`);
