@@ -67,6 +67,8 @@ const pct = (s: Stats): string => `${num(s.p50)} / ${num(s.p90)}`;
 
 /** A table body of rows that open a request's waterfall by click or Enter. */
 function rows(body: HTMLElement, items: Array<{ id: string; cells: string[] }>): void {
+  // Every snapshot (4 a second) redraws the lists: without this, a row reached with Tab lost its focus before Enter could open it.
+  const focused = body.contains(document.activeElement) ? (document.activeElement as HTMLElement).dataset.id : undefined;
   body.replaceChildren(
     ...items.map(({ id, cells }) => {
       const tr = document.createElement("tr");
@@ -82,6 +84,7 @@ function rows(body: HTMLElement, items: Array<{ id: string; cells: string[] }>):
       return tr;
     }),
   );
+  if (focused !== undefined) body.querySelector<HTMLElement>(`tr[data-id="${CSS.escape(focused)}"]`)?.focus({ preventScroll: true });
 }
 
 /** Running and waiting per snapshot, for the queue chart: two minutes at four a second. */
@@ -268,8 +271,11 @@ async function live(): Promise<void> {
         $("key-form").hidden = false;
         return;
       }
+      // A file opened while the feed was open ends it (follow()): the status line is the file's now, not a dropped feed's.
+      if (offline) return;
       status("the server closed the feed; reconnecting…", "down");
     } catch (err) {
+      if (offline) return;
       status(`no live feed (${(err as Error).message}); retrying…`, "down");
     }
     await new Promise((r) => setTimeout(r, 1000));
