@@ -129,10 +129,24 @@ for (const b of BROWSERS) {
       const others = await page.$$eval("#steps rect.step:not(.mine)", (rects) => rects.map((r) => r.getAttribute("data-requests")!.split(" ")));
       assert.ok(others.every((ids) => !ids.includes("dash-drawn")), "no other step names it");
       assert.equal((await fetch(`${s.url}/debug/steps?seconds=0`)).status, 400);
+      // A step opens from either view — its bar here, its span on the waterfall (by keyboard too) — and lists the requests it carried, each a button to its waterfall.
+      const [first, last] = [Math.min(...carried), Math.max(...carried)];
+      // Steps of the tiny model are under a pixel wide and overlap: the click goes to the bar itself, not to a point on the screen.
+      await page.dispatchEvent(`#steps rect.step[data-step="${first}"]`, "click");
+      await page.waitForSelector(`#step-detail[data-step="${first}"]:not([hidden]) button[data-request="dash-drawn"]`, { timeout: 2000 });
+      await page.focus(`#waterfall rect[data-step="${last}"]`);
+      await page.keyboard.press("Enter");
+      await page.waitForSelector(`#step-detail[data-step="${last}"] button[data-request="dash-drawn"]`, { timeout: 2000 });
+      const detail = (await page.textContent("#step-detail")) ?? "";
+      const lastStep = (record.steps as Array<{ id: number; rows: number; requests: Array<{ id: string; position: number }> }>).find((st) => st.id === last)!;
+      const position = lastStep.requests.find((r) => r.id === "dash-drawn")!.position;
+      assert.match(detail, new RegExp(`^Step ${last}: [\\d.]+ ms, batch ${lastStep.rows}, decode [\\d.]+ ms \\(stages, ms: .*decode [\\d.]+.*\\)\\. It carried:dash-drawn \\(decode at ${position}\\)`));
       if (SHOTS) await page.screenshot({ path: join(SHOTS, "dashboard-steps.png"), fullPage: true });
+      await page.click(`#step-detail button[data-request="dash-drawn"]`);
+      await page.waitForSelector("#step-detail[hidden]", { state: "attached", timeout: 2000 }); // the request's waterfall is drawn anew
     });
 
-    it("the charts: TTFT, inter-token gap and e2e histograms of the last minute, decode time by batch size, the queue over time", async () => {
+    it("the charts: TTFT, inter-token gap and e2e histograms of the last minute, decode time by batch size and by context, the queue over time", async () => {
       // Requests have ended in the last minute (the tests above); the histograms refresh every 5 s.
       await page.waitForSelector("[data-chart=itl] rect.bar", { timeout: 7000 });
       const d = await jsonOf(fetch(`${s.url}/debug/distributions`));
@@ -161,6 +175,18 @@ for (const b of BROWSERS) {
       await reader.cancel();
       await busy;
       assert.ok(seen > 0, "tokens in the last second while a request streams");
+      // The long request's decode steps went from its prompt's end to ~480 tokens further: the chart buckets them by context, in order.
+      const buckets = async (): Promise<Array<{ ms: number; range: number[] }>> =>
+        (await page.$$eval("[data-chart=decode-by-context] rect.bar", (rects) => rects.map((r) => ({ ms: Number(r.getAttribute("data-value")), tip: r.querySelector("title")?.textContent ?? "" })))).map((b) => ({ ms: b.ms, range: /^context (\d+)–(\d+): /.exec(b.tip)!.slice(1).map(Number) }));
+      let drawn: Array<{ ms: number; range: number[] }> = [];
+      // The step timeline (and this chart) refresh every second: wait for one drawn after the request ended.
+      await waitFor(async () => {
+        drawn = await buckets();
+        return drawn.length >= 4 && drawn[drawn.length - 1].range[1] - drawn[0].range[0] >= 400;
+      }, "the decode-by-context chart spans the request's ~480 decode positions", 3000);
+      const ranges = drawn.map((b) => b.range);
+      assert.ok(ranges.every(([from, to], i) => from <= to && (i === 0 || from > ranges[i - 1][1])), `ordered, disjoint buckets: ${JSON.stringify(ranges)}`);
+      assert.ok(drawn.every((b) => b.ms > 0));
       if (SHOTS) await page.screenshot({ path: join(SHOTS, "dashboard-charts.png"), fullPage: true });
     });
 
@@ -243,6 +269,15 @@ for (const b of BROWSERS) {
         const names = await page.$$eval("#waterfall svg rect[data-span]", (rects) => rects.map((r) => r.getAttribute("data-span")));
         for (const n of ["connect", "send", "wait", "stream"]) assert.ok(names.includes(n), `span ${n}`);
         assert.match((await page.textContent("#waterfall-summary")) ?? "", /engine upstream/);
+        // The engine's own charts: its latencies, and its requests' time split across the hop.
+        await page.waitForSelector('#engine-charts [data-chart=hop-parts][data-engine="upstream"] rect.bar', { timeout: 3000 });
+        assert.equal(await page.getAttribute('#engine-charts [data-chart=engine-e2e][data-engine="upstream"]', "aria-label"), "upstream: e2e (1)");
+        const parts = await page.$$eval('[data-chart=hop-parts][data-engine="upstream"] rect.bar', (rects) => rects.map((r) => ({ ms: Number(r.getAttribute("data-value")), tip: r.querySelector("title")?.textContent ?? "" })));
+        assert.deepEqual(parts.map((p) => p.tip.split(":")[0]), ["ours", "network + front", "backend engine"]);
+        const hop = ((await jsonOf(fetch(`${gw.url}/debug/requests/dash-relayed`))).hop ?? {}) as Record<string, number>;
+        // One request: each p50 is that request's part.
+        assert.ok(Math.abs(parts[0].ms - hop.ours_ms) < 0.01 && Math.abs(parts[2].ms - hop.backend_engine_ms) < 0.01, `${JSON.stringify(parts)} vs ${JSON.stringify(hop)}`);
+        if (SHOTS) await page.screenshot({ path: join(SHOTS, "dashboard-engines.png"), fullPage: true });
         assert.deepEqual(errors, []);
       } finally {
         await page.goto("about:blank");

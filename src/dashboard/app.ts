@@ -4,7 +4,8 @@
  * waterfall from GET /debug/requests/{id}. Every value goes into the page as
  * text (textContent), never as markup.
  */
-import { renderDecodeByBatch, renderHistogram, renderQueue, renderThroughput, type Histogram, type HistoryPoint } from "./charts.js";
+import { renderDecodeByBatch, renderDecodeByContext, renderHistogram, renderHopParts, renderQueue, renderThroughput, type Histogram, type HistoryPoint } from "./charts.js";
+import { renderStepDetail } from "./stepDetail.js";
 import { renderSteps, type StepWindow } from "./steps.js";
 import { renderWaterfall, summaryLine, type RequestRecord } from "./waterfall.js";
 
@@ -144,11 +145,14 @@ let stepWindow: StepWindow | undefined;
 function drawSteps(): void {
   const box = $("steps");
   if (!stepWindow) return;
-  renderSteps(box, stepWindow, box.clientWidth || 640, selected);
+  renderSteps(box, stepWindow, box.clientWidth || 640, selected, showWindowStep);
   const batch = $("chart-batch");
   batch.replaceChildren();
   renderDecodeByBatch(batch, stepWindow.steps);
-  $("steps-note").textContent = `Bar height: batch size; outlined: the chosen request's steps. Hover a bar for the requests it carried.${stepWindow.truncated ? ` Only the newest ${stepWindow.steps.length} steps are shown.` : ""}`;
+  const context = $("chart-context");
+  context.replaceChildren();
+  renderDecodeByContext(context, stepWindow.steps);
+  $("steps-note").textContent = `Bar height: batch size; outlined: the chosen request's steps. Hover a bar for the requests it carried, click it to open it.${stepWindow.truncated ? ` Only the newest ${stepWindow.steps.length} steps are shown.` : ""}`;
 }
 
 /** The step timeline, refreshed every second while the page is shown and the feed is live. */
@@ -164,6 +168,41 @@ async function refreshSteps(): Promise<void> {
   setTimeout(() => void refreshSteps(), 1000);
 }
 
+interface Latencies {
+  ttft_ms: Histogram;
+  itl_ms: Histogram;
+  e2e_ms: Histogram;
+}
+
+interface Distributions extends Latencies {
+  engines: Record<string, Latencies & { ours_ms: Stats; network_and_front_ms: Stats; backend_engine_ms: Stats }>;
+}
+
+/** Per remote engine: its requests' latencies and where their time went across the hop (shown only when requests were relayed). */
+function drawEngineCharts(engines: Distributions["engines"]): void {
+  const box = $("engine-charts");
+  const names = Object.keys(engines).sort();
+  box.hidden = names.length === 0;
+  const list = $("engine-charts-list");
+  list.replaceChildren(
+    ...names.map((name) => {
+      const e = engines[name];
+      const group = document.createElement("div");
+      group.className = "charts";
+      group.dataset.engine = name;
+      for (const [chart, title, h] of [
+        ["engine-ttft", "TTFT", e.ttft_ms],
+        ["engine-itl", "inter-token gap", e.itl_ms],
+        ["engine-e2e", "e2e", e.e2e_ms],
+      ] as const) {
+        renderHistogram(group, chart, `${name}: ${title}`, h).dataset.engine = name;
+      }
+      renderHopParts(group, name, { ours: e.ours_ms.p50, front: e.network_and_front_ms.p50, backendEngine: e.backend_engine_ms.p50, n: e.ours_ms.n });
+      return group;
+    }),
+  );
+}
+
 /** The last minute's histograms, every 5 s while the page is shown and live. */
 async function refreshCharts(): Promise<void> {
   if (offline) return;
@@ -171,7 +210,7 @@ async function refreshCharts(): Promise<void> {
   if (document.visibilityState === "visible" && $("connection").className === "live") {
     const res = await fetch("/debug/distributions", { headers: headers() }).catch(() => undefined);
     if (res?.ok) {
-      const d = (await res.json()) as { ttft_ms: Histogram; itl_ms: Histogram; e2e_ms: Histogram };
+      const d = (await res.json()) as Distributions;
       for (const [id, chart, title, h] of [
         ["chart-ttft", "ttft", "TTFT", d.ttft_ms],
         ["chart-itl", "itl", "inter-token gap", d.itl_ms],
@@ -181,6 +220,7 @@ async function refreshCharts(): Promise<void> {
         box.replaceChildren();
         renderHistogram(box, chart, title, h);
       }
+      drawEngineCharts(d.engines);
       drawn = true;
     }
   }
@@ -211,7 +251,17 @@ async function showRequest(id: string): Promise<void> {
 function drawRequest(record: RequestRecord): void {
   $("waterfall-summary").textContent = summaryLine(record);
   const box = $("waterfall");
-  renderWaterfall(box, record, box.clientWidth || 640);
+  $("step-detail").hidden = true;
+  renderWaterfall(box, record, box.clientWidth || 640, (id) => {
+    const st = record.steps.find((x) => x.id === id);
+    if (st) renderStepDetail($("step-detail"), { id, dur: st.dur, rows: st.rows, decode: st.spans.decode ?? null, spans: st.spans, requests: st.requests }, (other) => void showRequest(other));
+  });
+}
+
+/** A step of the live step timeline, opened by a click on its bar. */
+function showWindowStep(id: number): void {
+  const st = stepWindow?.steps.find((x) => x.id === id);
+  if (st) renderStepDetail($("step-detail"), { id, dur: st.dur, rows: st.rows, decode: st.decode, requests: st.requests.map((r) => ({ id: r })) }, (other) => void showRequest(other));
 }
 
 /** A --timeline-file JSONL (or a JSON array of records): every request in it, listed; its waterfalls drawn from the file. */
@@ -227,7 +277,7 @@ function openRecords(text: string, name: string): void {
   status(`offline: ${name}, ${records.length} requests`, "");
   $("running").querySelector("tbody")!.replaceChildren();
   $("steps").replaceChildren();
-  $("steps-note").textContent = "Offline: the steps each request rode are on its waterfall's step row.";
+  $("steps-note").textContent = "Offline: the steps each request rode are on its waterfall's step row (click one to open it).";
   rows($("recent").querySelector("tbody")!, records.map((r) => ({ id: r.id, cells: [r.id, r.route, String(r.status), r.finish_reason ?? "", String(r.generated_tokens), num(r.durations.e2e), num(r.durations.ttft), num(r.durations.tpot)] })));
 }
 

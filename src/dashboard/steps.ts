@@ -10,7 +10,8 @@ import { el, f, titled } from "./svg.js";
 export interface StepWindow {
   window_ms: number;
   truncated: boolean;
-  steps: Array<{ id: number; start: number; dur: number; decode: number | null; rows: number; prefill: boolean; requests: string[] }>;
+  /** context: the longest context a row attended to in the step (KV cells before it + tokens fed). */
+  steps: Array<{ id: number; start: number; dur: number; decode: number | null; rows: number; prefill: boolean; context: number; requests: string[] }>;
   events: Array<{ type: "gc" | "stall"; kind?: string; start: number; dur: number }>;
 }
 
@@ -21,7 +22,8 @@ const AXIS_H = 18;
 
 
 
-export function renderSteps(container: HTMLElement, w: StepWindow, width: number, selected: string | undefined): void {
+/** `onStep`: a click on a step's bar opens it. */
+export function renderSteps(container: HTMLElement, w: StepWindow, width: number, selected: string | undefined, onStep: (step: number) => void): void {
   container.replaceChildren();
   const plotW = Math.max(200, width - LABEL_W - 40);
   const scale = plotW / w.window_ms;
@@ -48,6 +50,7 @@ export function renderSteps(container: HTMLElement, w: StepWindow, width: number
     const mine = selected !== undefined && ids.includes(selected);
     const rect = el("rect", { x: LABEL_W + s.start * scale, y: AXIS_H + LANE_H - 2 - h, width: Math.max(s.dur * scale, 0.5), height: h, class: `step ${prefill ? "prefill" : "decode"}${mine ? " mine" : ""}`, "data-step": s.id, "data-requests": ids.join(" ") }, svg);
     titled(rect, `step ${s.id}${prefill ? " (prompt)" : ""}: ${f(s.dur)} ms, batch ${s.rows}, decode ${f(s.decode)} ms\n${ids.join("\n")}`);
+    rect.addEventListener("click", () => onStep(s.id));
   }
   for (const e of w.events) {
     const rect = el("rect", { x: LABEL_W + e.start * scale, y: AXIS_H + LANE_H + 2, width: Math.max(e.dur * scale, 1), height: EVENT_H - 2, class: e.type, "data-event": e.type }, svg);

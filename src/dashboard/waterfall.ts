@@ -29,7 +29,8 @@ export interface RequestRecord {
   generated_tokens: number;
   durations: { e2e: number; ttft: number | null; tpot: number | null; untimed: number; coverage: number; gc: number; stall: number };
   span: SpanJson;
-  steps: Array<{ id: number; rows: number; spans: Record<string, number | null> }>;
+  /** position is absent in records written before steps kept it. */
+  steps: Array<{ id: number; dur: number; rows: number; spans: Record<string, number | null>; requests: Array<{ id: string; kind: string; tokens: number; position?: number }> }>;
   events: Array<{ type: "gc" | "stall"; kind?: string; start: number; dur: number; step: number | null }>;
   hop?: { engine: string; reason: string; backend_engine_ms: number | null; ours_ms: number };
 }
@@ -65,8 +66,22 @@ function tickStep(span: number, count: number): number {
   return 10 * mag;
 }
 
+/** A step's bar opens the step (click, or Enter when focused): the link from the request to the steps it rode. */
+function linkStep(rect: SVGRectElement, step: number, onStep: (step: number) => void): void {
+  rect.setAttribute("tabindex", "0");
+  rect.setAttribute("role", "button");
+  rect.classList.add("steplink");
+  rect.addEventListener("click", () => onStep(step));
+  rect.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" || e.key === " ") {
+      e.preventDefault();
+      onStep(step);
+    }
+  });
+}
+
 /** Draws the waterfall into `container`; returns the scale in px per ms. */
-export function renderWaterfall(container: HTMLElement, r: RequestRecord, width: number): number {
+export function renderWaterfall(container: HTMLElement, r: RequestRecord, width: number, onStep?: (step: number) => void): number {
   container.replaceChildren();
   const spans = r.span.children ?? [];
   const total = Math.max(r.span.dur, 1e-3);
@@ -98,6 +113,7 @@ export function renderWaterfall(container: HTMLElement, r: RequestRecord, width:
       rect.setAttribute("data-step", String(s.step));
       const st = steps.get(s.step);
       text += ` — step ${s.step}${st ? `, batch ${st.rows}, decode ${f(st.spans.decode ?? NaN)} ms` : ""}`;
+      if (onStep) linkStep(rect, s.step, onStep);
     }
     if (s.gc_ms) text += `, GC ${f(s.gc_ms)} ms`;
     if (s.stall_ms) text += `, stalls ${f(s.stall_ms)} ms`;

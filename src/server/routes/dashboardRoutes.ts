@@ -24,7 +24,7 @@ const MAX_UNREAD_BYTES = 1 << 20;
 /** The page's files, compiled from src/dashboard by npm run build (dist/src/dashboard). */
 const PAGE_DIR = new URL("../../dashboard/", import.meta.url);
 /** The page's own files only: plain names, no paths (nothing outside PAGE_DIR can be asked for). */
-const FILE_NAME = /^[a-z][a-z0-9-]*\.(js|css)$/;
+const FILE_NAME = /^[a-z][a-zA-Z0-9-]*\.(js|css)$/;
 const TYPES: Record<string, string> = { js: "text/javascript; charset=utf-8", css: "text/css; charset=utf-8" };
 
 export function registerDashboardRoutes(app: FastifyInstance, ctx: ServerContext): void {
