@@ -19,6 +19,9 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { BACKEND_DEFAULTS } from "../src/engines/remote/RemoteBackend.js";
 import { BROWSERS } from "./helpers/browsers.js";
+import { LoadClient, type ClientRecord } from "../src/bench/LoadClient.js";
+import { writeClientRecords } from "../src/bench/clientRecords.js";
+import { protocol } from "../src/bench/protocols.js";
 import { forceGc } from "./helpers/forceGc.js";
 import { jsonOf, postJson, startTestServer, waitFor, type TestServer } from "./helpers/serverHarness.js";
 
@@ -37,6 +40,25 @@ declare class DragEvent {
 }
 
 const ALL_SHOTS = process.env.DASHBOARD_SCREENSHOTS ? join(import.meta.dirname, "..", "..", "docs") : undefined;
+
+/** `llm-serving dashboard FILE…` on a free port, for `use` to visit its URL (the page on those files). */
+async function withDashboardCli(files: readonly string[], use: (url: string) => Promise<void>): Promise<void> {
+  const cli = spawn(process.execPath, [join(import.meta.dirname, "..", "src", "cli", "main.js"), "dashboard", ...files, "--port", "0"], { stdio: ["ignore", "ignore", "pipe"] });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let err = "";
+      cli.stderr.on("data", (d) => {
+        err += d;
+        const m = /(http:\/\/\S+\/dashboard\?offline=\S+)/.exec(err);
+        if (m) resolve(m[1]);
+      });
+      cli.on("exit", (code) => reject(new Error(`dashboard exited ${code}: ${err}`)));
+    });
+    await use(url);
+  } finally {
+    cli.kill("SIGTERM");
+  }
+}
 
 for (const b of BROWSERS) {
   // The docs' pictures are chromium's: a second browser would only overwrite them with its own.
@@ -212,13 +234,13 @@ for (const b of BROWSERS) {
       }
       const opened = async (): Promise<void> => {
         await page.waitForSelector('#recent tr[data-id="saved-2"]', { timeout: 5000 });
-        assert.match((await page.textContent("#connection")) ?? "", /^offline: timelines\.jsonl, 2 requests$/);
+        assert.match((await page.textContent("#connection")) ?? "", /^offline: timelines\.jsonl, 2 requests \(2 server timelines\)$/);
         await page.click('#recent tr[data-id="saved-1"]');
         await page.waitForSelector("#waterfall svg rect[data-span=step]");
         assert.match((await page.textContent("#waterfall-summary")) ?? "", /5 output tokens/);
         // Longer than a snapshot's period (250 ms): the live feed the file stopped must not then report itself dropped.
         await page.waitForTimeout(400);
-        assert.match((await page.textContent("#connection")) ?? "", /^offline: timelines\.jsonl, 2 requests$/);
+        assert.match((await page.textContent("#connection")) ?? "", /^offline: timelines\.jsonl, 2 requests \(2 server timelines\)$/);
       };
       try {
         await page.goto(`${s.url}/dashboard`);
@@ -232,23 +254,56 @@ for (const b of BROWSERS) {
           for (const type of ["dragover", "drop"]) document.body.dispatchEvent(new DragEvent(type, { dataTransfer, bubbles: true, cancelable: true }));
         }, await readFile(file, "utf8"));
         await opened();
-        const cli = spawn(process.execPath, [join(import.meta.dirname, "..", "src", "cli", "main.js"), "dashboard", file, "--port", "0"], { stdio: ["ignore", "ignore", "pipe"] });
-        try {
-          const url = await new Promise<string>((resolve, reject) => {
-            let err = "";
-            cli.stderr.on("data", (d) => {
-              err += d;
-              const m = /(http:\/\/\S+\/dashboard\?offline=\S+)/.exec(err);
-              if (m) resolve(m[1]);
-            });
-            cli.on("exit", (code) => reject(new Error(`dashboard exited ${code}: ${err}`)));
-          });
+        await withDashboardCli([file], async (url) => {
           await page.goto(url);
           await opened();
-        } finally {
-          cli.kill("SIGTERM");
-        }
+        });
         if (SHOTS) await page.screenshot({ path: join(SHOTS, "dashboard-offline.png"), fullPage: true });
+        assert.deepEqual(errors, []);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
+    it("offline: a load client's records (bench --records) open alone and joined by id with the server's timelines", async () => {
+      const dir = await mkdtemp(join(tmpdir(), "llm-serving-dashboard-"));
+      const [timelines, recordsFile] = [join(dir, "timelines.jsonl"), join(dir, "records.jsonl")];
+      const writer = await startTestServer({ timelineFile: timelines });
+      let records: ClientRecord[];
+      try {
+        await writer.server.engine.ready;
+        records = await new LoadClient({ url: writer.url, protocol: protocol("tgi"), model: "llama2", prompts: [{ prompt: "measured twice" }], maxTokens: 6, count: 2, stream: true, ignoreEos: true, greedy: true, concurrency: 1, idPrefix: "joined" }).run();
+      } finally {
+        await writer.server.close(1000);
+      }
+      // A third request only the client measured (as against any other server).
+      const elsewhere = { ...records[0], id: "elsewhere", serverId: undefined };
+      await writeClientRecords(recordsFile, [...records, elsewhere]);
+      try {
+        await page.goto(`${s.url}/dashboard`);
+        await page.setInputFiles("#open-file", [timelines, recordsFile]);
+        await page.waitForSelector('#recent tr[data-id="elsewhere"]', { timeout: 5000 });
+        assert.equal(await page.textContent("#connection"), "offline: timelines.jsonl + records.jsonl, 3 requests (2 server timelines, 3 client records)");
+        // Joined: the server's waterfall (its steps), and the client's e2e beside the server's.
+        const joined = records[0];
+        await page.click(`#recent tr[data-id="${joined.id}"]`);
+        await page.waitForSelector("#waterfall svg rect[data-span=step]");
+        const summary = (await page.textContent("#waterfall-summary")) ?? "";
+        const clientE2e = Math.round((joined.end - joined.sent) * 1000) / 1000;
+        assert.ok(summary.includes(`client e2e ${clientE2e} ms (`), summary);
+        // Only the client saw it: its own view, from sending to the end, every part in order.
+        await page.click('#recent tr[data-id="elsewhere"]');
+        await page.waitForSelector("#waterfall svg rect[data-span=stream]");
+        const spans = await page.$$eval("#waterfall svg rect[data-span]", (rects) => rects.map((r) => ({ name: r.getAttribute("data-span"), start: Number(r.getAttribute("data-start")), dur: Number(r.getAttribute("data-dur")) })));
+        assert.deepEqual(spans.map((x) => x.name), ["answer", "first token", "stream", "end"]);
+        assert.ok(Math.abs(spans.reduce((a, x) => a + x.dur, 0) - (elsewhere.end - elsewhere.sent)) < 1e-6, "the parts add up to the client's e2e");
+        assert.match((await page.textContent("#waterfall-summary")) ?? "", /^client \(tgi\) · status 200 /);
+        // The same two files given to llm-serving dashboard.
+        await withDashboardCli([timelines, recordsFile], async (url) => {
+          await page.goto(url);
+          await page.waitForSelector('#recent tr[data-id="elsewhere"]', { timeout: 5000 });
+          assert.equal(await page.textContent("#connection"), "offline: timelines.jsonl + records.jsonl, 3 requests (2 server timelines, 3 client records)");
+        });
         assert.deepEqual(errors, []);
       } finally {
         await rm(dir, { recursive: true, force: true });

@@ -1,8 +1,9 @@
 /**
  * The data behind the dashboard's charts, without a browser: each step says
  * where in their contexts its rows were (the "decode time by context" chart),
- * and the distributions split the requests relayed to remote engines by
- * engine, with each engine's time across the hop.
+ * the distributions split the requests relayed to remote engines by
+ * engine, with each engine's time across the hop, and the feeds count
+ * their own cost.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -41,6 +42,35 @@ describe("the dashboard's data", () => {
     const last = mine[mine.length - 1];
     assert.equal(last.context, prompt + tokens - 1);
     assert.ok(mine.every((st) => st.context > 0 && st.context <= prompt + tokens - 1));
+    // Each step names its requests by index into the window's table, where each id is once.
+    assert.ok(mine.every((st) => st.requests.map((i) => window.requests[i]).includes("ctx")));
+    assert.equal(new Set(window.requests).size, window.requests.length);
+    // A watcher that has the steps up to one asks for those after it only, on the same clock.
+    const later = (await jsonOf(fetch(`${s.url}/debug/steps?seconds=30&after=${last.id - 3}`))) as StepWindowJson;
+    assert.deepEqual(later.steps.map((st) => st.id), [last.id - 2, last.id - 1, last.id]);
+    const atOf = (w: StepWindowJson, id: number): number => w.now - w.window_ms + w.steps.find((st) => st.id === id)!.start;
+    assert.ok(Math.abs(atOf(later, last.id) - atOf(window, last.id)) < 0.01, "the same step at the same server time");
+    for (const bad of ["-1", "1.5", "x"]) assert.equal((await fetch(`${s.url}/debug/steps?after=${bad}`)).status, 400, bad);
+  });
+
+  it("the feeds count their own time in /metrics, and nothing while nobody watches", async () => {
+    const views = async (): Promise<Record<string, number>> => {
+      const text = await (await fetch(`${s.url}/metrics`)).text();
+      return Object.fromEntries([...text.matchAll(/^llm_serving_debug_view_seconds_total\{view="(\w+)"\} (\S+)$/gm)].map((m) => [m[1], Number(m[2])]));
+    };
+    const idle = await views();
+    await new Promise((r) => setTimeout(r, 600));
+    assert.deepEqual(await views(), idle, "no watcher, no time spent");
+    assert.equal((await fetch(`${s.url}/debug/steps?seconds=5`)).status, 200);
+    assert.equal((await fetch(`${s.url}/debug/distributions`)).status, 200);
+    const feed = await fetch(`${s.url}/debug/stream`);
+    const reader = feed.body!.getReader();
+    for (let i = 0; i < 3; i++) await reader.read(); // the first snapshot and two ticks
+    await reader.cancel();
+    const after = await views();
+    for (const view of ["steps", "distributions", "stream"]) assert.ok((after[view] ?? 0) > (idle[view] ?? 0), `${view}: ${idle[view]} → ${after[view]}`);
+    // A few ms of work, not seconds: the counter counts the feeds' own time, not the watch's length.
+    assert.ok(after.stream - (idle.stream ?? 0) < 0.25, `stream: ${after.stream} s`);
   });
 
   it("the distributions split relayed requests by engine, each with its time across the hop", async () => {

@@ -3,11 +3,14 @@
  * tiny preset takes the same load (8 concurrent streamed requests) in
  * alternating rounds with a watcher attached and without: the watcher asks
  * what the dashboard page asks (GET /debug/stream, read as it comes, GET
- * /debug/steps every second and GET /debug/distributions every 5 s).
+ * /debug/steps every second for the steps after the newest it has, and GET
+ * /debug/distributions every 5 s).
  * Reports the paired throughput ratio watched / unwatched (target ≥ 0.99)
  * with a 95 % confidence interval of that median (so that a noisy
- * machine's verdict says when it is undecided), and the server CPU per
- * token either way. A benchmark, not a test: run it on a quiet machine.
+ * machine's verdict says when it is undecided), the server CPU per token
+ * either way, and the server's own count of its time on the feeds
+ * (llm_serving_debug_view_seconds_total) per second watched and while
+ * nobody watched. A benchmark, not a test: run it on a quiet machine.
  */
 import { ensureSyntheticModel } from "../model/defaultModel.js";
 import { benchArgs } from "./benchArgs.js";
@@ -28,24 +31,59 @@ function watch(server: BenchServer): () => Promise<void> {
       events++;
     }
   })().catch(() => undefined);
-  const get = (path: string): void => void fetch(`${server.url}${path}`, { signal: controller.signal }).then((r) => r.arrayBuffer()).catch(() => undefined);
-  const polls = [setInterval(() => get("/debug/steps?seconds=5"), 1000), setInterval(() => get("/debug/distributions"), 5000)];
+  // As the page: the steps after the newest one it holds.
+  let after = 0;
+  const steps = (): void =>
+    void fetch(`${server.url}/debug/steps?seconds=5&after=${after}`, { signal: controller.signal })
+      .then((r) => r.json() as Promise<{ steps: Array<{ id: number }> }>)
+      .then((w) => (after = Math.max(after, ...w.steps.map((s) => s.id))))
+      .catch(() => undefined);
+  const distributions = (): void => void fetch(`${server.url}/debug/distributions`, { signal: controller.signal }).then((r) => r.json()).catch(() => undefined);
+  // A round watches for a couple of seconds: each poll starts at a random phase of its period, so that over the rounds it is asked as often as the page asks it.
+  const timers: NodeJS.Timeout[] = [];
+  for (const [poll, period] of [[steps, 1000], [distributions, 5000]] as const) {
+    timers.push(
+      setTimeout(() => {
+        poll();
+        timers.push(setInterval(poll, period));
+      }, Math.random() * period),
+    );
+  }
   return async () => {
-    for (const poll of polls) clearInterval(poll);
+    for (const t of timers) clearTimeout(t); // clears intervals too
     controller.abort();
     await feed;
     if (events === 0) throw new Error("the watcher got no events: the bench measured nothing");
   };
 }
 
-async function watched(server: BenchServer, batch: number, tokens: number): Promise<Burst> {
+/** The server's own count of its time on the dashboard's feeds (llm_serving_debug_view_seconds_total, all views), ms. */
+async function viewMs(server: BenchServer): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  let total = 0;
+  for (const m of text.matchAll(/^llm_serving_debug_view_seconds_total\{[^}]*\} (\S+)$/gm)) total += Number(m[1]) * 1000;
+  return total;
+}
+
+interface WatchedBurst extends Burst {
+  /** The server's time on the feeds meanwhile, and how long it was watched, ms. */
+  viewMs: number;
+  watchedMs: number;
+}
+
+async function watched(server: BenchServer, batch: number, tokens: number): Promise<WatchedBurst> {
+  const before = await viewMs(server);
+  const started = performance.now();
   const stop = watch(server);
   await new Promise((r) => setTimeout(r, 300)); // the feed is running before the load starts
+  let result: Burst;
   try {
-    return await burst(server, batch, tokens);
+    result = await burst(server, batch, tokens);
   } finally {
     await stop();
   }
+  const watchedMs = performance.now() - started;
+  return { ...result, viewMs: (await viewMs(server)) - before, watchedMs };
 }
 
 async function main(): Promise<void> {
@@ -58,11 +96,25 @@ async function main(): Promise<void> {
     const cpu = { watched: { ms: 0, tokens: 0 }, alone: { ms: 0, tokens: 0 } };
     console.log(`# bench:dashboard — tiny preset, batch ${batch}, ${tokens} tokens per request, ${rounds} alternating rounds, node ${process.version}, ${new Date().toISOString()}\n`);
     console.log("| round | watched tok/s | unwatched tok/s | watched / unwatched |\n|---:|---:|---:|---:|");
+    const view = { ms: 0, watchedMs: 0, unwatchedMs: 0 };
+    const alone = async (): Promise<Burst> => {
+      const before = await viewMs(server);
+      const result = await burst(server, batch, tokens);
+      view.unwatchedMs += (await viewMs(server)) - before;
+      return result;
+    };
     for (let r = 0; r < rounds; r++) {
-      const watchedFirst = r % 2 === 0;
-      const a = watchedFirst ? await watched(server, batch, tokens) : await burst(server, batch, tokens);
-      const b = watchedFirst ? await burst(server, batch, tokens) : await watched(server, batch, tokens);
-      const [w, u] = watchedFirst ? [a, b] : [b, a];
+      let w: WatchedBurst;
+      let u: Burst;
+      if (r % 2 === 0) {
+        w = await watched(server, batch, tokens);
+        u = await alone();
+      } else {
+        u = await alone();
+        w = await watched(server, batch, tokens);
+      }
+      view.ms += w.viewMs;
+      view.watchedMs += w.watchedMs;
       ratios.push(w.rate / u.rate);
       cpu.watched.ms += w.cpuMs;
       cpu.watched.tokens += w.tokens;
@@ -75,6 +127,7 @@ async function main(): Promise<void> {
     console.log(`\nthroughput watched / unwatched, median of the paired rounds: ${quantile(ratios, 0.5).toFixed(4)} (target ≥ 0.99)`);
     console.log(`95 % confidence interval of that median (distribution-free): ${ci.low.toFixed(4)} … ${ci.high.toFixed(4)}${ci.low >= 0.99 ? " — the target holds" : ci.high < 0.99 ? " — the target is missed" : " — too wide to decide: run more rounds"}`);
     console.log(`server CPU per generated token: watched ${ns(cpu.watched).toFixed(0)} ns, unwatched ${ns(cpu.alone).toFixed(0)} ns (10 ms tick resolution, summed over all rounds)`);
+    console.log(`the server's own time on the feeds (llm_serving_debug_view_seconds_total): ${((view.ms / view.watchedMs) * 1000).toFixed(2)} ms per second watched (${((view.ms / view.watchedMs) * 100).toFixed(3)} % of its main thread); ${view.unwatchedMs.toFixed(3)} ms in all while nobody watched`);
   } finally {
     await server.stop();
   }

@@ -6,6 +6,8 @@
  */
 import { renderDecodeByBatch, renderDecodeByContext, renderHistogram, renderHopParts, renderQueue, renderThroughput, type Histogram, type HistoryPoint } from "./charts.js";
 import { renderStepDetail } from "./stepDetail.js";
+import { readOfflineRun } from "./offlineRecords.js";
+import { HeldSteps, type StepFeed } from "./stepFeed.js";
 import { renderSteps, type StepWindow } from "./steps.js";
 import { renderWaterfall, summaryLine, type RequestRecord } from "./waterfall.js";
 
@@ -37,6 +39,8 @@ const KEY = "llm-serving-api-key";
 let selected: string | undefined;
 /** Offline: the requests of an opened timelines file, by id; the live feed is stopped. */
 let offline: Map<string, RequestRecord> | undefined;
+/** Offline: the client's e2e of each request a loaded client records file measured. */
+let offlineClientE2e = new Map<string, number>();
 
 function headers(): HeadersInit {
   const key = sessionStorage.getItem(KEY);
@@ -141,6 +145,7 @@ function render(s: Snapshot): void {
 }
 
 let stepWindow: StepWindow | undefined;
+const heldSteps = new HeldSteps();
 
 function drawSteps(): void {
   const box = $("steps");
@@ -159,9 +164,9 @@ function drawSteps(): void {
 async function refreshSteps(): Promise<void> {
   if (offline) return;
   if (document.visibilityState === "visible" && $("connection").className === "live") {
-    const res = await fetch("/debug/steps?seconds=5", { headers: headers() }).catch(() => undefined);
+    const res = await fetch(`/debug/steps?seconds=5&after=${heldSteps.after}`, { headers: headers() }).catch(() => undefined);
     if (res?.ok) {
-      stepWindow = (await res.json()) as StepWindow;
+      stepWindow = heldSteps.take((await res.json()) as StepFeed);
       drawSteps();
     }
   }
@@ -235,6 +240,9 @@ async function showRequest(id: string): Promise<void> {
     $("waterfall-id").textContent = id;
     const record = offline.get(id);
     if (record) drawRequest(record);
+    const client = offlineClientE2e.get(id);
+    // Joined: what the client measured beside what the server did (clocks differ: only durations compare).
+    if (record && client !== undefined && !record.route.startsWith("client")) $("waterfall-summary").textContent += ` · client e2e ${num(client)} ms (${num(client - record.durations.e2e)} ms outside the server)`;
     return;
   }
   for (const tr of document.querySelectorAll<HTMLElement>("tbody tr")) tr.setAttribute("aria-selected", String(tr.dataset.id === id));
@@ -264,20 +272,17 @@ function showWindowStep(id: number): void {
   if (st) renderStepDetail($("step-detail"), { id, dur: st.dur, rows: st.rows, decode: st.decode, requests: st.requests.map((r) => ({ id: r })) }, (other) => void showRequest(other));
 }
 
-/** A --timeline-file JSONL (or a JSON array of records): every request in it, listed; its waterfalls drawn from the file. */
-function openRecords(text: string, name: string): void {
-  const records: RequestRecord[] = [];
-  const trimmed = text.trim();
-  const values: unknown[] = trimmed.startsWith("[") ? (JSON.parse(trimmed) as unknown[]) : trimmed.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as unknown);
-  for (const v of values) {
-    const r = v as Partial<RequestRecord>;
-    if (typeof r?.id === "string" && r.span && r.durations) records.push(r as RequestRecord);
-  }
-  offline = new Map(records.map((r) => [r.id, r]));
-  status(`offline: ${name}, ${records.length} requests`, "");
+/** Files from disk: server timelines (--timeline-file) and client records (bench --records), joined by id; the live feed stops. */
+function openRecords(texts: readonly string[], name: string): void {
+  const run = readOfflineRun(texts);
+  offline = run.requests;
+  offlineClientE2e = run.clientE2e;
+  const parts = [run.servers ? `${run.servers} server timelines` : "", run.clients ? `${run.clients} client records` : "", run.skipped ? `${run.skipped} other lines skipped` : ""].filter((p) => p !== "");
+  status(`offline: ${name}, ${run.requests.size} requests${parts.length ? ` (${parts.join(", ")})` : ""}`, "");
   $("running").querySelector("tbody")!.replaceChildren();
   $("steps").replaceChildren();
   $("steps-note").textContent = "Offline: the steps each request rode are on its waterfall's step row (click one to open it).";
+  const records = [...run.requests.values()];
   rows($("recent").querySelector("tbody")!, records.map((r) => ({ id: r.id, cells: [r.id, r.route, String(r.status), r.finish_reason ?? "", String(r.generated_tokens), num(r.durations.e2e), num(r.durations.ttft), num(r.durations.tpot)] })));
 }
 
@@ -286,6 +291,7 @@ async function follow(): Promise<"ended" | "unauthorized"> {
   const res = await fetch("/debug/stream", { headers: headers() });
   if (res.status === 401) return "unauthorized";
   if (!res.ok || !res.body) throw new Error(`the live feed answered ${res.status}`);
+  heldSteps.clear();
   status("live", "live");
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
   let pending = "";
@@ -347,23 +353,21 @@ $("key-form").addEventListener("submit", (e) => {
   $("key-form").hidden = true;
   void live();
 });
-async function openFile(file: File): Promise<void> {
+async function openFiles(files: readonly File[]): Promise<void> {
+  if (files.length === 0) return;
+  const name = files.map((f) => f.name).join(" + ");
   try {
-    openRecords(await file.text(), file.name);
+    openRecords(await Promise.all(files.map((f) => f.text())), name);
   } catch (err) {
-    status(`${file.name} is not a timelines file: ${(err as Error).message}`, "down");
+    status(`${name}: not timelines or client records: ${(err as Error).message}`, "down");
   }
 }
 
-$<HTMLInputElement>("open-file").addEventListener("change", (e) => {
-  const file = (e.target as HTMLInputElement).files?.[0];
-  if (file) void openFile(file);
-});
+$<HTMLInputElement>("open-file").addEventListener("change", (e) => void openFiles([...((e.target as HTMLInputElement).files ?? [])]));
 document.addEventListener("dragover", (e) => e.preventDefault());
 document.addEventListener("drop", (e) => {
   e.preventDefault();
-  const file = e.dataTransfer?.files[0];
-  if (file) void openFile(file);
+  void openFiles([...(e.dataTransfer?.files ?? [])]);
 });
 
 const params = new URLSearchParams(location.search);
@@ -371,7 +375,7 @@ const asked = params.get("request");
 if (params.get("offline") !== null) {
   // `llm-serving dashboard FILE` serves the file beside the page.
   void fetch("/dashboard/offline.jsonl").then(async (res) => {
-    if (res.ok) openRecords(await res.text(), params.get("offline") || "the file");
+    if (res.ok) openRecords([await res.text()], params.get("offline") || "the file");
     else status(`the file could not be read (${res.status})`, "down");
   });
 } else {

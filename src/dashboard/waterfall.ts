@@ -52,6 +52,10 @@ const COLOURS: Record<string, string> = {
   wait: "#E69F00",
   stream: "#CC79A7",
   respond: "#D55E00",
+  // A client record's view (offlineRecords.ts).
+  answer: "#E69F00",
+  "first token": "#56B4E9",
+  end: "#D55E00",
 };
 const EVENTS_ROW = "gc / stalls";
 

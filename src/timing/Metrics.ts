@@ -60,6 +60,7 @@ export class Metrics {
   private readonly requests: Counter<string>;
   private readonly tokens: Counter<string>;
   private readonly hop: Histogram<string>;
+  private readonly views: Counter<string>;
 
   constructor(
     gauges: () => EngineGauges | undefined,
@@ -120,6 +121,7 @@ export class Metrics {
     perEngine("llm_serving_engine_backend_waiting", "Requests waiting on a remote engine, as it reports (vLLM /metrics)", (e) => e.load?.waiting);
     perEngine("llm_serving_engine_backend_kv_usage", "KV cache use of a remote engine, 0-1, as it reports (vLLM /metrics)", (e) => e.load?.kvUsage);
     this.hop = new Histogram({ name: "llm_serving_hop_seconds", help: "A relayed request's time by part: ours, network_and_front (network, the backend's front end and queue), backend_engine (as the backend reports)", labelNames: ["engine", "part"], buckets: DURATION_BUCKETS, registers });
+    this.views = new Counter({ name: "llm_serving_debug_view_seconds_total", help: "Main-thread time spent building and sending the dashboard's feeds (view=stream|steps|distributions): what watching costs", labelNames: ["view"], registers });
     let utilization = 0;
     new Gauge({
       name: "llm_serving_event_loop_delay_seconds",
@@ -151,6 +153,11 @@ export class Metrics {
     const gap = steps.gap(id);
     if (!Number.isNaN(gap)) this.gapChild.observe(s(gap));
     this.batch.observe(steps.rows(id));
+  }
+
+  /** Time the server spent on a dashboard feed (its JSON and its writes). */
+  observeView(view: "stream" | "steps" | "distributions", durationMs: number): void {
+    this.views.inc({ view }, s(durationMs));
   }
 
   observeGc(kind: string, durationMs: number): void {

@@ -1,7 +1,9 @@
 /**
- * `llm-serving dashboard FILE`: the dashboard page on a timelines file
- * (serve --timeline-file writes one), after the server that made it is gone:
- * a small HTTP server for the page and the file, nothing else.
+ * `llm-serving dashboard FILE…`: the dashboard page on files from disk —
+ * a server's timelines (serve --timeline-file) and a load client's records
+ * (bench / sweep --records), joined by request id — after the server that
+ * made them is gone: a small HTTP server for the page and the files,
+ * nothing else.
  */
 import { access } from "node:fs/promises";
 import { basename, resolve } from "node:path";
@@ -13,19 +15,22 @@ import { integerOption } from "../options.js";
 export function registerDashboard(program: Command): void {
   program
     .command("dashboard")
-    .description("open a timelines file (serve --timeline-file) in the dashboard, without a server running")
-    .argument("<file>", "a JSONL file of request timelines")
+    .description("open timelines (serve --timeline-file) and client records (bench --records) in the dashboard, without a server running")
+    .argument("<files...>", "JSONL files: request timelines, client records, or both")
     .option("--host <host>", "address to listen on", "127.0.0.1")
     .option("--port <n>", "port (0: any free one)", integerOption("--port", 0, 65535), 8091)
-    .action(async (file: string, o: { host: string; port: number }) => {
-      const path = resolve(file);
-      await access(path).catch(() => {
-        throw new Error(`cannot read ${file}: no such file`);
-      });
+    .action(async (files: string[], o: { host: string; port: number }) => {
+      const paths = files.map((f) => resolve(f));
+      for (const [i, path] of paths.entries()) {
+        await access(path).catch(() => {
+          throw new Error(`cannot read ${files[i]}: no such file`);
+        });
+      }
       const app = Fastify();
-      registerDashboardPage(app, path);
+      registerDashboardPage(app, paths);
       const url = await app.listen({ host: o.host, port: o.port });
-      process.stderr.write(`the dashboard on ${basename(path)}: ${url}/dashboard?offline=${encodeURIComponent(basename(path))} (Ctrl-C to stop)\n`);
+      const names = paths.map((p) => basename(p)).join(" + ");
+      process.stderr.write(`the dashboard on ${names}: ${url}/dashboard?offline=${encodeURIComponent(names)} (Ctrl-C to stop)\n`);
       const stop = (): void => void app.close().then(() => process.exit(0));
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);

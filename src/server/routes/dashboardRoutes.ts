@@ -8,8 +8,9 @@
  * fetch, which EventSource cannot).
  */
 import { readFile } from "node:fs/promises";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply } from "fastify";
 import type { ServerResponse } from "node:http";
+import { now } from "../../timing/clock.js";
 import { distributions, liveView, stepWindow, WINDOW_S } from "../../timing/liveView.js";
 import { HttpError } from "../httpErrors.js";
 import type { ServerContext } from "../ServerContext.js";
@@ -43,12 +44,22 @@ export function registerDashboardRoutes(app: FastifyInstance, ctx: ServerContext
     return `data: ${JSON.stringify({ model: ctx.engine.modelName, state: ctx.engine.state, engine, ...liveView(i.timelines) })}\n\n`;
   };
   const tick = (): void => {
+    const started = now();
     const data = snapshot();
     for (const res of watchers) {
       // A watcher that does not read (a laptop asleep) is dropped rather than buffered for without bound.
       if (res.writableLength > MAX_UNREAD_BYTES) res.destroy();
       else res.write(data);
     }
+    ctx.instrumentation?.metrics.observeView("stream", now() - started);
+  };
+  /** A feed's JSON, made here rather than by fastify so that its time is counted with the rest of the view's. */
+  const timedJson = (view: "steps" | "distributions", reply: FastifyReply, build: () => unknown): string => {
+    const started = now();
+    const body = JSON.stringify(build());
+    ctx.instrumentation?.metrics.observeView(view, now() - started);
+    void reply.type("application/json; charset=utf-8");
+    return body;
   };
   const leave = (res: ServerResponse): void => {
     watchers.delete(res);
@@ -64,25 +75,30 @@ export function registerDashboardRoutes(app: FastifyInstance, ctx: ServerContext
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" });
+    const started = now();
     res.write(snapshot());
+    ctx.instrumentation.metrics.observeView("stream", now() - started);
     watchers.add(res);
     res.on("close", () => leave(res));
     timer ??= setInterval(tick, STREAM_INTERVAL_MS);
     request.raw.on("close", () => leave(res));
   });
 
-  app.get<{ Querystring: { seconds?: string } }>("/debug/steps", { config }, async (request) => {
+  app.get<{ Querystring: { seconds?: string; after?: string } }>("/debug/steps", { config }, async (request, reply) => {
     if (!ctx.instrumentation) throw new HttpError(404, "timing_off", "timing is switched off on this server (--no-timing)");
     const seconds = request.query.seconds === undefined ? 5 : Number(request.query.seconds);
     if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 60) throw new HttpError(400, "invalid_parameter", "seconds: must be a number in (0, 60]", "seconds");
+    const after = request.query.after === undefined ? 0 : Number(request.query.after);
+    if (!Number.isSafeInteger(after) || after < 0) throw new HttpError(400, "invalid_parameter", "after: must be a step id (a whole number ≥ 0)", "after");
     const i = ctx.instrumentation;
-    i.flush();
-    return stepWindow(i.steps, i.runtime, seconds * 1000);
+    i.flush(); // the steps not yet handed to the metrics: work the next 100 ms would do anyway
+    return timedJson("steps", reply, () => stepWindow(i.steps, i.runtime, seconds * 1000, now(), after));
   });
 
-  app.get("/debug/distributions", { config }, async () => {
-    if (!ctx.instrumentation) throw new HttpError(404, "timing_off", "timing is switched off on this server (--no-timing)");
-    return distributions(ctx.instrumentation.timelines, WINDOW_S);
+  app.get("/debug/distributions", { config }, async (_request, reply) => {
+    const i = ctx.instrumentation;
+    if (!i) throw new HttpError(404, "timing_off", "timing is switched off on this server (--no-timing)");
+    return timedJson("distributions", reply, () => distributions(i.timelines, WINDOW_S));
   });
 
   registerDashboardPage(app);
@@ -96,18 +112,22 @@ export function registerDashboardRoutes(app: FastifyInstance, ctx: ServerContext
 }
 
 /**
- * The page and its files (public: they hold no data). `offlineFile`: a
- * timelines JSONL served as /dashboard/offline.jsonl, for `llm-serving
- * dashboard FILE` (the page opens it with ?offline).
+ * The page and its files (public: they hold no data). `offlineFiles`:
+ * timelines and client records, served as one /dashboard/offline.jsonl, for
+ * `llm-serving dashboard FILE…` (the page opens it with ?offline).
  */
-export function registerDashboardPage(app: FastifyInstance, offlineFile?: string): void {
+export function registerDashboardPage(app: FastifyInstance, offlineFiles: readonly string[] = []): void {
   const config = { family: "operations" as const, public: true };
   app.get("/dashboard", { config }, async (_request, reply) => {
     return reply.type("text/html; charset=utf-8").send(await readFile(new URL("index.html", PAGE_DIR), "utf8"));
   });
   app.get<{ Params: { file: string } }>("/dashboard/:file", { config }, async (request, reply) => {
     const name = request.params.file;
-    if (offlineFile && name === "offline.jsonl") return reply.type("application/jsonl; charset=utf-8").send(await readFile(offlineFile, "utf8"));
+    if (offlineFiles.length > 0 && name === "offline.jsonl") {
+      // Several files (timelines and client records) as one JSONL: the page tells their lines apart.
+      const texts = await Promise.all(offlineFiles.map((f) => readFile(f, "utf8")));
+      return reply.type("application/jsonl; charset=utf-8").send(texts.map((t) => t.trimEnd()).join("\n") + "\n");
+    }
     const text = FILE_NAME.test(name) ? await readFile(new URL(name, PAGE_DIR), "utf8").catch(() => undefined) : undefined;
     if (text === undefined) throw new HttpError(404, "not_found", `no dashboard file ${JSON.stringify(name)}`);
     return reply.type(TYPES[name.split(".").pop()!]).send(text);
