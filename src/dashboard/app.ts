@@ -9,6 +9,7 @@ import { renderStepDetail } from "./stepDetail.js";
 import { readOfflineRun } from "./offlineRecords.js";
 import { HeldSteps, type StepFeed } from "./stepFeed.js";
 import { renderSteps, type StepWindow } from "./steps.js";
+import { f } from "./svg.js";
 import { renderWaterfall, summaryLine, type RequestRecord } from "./waterfall.js";
 
 interface Stats {
@@ -68,7 +69,11 @@ function gauges(list: HTMLElement, items: Array<[string, string]>): void {
 }
 
 const num = (x: number | null | undefined): string => (x === null || x === undefined ? "–" : String(Math.round(x * 1000) / 1000));
-const pct = (s: Stats): string => `${num(s.p50)} / ${num(s.p90)}`;
+/** A duration in a table cell: about four significant digits, so that the tables fit a laptop's half screen (the waterfall has the µs). */
+const dur = (x: number | null | undefined): string => (x === null || x === undefined ? "–" : Math.abs(x) >= 100 ? String(Math.round(x)) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2));
+/** Generation routes are all POSTs: the path says which. */
+const path = (route: string): string => route.replace(/^POST /, "");
+const pct = (s: Stats): string => `${dur(s.p50)} / ${dur(s.p90)}`;
 
 /** A table body of rows that open a request's waterfall by click or Enter. */
 function rows(body: HTMLElement, items: Array<{ id: string; cells: string[] }>): void {
@@ -140,8 +145,8 @@ function render(s: Snapshot): void {
     ["TPOT p50 / p90 (ms)", pct(w.tpot_ms)],
     ["e2e p50 / p90 (ms)", pct(w.e2e_ms)],
   ]);
-  rows($("running").querySelector("tbody")!, s.running.map((r) => ({ id: r.id, cells: [r.id, r.route, r.phase, String(r.prompt_tokens), String(r.generated_tokens), num(r.age_ms), r.engine ?? ""] })));
-  rows($("recent").querySelector("tbody")!, s.recent.map((r) => ({ id: r.id, cells: [r.id, r.route, String(r.status), r.finish_reason ?? "", String(r.generated_tokens), num(r.e2e_ms), num(r.ttft_ms), num(r.tpot_ms)] })));
+  rows($("running").querySelector("tbody")!, s.running.map((r) => ({ id: r.id, cells: [r.id, path(r.route), r.phase, String(r.prompt_tokens), String(r.generated_tokens), dur(r.age_ms), r.engine ?? ""] })));
+  rows($("recent").querySelector("tbody")!, s.recent.map((r) => ({ id: r.id, cells: [r.id, path(r.route), String(r.status), r.finish_reason ?? "", String(r.generated_tokens), dur(r.e2e_ms), dur(r.ttft_ms), dur(r.tpot_ms)] })));
 }
 
 let stepWindow: StepWindow | undefined;
@@ -242,7 +247,7 @@ async function showRequest(id: string): Promise<void> {
     if (record) drawRequest(record);
     const client = offlineClientE2e.get(id);
     // Joined: what the client measured beside what the server did (clocks differ: only durations compare).
-    if (record && client !== undefined && !record.route.startsWith("client")) $("waterfall-summary").textContent += ` · client e2e ${num(client)} ms (${num(client - record.durations.e2e)} ms outside the server)`;
+    if (record && client !== undefined && !record.route.startsWith("client")) $("waterfall-summary").textContent += ` · client e2e ${f(client)} ms (${f(client - record.durations.e2e)} ms outside the server)`;
     return;
   }
   for (const tr of document.querySelectorAll<HTMLElement>("tbody tr")) tr.setAttribute("aria-selected", String(tr.dataset.id === id));
@@ -283,7 +288,7 @@ function openRecords(texts: readonly string[], name: string): void {
   $("steps").replaceChildren();
   $("steps-note").textContent = "Offline: the steps each request rode are on its waterfall's step row (click one to open it).";
   const records = [...run.requests.values()];
-  rows($("recent").querySelector("tbody")!, records.map((r) => ({ id: r.id, cells: [r.id, r.route, String(r.status), r.finish_reason ?? "", String(r.generated_tokens), num(r.durations.e2e), num(r.durations.ttft), num(r.durations.tpot)] })));
+  rows($("recent").querySelector("tbody")!, records.map((r) => ({ id: r.id, cells: [r.id, path(r.route), String(r.status), r.finish_reason ?? "", String(r.generated_tokens), dur(r.durations.e2e), dur(r.durations.ttft), dur(r.durations.tpot)] })));
 }
 
 /** Reads the SSE stream; resolves when it ends. */
