@@ -10,7 +10,8 @@
  * machine's verdict says when it is undecided), the server CPU per token
  * either way, and the server's own count of its time on the feeds
  * (llm_serving_debug_view_seconds_total) per second watched and while
- * nobody watched. A benchmark, not a test: run it on a quiet machine.
+ * nobody watched. --page watches with the page itself in headless Chromium
+ * instead. A benchmark, not a test: run it on a quiet machine.
  */
 import { ensureSyntheticModel } from "../model/defaultModel.js";
 import { benchArgs } from "./benchArgs.js";
@@ -18,8 +19,11 @@ import { startBenchServer, type BenchServer } from "./benchServer.js";
 import { medianInterval, quantile } from "./stats.js";
 import { burst, type Burst } from "./streamBurst.js";
 
-/** Starts what the open page does; returns its stop. */
-function watch(server: BenchServer): () => Promise<void> {
+/** Starts watching; resolves to its stop. */
+type Watch = (server: BenchServer) => Promise<() => Promise<void>>;
+
+/** Asks what the open page asks, with fetch (the page's own drawing is not the server's cost, and would share this machine's cores). */
+async function fetchWatch(server: BenchServer): Promise<() => Promise<void>> {
   const controller = new AbortController();
   let events = 0;
   const feed = (async () => {
@@ -71,10 +75,28 @@ interface WatchedBurst extends Burst {
   watchedMs: number;
 }
 
-async function watched(server: BenchServer, batch: number, tokens: number): Promise<WatchedBurst> {
+/**
+ * --page: the page itself, in headless Chromium (Debian's, or CHROMIUM_PATH;
+ * playwright-core is a dev dependency, loaded only here). The browser's
+ * rendering runs on this machine's cores too: the ratio then holds the
+ * browser's cost as well as the server's.
+ */
+async function pageWatch(): Promise<{ watch: Watch; close: () => Promise<void> }> {
+  const { chromium } = await import("playwright-core");
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
+  const watch: Watch = async (server) => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(`${server.url}/dashboard`);
+    await page.waitForSelector("#connection.live", { timeout: 10_000 });
+    return () => page.close();
+  };
+  return { watch, close: () => browser.close() };
+}
+
+async function watched(server: BenchServer, watch: Watch, batch: number, tokens: number): Promise<WatchedBurst> {
   const before = await viewMs(server);
   const started = performance.now();
-  const stop = watch(server);
+  const stop = await watch(server);
   await new Promise((r) => setTimeout(r, 300)); // the feed is running before the load starts
   let result: Burst;
   try {
@@ -87,14 +109,16 @@ async function watched(server: BenchServer, batch: number, tokens: number): Prom
 }
 
 async function main(): Promise<void> {
-  const { rounds, tokens, batch } = benchArgs({ rounds: 30, tokens: 256, batch: 8 });
+  const { rounds, tokens, batch, page } = benchArgs({ rounds: 30, tokens: 256, batch: 8 }, ["page"]);
   const model = await ensureSyntheticModel({ preset: "tiny", dtype: "Q8_0", seed: 0 });
   const server = await startBenchServer(model, "tiny-watched", ["--rows", String(batch)]);
+  const browser = page ? await pageWatch() : undefined;
+  const watch = browser?.watch ?? fetchWatch;
   try {
     for (let i = 0; i < 3; i++) await burst(server, batch, tokens); // warm-up
     const ratios: number[] = [];
     const cpu = { watched: { ms: 0, tokens: 0 }, alone: { ms: 0, tokens: 0 } };
-    console.log(`# bench:dashboard — tiny preset, batch ${batch}, ${tokens} tokens per request, ${rounds} alternating rounds, node ${process.version}, ${new Date().toISOString()}\n`);
+    console.log(`# bench:dashboard — tiny preset, batch ${batch}, ${tokens} tokens per request, ${rounds} alternating rounds, watched by ${page ? "the page in headless Chromium" : "fetch, asking what the page asks"}, node ${process.version}, ${new Date().toISOString()}\n`);
     console.log("| round | watched tok/s | unwatched tok/s | watched / unwatched |\n|---:|---:|---:|---:|");
     const view = { ms: 0, watchedMs: 0, unwatchedMs: 0 };
     const alone = async (): Promise<Burst> => {
@@ -107,11 +131,11 @@ async function main(): Promise<void> {
       let w: WatchedBurst;
       let u: Burst;
       if (r % 2 === 0) {
-        w = await watched(server, batch, tokens);
+        w = await watched(server, watch, batch, tokens);
         u = await alone();
       } else {
         u = await alone();
-        w = await watched(server, batch, tokens);
+        w = await watched(server, watch, batch, tokens);
       }
       view.ms += w.viewMs;
       view.watchedMs += w.watchedMs;
@@ -125,10 +149,12 @@ async function main(): Promise<void> {
     const ns = (c: { ms: number; tokens: number }): number => (c.ms * 1e6) / c.tokens;
     const ci = medianInterval(ratios);
     console.log(`\nthroughput watched / unwatched, median of the paired rounds: ${quantile(ratios, 0.5).toFixed(4)} (target ≥ 0.99)`);
-    console.log(`95 % confidence interval of that median (distribution-free): ${ci.low.toFixed(4)} … ${ci.high.toFixed(4)}${ci.low >= 0.99 ? " — the target holds" : ci.high < 0.99 ? " — the target is missed" : " — too wide to decide: run more rounds"}`);
+    const verdict = Number.isNaN(ci.low) ? "too few rounds for one (at least 6)" : `${ci.low.toFixed(4)} … ${ci.high.toFixed(4)}${ci.low >= 0.99 ? " — the target holds" : ci.high < 0.99 ? " — the target is missed" : " — too wide to decide: run more rounds"}`;
+    console.log(`95 % confidence interval of that median (distribution-free): ${verdict}`);
     console.log(`server CPU per generated token: watched ${ns(cpu.watched).toFixed(0)} ns, unwatched ${ns(cpu.alone).toFixed(0)} ns (10 ms tick resolution, summed over all rounds)`);
     console.log(`the server's own time on the feeds (llm_serving_debug_view_seconds_total): ${((view.ms / view.watchedMs) * 1000).toFixed(2)} ms per second watched (${((view.ms / view.watchedMs) * 100).toFixed(3)} % of its main thread); ${view.unwatchedMs.toFixed(3)} ms in all while nobody watched`);
   } finally {
+    await browser?.close();
     await server.stop();
   }
 }
