@@ -21,6 +21,16 @@ describe("bench statistics", () => {
     assert.deepEqual(ranks(40), [13, 26]);
     // Order does not matter, NaN rounds are left out.
     assert.deepEqual(medianInterval([3, NaN, 1, 2, 6, 5, 4]), { low: 1, high: 6, level: 0.95 });
+    // Long runs: no underflow (0.5^n is 0 past n ≈ 1074); about n/2 − 0.98·√n, as the normal approximation has it.
+    const [low5000] = ranks(5000);
+    assert.ok(Math.abs(low5000 - (2500 - 0.98 * Math.sqrt(5000))) <= 2, `rank ${low5000}`);
+    assert.throws(() => medianInterval([1, 2, 3], 1.5), /level/);
+  });
+
+  it("quantiles interpolate between order statistics", () => {
+    assert.equal(quantile([1, 2, 3], 0.5), 2);
+    assert.equal(quantile([4, 1, 3, 2], 0.25), 1.75);
+    assert.ok(Number.isNaN(quantile([], 0.5)));
   });
 
   it("covers the true median in at least 95 % of simulated runs", () => {
@@ -40,7 +50,6 @@ describe("bench statistics", () => {
       if (low <= Math.LN2 && Math.LN2 <= high) covered++;
     }
     // The exact coverage at n = 30 is 95.7 % (one rank narrower: 90.1 %, one wider: 98.4 %); these 2000 seeded runs give 96.0 %.
-    assert.ok(covered / 2000 >= 0.94 && covered / 2000 <= 0.98, `covered ${covered} of 2000`);
-    assert.ok(quantile([1, 2, 3], 0.5) === 2);
+    assert.ok(covered / 2000 >= 0.95 && covered / 2000 <= 0.98, `covered ${covered} of 2000`);
   });
 });

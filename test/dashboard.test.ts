@@ -141,30 +141,36 @@ for (const b of BROWSERS) {
     });
 
     it("the step timeline lists the chosen request on the steps that carried it, and only those", async () => {
-      // dash-drawn is chosen (previous test) and finished moments ago: its steps are in the last 5 s.
-      await page.waitForSelector("#steps svg rect.step.mine", { timeout: 3000 });
-      const mine = await page.$$eval("#steps rect.step.mine", (rects) => rects.map((r) => ({ step: Number(r.getAttribute("data-step")), requests: r.getAttribute("data-requests")!.split(" ") })));
-      const record = await jsonOf(fetch(`${s.url}/debug/requests/dash-drawn`));
+      // A request of its own, chosen now: its steps are well inside the page's last 5 s however slow the tests before were.
+      await postJson(`${s.url}/generate`, { inputs: "step me", parameters: { max_new_tokens: 12 } }, { "x-request-id": "dash-stepped" });
+      await page.waitForSelector('#recent tr[data-id="dash-stepped"]', { timeout: 2000 });
+      await page.click('#recent tr[data-id="dash-stepped"]');
+      await page.waitForSelector("#waterfall svg rect[data-span=step]");
+      const record = await jsonOf(fetch(`${s.url}/debug/requests/dash-stepped`));
       const carried = (record.steps as Array<{ id: number }>).map((st) => st.id);
+      const outlined = async (): Promise<Array<{ step: number; requests: string[] }>> => page.$$eval("#steps rect.step.mine", (rects) => rects.map((r) => ({ step: Number(r.getAttribute("data-step")), requests: r.getAttribute("data-requests")!.split(" ") })));
+      // The timeline refreshes each second: a refresh that came while the request ran holds only its first steps.
+      let mine: Array<{ step: number; requests: string[] }> = [];
+      await waitFor(async () => (mine = await outlined()).length >= carried.length, "every step of the request outlined", 3000);
       assert.deepEqual(mine.map((m) => m.step).sort((a, b) => a - b), carried.sort((a: number, b: number) => a - b));
-      assert.ok(mine.every((m) => m.requests.includes("dash-drawn")));
+      assert.ok(mine.every((m) => m.requests.includes("dash-stepped")));
       const others = await page.$$eval("#steps rect.step:not(.mine)", (rects) => rects.map((r) => r.getAttribute("data-requests")!.split(" ")));
-      assert.ok(others.every((ids) => !ids.includes("dash-drawn")), "no other step names it");
+      assert.ok(others.every((ids) => !ids.includes("dash-stepped")), "no other step names it");
       assert.equal((await fetch(`${s.url}/debug/steps?seconds=0`)).status, 400);
       // A step opens from either view — its bar here, its span on the waterfall (by keyboard too) — and lists the requests it carried, each a button to its waterfall.
       const [first, last] = [Math.min(...carried), Math.max(...carried)];
       // Steps of the tiny model are under a pixel wide and overlap: the click goes to the bar itself, not to a point on the screen.
       await page.dispatchEvent(`#steps rect.step[data-step="${first}"]`, "click");
-      await page.waitForSelector(`#step-detail[data-step="${first}"]:not([hidden]) button[data-request="dash-drawn"]`, { timeout: 2000 });
+      await page.waitForSelector(`#step-detail[data-step="${first}"]:not([hidden]) button[data-request="dash-stepped"]`, { timeout: 2000 });
       await page.focus(`#waterfall rect[data-step="${last}"]`);
       await page.keyboard.press("Enter");
-      await page.waitForSelector(`#step-detail[data-step="${last}"] button[data-request="dash-drawn"]`, { timeout: 2000 });
+      await page.waitForSelector(`#step-detail[data-step="${last}"] button[data-request="dash-stepped"]`, { timeout: 2000 });
       const detail = (await page.textContent("#step-detail")) ?? "";
       const lastStep = (record.steps as Array<{ id: number; rows: number; requests: Array<{ id: string; position: number }> }>).find((st) => st.id === last)!;
-      const position = lastStep.requests.find((r) => r.id === "dash-drawn")!.position;
-      assert.match(detail, new RegExp(`^Step ${last}: [\\d.]+ ms, batch ${lastStep.rows}, decode [\\d.]+ ms \\(stages, ms: .*decode [\\d.]+.*\\)\\. It carried:dash-drawn \\(decode at ${position}\\)`));
+      const position = lastStep.requests.find((r) => r.id === "dash-stepped")!.position;
+      assert.match(detail, new RegExp(`^Step ${last}: [\\d.]+ ms, batch ${lastStep.rows}, decode [\\d.]+ ms \\(stages, ms: .*decode [\\d.]+.*\\)\\. It carried:dash-stepped \\(decode at ${position}\\)`));
       if (SHOTS) await page.screenshot({ path: join(SHOTS, "dashboard-steps.png"), fullPage: true });
-      await page.click(`#step-detail button[data-request="dash-drawn"]`);
+      await page.click(`#step-detail button[data-request="dash-stepped"]`);
       await page.waitForSelector("#step-detail[hidden]", { state: "attached", timeout: 2000 }); // the request's waterfall is drawn anew
     });
 
@@ -205,7 +211,7 @@ for (const b of BROWSERS) {
       await waitFor(async () => {
         drawn = await buckets();
         return drawn.length >= 4 && drawn[drawn.length - 1].range[1] - drawn[0].range[0] >= 400;
-      }, "the decode-by-context chart spans the request's ~480 decode positions", 3000);
+      }, "the decode-by-context chart spans the request's ~480 decode positions", 4000);
       const ranges = drawn.map((b) => b.range);
       assert.ok(ranges.every(([from, to], i) => from <= to && (i === 0 || from > ranges[i - 1][1])), `ordered, disjoint buckets: ${JSON.stringify(ranges)}`);
       assert.ok(drawn.every((b) => b.ms > 0));
@@ -340,9 +346,15 @@ for (const b of BROWSERS) {
       }
     });
 
-    it("the live feed sends nothing while nobody watches", async () => {
+    it("once the page is closed, the server builds nothing for it", async () => {
       await page.goto("about:blank");
-      // The page is gone: the server's one timer stops with its last watcher.
+      // The page is gone: the server's one timer stops with its last watcher, so its count of time on the feeds stands still.
+      const streamSeconds = async (): Promise<string | undefined> => /^llm_serving_debug_view_seconds_total\{view="stream"\} (\S+)$/m.exec(await (await fetch(`${s.url}/metrics`)).text())?.[1];
+      await waitFor(async () => {
+        const before = await streamSeconds();
+        await new Promise((r) => setTimeout(r, 600)); // more than two of the feed's periods
+        return before !== undefined && (await streamSeconds()) === before;
+      }, "the stream's count stands still with the page closed", 5000);
       const feed = await fetch(`${s.url}/debug/stream`);
       const reader = feed.body!.getReader();
       const first = new TextDecoder().decode((await reader.read()).value);

@@ -8,7 +8,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { BACKEND_DEFAULTS } from "../src/engines/remote/RemoteBackend.js";
-import type { DistributionsJson, StepWindowJson } from "../src/timing/liveView.js";
+import type { DistributionsJson } from "../src/timing/distributions.js";
+import type { StepWindowJson } from "../src/timing/stepWindow.js";
 import { jsonOf, postJson, requestRecord, startTestServer, waitFor, type TestServer } from "./helpers/serverHarness.js";
 
 describe("the dashboard's data", () => {
@@ -79,7 +80,7 @@ describe("the dashboard's data", () => {
       const before = (await jsonOf(fetch(`${gw.url}/debug/distributions`))) as DistributionsJson;
       assert.deepEqual(before.engines, {}, "nothing relayed yet");
       await waitFor(async () => (await fetch(`${gw.url}/health`)).status === 200, "the gateway's engine is healthy");
-      for (let i = 0; i < 3; i++) assert.equal((await postJson(`${gw.url}/generate`, { inputs: `relay ${i}`, parameters: { max_new_tokens: 6, ignore_eos: true } })).status, 200);
+      for (let i = 0; i < 3; i++) assert.equal((await postJson(`${gw.url}/generate`, { inputs: `relay ${i}`, parameters: { max_new_tokens: 6, ignore_eos: true } }, { "x-request-id": `relay-${i}` })).status, 200);
       const d = (await jsonOf(fetch(`${gw.url}/debug/distributions`))) as DistributionsJson;
       assert.deepEqual(Object.keys(d.engines), ["upstream"]);
       const up = d.engines.upstream;
@@ -87,11 +88,22 @@ describe("the dashboard's data", () => {
       assert.equal(up.ttft_ms.n, 3);
       assert.equal(up.itl_ms.n, 3 * 5, "five gaps between six tokens, per request");
       assert.equal(up.ours_ms.n, 3);
-      // Our server as the backend reports its engine time: the three parts are known and add up to less than the e2e.
+      // Our server as the backend reports its engine time: all three parts are known for every request.
       assert.equal(up.backend_engine_ms.n, 3);
       assert.equal(up.network_and_front_ms.n, 3);
       assert.ok(up.ours_ms.p50! >= 0 && up.backend_engine_ms.p50! > 0);
-      assert.ok(up.ours_ms.max! + up.network_and_front_ms.max! + up.backend_engine_ms.max! > 0);
+      // The parts are each request's own: the three add up to its e2e, and the chart's p50s are taken from them.
+      const parts: Record<"ours" | "front" | "engine", number[]> = { ours: [], front: [], engine: [] };
+      for (let i = 0; i < 3; i++) {
+        const r = await requestRecord(gw.url, `relay-${i}`);
+        const hop = r.hop!;
+        assert.ok(Math.abs(hop.ours_ms + hop.network_and_front_ms! + hop.backend_engine_ms! - r.durations.e2e) < 0.01, JSON.stringify({ hop, e2e: r.durations.e2e }));
+        parts.ours.push(hop.ours_ms);
+        parts.front.push(hop.network_and_front_ms!);
+        parts.engine.push(hop.backend_engine_ms!);
+      }
+      const median = (v: number[]): number => [...v].sort((a, b) => a - b)[1];
+      assert.ok(Math.abs(up.ours_ms.p50! - median(parts.ours)) < 0.01 && Math.abs(up.backend_engine_ms.p50! - median(parts.engine)) < 0.01 && Math.abs(up.network_and_front_ms.p50! - median(parts.front)) < 0.01);
       assert.equal(d.e2e_ms.n, 3, "and all of them in the whole");
     } finally {
       await gw.server.close(1000);

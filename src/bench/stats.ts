@@ -21,20 +21,22 @@ export function fixed(x: number, digits = 3): string {
  * that the binomial(n, ½) chance of at most j values below the median is
  * at most (1 − level)/2. It assumes only independent rounds, which paired
  * interleaved rounds on a noisy machine are closer to than to normality.
- * NaN bounds when n is too small for the level (n < 6 at 95 %).
+ * At n ≤ 8 it is [min, max] (its coverage then 1 − 2 · 0.5^n); NaN bounds
+ * when n is too small for the level (n < 6 at 95 %).
  */
 export function medianInterval(values: readonly number[], level = 0.95): { low: number; high: number; level: number } {
+  if (!(level > 0 && level < 1)) throw new RangeError(`level must be in (0, 1), got ${level}`);
   const v = values.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
   const n = v.length;
   const tail = (1 - level) / 2;
-  // P(X ≤ k) for X ~ binomial(n, ½), accumulated term by term (n is a few dozen rounds).
-  let term = 0.5 ** n;
-  let cumulative = term;
+  // P(X ≤ k) for X ~ binomial(n, ½), term by term in logs (0.5^n underflows past n ≈ 1074).
+  let logTerm = n * Math.log(0.5);
+  let cumulative = Math.exp(logTerm);
   let j = -1;
   for (let k = 0; k < n && cumulative <= tail; k++) {
     j = k; // cumulative is P(X ≤ k) here
-    term *= (n - k) / (k + 1);
-    cumulative += term;
+    logTerm += Math.log((n - k) / (k + 1));
+    cumulative += Math.exp(logTerm);
   }
   // [v[j], v[n − 1 − j]] misses the median with chance 2·P(X ≤ j) ≤ 1 − level.
   if (j < 0 || j > n - 1 - j) return { low: NaN, high: NaN, level };

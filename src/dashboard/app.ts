@@ -4,7 +4,8 @@
  * waterfall from GET /debug/requests/{id}. Every value goes into the page as
  * text (textContent), never as markup.
  */
-import { renderDecodeByBatch, renderDecodeByContext, renderHistogram, renderHopParts, renderQueue, renderThroughput, type Histogram, type HistoryPoint } from "./charts.js";
+import { renderDecodeByBatch, renderDecodeByContext, renderQueue, renderThroughput, type HistoryPoint } from "./charts.js";
+import { clearDistributions, drawDistributions, type Distributions } from "./distributionCharts.js";
 import { renderStepDetail } from "./stepDetail.js";
 import { readOfflineRun } from "./offlineRecords.js";
 import { HeldSteps, type StepFeed } from "./stepFeed.js";
@@ -42,6 +43,8 @@ let selected: string | undefined;
 let offline: Map<string, RequestRecord> | undefined;
 /** Offline: the client's e2e of each request a loaded client records file measured. */
 let offlineClientE2e = new Map<string, number>();
+/** Counts the requests asked for, so that only the latest choice is drawn. */
+let showing = 0;
 
 function headers(): HeadersInit {
   const key = sessionStorage.getItem(KEY);
@@ -154,7 +157,7 @@ const heldSteps = new HeldSteps();
 
 function drawSteps(): void {
   const box = $("steps");
-  if (!stepWindow) return;
+  if (!stepWindow || offline) return;
   renderSteps(box, stepWindow, box.clientWidth || 640, selected, showWindowStep);
   const batch = $("chart-batch");
   batch.replaceChildren();
@@ -168,73 +171,46 @@ function drawSteps(): void {
 /** The step timeline, refreshed every second while the page is shown and the feed is live. */
 async function refreshSteps(): Promise<void> {
   if (offline) return;
-  if (document.visibilityState === "visible" && $("connection").className === "live") {
-    const res = await fetch(`/debug/steps?seconds=5&after=${heldSteps.after}`, { headers: headers() }).catch(() => undefined);
-    if (res?.ok) {
-      stepWindow = heldSteps.take((await res.json()) as StepFeed);
-      drawSteps();
-    }
-  }
-  setTimeout(() => void refreshSteps(), 1000);
-}
-
-interface Latencies {
-  ttft_ms: Histogram;
-  itl_ms: Histogram;
-  e2e_ms: Histogram;
-}
-
-interface Distributions extends Latencies {
-  engines: Record<string, Latencies & { ours_ms: Stats; network_and_front_ms: Stats; backend_engine_ms: Stats }>;
-}
-
-/** Per remote engine: its requests' latencies and where their time went across the hop (shown only when requests were relayed). */
-function drawEngineCharts(engines: Distributions["engines"]): void {
-  const box = $("engine-charts");
-  const names = Object.keys(engines).sort();
-  box.hidden = names.length === 0;
-  const list = $("engine-charts-list");
-  list.replaceChildren(
-    ...names.map((name) => {
-      const e = engines[name];
-      const group = document.createElement("div");
-      group.className = "charts";
-      group.dataset.engine = name;
-      for (const [chart, title, h] of [
-        ["engine-ttft", "TTFT", e.ttft_ms],
-        ["engine-itl", "inter-token gap", e.itl_ms],
-        ["engine-e2e", "e2e", e.e2e_ms],
-      ] as const) {
-        renderHistogram(group, chart, `${name}: ${title}`, h).dataset.engine = name;
+  try {
+    if (document.visibilityState === "visible" && $("connection").className === "live") {
+      const generation = heldSteps.generation;
+      const res = await fetch(`/debug/steps?seconds=5&after=${heldSteps.after}`, { headers: headers() });
+      if (res.ok) {
+        const feed = (await res.json()) as StepFeed;
+        if (offline) return; // a file was opened meanwhile
+        const drawn = heldSteps.take(feed, generation);
+        if (drawn) {
+          stepWindow = drawn;
+          drawSteps();
+        }
       }
-      renderHopParts(group, name, { ours: e.ours_ms.p50, front: e.network_and_front_ms.p50, backendEngine: e.backend_engine_ms.p50, n: e.ours_ms.n });
-      return group;
-    }),
-  );
+    }
+  } catch {
+    // A failed or cut answer (the server going away): the next round asks again.
+  } finally {
+    if (!offline) setTimeout(() => void refreshSteps(), 1000);
+  }
 }
 
-/** The last minute's histograms, every 5 s while the page is shown and live. */
+/** The last minute's histograms, every 5 s while the page is shown and live (every 0.5 s until drawn once). */
 async function refreshCharts(): Promise<void> {
   if (offline) return;
   let drawn = false;
-  if (document.visibilityState === "visible" && $("connection").className === "live") {
-    const res = await fetch("/debug/distributions", { headers: headers() }).catch(() => undefined);
-    if (res?.ok) {
-      const d = (await res.json()) as Distributions;
-      for (const [id, chart, title, h] of [
-        ["chart-ttft", "ttft", "TTFT", d.ttft_ms],
-        ["chart-itl", "itl", "inter-token gap", d.itl_ms],
-        ["chart-e2e", "e2e", "e2e", d.e2e_ms],
-      ] as const) {
-        const box = $(id);
-        box.replaceChildren();
-        renderHistogram(box, chart, title, h);
+  try {
+    if (document.visibilityState === "visible" && $("connection").className === "live") {
+      const res = await fetch("/debug/distributions", { headers: headers() });
+      if (res.ok) {
+        const d = (await res.json()) as Distributions;
+        if (offline) return; // a file was opened meanwhile
+        drawDistributions(d);
+        drawn = true;
       }
-      drawEngineCharts(d.engines);
-      drawn = true;
     }
+  } catch {
+    // A failed or cut answer (the server going away): the next round asks again.
+  } finally {
+    if (!offline) setTimeout(() => void refreshCharts(), drawn ? 5000 : 500);
   }
-  setTimeout(() => void refreshCharts(), drawn ? 5000 : 500);
 }
 
 async function showRequest(id: string): Promise<void> {
@@ -252,13 +228,22 @@ async function showRequest(id: string): Promise<void> {
   }
   for (const tr of document.querySelectorAll<HTMLElement>("tbody tr")) tr.setAttribute("aria-selected", String(tr.dataset.id === id));
   $("waterfall-id").textContent = id;
-  const res = await fetch(`/debug/requests/${encodeURIComponent(id)}`, { headers: headers() });
-  if (!res.ok) {
-    $("waterfall-summary").textContent = `not available (${res.status}): it may have left the ring of recent requests`;
+  const ticket = ++showing;
+  const missing = (why: string): void => {
+    $("waterfall-summary").textContent = why;
     $("waterfall").replaceChildren();
-    return;
+    $("step-detail").hidden = true;
+  };
+  try {
+    const res = await fetch(`/debug/requests/${encodeURIComponent(id)}`, { headers: headers() });
+    const record = res.ok ? ((await res.json()) as RequestRecord) : undefined;
+    // Clicked again meanwhile: the later choice is drawn, whichever answer comes last.
+    if (ticket !== showing) return;
+    if (record) drawRequest(record);
+    else missing(`not available (${res.status}): it may have left the ring of recent requests`);
+  } catch (err) {
+    if (ticket === showing) missing(`not available: ${(err as Error).message}`);
   }
-  drawRequest((await res.json()) as RequestRecord);
 }
 
 function drawRequest(record: RequestRecord): void {
@@ -284,8 +269,14 @@ function openRecords(texts: readonly string[], name: string): void {
   offlineClientE2e = run.clientE2e;
   const parts = [run.servers ? `${run.servers} server timelines` : "", run.clients ? `${run.clients} client records` : "", run.skipped ? `${run.skipped} other lines skipped` : ""].filter((p) => p !== "");
   status(`offline: ${name}, ${run.requests.size} requests${parts.length ? ` (${parts.join(", ")})` : ""}`, "");
+  // Nothing live stays on the page: the file's requests only.
+  stepWindow = undefined;
+  heldSteps.clear();
+  clearDistributions();
+  for (const id of ["chart-batch", "chart-context", "chart-queue", "chart-throughput", "steps", "gauges", "window"]) $(id).replaceChildren();
+  $("engines-box").hidden = true;
+  $("step-detail").hidden = true;
   $("running").querySelector("tbody")!.replaceChildren();
-  $("steps").replaceChildren();
   $("steps-note").textContent = "Offline: the steps each request rode are on its waterfall's step row (click one to open it).";
   const records = [...run.requests.values()];
   rows($("recent").querySelector("tbody")!, records.map((r) => ({ id: r.id, cells: [r.id, path(r.route), String(r.status), r.finish_reason ?? "", String(r.generated_tokens), dur(r.durations.e2e), dur(r.durations.ttft), dur(r.durations.tpot)] })));
@@ -379,10 +370,17 @@ const params = new URLSearchParams(location.search);
 const asked = params.get("request");
 if (params.get("offline") !== null) {
   // `llm-serving dashboard FILE` serves the file beside the page.
-  void fetch("/dashboard/offline.jsonl").then(async (res) => {
-    if (res.ok) openRecords([await res.text()], params.get("offline") || "the file");
-    else status(`the file could not be read (${res.status})`, "down");
-  });
+  const name = params.get("offline") || "the files";
+  void (async () => {
+    try {
+      const res = await fetch("/dashboard/offline.json");
+      if (!res.ok) return status(`${name} could not be read (${res.status})`, "down");
+      const { files } = (await res.json()) as { files: Array<{ name: string; text: string }> };
+      openRecords(files.map((f) => f.text), name);
+    } catch (err) {
+      status(`${name}: not timelines or client records: ${(err as Error).message}`, "down");
+    }
+  })();
 } else {
   if (asked) void showRequest(asked);
   void live();

@@ -20,31 +20,54 @@ export interface StepFeed {
   events: StepWindow["events"];
 }
 
+/** Most steps drawn, as the server sends at most for one window (timing/stepWindow.ts MAX_WINDOW_STEPS): a thousand bars redrawn each second. */
+const MAX_HELD = 1000;
+
 export class HeldSteps {
   /** By id (inserted in id order: ids only grow), each with its start on the server's clock. */
   private readonly steps = new Map<number, DrawnStep>();
   private last = 0;
+  private lastNow = -Infinity;
+  /** Bumped by clear(): an answer to a poll sent before it is from another time (perhaps another server) and is dropped. */
+  generation = 0;
 
   /** The newest step held: the next poll asks for the steps after it. */
   get after(): number {
     return this.last;
   }
 
-  /** After a reconnect the server may be another one, whose step ids start again. */
+  /** After a reconnect the server may be another one, whose step ids and clock start again. */
   clear(): void {
     this.steps.clear();
     this.last = 0;
+    this.lastNow = -Infinity;
+    this.generation++;
   }
 
-  /** Adds a poll's steps, drops the ones that left the window, and returns the window to draw (times from its start). */
-  take(feed: StepFeed): StepWindow {
+  /**
+   * Adds a poll's steps, drops the ones that left the window (and the oldest
+   * beyond MAX_HELD), and returns the window to draw, times from its start;
+   * undefined for an answer to a poll sent before the last clear().
+   */
+  take(feed: StepFeed, generation: number): StepWindow | undefined {
+    if (generation !== this.generation) return undefined;
+    // A clock that went back is another server (or a restart): start afresh.
+    if (feed.now < this.lastNow) this.clear();
+    this.lastNow = feed.now;
     const origin = feed.now - feed.window_ms;
+    // More new steps than one answer holds: the ones before the oldest sent are missing, so the older held ones would leave a gap.
+    if (feed.truncated && feed.steps.length > 0) for (const id of this.steps.keys()) if (id < feed.steps[0].id) this.steps.delete(id);
     for (const s of feed.steps) {
       this.steps.set(s.id, { ...s, start: origin + s.start, requests: s.requests.map((i) => feed.requests[i] ?? "?") });
       this.last = Math.max(this.last, s.id);
     }
-    for (const [id, s] of this.steps) if (s.start + s.dur < origin) this.steps.delete(id);
+    let truncated = feed.truncated;
+    for (const [id, s] of this.steps) {
+      if (s.start + s.dur >= origin && this.steps.size <= MAX_HELD) break; // in id order: the rest are newer
+      this.steps.delete(id);
+      if (s.start + s.dur >= origin) truncated = true;
+    }
     const steps = [...this.steps.values()].map((s) => ({ ...s, start: s.start - origin }));
-    return { window_ms: feed.window_ms, truncated: feed.truncated, steps, events: feed.events };
+    return { window_ms: feed.window_ms, truncated, steps, events: feed.events };
   }
 }

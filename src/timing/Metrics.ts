@@ -121,7 +121,7 @@ export class Metrics {
     perEngine("llm_serving_engine_backend_waiting", "Requests waiting on a remote engine, as it reports (vLLM /metrics)", (e) => e.load?.waiting);
     perEngine("llm_serving_engine_backend_kv_usage", "KV cache use of a remote engine, 0-1, as it reports (vLLM /metrics)", (e) => e.load?.kvUsage);
     this.hop = new Histogram({ name: "llm_serving_hop_seconds", help: "A relayed request's time by part: ours, network_and_front (network, the backend's front end and queue), backend_engine (as the backend reports)", labelNames: ["engine", "part"], buckets: DURATION_BUCKETS, registers });
-    this.views = new Counter({ name: "llm_serving_debug_view_seconds_total", help: "Main-thread time spent building and sending the dashboard's feeds (view=stream|steps|distributions): what watching costs", labelNames: ["view"], registers });
+    this.views = new Counter({ name: "llm_serving_debug_view_seconds_total", help: "Main-thread time spent on the dashboard's feeds (view=stream|steps|distributions): building their JSON, and for the stream writing it to every watcher; what watching costs", labelNames: ["view"], registers });
     let utilization = 0;
     new Gauge({
       name: "llm_serving_event_loop_delay_seconds",

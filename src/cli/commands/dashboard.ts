@@ -5,7 +5,7 @@
  * made them is gone: a small HTTP server for the page and the files,
  * nothing else.
  */
-import { access } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import type { Command } from "commander";
 import Fastify from "fastify";
@@ -21,9 +21,10 @@ export function registerDashboard(program: Command): void {
     .option("--port <n>", "port (0: any free one)", integerOption("--port", 0, 65535), 8091)
     .action(async (files: string[], o: { host: string; port: number }) => {
       const paths = files.map((f) => resolve(f));
+      // Read once now, so that a missing file, a folder or an unreadable one is said here rather than in the page.
       for (const [i, path] of paths.entries()) {
-        await access(path).catch(() => {
-          throw new Error(`cannot read ${files[i]}: no such file`);
+        await readFile(path, "utf8").catch((err: NodeJS.ErrnoException) => {
+          throw new Error(`cannot read ${files[i]}: ${err.code === "ENOENT" ? "no such file" : err.code === "EISDIR" ? "it is a folder" : err.message}`);
         });
       }
       const app = Fastify();

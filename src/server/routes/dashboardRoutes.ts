@@ -8,10 +8,13 @@
  * fetch, which EventSource cannot).
  */
 import { readFile } from "node:fs/promises";
+import { basename } from "node:path";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { ServerResponse } from "node:http";
 import { now } from "../../timing/clock.js";
-import { distributions, liveView, stepWindow, WINDOW_S } from "../../timing/liveView.js";
+import { distributions } from "../../timing/distributions.js";
+import { liveView, WINDOW_S } from "../../timing/liveView.js";
+import { stepWindow } from "../../timing/stepWindow.js";
 import { HttpError } from "../httpErrors.js";
 import type { ServerContext } from "../ServerContext.js";
 
@@ -113,8 +116,8 @@ export function registerDashboardRoutes(app: FastifyInstance, ctx: ServerContext
 
 /**
  * The page and its files (public: they hold no data). `offlineFiles`:
- * timelines and client records, served as one /dashboard/offline.jsonl, for
- * `llm-serving dashboard FILE…` (the page opens it with ?offline).
+ * timelines and client records, served together as /dashboard/offline.json,
+ * for `llm-serving dashboard FILE…` (the page opens them with ?offline).
  */
 export function registerDashboardPage(app: FastifyInstance, offlineFiles: readonly string[] = []): void {
   const config = { family: "operations" as const, public: true };
@@ -123,10 +126,10 @@ export function registerDashboardPage(app: FastifyInstance, offlineFiles: readon
   });
   app.get<{ Params: { file: string } }>("/dashboard/:file", { config }, async (request, reply) => {
     const name = request.params.file;
-    if (offlineFiles.length > 0 && name === "offline.jsonl") {
-      // Several files (timelines and client records) as one JSONL: the page tells their lines apart.
-      const texts = await Promise.all(offlineFiles.map((f) => readFile(f, "utf8")));
-      return reply.type("application/jsonl; charset=utf-8").send(texts.map((t) => t.trimEnd()).join("\n") + "\n");
+    if (offlineFiles.length > 0 && name === "offline.json") {
+      // Each file as it is (a JSONL, or one JSON array): the page reads each and tells timelines from client records.
+      const files = await Promise.all(offlineFiles.map(async (f) => ({ name: basename(f), text: await readFile(f, "utf8") })));
+      return reply.type("application/json; charset=utf-8").send(JSON.stringify({ files }));
     }
     const text = FILE_NAME.test(name) ? await readFile(new URL(name, PAGE_DIR), "utf8").catch(() => undefined) : undefined;
     if (text === undefined) throw new HttpError(404, "not_found", `no dashboard file ${JSON.stringify(name)}`);
