@@ -108,6 +108,16 @@ for (const b of BROWSERS) {
       if (SHOTS) await page.screenshot({ path: join(SHOTS, "dashboard-now.png"), fullPage: true });
     });
 
+    it("a live list holds still while the pointer is on it", async () => {
+      await page.hover('#recent tr[data-id="dash-running"]');
+      await postJson(`${s.url}/generate`, { inputs: "wait for me", parameters: { max_new_tokens: 4 } }, { "x-request-id": "dash-held" });
+      await page.waitForSelector("#recent.paused", { timeout: 2000 });
+      await page.waitForTimeout(600); // two snapshots and more
+      assert.equal(await page.$('#recent tr[data-id="dash-held"]'), null, "not inserted under the pointer");
+      await page.mouse.move(0, 0);
+      await page.waitForSelector('#recent:not(.paused) tr[data-id="dash-held"]', { timeout: 1000 });
+    });
+
     it("a request's waterfall: the named spans in order, each as wide as its duration at the page's scale", async () => {
       await postJson(`${s.url}/generate`, { inputs: "draw me", parameters: { max_new_tokens: 12 } }, { "x-request-id": "dash-drawn" });
       await page.waitForSelector('#recent tr[data-id="dash-drawn"]', { timeout: 2000 });
@@ -145,6 +155,7 @@ for (const b of BROWSERS) {
       await postJson(`${s.url}/generate`, { inputs: "step me", parameters: { max_new_tokens: 12 } }, { "x-request-id": "dash-stepped" });
       await page.waitForSelector('#recent tr[data-id="dash-stepped"]', { timeout: 2000 });
       await page.click('#recent tr[data-id="dash-stepped"]');
+      await page.mouse.move(0, 0); // off the list: it holds still while the pointer is on it
       await page.waitForSelector("#waterfall svg rect[data-span=step]");
       const record = await jsonOf(fetch(`${s.url}/debug/requests/dash-stepped`));
       const carried = (record.steps as Array<{ id: number }>).map((st) => st.id);

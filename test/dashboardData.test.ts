@@ -54,6 +54,20 @@ describe("the dashboard's data", () => {
     for (const bad of ["-1", "1.5", "x"]) assert.equal((await fetch(`${s.url}/debug/steps?after=${bad}`)).status, 400, bad);
   });
 
+  it("the live view lists generation requests only, and /dashboard/ is the page", async () => {
+    assert.equal((await fetch(`${s.url}/v1/models`, { headers: { "x-request-id": "models-get" } })).status, 200);
+    assert.equal((await postJson(`${s.url}/generate`, { inputs: "list me", parameters: { max_new_tokens: 2 } }, { "x-request-id": "listed" })).status, 200);
+    const feed = await fetch(`${s.url}/debug/stream`);
+    const reader = feed.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+    const recent = (JSON.parse(first.slice("data: ".length)) as { recent: Array<{ id: string }> }).recent.map((r) => r.id);
+    assert.ok(recent.includes("listed") && !recent.includes("models-get"), JSON.stringify(recent));
+    const slash = await fetch(`${s.url}/dashboard/?request=listed`, { redirect: "manual" });
+    assert.equal(slash.status, 301);
+    assert.equal(slash.headers.get("location"), "/dashboard?request=listed");
+  });
+
   it("the feeds count their own time in /metrics, and nothing while nobody watches", async () => {
     const views = async (): Promise<Record<string, number>> => {
       const text = await (await fetch(`${s.url}/metrics`)).text();

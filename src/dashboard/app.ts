@@ -92,12 +92,21 @@ function rows(body: HTMLElement, items: Array<{ id: string; cells: string[] }>):
       for (const c of cells) {
         const td = document.createElement("td");
         td.textContent = c;
+        td.title = c; // a cell cut short to fit still says all of it on hover
         tr.appendChild(td);
       }
       return tr;
     }),
   );
   if (focused !== undefined) body.querySelector<HTMLElement>(`tr[data-id="${CSS.escape(focused)}"]`)?.focus({ preventScroll: true });
+}
+
+/** A live list holds still while the pointer is on it: under load rows move a few times a second, and a click would open the one that slid under it. */
+function liveRows(table: "running" | "recent", items: Array<{ id: string; cells: string[] }>): void {
+  const t = $(table);
+  const paused = t.matches(":hover");
+  t.classList.toggle("paused", paused);
+  if (!paused) rows(t.querySelector("tbody")!, items);
 }
 
 /** Running and waiting per snapshot, for the queue chart: two minutes at four a second. */
@@ -148,8 +157,8 @@ function render(s: Snapshot): void {
     ["TPOT p50 / p90 (ms)", pct(w.tpot_ms)],
     ["e2e p50 / p90 (ms)", pct(w.e2e_ms)],
   ]);
-  rows($("running").querySelector("tbody")!, s.running.map((r) => ({ id: r.id, cells: [r.id, path(r.route), r.phase, String(r.prompt_tokens), String(r.generated_tokens), dur(r.age_ms), r.engine ?? ""] })));
-  rows($("recent").querySelector("tbody")!, s.recent.map((r) => ({ id: r.id, cells: [r.id, path(r.route), String(r.status), r.finish_reason ?? "", String(r.generated_tokens), dur(r.e2e_ms), dur(r.ttft_ms), dur(r.tpot_ms)] })));
+  liveRows("running", s.running.map((r) => ({ id: r.id, cells: [r.id, path(r.route), r.phase, String(r.prompt_tokens), String(r.generated_tokens), dur(r.age_ms), r.engine ?? ""] })));
+  liveRows("recent", s.recent.map((r) => ({ id: r.id, cells: [r.id, path(r.route), String(r.status), r.finish_reason ?? "", String(r.generated_tokens), dur(r.e2e_ms), dur(r.ttft_ms), dur(r.tpot_ms)] })));
 }
 
 let stepWindow: StepWindow | undefined;
@@ -354,8 +363,10 @@ async function openFiles(files: readonly File[]): Promise<void> {
   const name = files.map((f) => f.name).join(" + ");
   try {
     openRecords(await Promise.all(files.map((f) => f.text())), name);
+    $("file-status").textContent = "";
   } catch (err) {
-    status(`${name}: not timelines or client records: ${(err as Error).message}`, "down");
+    // Beside the file button, not in the connection's status, which the live feed keeps rewriting.
+    $("file-status").textContent = `${name}: not timelines or client records: ${(err as Error).message}`;
   }
 }
 

@@ -134,6 +134,11 @@ export function renderWaterfall(container: HTMLElement, r: RequestRecord, width:
 /** One line under the title: status, tokens, the durations, untimed, and the hop when there is one. */
 export function summaryLine(r: RequestRecord): string {
   const d = r.durations;
+  // A load client's record alone (offlineRecords.ts): it has no server side, so no prompt count, GC, stalls or coverage to state.
+  if (r.route.startsWith("client")) {
+    const client = [r.route, `status ${r.status}`, `${r.generated_tokens} output tokens`, `e2e ${f(d.e2e)} ms`, d.ttft !== null ? `TTFT ${f(d.ttft)} ms` : "", d.tpot !== null ? `TPOT ${f(d.tpot)} ms` : "", r.finish_reason ? `error: ${r.finish_reason}` : "", "as the client measured it (no server timeline)"];
+    return client.filter((p) => p !== "").join(" · ");
+  }
   const parts = [
     `${r.route}`,
     `status ${r.status}${r.complete ? "" : " (still running)"}`,

@@ -5,7 +5,7 @@
  * /debug/distributions), from marks already taken.
  */
 import { now } from "./clock.js";
-import { durations, rounded } from "./liveView.js";
+import { durations, isGeneration, rounded } from "./liveView.js";
 import { HttpPoint } from "./points.js";
 import { hopOf, stats, type Stats } from "./requestBreakdown.js";
 import type { RequestTimeline } from "./RequestTimeline.js";
@@ -95,7 +95,7 @@ export function distributions(timelines: TimelineStore, seconds: number, at = no
   const byEngine = new Map<string, Samples>();
   for (const t of timelines.recent()) {
     const ended = t.http.get(HttpPoint.response_ended);
-    if (Number.isNaN(ended) || ended < since || t.status >= 400 || t.aborted) continue;
+    if (!isGeneration(t) || Number.isNaN(ended) || ended < since || t.status >= 400 || t.aborted) continue;
     const d = durations(t, ended);
     all.add(t, d);
     const hop = hopOf(t, d.e2e);

@@ -67,6 +67,9 @@ function deliveredSince(t: RequestTimeline, since: number): number {
   return n;
 }
 
+/** Every generation route is a POST; the GETs (models, serving info) are not requests to show. */
+export const isGeneration = (t: RequestTimeline): boolean => t.route.startsWith("POST ");
+
 /** The window the percentiles and throughput cover. */
 export const WINDOW_S = 60;
 /** Finished requests listed. */
@@ -129,6 +132,7 @@ export function liveView(timelines: TimelineStore, at = now()): LiveViewJson {
   const since = at - WINDOW_S * 1000;
   // The whole ring (it is bounded): a request received long ago may still be running.
   for (const t of timelines.recent()) {
+    if (!isGeneration(t)) continue;
     const ended = t.http.get(HttpPoint.response_ended);
     if (Number.isNaN(ended) || ended >= at - 1000) lastSecond += deliveredSince(t, at - 1000);
     if (Number.isNaN(ended)) {

@@ -156,6 +156,7 @@ async function serve(flags: ServeFlags): Promise<void> {
   else log(`serving "${name}" (${model.info!.fileType}, context ${model.contextSize} tokens per request, ${config.rows} rows, ${config.batching} batching). Try:`);
   const auth = config.apiKey ? ` -H 'Authorization: Bearer …'` : "";
   log(`  curl ${url}/models/${name}/generate${auth} -H 'Content-Type: application/json' -d '{"inputs": "Hello", "parameters": {"max_new_tokens": 20, "do_sample": false}}'`);
+  if (config.timing) log(`and watch it at ${url}/dashboard`);
 }
 
 /** SIGTERM/SIGINT: finish what is in flight (up to the timeout), then exit 0; a second signal exits at once. */

@@ -126,6 +126,7 @@ export function registerDashboardPage(app: FastifyInstance, offlineFiles: readon
   });
   app.get<{ Params: { file: string } }>("/dashboard/:file", { config }, async (request, reply) => {
     const name = request.params.file;
+    if (name === "") return reply.redirect(`/dashboard${request.url.slice("/dashboard/".length)}`, 301); // /dashboard/ is the page too
     if (offlineFiles.length > 0 && name === "offline.json") {
       // Each file as it is (a JSONL, or one JSON array): the page reads each and tells timelines from client records.
       const files = await Promise.all(offlineFiles.map(async (f) => ({ name: basename(f), text: await readFile(f, "utf8") })));
