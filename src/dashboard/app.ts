@@ -80,7 +80,7 @@ const pct = (s: Stats): string => `${dur(s.p50)} / ${dur(s.p90)}`;
 
 /** A table body of rows that open a request's waterfall by click or Enter. */
 function rows(body: HTMLElement, items: Array<{ id: string; cells: string[] }>): void {
-  // Every snapshot (4 a second) redraws the lists: without this, a row reached with Tab lost its focus before Enter could open it.
+  // Every snapshot (2 a second) redraws the lists: without this, a row reached with Tab lost its focus before Enter could open it.
   const focused = body.contains(document.activeElement) ? (document.activeElement as HTMLElement).dataset.id : undefined;
   body.replaceChildren(
     ...items.map(({ id, cells }) => {
@@ -109,9 +109,9 @@ function liveRows(table: "running" | "recent", items: Array<{ id: string; cells:
   if (!paused) rows(t.querySelector("tbody")!, items);
 }
 
-/** Running and waiting per snapshot, for the queue chart: two minutes at four a second. */
+/** Running and waiting per snapshot, for the queue chart: two minutes at two a second. */
 const history: HistoryPoint[] = [];
-const HISTORY = 480;
+const HISTORY = 240;
 
 function render(s: Snapshot): void {
   $("model").textContent = s.model;

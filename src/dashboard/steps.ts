@@ -43,15 +43,25 @@ export function renderSteps(container: HTMLElement, w: StepWindow, width: number
     const tick = el("text", { x: x + 2, y: 12, class: "label" }, svg);
     tick.textContent = `${(t - w.window_ms) / 1000} s`;
   }
+  const byId = new Map<number, StepWindow["steps"][number]>();
   for (const s of w.steps) {
     const h = Math.max(2, (LANE_H - 4) * (s.rows / maxRows));
     const ids = s.requests;
     const prefill = s.prefill;
     const mine = selected !== undefined && ids.includes(selected);
-    const rect = el("rect", { x: LABEL_W + s.start * scale, y: AXIS_H + LANE_H - 2 - h, width: Math.max(s.dur * scale, 0.5), height: h, class: `step ${prefill ? "prefill" : "decode"}${mine ? " mine" : ""}`, "data-step": s.id, "data-requests": ids.join(" ") }, svg);
-    titled(rect, `step ${s.id}${prefill ? " (prompt)" : ""}: ${f(s.dur)} ms, batch ${s.rows}, decode ${f(s.decode)} ms\n${ids.join("\n")}`);
-    rect.addEventListener("click", () => onStep(s.id));
+    el("rect", { x: LABEL_W + s.start * scale, y: AXIS_H + LANE_H - 2 - h, width: Math.max(s.dur * scale, 0.5), height: h, class: `step ${prefill ? "prefill" : "decode"}${mine ? " mine" : ""}`, "data-step": s.id, "data-requests": ids.join(" ") }, svg);
+    byId.set(s.id, s);
   }
+  // Up to a thousand bars, redrawn each second: one listener and one hover title for all of them rather than one each (the page's drawing shares the machine with the server it watches).
+  const step = (e: Event): StepWindow["steps"][number] | undefined => byId.get(Number((e.target as Element).getAttribute?.("data-step") ?? NaN));
+  svg.addEventListener("click", (e) => {
+    const s = step(e);
+    if (s) onStep(s.id);
+  });
+  svg.addEventListener("mouseover", (e) => {
+    const s = step(e);
+    if (s && !(e.target as Element).querySelector("title")) titled(e.target as Element, `step ${s.id}${s.prefill ? " (prompt)" : ""}: ${f(s.dur)} ms, batch ${s.rows}, decode ${f(s.decode)} ms\n${s.requests.join("\n")}`);
+  });
   for (const e of w.events) {
     const rect = el("rect", { x: LABEL_W + e.start * scale, y: AXIS_H + LANE_H + 2, width: Math.max(e.dur * scale, 1), height: EVENT_H - 2, class: e.type, "data-event": e.type }, svg);
     titled(rect, `${e.type === "gc" ? `GC ${e.kind ?? ""}` : "event-loop stall"}: ${f(e.dur)} ms`);
