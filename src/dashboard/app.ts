@@ -294,6 +294,11 @@ function openRecords(texts: readonly string[], name: string): void {
 /** Reads the SSE stream; resolves when it ends. */
 async function follow(): Promise<"ended" | "unauthorized"> {
   const res = await fetch("/debug/stream", { headers: headers() });
+  // A file opened while the feed was still connecting: the page is the file's now.
+  if (offline) {
+    await res.body?.cancel().catch(() => undefined);
+    return "ended";
+  }
   if (res.status === 401) return "unauthorized";
   if (!res.ok || !res.body) throw new Error(`the live feed answered ${res.status}`);
   heldSteps.clear();
