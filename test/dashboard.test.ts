@@ -19,11 +19,11 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { BACKEND_DEFAULTS } from "../src/engines/remote/RemoteBackend.js";
 import { BROWSERS } from "./helpers/browsers.js";
-import { LoadClient, type ClientRecord } from "../src/bench/LoadClient.js";
+import { LoadClient } from "../src/bench/LoadClient.js";
 import { writeClientRecords } from "../src/bench/clientRecords.js";
 import { protocol } from "../src/bench/protocols.js";
 import { forceGc } from "./helpers/forceGc.js";
-import { jsonOf, postJson, startTestServer, waitFor, type TestServer } from "./helpers/serverHarness.js";
+import { jsonOf, postJson, startTestServer, waitFor, withTestServer, type TestServer } from "./helpers/serverHarness.js";
 
 /** What the in-page code below uses of the page's globals: the tests compile without the DOM's types. */
 interface InPageElement {
@@ -242,13 +242,10 @@ for (const b of BROWSERS) {
     it("offline: a saved timelines file opens in the page (file input, drop) and with llm-serving dashboard FILE", async () => {
       const dir = await mkdtemp(join(tmpdir(), "llm-serving-dashboard-"));
       const file = join(dir, "timelines.jsonl");
-      const writer = await startTestServer({ timelineFile: file });
-      try {
-        await writer.server.engine.ready;
+      // Closing the server writes the file out.
+      await withTestServer({ timelineFile: file }, async (writer) => {
         for (const id of ["saved-1", "saved-2"]) await postJson(`${writer.url}/generate`, { inputs: "keep me", parameters: { max_new_tokens: 5 } }, { "x-request-id": id });
-      } finally {
-        await writer.server.close(1000); // writes the file out
-      }
+      });
       const opened = async (): Promise<void> => {
         await page.waitForSelector('#recent tr[data-id="saved-2"]', { timeout: 5000 });
         assert.match((await page.textContent("#connection")) ?? "", /^offline: timelines\.jsonl, 2 requests \(2 server timelines\)$/);
@@ -285,14 +282,9 @@ for (const b of BROWSERS) {
     it("offline: a load client's records (bench --records) open alone and joined by id with the server's timelines", async () => {
       const dir = await mkdtemp(join(tmpdir(), "llm-serving-dashboard-"));
       const [timelines, recordsFile] = [join(dir, "timelines.jsonl"), join(dir, "records.jsonl")];
-      const writer = await startTestServer({ timelineFile: timelines });
-      let records: ClientRecord[];
-      try {
-        await writer.server.engine.ready;
-        records = await new LoadClient({ url: writer.url, protocol: protocol("tgi"), model: "llama2", prompts: [{ prompt: "measured twice" }], maxTokens: 6, count: 2, stream: true, ignoreEos: true, greedy: true, concurrency: 1, idPrefix: "joined" }).run();
-      } finally {
-        await writer.server.close(1000);
-      }
+      const records = await withTestServer({ timelineFile: timelines }, (writer) =>
+        new LoadClient({ url: writer.url, protocol: protocol("tgi"), model: "llama2", prompts: [{ prompt: "measured twice" }], maxTokens: 6, count: 2, stream: true, ignoreEos: true, greedy: true, concurrency: 1, idPrefix: "joined" }).run(),
+      );
       // A third request only the client measured (as against any other server).
       const elsewhere = { ...records[0], id: "elsewhere", serverId: undefined };
       await writeClientRecords(recordsFile, [...records, elsewhere]);

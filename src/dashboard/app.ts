@@ -71,7 +71,6 @@ function gauges(list: HTMLElement, items: Array<[string, string]>): void {
   );
 }
 
-const num = (x: number | null | undefined): string => (x === null || x === undefined ? "–" : String(Math.round(x * 1000) / 1000));
 /** A duration in a table cell: about four significant digits, so that the tables fit a laptop's half screen (the waterfall has the µs). */
 const dur = (x: number | null | undefined): string => (x === null || x === undefined ? "–" : Math.abs(x) >= 100 ? String(Math.round(x)) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2));
 /** Generation routes are all POSTs: the path says which. */
@@ -126,11 +125,11 @@ function render(s: Snapshot): void {
   const e = s.engine;
   gauges($("gauges"), [
     ["state", s.state],
-    ["running", num(e?.running)],
-    ["waiting", num(e?.waiting)],
-    ["batch", num(e?.batchSize)],
+    ["running", f(e?.running)],
+    ["waiting", f(e?.waiting)],
+    ["batch", f(e?.batchSize)],
     ["KV blocks", e ? `${e.kv.usedBlocks} / ${e.kv.totalBlocks}` : "–"],
-    ["steps", num(e?.steps)],
+    ["steps", f(e?.steps)],
   ]);
   // Remote engines (and a local one among them): each as the router sees it and as it says it is loaded.
   const engines = e?.engines ?? [];
@@ -141,7 +140,7 @@ function render(s: Snapshot): void {
       const tr = document.createElement("tr");
       tr.dataset.engine = x.name;
       const load = x.load;
-      for (const c of [x.name, x.kind, x.healthy ? "up" : "down", String(x.outstanding), String(x.served), String(x.failures), load ? `${num(load.running)} / ${num(load.waiting)}` : "–", load?.kvUsage === undefined ? "–" : `${Math.round(load.kvUsage * 100)} %`, x.lastError ?? ""]) {
+      for (const c of [x.name, x.kind, x.healthy ? "up" : "down", String(x.outstanding), String(x.served), String(x.failures), load ? `${f(load.running)} / ${f(load.waiting)}` : "–", load?.kvUsage === undefined ? "–" : `${Math.round(load.kvUsage * 100)} %`, x.lastError ?? ""]) {
         const td = document.createElement("td");
         td.textContent = c;
         tr.appendChild(td);
@@ -152,7 +151,7 @@ function render(s: Snapshot): void {
   const w = s.window;
   gauges($("window"), [
     ["requests", String(w.requests)],
-    ["tokens/s", num(w.tokens_per_second)],
+    ["tokens/s", f(w.tokens_per_second)],
     ["TTFT p50 / p90 (ms)", pct(w.ttft_ms)],
     ["TPOT p50 / p90 (ms)", pct(w.tpot_ms)],
     ["e2e p50 / p90 (ms)", pct(w.e2e_ms)],
