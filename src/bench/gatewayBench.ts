@@ -21,10 +21,10 @@ import { execFileSync } from "node:child_process";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { now } from "../timing/clock.js";
 import { ensureSyntheticModel } from "../model/defaultModel.js";
 import { isPresetName, PRESET_NAMES, type PresetName } from "../model/presets.js";
+import { benchArgs } from "./benchArgs.js";
 import { benchServerOf, spawnServer, type BenchServer } from "./benchServer.js";
 import { LoadClient, type ClientRecord } from "./LoadClient.js";
 import { ensureLlamaCppBuild } from "./llamaCppBuild.js";
@@ -55,28 +55,12 @@ interface Options {
 }
 
 function options(): Options {
-  const { values } = parseArgs({
-    options: {
-      rounds: { type: "string", default: "6" },
-      preset: { type: "string", default: "small" },
-      tokens: { type: "string", default: "128" },
-      requests: { type: "string", default: "16" },
-      threads: { type: "string", default: "1" },
-      slots: { type: "string", default: "8" },
-      json: { type: "boolean", default: false },
-      pin: { type: "boolean", default: false },
-    },
-  });
-  if (!isPresetName(values.preset)) throw new Error(`--preset must be one of ${PRESET_NAMES.join(", ")}, got "${values.preset}"`);
-  const int = (name: "rounds" | "tokens" | "requests" | "threads" | "slots"): number => {
-    const n = Number(values[name]);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got "${values[name]}"`);
-    return n;
-  };
+  const o = benchArgs({ rounds: 6, tokens: 128, requests: 16, threads: 1, slots: 8 }, ["json", "pin"], { preset: "small" });
+  if (!isPresetName(o.preset)) throw new Error(`--preset must be one of ${PRESET_NAMES.join(", ")}, got "${o.preset}"`);
+  for (const name of ["rounds", "tokens", "requests", "threads", "slots"] as const) if (!Number.isInteger(o[name])) throw new Error(`--${name} must be a whole number, got ${o[name]}`);
   // At least 2 tokens: a per-token gap needs two token arrivals.
-  const o = { rounds: int("rounds"), preset: values.preset, tokens: int("tokens"), requests: int("requests"), threads: int("threads"), slots: int("slots"), json: values.json, pin: values.pin };
   if (o.tokens < 2) throw new Error("--tokens must be at least 2");
-  return o;
+  return { ...o, preset: o.preset };
 }
 
 /** Our server as a gateway to llama-server: a config file with one engine, served on a free port. */
