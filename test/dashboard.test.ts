@@ -31,7 +31,7 @@ interface InPageElement {
   focus(): void;
   dispatchEvent(event: DragEvent): boolean;
 }
-declare const document: { body: InPageElement; querySelector(selector: string): InPageElement | null };
+declare const document: { body: InPageElement; querySelector(selector: string): InPageElement | null; dispatchEvent(event: Event): boolean };
 declare class DataTransfer {
   readonly items: { add(file: File): void };
 }
@@ -127,7 +127,10 @@ for (const b of BROWSERS) {
         tr?.focus();
         return tr;
       }, '#recent tr[data-id="dash-drawn"]');
-      await page.waitForFunction((r) => r !== null && !r.isConnected, row, { timeout: 2000 });
+      assert.ok(await row.evaluate((r) => r !== null));
+      // A newer request moves every row of the list down one: the focus stays on the request, wherever its row is now.
+      await postJson(`${s.url}/generate`, { inputs: "shift the list", parameters: { max_new_tokens: 2 } }, { "x-request-id": "dash-shift" });
+      await page.waitForSelector('#recent tbody tr:first-child[data-id="dash-shift"]', { timeout: 2000 });
       assert.deepEqual(await page.$$eval("tr:focus", (trs) => trs.map((tr) => tr.getAttribute("data-id"))), ["dash-drawn"], "focus kept through a redraw");
       await page.keyboard.press("Enter"); // keyboard: rows open like links
       await page.waitForSelector("#waterfall svg rect[data-span]");
@@ -165,8 +168,25 @@ for (const b of BROWSERS) {
       await waitFor(async () => (mine = await outlined()).length >= carried.length, "every step of the request outlined", 3000);
       assert.deepEqual(mine.map((m) => m.step).sort((a, b) => a - b), carried.sort((a: number, b: number) => a - b));
       assert.ok(mine.every((m) => m.requests.includes("dash-stepped")));
-      const others = await page.$$eval("#steps rect.step:not(.mine)", (rects) => rects.map((r) => r.getAttribute("data-requests")!.split(" ")));
-      assert.ok(others.every((ids) => !ids.includes("dash-stepped")), "no other step names it");
+      // The other bars are one path per kind: the step under the pointer, or under the keyboard's cursor, says what it carried in the tip.
+      const tipText = async (): Promise<string> => (await page.$eval("#steps .step-tip", (t) => (t.hasAttribute("hidden") ? "" : t.textContent ?? ""))) ?? "";
+      const box = (await page.$(`#steps rect.step.mine[data-step="${Math.max(...carried)}"]`))!.boundingBox();
+      const b = (await box)!;
+      await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2);
+      assert.match(await tipText(), new RegExp(`^step ${Math.max(...carried)}: .*\\n(.*\\n)*dash-stepped`));
+      await page.mouse.move(0, 0);
+      await page.focus("#steps svg");
+      const tipStep = async (): Promise<number> => Number(/^step (\d+)/.exec(await tipText())?.[1]);
+      await page.keyboard.press("ArrowRight"); // the newest step
+      for (let i = 0; i < 50 && (await tipStep()) > Math.max(...carried); i++) await page.keyboard.press("ArrowLeft");
+      assert.equal(await tipStep(), Math.max(...carried), "the arrow keys reach the request's last step");
+      assert.match(await tipText(), /dash-stepped/);
+      await page.keyboard.press("ArrowLeft");
+      if (carried.length > 1) assert.equal(await tipStep(), Math.max(...carried) - 1);
+      await page.keyboard.press("Enter");
+      await page.waitForSelector(`#step-detail[data-step="${(await tipStep())}"]:not([hidden])`, { timeout: 2000 });
+      await page.keyboard.press("Escape");
+      assert.equal(await tipText(), "");
       assert.equal((await fetch(`${s.url}/debug/steps?seconds=0`)).status, 400);
       // A step opens from either view — its bar here, its span on the waterfall (by keyboard too) — and lists the requests it carried, each a button to its waterfall.
       const [first, last] = [Math.min(...carried), Math.max(...carried)];
@@ -347,6 +367,26 @@ for (const b of BROWSERS) {
         await page.goto("about:blank");
         await gw.server.close(1000);
       }
+    });
+
+    it("a hidden page is sent nothing, and is live again once shown", async () => {
+      const streamSeconds = async (): Promise<string | undefined> => /^llm_serving_debug_view_seconds_total\{view="stream"\} (\S+)$/m.exec(await (await fetch(`${s.url}/metrics`)).text())?.[1];
+      const visibility = (state: "hidden" | "visible"): Promise<void> =>
+        page.evaluate((v) => {
+          Object.defineProperty(document, "visibilityState", { value: v, configurable: true });
+          document.dispatchEvent(new Event("visibilitychange"));
+        }, state);
+      await page.goto(`${s.url}/dashboard`);
+      await page.waitForSelector("#connection.live", { timeout: 5000 });
+      await visibility("hidden");
+      await page.waitForSelector("#connection:text-is('paused while the page is hidden')", { timeout: 2000 });
+      await waitFor(async () => {
+        const before = await streamSeconds();
+        await new Promise((r) => setTimeout(r, 1200)); // more than two of the feed's periods
+        return before !== undefined && (await streamSeconds()) === before;
+      }, "the stream's count stands still while the page is hidden", 5000);
+      await visibility("visible");
+      await page.waitForSelector("#connection.live", { timeout: 2000 });
     });
 
     it("once the page is closed, the server builds nothing for it", async () => {

@@ -4,14 +4,19 @@
  * alternating rounds with a watcher attached and without: the watcher asks
  * what the dashboard page asks (GET /debug/stream, read as it comes, GET
  * /debug/steps every second for the steps after the newest it has, and GET
- * /debug/distributions every 5 s).
+ * /debug/distributions every 5 s). The watcher's opening (the page's load,
+ * its first full step window and charts) is done before each watched
+ * round's load starts: what is measured is a dashboard left open.
  * Reports the paired throughput ratio watched / unwatched (target ≥ 0.99)
  * with a 95 % confidence interval of that median (so that a noisy
  * machine's verdict says when it is undecided), the server CPU per token
  * either way, and the server's own count of its time on the feeds
  * (llm_serving_debug_view_seconds_total) per second watched and while
  * nobody watched. --page watches with the page itself in headless Chromium
- * instead. A benchmark, not a test: run it on a quiet machine.
+ * instead; --control watches with nothing (an A/A run: what the bench reads
+ * when watching costs nothing, its own bias and spread), and with --page
+ * opens a blank page in the same browser (what the browser costs with
+ * nothing to draw). A benchmark, not a test: run it on a quiet machine.
  */
 import { ensureSyntheticModel } from "../model/defaultModel.js";
 import { benchArgs } from "./benchArgs.js";
@@ -37,19 +42,21 @@ async function fetchWatch(server: BenchServer): Promise<() => Promise<void>> {
   })().catch(() => undefined);
   // As the page: the steps after the newest one it holds.
   let after = 0;
-  const steps = (): void =>
-    void fetch(`${server.url}/debug/steps?seconds=5&after=${after}`, { signal: controller.signal })
+  const steps = (): Promise<unknown> =>
+    fetch(`${server.url}/debug/steps?seconds=5&after=${after}`, { signal: controller.signal })
       .then((r) => r.json() as Promise<{ steps: Array<{ id: number }> }>)
       .then((w) => (after = Math.max(after, ...w.steps.map((s) => s.id))))
       .catch(() => undefined);
-  const distributions = (): void => void fetch(`${server.url}/debug/distributions`, { signal: controller.signal }).then((r) => r.json()).catch(() => undefined);
-  // A round watches for a couple of seconds: each poll starts at a random phase of its period, so that over the rounds it is asked as often as the page asks it.
+  const distributions = (): Promise<unknown> => fetch(`${server.url}/debug/distributions`, { signal: controller.signal }).then((r) => r.json()).catch(() => undefined);
+  // As the page does once it is live: the whole step window and the charts, at once (opening is not watching: this is done before the load starts).
+  await Promise.all([steps(), distributions()]);
+  // Then each poll at a random phase of its period, so that over the rounds it is asked during the load as often as the page asks it.
   const timers: NodeJS.Timeout[] = [];
   for (const [poll, period] of [[steps, 1000], [distributions, 5000]] as const) {
     timers.push(
       setTimeout(() => {
-        poll();
-        timers.push(setInterval(poll, period));
+        void poll();
+        timers.push(setInterval(() => void poll(), period));
       }, Math.random() * period),
     );
   }
@@ -60,6 +67,9 @@ async function fetchWatch(server: BenchServer): Promise<() => Promise<void>> {
     if (events === 0) throw new Error("the watcher got no events: the bench measured nothing");
   };
 }
+
+/** --control: a watcher that asks nothing; the rounds are otherwise the same. */
+const noWatch: Watch = async () => async () => undefined;
 
 /** The server's own count of its time on the dashboard's feeds (llm_serving_debug_view_seconds_total, all views), ms. */
 async function viewMs(server: BenchServer): Promise<number> {
@@ -81,13 +91,21 @@ interface WatchedBurst extends Burst {
  * rendering runs on this machine's cores too: the ratio then holds the
  * browser's cost as well as the server's.
  */
-async function pageWatch(): Promise<{ watch: Watch; close: () => Promise<void> }> {
+async function pageWatch(blank: boolean): Promise<{ watch: Watch; close: () => Promise<void> }> {
   const { chromium } = await import("playwright-core");
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
   const watch: Watch = async (server) => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    if (blank) {
+      // --page --control: the same browser and page, with nothing in it.
+      await page.goto("about:blank");
+      return () => page.close();
+    }
     await page.goto(`${server.url}/dashboard`);
     await page.waitForSelector("#connection.live", { timeout: 10_000 });
+    // Opening is not watching: the page's first step window and charts (the whole window at once, a thousand bars) are drawn before the load starts.
+    await page.waitForSelector("#steps svg path.step", { timeout: 5000 });
+    await page.waitForSelector("[data-chart=itl]", { timeout: 5000 });
     return () => page.close();
   };
   return { watch, close: () => browser.close() };
@@ -115,20 +133,21 @@ async function watched(server: BenchServer, watch: Watch, batch: number, tokens:
     await stop();
   }
   const watchedMs = performance.now() - started;
+  await new Promise((r) => setTimeout(r, 500)); // a closed page's renderer exits before the next round
   return { ...result, viewMs: (await settledViewMs(server)) - before, watchedMs };
 }
 
 async function main(): Promise<void> {
-  const { rounds, tokens, batch, page } = benchArgs({ rounds: 30, tokens: 256, batch: 8 }, ["page"]);
+  const { rounds, tokens, batch, page, control } = benchArgs({ rounds: 30, tokens: 256, batch: 8 }, ["page", "control"]);
   const model = await ensureSyntheticModel({ preset: "tiny", dtype: "Q8_0", seed: 0 });
   const server = await startBenchServer(model, "tiny-watched", ["--rows", String(batch)]);
-  const browser = page ? await pageWatch() : undefined;
-  const watch = browser?.watch ?? fetchWatch;
+  const browser = page ? await pageWatch(control) : undefined;
+  const watch = browser?.watch ?? (control ? noWatch : fetchWatch);
   try {
     for (let i = 0; i < 3; i++) await burst(server, batch, tokens); // warm-up
     const ratios: number[] = [];
     const cpu = { watched: { ms: 0, tokens: 0 }, alone: { ms: 0, tokens: 0 } };
-    console.log(`# bench:dashboard — tiny preset, batch ${batch}, ${tokens} tokens per request, ${rounds} alternating rounds, watched by ${page ? "the page in headless Chromium" : "fetch, asking what the page asks"}, node ${process.version}, ${new Date().toISOString()}\n`);
+    console.log(`# bench:dashboard — tiny preset, batch ${batch}, ${tokens} tokens per request, ${rounds} alternating rounds, watched by ${page ? (control ? "a blank page in headless Chromium (--control)" : "the page in headless Chromium") : control ? "nothing (--control, an A/A run)" : "fetch, asking what the page asks"}, node ${process.version}, ${new Date().toISOString()}\n`);
     console.log("| round | watched tok/s | unwatched tok/s | watched / unwatched |\n|---:|---:|---:|---:|");
     const view = { ms: 0, watchedMs: 0, unwatchedMs: 0 };
     const alone = async (): Promise<Burst> => {

@@ -57,18 +57,24 @@ function status(text: string, kind: "live" | "down" | ""): void {
   s.className = kind;
 }
 
+/** Name–value pairs, updated in place: they are redrawn with every snapshot, and mostly the same. */
 function gauges(list: HTMLElement, items: Array<[string, string]>): void {
-  list.replaceChildren(
-    ...items.map(([name, value]) => {
-      const div = document.createElement("div");
-      const dt = document.createElement("dt");
-      const dd = document.createElement("dd");
-      dt.textContent = name;
-      dd.textContent = value;
-      div.append(dt, dd);
-      return div;
-    }),
-  );
+  while (list.children.length > items.length) list.lastElementChild!.remove();
+  items.forEach(([name, value], i) => {
+    let div = list.children[i];
+    if (!div) {
+      div = document.createElement("div");
+      div.append(document.createElement("dt"), document.createElement("dd"));
+      list.appendChild(div);
+    }
+    setText(div.children[0], name);
+    setText(div.children[1], value);
+  });
+}
+
+/** Writes only what changed: a node written with the text it had is still laid out and painted again. */
+function setText(node: Element, text: string): void {
+  if (node.textContent !== text) node.textContent = text;
 }
 
 /** A duration in a table cell: about four significant digits, so that the tables fit a laptop's half screen (the waterfall has the µs). */
@@ -77,27 +83,34 @@ const dur = (x: number | null | undefined): string => (x === null || x === undef
 const path = (route: string): string => route.replace(/^POST /, "");
 const pct = (s: Stats): string => `${dur(s.p50)} / ${dur(s.p90)}`;
 
-/** A table body of rows that open a request's waterfall by click or Enter. */
+/** A table body of rows that open a request's waterfall by click or Enter; rows are reused, and only changed text is written. */
 function rows(body: HTMLElement, items: Array<{ id: string; cells: string[] }>): void {
   // Every snapshot (2 a second) redraws the lists: without this, a row reached with Tab lost its focus before Enter could open it.
   const focused = body.contains(document.activeElement) ? (document.activeElement as HTMLElement).dataset.id : undefined;
-  body.replaceChildren(
-    ...items.map(({ id, cells }) => {
-      const tr = document.createElement("tr");
+  while (body.children.length > items.length) body.lastElementChild!.remove();
+  items.forEach(({ id, cells }, i) => {
+    let tr = body.children[i] as HTMLTableRowElement | undefined;
+    if (!tr) {
+      tr = document.createElement("tr");
       tr.tabIndex = 0;
+      body.appendChild(tr);
+    }
+    if (tr.dataset.id !== id) {
       tr.dataset.id = id;
       tr.title = id;
-      tr.setAttribute("aria-selected", String(id === selected));
-      for (const c of cells) {
-        const td = document.createElement("td");
+    }
+    const chosen = String(id === selected);
+    if (tr.getAttribute("aria-selected") !== chosen) tr.setAttribute("aria-selected", chosen);
+    while (tr.children.length > cells.length) tr.lastElementChild!.remove();
+    cells.forEach((c, k) => {
+      const td = (tr.children[k] as HTMLElement | undefined) ?? tr.appendChild(document.createElement("td"));
+      if (td.textContent !== c) {
         td.textContent = c;
         td.title = c; // a cell cut short to fit still says all of it on hover
-        tr.appendChild(td);
       }
-      return tr;
-    }),
-  );
-  if (focused !== undefined) body.querySelector<HTMLElement>(`tr[data-id="${CSS.escape(focused)}"]`)?.focus({ preventScroll: true });
+    });
+  });
+  if (focused !== undefined && (document.activeElement as HTMLElement | null)?.dataset.id !== focused) body.querySelector<HTMLElement>(`tr[data-id="${CSS.escape(focused)}"]`)?.focus({ preventScroll: true });
 }
 
 /** A live list holds still while the pointer is on it: under load rows move a few times a second, and a click would open the one that slid under it. */
@@ -173,7 +186,7 @@ function drawSteps(): void {
   const context = $("chart-context");
   context.replaceChildren();
   renderDecodeByContext(context, stepWindow.steps);
-  $("steps-note").textContent = `Bar height: batch size; outlined: the chosen request's steps. Hover a bar for the requests it carried, click it to open it.${stepWindow.truncated ? ` Only the newest ${stepWindow.steps.length} steps are shown.` : ""}`;
+  $("steps-note").textContent = `Bar height: batch size; outlined: the chosen request's steps. Hover a bar for the requests it carried (or focus the timeline and use the arrow keys), click it (or Enter) to open it.${stepWindow.truncated ? ` Only the newest ${stepWindow.steps.length} steps are shown.` : ""}`;
 }
 
 /** The step timeline, refreshed every second while the page is shown and the feed is live. */
@@ -290,8 +303,8 @@ function openRecords(texts: readonly string[], name: string): void {
   rows($("recent").querySelector("tbody")!, records.map((r) => ({ id: r.id, cells: [r.id, path(r.route), String(r.status), r.finish_reason ?? "", String(r.generated_tokens), dur(r.durations.e2e), dur(r.durations.ttft), dur(r.durations.tpot)] })));
 }
 
-/** Reads the SSE stream; resolves when it ends. */
-async function follow(): Promise<"ended" | "unauthorized"> {
+/** Reads the SSE stream; resolves when it ends, or when the page is hidden (a tab in the background is nobody watching: the server then sends nothing). */
+async function follow(): Promise<"ended" | "unauthorized" | "hidden"> {
   const res = await fetch("/debug/stream", { headers: headers() });
   // A file opened while the feed was still connecting: the page is the file's now.
   if (offline) {
@@ -307,9 +320,9 @@ async function follow(): Promise<"ended" | "unauthorized"> {
   for (;;) {
     const { value, done } = await reader.read();
     if (done) return "ended";
-    if (offline) {
+    if (offline || document.visibilityState === "hidden") {
       await reader.cancel();
-      return "ended";
+      return offline ? "ended" : "hidden";
     }
     pending += value;
     let at: number;
@@ -338,6 +351,11 @@ async function live(): Promise<void> {
       }
       // A file opened while the feed was open ends it (follow()): the status line is the file's now, not a dropped feed's.
       if (offline) return;
+      if (outcome === "hidden") {
+        status("paused while the page is hidden", "");
+        await shown();
+        continue;
+      }
       status("the server closed the feed; reconnecting…", "down");
     } catch (err) {
       if (offline) return;
@@ -345,6 +363,19 @@ async function live(): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 1000));
   }
+}
+
+/** Resolves when the page is shown again. */
+function shown(): Promise<void> {
+  return new Promise((resolve) => {
+    const check = (): void => {
+      if (document.visibilityState !== "visible") return;
+      document.removeEventListener("visibilitychange", check);
+      resolve();
+    };
+    document.addEventListener("visibilitychange", check);
+    check();
+  });
 }
 
 function choose(event: Event): void {

@@ -1,11 +1,18 @@
 /**
  * The step timeline: the engine steps of the last few seconds as bars on one
  * time axis — height by batch size, prefill steps apart from decode-only ones
- * — with the requests each carried (hover), GC pauses and stalls on their own
- * row, and the chosen request's steps outlined. From GET /debug/steps.
+ * — with the requests each carried (hover, or the arrow keys), GC pauses and
+ * stalls on their own row, and the chosen request's steps outlined. From GET
+ * /debug/steps.
+ *
+ * Up to a thousand bars, redrawn every second on the machine of the server
+ * it watches: the bars of each kind are one path, not an element each (an
+ * element per bar cost the browser a third of its drawing time), and the
+ * step under the pointer is found from its x. Only the chosen request's
+ * steps, a few, are elements of their own (outlined, named by data-step).
  */
 
-import { el, f, titled } from "./svg.js";
+import { el, f } from "./svg.js";
 
 export interface StepWindow {
   window_ms: number;
@@ -15,21 +22,60 @@ export interface StepWindow {
   events: Array<{ type: "gc" | "stall"; kind?: string; start: number; dur: number }>;
 }
 
+type Step = StepWindow["steps"][number];
+
 const LABEL_W = 90;
 const LANE_H = 40;
 const EVENT_H = 12;
 const AXIS_H = 18;
+/** A pointer this close to a bar (px) points at it: most bars are narrower than a pixel. */
+const NEAR_PX = 3;
 
+/** What the listeners, made once, read: the window drawn last. */
+interface Drawn {
+  steps: Step[];
+  scale: number;
+  onStep: (step: number) => void;
+  /** The step the arrow keys are on, kept across redraws while it is in the window. */
+  cursor: number | undefined;
+}
 
+const drawn = new WeakMap<HTMLElement, Drawn>();
 
-/** `onStep`: a click on a step's bar opens it. */
+/** `onStep`: a click on a step's bar, or Enter on it, opens it. */
 export function renderSteps(container: HTMLElement, w: StepWindow, width: number, selected: string | undefined, onStep: (step: number) => void): void {
-  container.replaceChildren();
   const plotW = Math.max(200, width - LABEL_W - 40);
   const scale = plotW / w.window_ms;
-  const maxRows = Math.max(1, ...w.steps.map((s) => s.rows));
+  // Made anew when the page cleared the container (a file opened).
+  const state = container.querySelector("svg") ? drawn.get(container)! : listen(container);
+  const lost = state.cursor !== undefined && !w.steps.some((s) => s.id === state.cursor);
+  Object.assign(state, { steps: w.steps, scale, onStep, cursor: lost ? undefined : state.cursor });
+  const svg = container.querySelector("svg")!;
+  svg.replaceChildren();
   const height = AXIS_H + LANE_H + EVENT_H + 8;
-  const svg = el("svg", { width: LABEL_W + plotW + 40, height, role: "img", "aria-label": `engine steps of the last ${w.window_ms / 1000} s`, "data-scale": scale }, container);
+  for (const [k, v] of Object.entries({ width: LABEL_W + plotW + 40, height, "aria-label": `engine steps of the last ${w.window_ms / 1000} s; arrow keys move between them, Enter opens one`, "data-scale": scale })) svg.setAttribute(k, String(v));
+  axis(svg, w.window_ms, scale, height);
+  const maxRows = Math.max(1, ...w.steps.map((s) => s.rows));
+  const bar = (s: Step): { x: number; y: number; width: number; height: number } => {
+    const h = Math.max(2, (LANE_H - 4) * (s.rows / maxRows));
+    return { x: LABEL_W + s.start * scale, y: AXIS_H + LANE_H - 2 - h, width: Math.max(s.dur * scale, 0.5), height: h };
+  };
+  const paths = { decode: [] as string[], prefill: [] as string[] };
+  const mine: Step[] = [];
+  for (const s of w.steps) {
+    if (selected !== undefined && s.requests.includes(selected)) mine.push(s);
+    const b = bar(s);
+    paths[s.prefill ? "prefill" : "decode"].push(`M${b.x.toFixed(1)} ${b.y.toFixed(1)}h${b.width.toFixed(2)}v${b.height.toFixed(1)}h${(-b.width).toFixed(2)}z`);
+  }
+  for (const kind of ["decode", "prefill"] as const) if (paths[kind].length > 0) el("path", { d: paths[kind].join(""), class: `step ${kind}` }, svg);
+  for (const s of mine) el("rect", { ...bar(s), class: `step ${s.prefill ? "prefill" : "decode"} mine`, "data-step": s.id, "data-requests": s.requests.join(" ") }, svg);
+  for (const e of w.events) el("rect", { x: LABEL_W + e.start * scale, y: AXIS_H + LANE_H + 2, width: Math.max(e.dur * scale, 1), height: EVENT_H - 2, class: e.type, "data-event": e.type, "data-tip": `${e.type === "gc" ? `GC ${e.kind ?? ""}` : "event-loop stall"}: ${f(e.dur)} ms` }, svg);
+  const cursor = state.steps.find((s) => s.id === state.cursor);
+  if (cursor) moveCursor(container, state, cursor);
+  else if (lost) tip(container, undefined);
+}
+
+function axis(svg: SVGSVGElement, windowMs: number, scale: number, height: number): void {
   for (const [text, y] of [
     ["steps", AXIS_H + LANE_H / 2 + 4],
     ["gc / stalls", AXIS_H + LANE_H + EVENT_H],
@@ -37,33 +83,96 @@ export function renderSteps(container: HTMLElement, w: StepWindow, width: number
     const label = el("text", { x: 4, y, class: "label" }, svg);
     label.textContent = text;
   }
-  for (let t = 0; t <= w.window_ms; t += 1000) {
+  for (let t = 0; t <= windowMs; t += 1000) {
     const x = LABEL_W + t * scale;
     el("line", { x1: x, x2: x, y1: AXIS_H - 4, y2: height, class: "axis" }, svg);
     const tick = el("text", { x: x + 2, y: 12, class: "label" }, svg);
-    tick.textContent = `${(t - w.window_ms) / 1000} s`;
+    tick.textContent = `${(t - windowMs) / 1000} s`;
   }
-  const byId = new Map<number, StepWindow["steps"][number]>();
-  for (const s of w.steps) {
-    const h = Math.max(2, (LANE_H - 4) * (s.rows / maxRows));
-    const ids = s.requests;
-    const prefill = s.prefill;
-    const mine = selected !== undefined && ids.includes(selected);
-    el("rect", { x: LABEL_W + s.start * scale, y: AXIS_H + LANE_H - 2 - h, width: Math.max(s.dur * scale, 0.5), height: h, class: `step ${prefill ? "prefill" : "decode"}${mine ? " mine" : ""}`, "data-step": s.id, "data-requests": ids.join(" ") }, svg);
-    byId.set(s.id, s);
-  }
-  // Up to a thousand bars, redrawn each second: one listener and one hover title for all of them rather than one each (the page's drawing shares the machine with the server it watches).
-  const step = (e: Event): StepWindow["steps"][number] | undefined => byId.get(Number((e.target as Element).getAttribute?.("data-step") ?? NaN));
+}
+
+/** The timeline's svg, its hover tip and its listeners, made once per container. */
+function listen(container: HTMLElement): Drawn {
+  const state: Drawn = { steps: [], scale: 1, onStep: () => undefined, cursor: undefined };
+  drawn.set(container, state);
+  const svg = el("svg", { role: "img", tabindex: 0 }, container);
+  // An outlined bar is on top of the others and names its step; elsewhere the step is the one nearest the pointer.
+  const at = (e: MouseEvent): Step | undefined => {
+    const named = (e.target as Element).getAttribute("data-step");
+    if (named !== null) return state.steps.find((s) => s.id === Number(named));
+    return nearest(state.steps, (e.clientX - svg.getBoundingClientRect().left - LABEL_W) / state.scale, NEAR_PX / state.scale);
+  };
   svg.addEventListener("click", (e) => {
-    const s = step(e);
-    if (s) onStep(s.id);
+    const s = at(e);
+    if (s) state.onStep(s.id);
   });
-  svg.addEventListener("mouseover", (e) => {
-    const s = step(e);
-    if (s && !(e.target as Element).querySelector("title")) titled(e.target as Element, `step ${s.id}${s.prefill ? " (prompt)" : ""}: ${f(s.dur)} ms, batch ${s.rows}, decode ${f(s.decode)} ms\n${s.requests.join("\n")}`);
+  svg.addEventListener("mousemove", (e) => {
+    const event = (e.target as Element).getAttribute("data-tip");
+    const s = event === null ? at(e) : undefined;
+    svg.style.cursor = s ? "pointer" : "";
+    tip(container, event ?? (s ? describe(s) : undefined), e.clientX - container.getBoundingClientRect().left);
   });
-  for (const e of w.events) {
-    const rect = el("rect", { x: LABEL_W + e.start * scale, y: AXIS_H + LANE_H + 2, width: Math.max(e.dur * scale, 1), height: EVENT_H - 2, class: e.type, "data-event": e.type }, svg);
-    titled(rect, `${e.type === "gc" ? `GC ${e.kind ?? ""}` : "event-loop stall"}: ${f(e.dur)} ms`);
+  svg.addEventListener("mouseleave", () => tip(container, undefined));
+  svg.addEventListener("keydown", (e) => {
+    const i = state.steps.findIndex((s) => s.id === state.cursor);
+    const next = e.key === "ArrowRight" ? (i < 0 ? state.steps.length - 1 : Math.min(i + 1, state.steps.length - 1)) : e.key === "ArrowLeft" ? (i < 0 ? state.steps.length - 1 : Math.max(i - 1, 0)) : undefined;
+    if (next !== undefined && state.steps[next]) {
+      e.preventDefault();
+      moveCursor(container, state, state.steps[next]);
+    } else if (e.key === "Enter" && state.cursor !== undefined) state.onStep(state.cursor);
+    else if (e.key === "Escape") {
+      state.cursor = undefined;
+      svg.querySelector(".cursor")?.remove();
+      tip(container, undefined);
+    }
+  });
+  return state;
+}
+
+function moveCursor(container: HTMLElement, state: Drawn, s: Step): void {
+  state.cursor = s.id;
+  const svg = container.querySelector("svg")!;
+  const shown = svg.querySelector<SVGRectElement>(".cursor") ?? el("rect", { class: "cursor" }, svg);
+  const x = LABEL_W + s.start * state.scale;
+  for (const [k, v] of Object.entries({ x, y: AXIS_H, width: Math.max(s.dur * state.scale, 1), height: LANE_H })) shown.setAttribute(k, String(v));
+  tip(container, describe(s), x);
+}
+
+const describe = (s: Step): string => `step ${s.id}${s.prefill ? " (prompt)" : ""}: ${f(s.dur)} ms, batch ${s.rows}, decode ${f(s.decode)} ms\n${s.requests.join("\n")}`;
+
+/** The step nearest to `ms` on the axis, if within `near` ms of its bar (steps in time order). */
+export function nearest(steps: readonly Step[], ms: number, near: number): Step | undefined {
+  let lo = 0;
+  let hi = steps.length; // the first step starting after ms
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (steps[mid].start <= ms) lo = mid + 1;
+    else hi = mid;
   }
+  let best: Step | undefined;
+  let bestGap = near;
+  for (const s of [steps[lo - 1], steps[lo]]) {
+    if (!s) continue;
+    const gap = ms < s.start ? s.start - ms : Math.max(0, ms - (s.start + s.dur));
+    if (gap <= bestGap) [best, bestGap] = [s, gap];
+  }
+  return best;
+}
+
+/** The hover tip, as text; `x`: where, in the container's px. */
+function tip(container: HTMLElement, text: string | undefined, x = 0): void {
+  let box = container.querySelector<HTMLElement>(".step-tip");
+  if (text === undefined) {
+    if (box) box.hidden = true;
+    return;
+  }
+  if (!box) {
+    box = document.createElement("div");
+    box.className = "step-tip";
+    box.setAttribute("role", "tooltip");
+    container.appendChild(box);
+  }
+  box.textContent = text;
+  box.style.left = `${Math.max(0, Math.min(x + 12, container.clientWidth - 260))}px`;
+  box.hidden = false;
 }

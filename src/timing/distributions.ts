@@ -7,22 +7,14 @@
 import { now } from "./clock.js";
 import { durations, isGeneration, rounded } from "./liveView.js";
 import { HttpPoint } from "./points.js";
+import { LogHistogram, type HistogramJson } from "./LogHistogram.js";
 import { hopOf, stats, type Stats } from "./requestBreakdown.js";
 import type { RequestTimeline } from "./RequestTimeline.js";
 import type { TimelineStore } from "./TimelineStore.js";
-import { ms } from "./timelineJson.js";
-
-/** A histogram on log-spaced bins (latencies span microseconds to seconds). */
-export interface HistogramJson {
-  /** Bin edges in ms: bin i holds values in [edges[i], edges[i + 1]). */
-  edges: number[];
-  counts: number[];
-  n: number;
-}
 
 export interface LatencyHistogramsJson {
   ttft_ms: HistogramJson;
-  /** Every gap between two consecutive tokens' deliveries (at most MAX_GAPS, newest requests first). */
+  /** Every gap between two consecutive tokens' deliveries. */
   itl_ms: HistogramJson;
   e2e_ms: HistogramJson;
 }
@@ -41,46 +33,43 @@ export interface DistributionsJson extends LatencyHistogramsJson {
   engines: Record<string, EngineDistributionsJson>;
 }
 
-/** Most inter-token gaps gathered for one histogram. */
-export const MAX_GAPS = 100_000;
-const BINS_PER_DECADE = 5;
+/**
+ * A finished request's inter-token gaps, binned once: the charts ask every
+ * few seconds for the last minute, and a request's deliveries do not change
+ * once it has ended. Weak: a timeline that leaves the ring takes its bins
+ * with it.
+ */
+const gapBins = new WeakMap<RequestTimeline, LogHistogram>();
 
-function histogram(values: readonly number[]): HistogramJson {
-  const positive = values.filter((v) => v > 0 && Number.isFinite(v));
-  if (positive.length === 0) return { edges: [], counts: [], n: 0 };
-  let min = Infinity;
-  let max = -Infinity;
-  for (const v of positive) {
-    if (v < min) min = v;
-    if (v > max) max = v;
+function gapsOf(t: RequestTimeline): LogHistogram {
+  let h = gapBins.get(t);
+  if (!h) {
+    h = new LogHistogram();
+    const delivered = t.trace?.tokenDelivered;
+    for (let i = 1; delivered && i < delivered.length; i++) h.add(delivered.get(i) - delivered.get(i - 1));
+    gapBins.set(t, h);
   }
-  const lo = Math.floor(Math.log10(min) * BINS_PER_DECADE);
-  let hi = Math.ceil(Math.log10(max) * BINS_PER_DECADE);
-  if (hi === lo) hi = lo + 1;
-  const edges = Array.from({ length: hi - lo + 1 }, (_, i) => ms(10 ** ((lo + i) / BINS_PER_DECADE)) ?? 0);
-  const counts = new Array<number>(hi - lo).fill(0);
-  for (const v of positive) counts[Math.min(hi - lo - 1, Math.floor(Math.log10(v) * BINS_PER_DECADE) - lo)]++;
-  return { edges, counts, n: positive.length };
+  return h;
 }
 
 /** Latencies gathered for one set of requests. */
 class Samples {
-  readonly ttft: number[] = [];
-  readonly e2e: number[] = [];
-  readonly gaps: number[] = [];
+  readonly ttft = new LogHistogram();
+  readonly e2e = new LogHistogram();
+  readonly gaps = new LogHistogram();
   readonly ours: number[] = [];
   readonly front: number[] = [];
   readonly backendEngine: number[] = [];
 
+  /** `t` has ended. */
   add(t: RequestTimeline, d: ReturnType<typeof durations>): void {
-    this.e2e.push(d.e2e);
-    if (d.ttft !== null) this.ttft.push(d.ttft);
-    const delivered = t.trace?.tokenDelivered;
-    for (let i = 1; delivered && i < delivered.length && this.gaps.length < MAX_GAPS; i++) this.gaps.push(delivered.get(i) - delivered.get(i - 1));
+    this.e2e.add(d.e2e);
+    if (d.ttft !== null) this.ttft.add(d.ttft);
+    this.gaps.merge(gapsOf(t));
   }
 
   histograms(): LatencyHistogramsJson {
-    return { ttft_ms: histogram(this.ttft), itl_ms: histogram(this.gaps), e2e_ms: histogram(this.e2e) };
+    return { ttft_ms: this.ttft.toJson(), itl_ms: this.gaps.toJson(), e2e_ms: this.e2e.toJson() };
   }
 }
 

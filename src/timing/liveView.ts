@@ -98,10 +98,19 @@ function running(t: RequestTimeline, at: number): LiveRequestJson {
   };
 }
 
-/** A finished request's e2e, TTFT and TPOT, and its tokens. */
-export function durations(t: RequestTimeline, ended: number): ReturnType<typeof latencies> & { tokens: number } {
-  const l = latencies(t, ended);
-  return { ...l, tokens: l.delivered || t.generatedTokens };
+type Durations = ReturnType<typeof latencies> & { tokens: number };
+
+/** Each ended request's figures, worked out once: the views ask for the last minute's every few hundred ms, and they do not change once it has ended. */
+const endedFigures = new WeakMap<RequestTimeline, { at: number; d: Durations }>();
+
+/** A finished request's e2e, TTFT and TPOT, and its tokens; `at`: its end. */
+export function durations(t: RequestTimeline, at: number): Durations {
+  const known = endedFigures.get(t);
+  if (known?.at === at) return known.d;
+  const l = latencies(t, at);
+  const d = { ...l, tokens: l.delivered || t.generatedTokens };
+  endedFigures.set(t, { at, d });
+  return d;
 }
 
 function recent(t: RequestTimeline, d: ReturnType<typeof durations>, ended: number, at: number): RecentRequestJson {
