@@ -10,7 +10,15 @@ import fc from "fast-check";
 import { LogHistogram } from "../src/timing/LogHistogram.js";
 
 /** Latencies as they come: microseconds to minutes, with exact powers of ten among them (bin edges). */
-const latency = fc.oneof(fc.double({ min: 1e-3, max: 1e5, noNaN: true }), fc.integer({ min: -3, max: 5 }).map((e) => 10 ** e));
+const latency = fc.oneof(
+  fc.double({ min: 1e-3, max: 1e5, noNaN: true }),
+  fc.integer({ min: -15, max: 25 }).map((k) => 10 ** (k / 5)),
+  // An ulp either side of an edge, where the logarithm alone puts a value in the wrong bin (from 1 µs: the edges are shown to the µs).
+  fc.tuple(fc.integer({ min: -14, max: 25 }), fc.boolean()).map(([k, up]) => {
+    const e = 10 ** (k / 5);
+    return up ? e + e * Number.EPSILON : e - e * Number.EPSILON;
+  }),
+);
 
 const of = (values: readonly number[]): LogHistogram => {
   const h = new LogHistogram();
@@ -37,15 +45,18 @@ describe("LogHistogram", () => {
         assert.equal(h.counts.reduce((a, b) => a + b, 0), values.length);
         assert.equal(h.edges.length, h.counts.length + 1);
         for (let i = 1; i < h.edges.length; i++) assert.ok(h.edges[i] > h.edges[i - 1], `edges rise: ${h.edges}`);
-        // The edges are rounded to the µs: the bins' exact edges are 10^(k/5), the first one at or below the smallest value.
-        const lo = Math.floor(Math.log10(Math.min(...values)) * 5);
+        // The edges are rounded to the µs: the bins' exact edges are 10^(k/5), the first one the last at or below the smallest value.
+        const min = Math.min(...values);
+        let lo = Math.round(Math.log10(min) * 5) + 1;
+        while (10 ** (lo / 5) > min) lo--;
         const edge = (i: number): number => 10 ** ((lo + i) / 5);
         const expected = new Array<number>(h.counts.length).fill(0);
         for (const v of values) {
-          const i = expected.findIndex((_, k) => v >= edge(k) && (v < edge(k + 1) || k === expected.length - 1));
-          assert.ok(i >= 0 && v <= edge(expected.length), `${v} inside [${edge(0)}, ${edge(expected.length)}]`);
+          const i = expected.findIndex((_, k) => v >= edge(k) && v < edge(k + 1));
+          assert.ok(i >= 0, `${v} inside [${edge(0)}, ${edge(expected.length)})`);
           expected[i]++;
         }
+        assert.ok(expected.at(-1)! > 0, "the last bin holds the largest value");
         assert.deepEqual(h.counts, expected);
       }),
     );
@@ -56,8 +67,8 @@ describe("LogHistogram", () => {
     assert.deepEqual(of([0, 2, -5]).toJson().n, 1);
   });
 
-  test("one value on an edge has a bin of its own above it", () => {
-    const h = of([10, 10]).toJson();
-    assert.deepEqual(h, { edges: [10, 15.849], counts: [2], n: 2 });
+  test("a value on an edge is in the bin above it", () => {
+    assert.deepEqual(of([10, 10]).toJson(), { edges: [10, 15.849], counts: [2], n: 2 });
+    assert.deepEqual(of([99999.99999999991, 100000]).toJson(), { edges: [63095.734, 100000, 158489.319], counts: [1, 1], n: 2 });
   });
 });

@@ -104,8 +104,10 @@ async function pageWatch(blank: boolean): Promise<{ watch: Watch; close: () => P
     await page.goto(`${server.url}/dashboard`);
     await page.waitForSelector("#connection.live", { timeout: 10_000 });
     // Opening is not watching: the page's first step window and charts (the whole window at once, a thousand bars) are drawn before the load starts.
-    await page.waitForSelector("#steps svg path.step", { timeout: 5000 });
-    await page.waitForSelector("[data-chart=itl]", { timeout: 5000 });
+    await page.waitForSelector("#steps svg path.step", { timeout: 15_000 });
+    await page.waitForSelector("[data-chart=itl]", { timeout: 15_000 });
+    // The page asks for the charts every 5 s from their first drawing: the load starts at a random phase of that, as the fetch watcher's polls do.
+    await new Promise((r) => setTimeout(r, Math.random() * 5000));
     return () => page.close();
   };
   return { watch, close: () => browser.close() };
@@ -152,6 +154,7 @@ async function main(): Promise<void> {
     const view = { ms: 0, watchedMs: 0, unwatchedMs: 0 };
     const alone = async (): Promise<Burst> => {
       const before = await viewMs(server);
+      await new Promise((r) => setTimeout(r, 300)); // as idle before its load as a watched round
       const result = await burst(server, batch, tokens);
       view.unwatchedMs += (await viewMs(server)) - before;
       return result;

@@ -104,13 +104,15 @@ function rows(body: HTMLElement, items: Array<{ id: string; cells: string[] }>):
     while (tr.children.length > cells.length) tr.lastElementChild!.remove();
     cells.forEach((c, k) => {
       const td = (tr.children[k] as HTMLElement | undefined) ?? tr.appendChild(document.createElement("td"));
-      if (td.textContent !== c) {
-        td.textContent = c;
-        td.title = c; // a cell cut short to fit still says all of it on hover
-      }
+      setText(td, c);
+      if (td.title !== c) td.title = c; // a cell cut short to fit still says all of it on hover
     });
   });
-  if (focused !== undefined && (document.activeElement as HTMLElement | null)?.dataset.id !== focused) body.querySelector<HTMLElement>(`tr[data-id="${CSS.escape(focused)}"]`)?.focus({ preventScroll: true });
+  if (focused === undefined || (document.activeElement as HTMLElement | null)?.dataset.id === focused) return;
+  const row = body.querySelector<HTMLElement>(`tr[data-id="${CSS.escape(focused)}"]`);
+  // The focused request has left the list: its reused row now shows another, which Enter must not open.
+  if (row) row.focus({ preventScroll: true });
+  else (document.activeElement as HTMLElement).blur();
 }
 
 /** A live list holds still while the pointer is on it: under load rows move a few times a second, and a click would open the one that slid under it. */

@@ -12,7 +12,8 @@
  * steps, a few, are elements of their own (outlined, named by data-step).
  */
 
-import { el, f } from "./svg.js";
+import { nearestStep } from "./nearestStep.js";
+import { el, f, setAttrs } from "./svg.js";
 
 export interface StepWindow {
   window_ms: number;
@@ -36,8 +37,10 @@ interface Drawn {
   steps: Step[];
   scale: number;
   onStep: (step: number) => void;
-  /** The step the arrow keys are on, kept across redraws while it is in the window. */
+  /** The step the arrow keys are on, kept across redraws while it is in the window and the timeline has the focus. */
   cursor: number | undefined;
+  /** Where the pointer is over the timeline (client px), so that a redraw names the step now under it. */
+  pointerX: number | undefined;
 }
 
 const drawn = new WeakMap<HTMLElement, Drawn>();
@@ -53,7 +56,7 @@ export function renderSteps(container: HTMLElement, w: StepWindow, width: number
   const svg = container.querySelector("svg")!;
   svg.replaceChildren();
   const height = AXIS_H + LANE_H + EVENT_H + 8;
-  for (const [k, v] of Object.entries({ width: LABEL_W + plotW + 40, height, "aria-label": `engine steps of the last ${w.window_ms / 1000} s; arrow keys move between them, Enter opens one`, "data-scale": scale })) svg.setAttribute(k, String(v));
+  setAttrs(svg, { width: LABEL_W + plotW + 40, height, "aria-label": `engine steps of the last ${w.window_ms / 1000} s; arrow keys move between them, Enter opens one`, "data-scale": scale });
   axis(svg, w.window_ms, scale, height);
   const maxRows = Math.max(1, ...w.steps.map((s) => s.rows));
   const bar = (s: Step): { x: number; y: number; width: number; height: number } => {
@@ -72,6 +75,7 @@ export function renderSteps(container: HTMLElement, w: StepWindow, width: number
   for (const e of w.events) el("rect", { x: LABEL_W + e.start * scale, y: AXIS_H + LANE_H + 2, width: Math.max(e.dur * scale, 1), height: EVENT_H - 2, class: e.type, "data-event": e.type, "data-tip": `${e.type === "gc" ? `GC ${e.kind ?? ""}` : "event-loop stall"}: ${f(e.dur)} ms` }, svg);
   const cursor = state.steps.find((s) => s.id === state.cursor);
   if (cursor) moveCursor(container, state, cursor);
+  else if (state.pointerX !== undefined) hover(container, state, state.pointerX);
   else if (lost) tip(container, undefined);
 }
 
@@ -93,26 +97,35 @@ function axis(svg: SVGSVGElement, windowMs: number, scale: number, height: numbe
 
 /** The timeline's svg, its hover tip and its listeners, made once per container. */
 function listen(container: HTMLElement): Drawn {
-  const state: Drawn = { steps: [], scale: 1, onStep: () => undefined, cursor: undefined };
+  const state: Drawn = { steps: [], scale: 1, onStep: () => undefined, cursor: undefined, pointerX: undefined };
   drawn.set(container, state);
-  const svg = el("svg", { role: "img", tabindex: 0 }, container);
+  const svg = el("svg", { role: "group", tabindex: 0, "aria-describedby": "steps-tip" }, container);
   // An outlined bar is on top of the others and names its step; elsewhere the step is the one nearest the pointer.
   const at = (e: MouseEvent): Step | undefined => {
     const named = (e.target as Element).getAttribute("data-step");
-    if (named !== null) return state.steps.find((s) => s.id === Number(named));
-    return nearest(state.steps, (e.clientX - svg.getBoundingClientRect().left - LABEL_W) / state.scale, NEAR_PX / state.scale);
+    return named !== null ? state.steps.find((s) => s.id === Number(named)) : stepAt(svg, state, e.clientX);
   };
   svg.addEventListener("click", (e) => {
     const s = at(e);
     if (s) state.onStep(s.id);
   });
   svg.addEventListener("mousemove", (e) => {
+    state.pointerX = e.clientX;
     const event = (e.target as Element).getAttribute("data-tip");
     const s = event === null ? at(e) : undefined;
     svg.style.cursor = s ? "pointer" : "";
     tip(container, event ?? (s ? describe(s) : undefined), e.clientX - container.getBoundingClientRect().left);
   });
-  svg.addEventListener("mouseleave", () => tip(container, undefined));
+  svg.addEventListener("mouseleave", () => {
+    state.pointerX = undefined;
+    tip(container, undefined);
+  });
+  // The cursor is the keyboard's: it goes with the focus.
+  svg.addEventListener("focusout", () => {
+    state.cursor = undefined;
+    svg.querySelector(".cursor")?.remove();
+    tip(container, undefined);
+  });
   svg.addEventListener("keydown", (e) => {
     const i = state.steps.findIndex((s) => s.id === state.cursor);
     const next = e.key === "ArrowRight" ? (i < 0 ? state.steps.length - 1 : Math.min(i + 1, state.steps.length - 1)) : e.key === "ArrowLeft" ? (i < 0 ? state.steps.length - 1 : Math.max(i - 1, 0)) : undefined;
@@ -129,35 +142,26 @@ function listen(container: HTMLElement): Drawn {
   return state;
 }
 
+function stepAt(svg: SVGSVGElement, state: Drawn, clientX: number): Step | undefined {
+  return nearestStep(state.steps, (clientX - svg.getBoundingClientRect().left - LABEL_W) / state.scale, NEAR_PX / state.scale);
+}
+
+/** The tip of the step now under a pointer that has not moved (the bars moved under it). */
+function hover(container: HTMLElement, state: Drawn, clientX: number): void {
+  const s = stepAt(container.querySelector("svg")!, state, clientX);
+  tip(container, s ? describe(s) : undefined, clientX - container.getBoundingClientRect().left);
+}
+
 function moveCursor(container: HTMLElement, state: Drawn, s: Step): void {
   state.cursor = s.id;
   const svg = container.querySelector("svg")!;
   const shown = svg.querySelector<SVGRectElement>(".cursor") ?? el("rect", { class: "cursor" }, svg);
   const x = LABEL_W + s.start * state.scale;
-  for (const [k, v] of Object.entries({ x, y: AXIS_H, width: Math.max(s.dur * state.scale, 1), height: LANE_H })) shown.setAttribute(k, String(v));
+  setAttrs(shown, { x, y: AXIS_H, width: Math.max(s.dur * state.scale, 1), height: LANE_H });
   tip(container, describe(s), x);
 }
 
 const describe = (s: Step): string => `step ${s.id}${s.prefill ? " (prompt)" : ""}: ${f(s.dur)} ms, batch ${s.rows}, decode ${f(s.decode)} ms\n${s.requests.join("\n")}`;
-
-/** The step nearest to `ms` on the axis, if within `near` ms of its bar (steps in time order). */
-export function nearest(steps: readonly Step[], ms: number, near: number): Step | undefined {
-  let lo = 0;
-  let hi = steps.length; // the first step starting after ms
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (steps[mid].start <= ms) lo = mid + 1;
-    else hi = mid;
-  }
-  let best: Step | undefined;
-  let bestGap = near;
-  for (const s of [steps[lo - 1], steps[lo]]) {
-    if (!s) continue;
-    const gap = ms < s.start ? s.start - ms : Math.max(0, ms - (s.start + s.dur));
-    if (gap <= bestGap) [best, bestGap] = [s, gap];
-  }
-  return best;
-}
 
 /** The hover tip, as text; `x`: where, in the container's px. */
 function tip(container: HTMLElement, text: string | undefined, x = 0): void {
@@ -169,7 +173,9 @@ function tip(container: HTMLElement, text: string | undefined, x = 0): void {
   if (!box) {
     box = document.createElement("div");
     box.className = "step-tip";
+    box.id = "steps-tip";
     box.setAttribute("role", "tooltip");
+    box.setAttribute("aria-live", "polite");
     container.appendChild(box);
   }
   box.textContent = text;

@@ -4,9 +4,13 @@ const SVG = "http://www.w3.org/2000/svg";
 
 export function el<K extends keyof SVGElementTagNameMap>(name: K, attrs: Record<string, string | number>, parent: Element): SVGElementTagNameMap[K] {
   const node = document.createElementNS(SVG, name);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+  setAttrs(node, attrs);
   parent.appendChild(node);
   return node;
+}
+
+export function setAttrs(node: Element, attrs: Record<string, string | number>): void {
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
 }
 
 /** A hover title, as text (never markup). */

@@ -17,7 +17,12 @@ export interface HistogramJson {
 
 const BINS_PER_DECADE = 5;
 
-const binOf = (v: number): number => Math.floor(Math.log10(v) * BINS_PER_DECADE);
+/** Bin k holds [10^(k/5), 10^((k+1)/5)): the logarithm alone is off by an ulp next to an edge (99999.99999999991 would go above 10^5). */
+function binOf(v: number): number {
+  const k = Math.floor(Math.log10(v) * BINS_PER_DECADE);
+  if (10 ** (k / BINS_PER_DECADE) > v) return k - 1;
+  return 10 ** ((k + 1) / BINS_PER_DECADE) <= v ? k + 1 : k;
+}
 
 export class LogHistogram {
   private readonly bins = new Map<number, number>();
@@ -42,12 +47,10 @@ export class LogHistogram {
   toJson(): HistogramJson {
     if (this.n === 0) return { edges: [], counts: [], n: 0 };
     const lo = binOf(this.min);
-    // The top edge is above the largest value; a largest value exactly on an edge goes into the bin below it.
-    let hi = Math.ceil(Math.log10(this.max) * BINS_PER_DECADE);
-    if (hi === lo) hi = lo + 1;
+    const hi = binOf(this.max) + 1;
     const edges = Array.from({ length: hi - lo + 1 }, (_, i) => ms(10 ** ((lo + i) / BINS_PER_DECADE)) ?? 0);
     const counts = new Array<number>(hi - lo).fill(0);
-    for (const [bin, c] of this.bins) counts[Math.min(hi - lo - 1, bin - lo)] += c;
+    for (const [bin, c] of this.bins) counts[bin - lo] += c;
     return { edges, counts, n: this.n };
   }
 

@@ -36,7 +36,7 @@ export interface DistributionsJson extends LatencyHistogramsJson {
 /**
  * A finished request's inter-token gaps, binned once: the charts ask every
  * few seconds for the last minute, and a request's deliveries do not change
- * once it has ended. Weak: a timeline that leaves the ring takes its bins
+ * once it has ended (but for a cancelled one's). Weak: a timeline that leaves the ring takes its bins
  * with it.
  */
 const gapBins = new WeakMap<RequestTimeline, LogHistogram>();
@@ -47,7 +47,7 @@ function gapsOf(t: RequestTimeline): LogHistogram {
     h = new LogHistogram();
     const delivered = t.trace?.tokenDelivered;
     for (let i = 1; delivered && i < delivered.length; i++) h.add(delivered.get(i) - delivered.get(i - 1));
-    gapBins.set(t, h);
+    if (!t.aborted) gapBins.set(t, h); // a cancelled request's deliveries may still grow after its end
   }
   return h;
 }

@@ -100,7 +100,12 @@ function running(t: RequestTimeline, at: number): LiveRequestJson {
 
 type Durations = ReturnType<typeof latencies> & { tokens: number };
 
-/** Each ended request's figures, worked out once: the views ask for the last minute's every few hundred ms, and they do not change once it has ended. */
+/**
+ * Each ended request's figures, worked out once: the views ask for the last
+ * minute's every few hundred ms, and they do not change once it has ended —
+ * unless its client left (the engine may deliver a token or two after the
+ * disconnect is marked): those are worked out each time.
+ */
 const endedFigures = new WeakMap<RequestTimeline, { at: number; d: Durations }>();
 
 /** A finished request's e2e, TTFT and TPOT, and its tokens; `at`: its end. */
@@ -109,7 +114,7 @@ export function durations(t: RequestTimeline, at: number): Durations {
   if (known?.at === at) return known.d;
   const l = latencies(t, at);
   const d = { ...l, tokens: l.delivered || t.generatedTokens };
-  endedFigures.set(t, { at, d });
+  if (!t.aborted) endedFigures.set(t, { at, d });
   return d;
 }
 
