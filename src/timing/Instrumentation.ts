@@ -102,6 +102,7 @@ export class Instrumentation {
   startRequest(id: string): RequestTimeline {
     const t = new RequestTimeline(id);
     this.timelines.add(t);
+    this.runtime.hold(); // released by endRequest
     return t;
   }
 
@@ -112,6 +113,7 @@ export class Instrumentation {
 
   /** The response has ended (or its client left): metrics now; the JSONL file and OTLP once its runtime events are in. */
   endRequest(t: RequestTimeline): void {
+    this.runtime.release();
     if (t.genAi) this.metrics.observeRequest(this.breakdown(t), t.genAi.operation, t.finishReason);
     if (this.jsonl || this.otel) this.ended.push({ t, at: now() });
   }
