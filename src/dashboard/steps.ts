@@ -120,12 +120,13 @@ function listen(container: HTMLElement): Drawn {
     state.pointerX = undefined;
     tip(container, undefined);
   });
-  // The cursor is the keyboard's: it goes with the focus.
-  svg.addEventListener("focusout", () => {
+  const dropCursor = (): void => {
     state.cursor = undefined;
     svg.querySelector(".cursor")?.remove();
     tip(container, undefined);
-  });
+  };
+  // The cursor is the keyboard's: it goes with the focus.
+  svg.addEventListener("focusout", dropCursor);
   svg.addEventListener("keydown", (e) => {
     const i = state.steps.findIndex((s) => s.id === state.cursor);
     const next = e.key === "ArrowRight" ? (i < 0 ? state.steps.length - 1 : Math.min(i + 1, state.steps.length - 1)) : e.key === "ArrowLeft" ? (i < 0 ? state.steps.length - 1 : Math.max(i - 1, 0)) : undefined;
@@ -133,11 +134,7 @@ function listen(container: HTMLElement): Drawn {
       e.preventDefault();
       moveCursor(container, state, state.steps[next]);
     } else if (e.key === "Enter" && state.cursor !== undefined) state.onStep(state.cursor);
-    else if (e.key === "Escape") {
-      state.cursor = undefined;
-      svg.querySelector(".cursor")?.remove();
-      tip(container, undefined);
-    }
+    else if (e.key === "Escape") dropCursor();
   });
   return state;
 }
