@@ -176,6 +176,8 @@ for (const b of BROWSERS) {
       assert.match(await tipText(), new RegExp(`^step ${Math.max(...carried)}: .*\\n(.*\\n)*dash-stepped`));
       await page.mouse.move(0, 0);
       await page.focus("#steps svg");
+      // With the focus on it the timeline holds still (its bars would move each second under the cursor).
+      await page.waitForSelector("#steps-note:has-text('Held still while the pointer or the focus is on it')", { timeout: 3000 });
       const tipStep = async (): Promise<number> => Number(/^step (\d+)/.exec(await tipText())?.[1]);
       await page.keyboard.press("ArrowRight"); // the newest step
       for (let i = 0; i < 50 && (await tipStep()) > Math.max(...carried); i++) await page.keyboard.press("ArrowLeft");

@@ -176,19 +176,27 @@ function render(s: Snapshot): void {
 }
 
 let stepWindow: StepWindow | undefined;
+/** The window the step timeline shows: older than stepWindow while it is held still. */
+let drawnSteps: StepWindow | undefined;
 const heldSteps = new HeldSteps();
 
 function drawSteps(): void {
   const box = $("steps");
   if (!stepWindow || offline) return;
-  renderSteps(box, stepWindow, box.clientWidth || 640, selected, showWindowStep);
+  // Held still while the pointer or the keyboard is on it, as the lists are: under load every bar moves each second, and the one pointed at would slide away.
+  const paused = box.matches(":hover") || box.contains(document.activeElement);
+  box.classList.toggle("paused", paused);
+  if (!paused) {
+    renderSteps(box, stepWindow, box.clientWidth || 640, selected, showWindowStep);
+    drawnSteps = stepWindow;
+  }
   const batch = $("chart-batch");
   batch.replaceChildren();
   renderDecodeByBatch(batch, stepWindow.steps);
   const context = $("chart-context");
   context.replaceChildren();
   renderDecodeByContext(context, stepWindow.steps);
-  $("steps-note").textContent = `Bar height: batch size; outlined: the chosen request's steps. Hover a bar for the requests it carried (or focus the timeline and use the arrow keys), click it (or Enter) to open it.${stepWindow.truncated ? ` Only the newest ${stepWindow.steps.length} steps are shown.` : ""}`;
+  $("steps-note").textContent = `Bar height: batch size; outlined: the chosen request's steps. Hover a bar for the requests it carried (or focus the timeline and use the arrow keys), click it (or Enter) to open it.${paused ? " Held still while the pointer or the focus is on it." : stepWindow.truncated ? ` Only the newest ${stepWindow.steps.length} steps are shown.` : ""}`;
 }
 
 /** The step timeline, refreshed every second while the page is shown and the feed is live. */
@@ -281,7 +289,7 @@ function drawRequest(record: RequestRecord): void {
 
 /** A step of the live step timeline, opened by a click on its bar. */
 function showWindowStep(id: number): void {
-  const st = stepWindow?.steps.find((x) => x.id === id);
+  const st = (drawnSteps ?? stepWindow)?.steps.find((x) => x.id === id);
   if (st) renderStepDetail($("step-detail"), { id, dur: st.dur, rows: st.rows, decode: st.decode, requests: st.requests.map((r) => ({ id: r })) }, (other) => void showRequest(other));
 }
 
@@ -293,7 +301,7 @@ function openRecords(texts: readonly string[], name: string): void {
   const parts = [run.servers ? `${run.servers} server timelines` : "", run.clients ? `${run.clients} client records` : "", run.skipped ? `${run.skipped} other lines skipped` : ""].filter((p) => p !== "");
   status(`offline: ${name}, ${run.requests.size} requests${parts.length ? ` (${parts.join(", ")})` : ""}`, "");
   // Nothing live stays on the page: the file's requests only.
-  stepWindow = undefined;
+  stepWindow = drawnSteps = undefined;
   heldSteps.clear();
   clearDistributions();
   for (const id of ["chart-batch", "chart-context", "chart-queue", "chart-throughput", "steps", "gauges", "window"]) $(id).replaceChildren();
