@@ -103,8 +103,13 @@ for (const b of BROWSERS) {
       const pending = postJson(`${s.url}/generate`, { inputs: "watch me", parameters: { max_new_tokens: 1500, ignore_eos: true } }, { "x-request-id": "dash-running" });
       await page.waitForSelector('#running tr[data-id="dash-running"]', { timeout: 1000 });
       assert.ok(Date.now() - started < 1000 + 500);
+      // Chosen while it runs, its waterfall follows it to its end.
+      await page.click('#running tr[data-id="dash-running"]');
+      await page.mouse.move(0, 0); // off the lists: they hold still under the pointer
+      await page.waitForSelector("#waterfall-summary:has-text('still running')", { timeout: 2000 });
       assert.equal((await pending).status, 200);
       await page.waitForSelector('#recent tr[data-id="dash-running"]', { timeout: 1000 });
+      await page.waitForSelector("#waterfall-summary:has-text('status 200 ·')", { timeout: 3000 });
       if (SHOTS) await page.screenshot({ path: join(SHOTS, "dashboard-now.png"), fullPage: true });
     });
 
@@ -173,11 +178,13 @@ for (const b of BROWSERS) {
       const box = (await page.$(`#steps rect.step.mine[data-step="${Math.max(...carried)}"]`))!.boundingBox();
       const b = (await box)!;
       await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2);
-      assert.match(await tipText(), new RegExp(`^step ${Math.max(...carried)}: .*\\n(.*\\n)*dash-stepped`));
+      // The marks of consecutive steps overlap (each at least a pixel wide, the steps a fraction of one apart): the one under the pointer is one of the request's.
+      const hovered = /^step (\d+): .*\n(.*\n)*dash-stepped/.exec(await tipText());
+      assert.ok(hovered && carried.includes(Number(hovered[1])), await tipText());
       await page.mouse.move(0, 0);
       await page.focus("#steps svg");
       // With the focus on it the timeline holds still (its bars would move each second under the cursor).
-      await page.waitForSelector("#steps-note:has-text('Held still while the pointer or the focus is on it')", { timeout: 3000 });
+      await page.waitForSelector("#steps.paused", { timeout: 3000 });
       const tipStep = async (): Promise<number> => Number(/^step (\d+)/.exec(await tipText())?.[1]);
       await page.keyboard.press("ArrowRight"); // the newest step
       for (let i = 0; i < 50 && (await tipStep()) > Math.max(...carried); i++) await page.keyboard.press("ArrowLeft");

@@ -115,10 +115,14 @@ function rows(body: HTMLElement, items: Array<{ id: string; cells: string[] }>):
   else (document.activeElement as HTMLElement).blur();
 }
 
-/** A live list holds still while the pointer is on it: under load rows move a few times a second, and a click would open the one that slid under it. */
+/**
+ * The live lists hold still while the pointer is on either: under load rows
+ * move a few times a second, and a click would open the one that slid under
+ * it. Both, because the list above growing or shrinking moves the one below.
+ */
 function liveRows(table: "running" | "recent", items: Array<{ id: string; cells: string[] }>): void {
   const t = $(table);
-  const paused = t.matches(":hover");
+  const paused = $("running").matches(":hover") || $("recent").matches(":hover");
   t.classList.toggle("paused", paused);
   if (!paused) rows(t.querySelector("tbody")!, items);
 }
@@ -175,6 +179,7 @@ function render(s: Snapshot): void {
   liveRows("recent", s.recent.map((r) => ({ id: r.id, cells: [r.id, path(r.route), String(r.status), r.finish_reason ?? "", String(r.generated_tokens), dur(r.e2e_ms), dur(r.ttft_ms), dur(r.tpot_ms)] })));
 }
 
+const STEPS_NOTE = "Bar height: batch size; marked above the bars: the chosen request's steps. Hover a bar for the requests it carried (or focus the timeline and use the arrow keys), click it (or Enter) to open it. It holds still while the pointer or the focus is on it.";
 let stepWindow: StepWindow | undefined;
 /** The window the step timeline shows: older than stepWindow while it is held still. */
 let drawnSteps: StepWindow | undefined;
@@ -196,7 +201,7 @@ function drawSteps(): void {
   const context = $("chart-context");
   context.replaceChildren();
   renderDecodeByContext(context, stepWindow.steps);
-  $("steps-note").textContent = `Bar height: batch size; outlined: the chosen request's steps. Hover a bar for the requests it carried (or focus the timeline and use the arrow keys), click it (or Enter) to open it.${paused ? " Held still while the pointer or the focus is on it." : stepWindow.truncated ? ` Only the newest ${stepWindow.steps.length} steps are shown.` : ""}`;
+  $("steps-note").textContent = `${STEPS_NOTE}${stepWindow.truncated ? ` Only the newest ${stepWindow.steps.length} steps are shown.` : ""}`;
 }
 
 /** The step timeline, refreshed every second while the page is shown and the feed is live. */
@@ -270,14 +275,37 @@ async function showRequest(id: string): Promise<void> {
     const record = res.ok ? ((await res.json()) as RequestRecord) : undefined;
     // Clicked again meanwhile: the later choice is drawn, whichever answer comes last.
     if (ticket !== showing) return;
-    if (record) drawRequest(record);
-    else missing(`not available (${res.status}): it may have left the ring of recent requests`);
+    if (record) {
+      drawRequest(record);
+      if (!record.complete) setTimeout(() => void followRunning(id, ticket), RUNNING_REFRESH_MS);
+    } else missing(`not available (${res.status}): it may have left the ring of recent requests`);
   } catch (err) {
     if (ticket === showing) missing(`not available: ${(err as Error).message}`);
   }
 }
 
+/** A running request's waterfall grows: redrawn each second until it has ended, unless one of its steps is open or another request was chosen. */
+const RUNNING_REFRESH_MS = 1000;
+
+async function followRunning(id: string, ticket: number): Promise<void> {
+  if (ticket !== showing || offline) return;
+  try {
+    const res = await fetch(`/debug/requests/${encodeURIComponent(id)}`, { headers: headers() });
+    const record = res.ok ? ((await res.json()) as RequestRecord) : undefined;
+    if (ticket !== showing || offline || !record) return;
+    if ($("step-detail").hidden) drawRequest(record);
+    if (record.complete) return;
+  } catch {
+    // The server going away: the next round asks again.
+  }
+  setTimeout(() => void followRunning(id, ticket), RUNNING_REFRESH_MS);
+}
+
+/** The request drawn last, to draw again at a new width. */
+let drawnRecord: RequestRecord | undefined;
+
 function drawRequest(record: RequestRecord): void {
+  drawnRecord = record;
   $("waterfall-summary").textContent = summaryLine(record);
   const box = $("waterfall");
   $("step-detail").hidden = true;
@@ -387,6 +415,16 @@ function shown(): Promise<void> {
     check();
   });
 }
+
+// The drawings are as wide as their boxes were: a window made narrower or wider draws them again.
+let resizing: ReturnType<typeof setTimeout> | undefined;
+window.addEventListener("resize", () => {
+  clearTimeout(resizing);
+  resizing = setTimeout(() => {
+    if (drawnRecord && $("step-detail").hidden) drawRequest(drawnRecord);
+    drawSteps();
+  }, 200);
+});
 
 function choose(event: Event): void {
   const tr = (event.target as HTMLElement).closest<HTMLElement>("tbody tr");

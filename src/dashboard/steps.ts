@@ -2,14 +2,15 @@
  * The step timeline: the engine steps of the last few seconds as bars on one
  * time axis — height by batch size, prefill steps apart from decode-only ones
  * — with the requests each carried (hover, or the arrow keys), GC pauses and
- * stalls on their own row, and the chosen request's steps outlined. From GET
+ * stalls on their own row, and the chosen request's steps marked. From GET
  * /debug/steps.
  *
  * Up to a thousand bars, redrawn every second on the machine of the server
  * it watches: the bars of each kind are one path, not an element each (an
  * element per bar cost the browser a third of its drawing time), and the
  * step under the pointer is found from its x. Only the chosen request's
- * steps, a few, are elements of their own (outlined, named by data-step).
+ * steps, a few, are elements of their own (a mark above each bar, named by
+ * data-step).
  */
 
 import { nearestStep } from "./nearestStep.js";
@@ -71,7 +72,7 @@ export function renderSteps(container: HTMLElement, w: StepWindow, width: number
     paths[s.prefill ? "prefill" : "decode"].push(`M${b.x.toFixed(1)} ${b.y.toFixed(1)}h${b.width.toFixed(2)}v${b.height.toFixed(1)}h${(-b.width).toFixed(2)}z`);
   }
   for (const kind of ["decode", "prefill"] as const) if (paths[kind].length > 0) el("path", { d: paths[kind].join(""), class: `step ${kind}` }, svg);
-  for (const s of mine) el("rect", { ...bar(s), class: `step ${s.prefill ? "prefill" : "decode"} mine`, "data-step": s.id, "data-requests": s.requests.join(" ") }, svg);
+  for (const s of mine) el("rect", { x: LABEL_W + s.start * scale, y: AXIS_H - 3, width: Math.max(s.dur * scale, 1), height: 4, class: `step ${s.prefill ? "prefill" : "decode"} mine`, "data-step": s.id, "data-requests": s.requests.join(" ") }, svg);
   for (const e of w.events) el("rect", { x: LABEL_W + e.start * scale, y: AXIS_H + LANE_H + 2, width: Math.max(e.dur * scale, 1), height: EVENT_H - 2, class: e.type, "data-event": e.type, "data-tip": `${e.type === "gc" ? `GC ${e.kind ?? ""}` : "event-loop stall"}: ${f(e.dur)} ms` }, svg);
   const cursor = state.steps.find((s) => s.id === state.cursor);
   if (cursor) moveCursor(container, state, cursor);
@@ -100,7 +101,7 @@ function listen(container: HTMLElement): Drawn {
   const state: Drawn = { steps: [], scale: 1, onStep: () => undefined, cursor: undefined, pointerX: undefined };
   drawn.set(container, state);
   const svg = el("svg", { role: "group", tabindex: 0, "aria-describedby": "steps-tip" }, container);
-  // An outlined bar is on top of the others and names its step; elsewhere the step is the one nearest the pointer.
+  // A chosen request's mark names its step; elsewhere the step is the one nearest the pointer.
   const at = (e: MouseEvent): Step | undefined => {
     const named = (e.target as Element).getAttribute("data-step");
     return named !== null ? state.steps.find((s) => s.id === Number(named)) : stepAt(svg, state, e.clientX);
@@ -176,6 +177,6 @@ function tip(container: HTMLElement, text: string | undefined, x = 0): void {
     container.appendChild(box);
   }
   box.textContent = text;
-  box.style.left = `${Math.max(0, Math.min(x + 12, container.clientWidth - 260))}px`;
   box.hidden = false;
+  box.style.left = `${Math.max(0, Math.min(x + 12, container.clientWidth - box.offsetWidth))}px`;
 }
