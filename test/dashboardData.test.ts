@@ -51,7 +51,9 @@ describe("the dashboard's data", () => {
     assert.deepEqual(later.steps.map((st) => st.id), [last.id - 2, last.id - 1, last.id]);
     const atOf = (w: StepWindowJson, id: number): number => w.now - w.window_ms + w.steps.find((st) => st.id === id)!.start;
     assert.ok(Math.abs(atOf(later, last.id) - atOf(window, last.id)) < 0.01, "the same step at the same server time");
-    for (const bad of ["-1", "1.5", "x"]) assert.equal((await fetch(`${s.url}/debug/steps?after=${bad}`)).status, 400, bad);
+    for (const bad of ["-1", "1.5", "x", "", "%20", "1e3", "0x10", "99999999999999999999"]) assert.equal((await fetch(`${s.url}/debug/steps?after=${bad}`)).status, 400, `after=${bad}`);
+    for (const bad of ["0", "", "0x10", "1e1", "61", "-5", "x"]) assert.equal((await fetch(`${s.url}/debug/steps?seconds=${bad}`)).status, 400, `seconds=${bad}`);
+    assert.equal((await fetch(`${s.url}/debug/steps?seconds=2.5&after=0`)).status, 200);
   });
 
   it("the live view lists generation requests only, and /dashboard/ is the page", async () => {

@@ -89,10 +89,12 @@ export function registerDashboardRoutes(app: FastifyInstance, ctx: ServerContext
 
   app.get<{ Querystring: { seconds?: string; after?: string } }>("/debug/steps", { config }, async (request, reply) => {
     if (!ctx.instrumentation) throw new HttpError(404, "timing_off", "timing is switched off on this server (--no-timing)");
-    const seconds = request.query.seconds === undefined ? 5 : Number(request.query.seconds);
-    if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 60) throw new HttpError(400, "invalid_parameter", "seconds: must be a number in (0, 60]", "seconds");
-    const after = request.query.after === undefined ? 0 : Number(request.query.after);
-    if (!Number.isSafeInteger(after) || after < 0) throw new HttpError(400, "invalid_parameter", "after: must be a step id (a whole number ≥ 0)", "after");
+    // Written out in decimal: Number() would also take "", " ", "0x10" and "1e3".
+    const { seconds: secondsText = "5", after: afterText = "0" } = request.query;
+    const seconds = /^\d+(\.\d+)?$/.test(secondsText) ? Number(secondsText) : NaN;
+    if (!(seconds > 0 && seconds <= 60)) throw new HttpError(400, "invalid_parameter", "seconds: must be a number in (0, 60]", "seconds");
+    const after = /^\d+$/.test(afterText) ? Number(afterText) : NaN;
+    if (!Number.isSafeInteger(after)) throw new HttpError(400, "invalid_parameter", "after: must be a step id (a whole number ≥ 0)", "after");
     const i = ctx.instrumentation;
     i.flush(); // the steps not yet handed to the metrics: work the next 100 ms would do anyway
     return timedJson("steps", reply, () => stepWindow(i.steps, i.runtime, seconds * 1000, now(), after));
