@@ -18,6 +18,7 @@
  * opens a blank page in the same browser (what the browser costs with
  * nothing to draw). A benchmark, not a test: run it on a quiet machine.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { ensureSyntheticModel } from "../model/defaultModel.js";
 import { benchArgs } from "./benchArgs.js";
 import { startBenchServer, type BenchServer } from "./benchServer.js";
@@ -107,7 +108,7 @@ async function pageWatch(blank: boolean): Promise<{ watch: Watch; close: () => P
     await page.waitForSelector("#steps svg path.step", { timeout: 15_000 });
     await page.waitForSelector("[data-chart=itl]", { timeout: 15_000 });
     // The page asks for the charts every 5 s from their first drawing: the load starts at a random phase of that, as the fetch watcher's polls do.
-    await new Promise((r) => setTimeout(r, Math.random() * 5000));
+    await sleep(Math.random() * 5000);
     return () => page.close();
   };
   return { watch, close: () => browser.close() };
@@ -116,7 +117,7 @@ async function pageWatch(blank: boolean): Promise<{ watch: Watch; close: () => P
 /** The feeds' count once it stands still: the server learns of a watcher's leaving a moment after it leaves. */
 async function settledViewMs(server: BenchServer): Promise<number> {
   for (let last = await viewMs(server); ; ) {
-    await new Promise((r) => setTimeout(r, 300)); // longer than the stream's period
+    await sleep(300); // longer than the stream's period
     const next = await viewMs(server);
     if (next === last) return next;
     last = next;
@@ -127,7 +128,7 @@ async function watched(server: BenchServer, watch: Watch, batch: number, tokens:
   const stop = await watch(server);
   // Counted from here: a page's loading is not watching.
   const [before, started] = [await viewMs(server), performance.now()];
-  await new Promise((r) => setTimeout(r, 300)); // the feed is running before the load starts
+  await sleep(300); // the feed is running before the load starts
   let result: Burst;
   try {
     result = await burst(server, batch, tokens);
@@ -135,7 +136,7 @@ async function watched(server: BenchServer, watch: Watch, batch: number, tokens:
     await stop();
   }
   const watchedMs = performance.now() - started;
-  await new Promise((r) => setTimeout(r, 500)); // a closed page's renderer exits before the next round
+  await sleep(500); // a closed page's renderer exits before the next round
   return { ...result, viewMs: (await settledViewMs(server)) - before, watchedMs };
 }
 
@@ -154,7 +155,7 @@ async function main(): Promise<void> {
     const view = { ms: 0, watchedMs: 0, unwatchedMs: 0 };
     const alone = async (): Promise<Burst> => {
       const before = await viewMs(server);
-      await new Promise((r) => setTimeout(r, 300)); // as idle before its load as a watched round
+      await sleep(300); // as idle before its load as a watched round
       const result = await burst(server, batch, tokens);
       view.unwatchedMs += (await viewMs(server)) - before;
       return result;
