@@ -53,12 +53,14 @@ export function installLifecycle(app: FastifyInstance, ctx: ServerContext, optio
     const config = request.routeOptions.config;
     const api = config.family !== undefined && config.family !== "operations" && request.method !== "OPTIONS";
     request.timing = NO_TIMING;
-    const timeline = api && ctx.instrumentation ? startTimeline(request, ctx.instrumentation) : undefined;
+    // Every API POST asks the engine for a generation (the GETs read models and serving info).
+    const generation = api && request.method === "POST";
+    const timeline = api && ctx.instrumentation ? startTimeline(request, ctx.instrumentation, generation) : undefined;
     let gone: AbortController | undefined;
     if (api) {
       gone = new AbortController();
       request.disconnected = gone.signal;
-      if (request.method === "POST") admit(request, ctx);
+      if (generation) admit(request, ctx);
     }
     onEnd(reply, (aborted) => {
       const ended = now();
@@ -158,8 +160,9 @@ function admit(request: FastifyRequest, ctx: ServerContext): void {
   };
 }
 
-function startTimeline(request: FastifyRequest, instrumentation: Instrumentation): RequestTimeline {
+function startTimeline(request: FastifyRequest, instrumentation: Instrumentation, generation: boolean): RequestTimeline {
   const timeline = instrumentation.startRequest(request.id);
+  timeline.generation = generation;
   timeline.http.set(HttpPoint.received, (request.raw as TimedRequest)[RECEIVED] ?? now());
   timeline.route = `${request.method} ${request.routeOptions.url ?? request.url}`;
   timeline.traceparent = readTraceparent(request.headers.traceparent);

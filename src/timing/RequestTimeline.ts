@@ -15,6 +15,8 @@ export class RequestTimeline {
   readonly tokenWritten = new GrowableFloat64();
   trace: RequestTrace | undefined;
   route = "";
+  /** A generation request (an API POST), not a read of models or serving info: what the live views list. */
+  generation = false;
   status = 0;
   /** The connection closed before the response was complete. */
   aborted = false;

@@ -5,12 +5,13 @@
  * /debug/distributions), from marks already taken.
  */
 import { now } from "./clock.js";
-import { durations, isGeneration, rounded } from "./liveView.js";
+import { durations } from "./liveView.js";
 import { HttpPoint } from "./points.js";
 import { LogHistogram, type HistogramJson } from "./LogHistogram.js";
 import { hopOf, stats, type Stats } from "./requestBreakdown.js";
 import type { RequestTimeline } from "./RequestTimeline.js";
 import type { TimelineStore } from "./TimelineStore.js";
+import { statsJson } from "./timelineJson.js";
 
 export interface LatencyHistogramsJson {
   ttft_ms: HistogramJson;
@@ -36,7 +37,8 @@ export interface DistributionsJson extends LatencyHistogramsJson {
 /**
  * A finished request's inter-token gaps, binned once: the charts ask every
  * few seconds for the last minute, and a request's deliveries do not change
- * once it has ended (but for a cancelled one's). Weak: a timeline that leaves the ring takes its bins
+ * once it has ended (cancelled ones, whose deliveries may still grow after
+ * their end, are not charted). Weak: a timeline that leaves the ring takes its bins
  * with it.
  */
 const gapBins = new WeakMap<RequestTimeline, LogHistogram>();
@@ -47,7 +49,7 @@ function gapsOf(t: RequestTimeline): LogHistogram {
     h = new LogHistogram();
     const delivered = t.trace?.tokenDelivered;
     for (let i = 1; delivered && i < delivered.length; i++) h.add(delivered.get(i) - delivered.get(i - 1));
-    if (!t.aborted) gapBins.set(t, h); // a cancelled request's deliveries may still grow after its end
+    gapBins.set(t, h);
   }
   return h;
 }
@@ -84,7 +86,7 @@ export function distributions(timelines: TimelineStore, seconds: number, at = no
   const byEngine = new Map<string, Samples>();
   for (const t of timelines.recent()) {
     const ended = t.http.get(HttpPoint.response_ended);
-    if (!isGeneration(t) || Number.isNaN(ended) || ended < since || t.status >= 400 || t.aborted) continue;
+    if (!t.generation || Number.isNaN(ended) || ended < since || t.status >= 400 || t.aborted) continue;
     const d = durations(t, ended);
     all.add(t, d);
     const hop = hopOf(t, d.e2e);
@@ -99,7 +101,7 @@ export function distributions(timelines: TimelineStore, seconds: number, at = no
   }
   const engines: Record<string, EngineDistributionsJson> = {};
   for (const [name, s] of byEngine) {
-    engines[name] = { ...s.histograms(), ours_ms: rounded(stats(s.ours)), network_and_front_ms: rounded(stats(s.front)), backend_engine_ms: rounded(stats(s.backendEngine)) };
+    engines[name] = { ...s.histograms(), ours_ms: statsJson(stats(s.ours)), network_and_front_ms: statsJson(stats(s.front)), backend_engine_ms: statsJson(stats(s.backendEngine)) };
   }
   return { seconds, ...all.histograms(), engines };
 }

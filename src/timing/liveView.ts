@@ -11,7 +11,7 @@ import { HttpPoint, RequestPoint } from "./points.js";
 import { latencies, stats, type Stats } from "./requestBreakdown.js";
 import type { RequestTimeline } from "./RequestTimeline.js";
 import type { TimelineStore } from "./TimelineStore.js";
-import { ms } from "./timelineJson.js";
+import { ms, statsJson } from "./timelineJson.js";
 
 export type LivePhase = "receiving" | "tokenizing" | "queued" | "prefill" | "decoding" | "relaying" | "writing";
 
@@ -66,9 +66,6 @@ function deliveredSince(t: RequestTimeline, since: number): number {
   for (let i = (d?.length ?? 0) - 1; d && i >= 0 && d.get(i) >= since; i--) n++;
   return n;
 }
-
-/** Every generation route is a POST; the GETs (models, serving info) are not requests to show. */
-export const isGeneration = (t: RequestTimeline): boolean => t.route.startsWith("POST ");
 
 /** The window the percentiles and throughput cover. */
 export const WINDOW_S = 60;
@@ -132,8 +129,6 @@ function recent(t: RequestTimeline, d: ReturnType<typeof durations>, ended: numb
   };
 }
 
-/** Stats in ms to the µs, for JSON. */
-export const rounded = (s: Stats): Stats => ({ n: s.n, mean: ms(s.mean), p50: ms(s.p50), p90: ms(s.p90), max: ms(s.max) });
 
 export function liveView(timelines: TimelineStore, at = now()): LiveViewJson {
   const inFlight: LiveRequestJson[] = [];
@@ -146,7 +141,7 @@ export function liveView(timelines: TimelineStore, at = now()): LiveViewJson {
   const since = at - WINDOW_S * 1000;
   // The whole ring (it is bounded): a request received long ago may still be running.
   for (const t of timelines.recent()) {
-    if (!isGeneration(t)) continue;
+    if (!t.generation) continue;
     const ended = t.http.get(HttpPoint.response_ended);
     if (Number.isNaN(ended) || ended >= at - 1000) lastSecond += deliveredSince(t, at - 1000);
     if (Number.isNaN(ended)) {
@@ -167,6 +162,6 @@ export function liveView(timelines: TimelineStore, at = now()): LiveViewJson {
     running: inFlight,
     recent: finished,
     tokens_last_second: lastSecond,
-    window: { seconds: WINDOW_S, requests: e2e.length, tokens_per_second: Math.round((tokens / WINDOW_S) * 10) / 10, ttft_ms: rounded(stats(ttft)), tpot_ms: rounded(stats(tpot)), e2e_ms: rounded(stats(e2e)) },
+    window: { seconds: WINDOW_S, requests: e2e.length, tokens_per_second: Math.round((tokens / WINDOW_S) * 10) / 10, ttft_ms: statsJson(stats(ttft)), tpot_ms: statsJson(stats(tpot)), e2e_ms: statsJson(stats(e2e)) },
   };
 }

@@ -12,7 +12,8 @@ export const ms = (x: number | null | undefined): number | null => (x == null ||
 /** For times that are always there (a span's start and length, a duration every request has). */
 const msOf = (x: number): number => Math.round(x * 1000) / 1000;
 
-function statsJson(s: Stats): StatsJson {
+/** Stats in ms to the µs, for JSON. */
+export function statsJson(s: Stats): StatsJson {
   return { n: s.n, mean: ms(s.mean), p50: ms(s.p50), p90: ms(s.p90), max: ms(s.max) };
 }
 
