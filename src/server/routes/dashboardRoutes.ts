@@ -46,23 +46,26 @@ export function registerDashboardRoutes(app: FastifyInstance, ctx: ServerContext
     }
     return `data: ${JSON.stringify({ model: ctx.engine.modelName, state: ctx.engine.state, engine, ...liveView(i.timelines) })}\n\n`;
   };
-  const tick = (): void => {
+  /** Runs a feed's work and counts its main-thread time (llm_serving_debug_view_seconds_total). */
+  const timed = <T>(view: "stream" | "steps" | "distributions", work: () => T): T => {
     const started = now();
-    const data = snapshot();
-    for (const res of watchers) {
-      // A watcher that does not read (a laptop asleep) is dropped rather than buffered for without bound.
-      if (res.writableLength > MAX_UNREAD_BYTES) res.destroy();
-      else res.write(data);
-    }
-    ctx.instrumentation?.metrics.observeView("stream", now() - started);
+    const result = work();
+    ctx.instrumentation?.metrics.observeView(view, now() - started);
+    return result;
   };
+  const tick = (): void =>
+    timed("stream", () => {
+      const data = snapshot();
+      for (const res of watchers) {
+        // A watcher that does not read (a laptop asleep) is dropped rather than buffered for without bound.
+        if (res.writableLength > MAX_UNREAD_BYTES) res.destroy();
+        else res.write(data);
+      }
+    });
   /** A feed's JSON, made here rather than by fastify so that its time is counted with the rest of the view's. */
   const timedJson = (view: "steps" | "distributions", reply: FastifyReply, build: () => unknown): string => {
-    const started = now();
-    const body = JSON.stringify(build());
-    ctx.instrumentation?.metrics.observeView(view, now() - started);
     void reply.type("application/json; charset=utf-8");
-    return body;
+    return timed(view, () => JSON.stringify(build()));
   };
   const leave = (res: ServerResponse): void => {
     watchers.delete(res);
@@ -78,9 +81,7 @@ export function registerDashboardRoutes(app: FastifyInstance, ctx: ServerContext
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" });
-    const started = now();
-    res.write(snapshot());
-    ctx.instrumentation.metrics.observeView("stream", now() - started);
+    timed("stream", () => res.write(snapshot()));
     watchers.add(res);
     res.on("close", () => leave(res));
     timer ??= setInterval(tick, STREAM_INTERVAL_MS);
