@@ -179,10 +179,9 @@ function render(s: Snapshot): void {
   liveRows("recent", s.recent.map((r) => ({ id: r.id, cells: [r.id, path(r.route), String(r.status), r.finish_reason ?? "", String(r.generated_tokens), dur(r.e2e_ms), dur(r.ttft_ms), dur(r.tpot_ms)] })));
 }
 
-const STEPS_NOTE = "Bar height: batch size; marked above the bars: the chosen request's steps. Hover a bar for the requests it carried (or focus the timeline and use the arrow keys), click it (or Enter) to open it. It holds still while the pointer or the focus is on it.";
+/** How to read the step timeline: the page's own text (index.html), to which the live view adds what it left out. */
+const STEPS_NOTE = $("steps-note").textContent ?? "";
 let stepWindow: StepWindow | undefined;
-/** The window the step timeline shows: older than stepWindow while it is held still. */
-let drawnSteps: StepWindow | undefined;
 const heldSteps = new HeldSteps();
 
 function drawSteps(): void {
@@ -191,10 +190,7 @@ function drawSteps(): void {
   // Held still while the pointer or the keyboard is on it, as the lists are: under load every bar moves each second, and the one pointed at would slide away.
   const paused = box.matches(":hover") || box.contains(document.activeElement);
   box.classList.toggle("paused", paused);
-  if (!paused) {
-    renderSteps(box, stepWindow, box.clientWidth || 640, selected, showWindowStep);
-    drawnSteps = stepWindow;
-  }
+  if (!paused) renderSteps(box, stepWindow, box.clientWidth || 640, selected, showWindowStep);
   const batch = $("chart-batch");
   batch.replaceChildren();
   renderDecodeByBatch(batch, stepWindow.steps);
@@ -252,9 +248,9 @@ async function refreshCharts(): Promise<void> {
 async function showRequest(id: string): Promise<void> {
   selected = id;
   drawSteps();
+  for (const tr of document.querySelectorAll<HTMLElement>("tbody tr")) tr.setAttribute("aria-selected", String(tr.dataset.id === id));
+  $("waterfall-id").textContent = id;
   if (offline) {
-    for (const tr of document.querySelectorAll<HTMLElement>("tbody tr")) tr.setAttribute("aria-selected", String(tr.dataset.id === id));
-    $("waterfall-id").textContent = id;
     const record = offline.get(id);
     if (record) drawRequest(record);
     const client = offlineClientE2e.get(id);
@@ -262,8 +258,6 @@ async function showRequest(id: string): Promise<void> {
     if (record && client !== undefined && !record.route.startsWith("client")) $("waterfall-summary").textContent += ` · client e2e ${f(client)} ms (${f(client - record.durations.e2e)} ms outside the server)`;
     return;
   }
-  for (const tr of document.querySelectorAll<HTMLElement>("tbody tr")) tr.setAttribute("aria-selected", String(tr.dataset.id === id));
-  $("waterfall-id").textContent = id;
   const ticket = ++showing;
   const missing = (why: string): void => {
     $("waterfall-summary").textContent = why;
@@ -316,9 +310,8 @@ function drawRequest(record: RequestRecord): void {
 }
 
 /** A step of the live step timeline, opened by a click on its bar. */
-function showWindowStep(id: number): void {
-  const st = (drawnSteps ?? stepWindow)?.steps.find((x) => x.id === id);
-  if (st) renderStepDetail($("step-detail"), { id, dur: st.dur, rows: st.rows, decode: st.decode, requests: st.requests.map((r) => ({ id: r })) }, (other) => void showRequest(other));
+function showWindowStep(st: StepWindow["steps"][number]): void {
+  renderStepDetail($("step-detail"), { id: st.id, dur: st.dur, rows: st.rows, decode: st.decode, requests: st.requests.map((r) => ({ id: r })) }, (other) => void showRequest(other));
 }
 
 /** Files from disk: server timelines (--timeline-file) and client records (bench --records), joined by id; the live feed stops. */
@@ -329,7 +322,7 @@ function openRecords(texts: readonly string[], name: string): void {
   const parts = [run.servers ? `${run.servers} server timelines` : "", run.clients ? `${run.clients} client records` : "", run.skipped ? `${run.skipped} other lines skipped` : ""].filter((p) => p !== "");
   status(`offline: ${name}, ${run.requests.size} requests${parts.length ? ` (${parts.join(", ")})` : ""}`, "");
   // Nothing live stays on the page: the file's requests only.
-  stepWindow = drawnSteps = undefined;
+  stepWindow = undefined;
   heldSteps.clear();
   clearDistributions();
   for (const id of ["chart-batch", "chart-context", "chart-queue", "chart-throughput", "steps", "gauges", "window"]) $(id).replaceChildren();

@@ -33,27 +33,28 @@ const AXIS_H = 18;
 /** A pointer this close to a bar (px) points at it: most bars are narrower than a pixel. */
 const NEAR_PX = 3;
 
-/** What the listeners, made once, read: the window drawn last. */
+/**
+ * What the listeners, made once, read: the window drawn last. The page does
+ * not redraw the timeline while the pointer or the focus is on it, so a
+ * cursor or a hover tip never outlives the window it was made on.
+ */
 interface Drawn {
   steps: Step[];
   scale: number;
-  onStep: (step: number) => void;
-  /** The step the arrow keys are on, kept across redraws while it is in the window and the timeline has the focus. */
+  onStep: (step: Step) => void;
+  /** The step the arrow keys are on (while the timeline has the focus). */
   cursor: number | undefined;
-  /** Where the pointer is over the timeline (client px), so that a redraw names the step now under it. */
-  pointerX: number | undefined;
 }
 
 const drawn = new WeakMap<HTMLElement, Drawn>();
 
 /** `onStep`: a click on a step's bar, or Enter on it, opens it. */
-export function renderSteps(container: HTMLElement, w: StepWindow, width: number, selected: string | undefined, onStep: (step: number) => void): void {
+export function renderSteps(container: HTMLElement, w: StepWindow, width: number, selected: string | undefined, onStep: (step: Step) => void): void {
   const plotW = Math.max(200, width - LABEL_W - 40);
   const scale = plotW / w.window_ms;
   // Made anew when the page cleared the container (a file opened).
   const state = container.querySelector("svg") ? drawn.get(container)! : listen(container);
-  const lost = state.cursor !== undefined && !w.steps.some((s) => s.id === state.cursor);
-  Object.assign(state, { steps: w.steps, scale, onStep, cursor: lost ? undefined : state.cursor });
+  Object.assign(state, { steps: w.steps, scale, onStep });
   const svg = container.querySelector("svg")!;
   svg.replaceChildren();
   const height = AXIS_H + LANE_H + EVENT_H + 8;
@@ -74,10 +75,6 @@ export function renderSteps(container: HTMLElement, w: StepWindow, width: number
   for (const kind of ["decode", "prefill"] as const) if (paths[kind].length > 0) el("path", { d: paths[kind].join(""), class: `step ${kind}` }, svg);
   for (const s of mine) el("rect", { x: LABEL_W + s.start * scale, y: AXIS_H - 3, width: Math.max(s.dur * scale, 1), height: 4, class: `step ${s.prefill ? "prefill" : "decode"} mine`, "data-step": s.id, "data-requests": s.requests.join(" ") }, svg);
   for (const e of w.events) el("rect", { x: LABEL_W + e.start * scale, y: AXIS_H + LANE_H + 2, width: Math.max(e.dur * scale, 1), height: EVENT_H - 2, class: e.type, "data-event": e.type, "data-tip": `${e.type === "gc" ? `GC ${e.kind ?? ""}` : "event-loop stall"}: ${f(e.dur)} ms` }, svg);
-  const cursor = state.steps.find((s) => s.id === state.cursor);
-  if (cursor) moveCursor(container, state, cursor);
-  else if (state.pointerX !== undefined) hover(container, state, state.pointerX);
-  else if (lost) tip(container, undefined);
 }
 
 function axis(svg: SVGSVGElement, windowMs: number, scale: number, height: number): void {
@@ -98,29 +95,25 @@ function axis(svg: SVGSVGElement, windowMs: number, scale: number, height: numbe
 
 /** The timeline's svg, its hover tip and its listeners, made once per container. */
 function listen(container: HTMLElement): Drawn {
-  const state: Drawn = { steps: [], scale: 1, onStep: () => undefined, cursor: undefined, pointerX: undefined };
+  const state: Drawn = { steps: [], scale: 1, onStep: () => undefined, cursor: undefined };
   drawn.set(container, state);
   const svg = el("svg", { role: "group", tabindex: 0, "aria-describedby": "steps-tip" }, container);
   // A chosen request's mark names its step; elsewhere the step is the one nearest the pointer.
   const at = (e: MouseEvent): Step | undefined => {
     const named = (e.target as Element).getAttribute("data-step");
-    return named !== null ? state.steps.find((s) => s.id === Number(named)) : stepAt(svg, state, e.clientX);
+    return named !== null ? state.steps.find((s) => s.id === Number(named)) : nearestStep(state.steps, (e.clientX - svg.getBoundingClientRect().left - LABEL_W) / state.scale, NEAR_PX / state.scale);
   };
   svg.addEventListener("click", (e) => {
     const s = at(e);
-    if (s) state.onStep(s.id);
+    if (s) state.onStep(s);
   });
   svg.addEventListener("mousemove", (e) => {
-    state.pointerX = e.clientX;
     const event = (e.target as Element).getAttribute("data-tip");
     const s = event === null ? at(e) : undefined;
     svg.style.cursor = s ? "pointer" : "";
     tip(container, event ?? (s ? describe(s) : undefined), e.clientX - container.getBoundingClientRect().left);
   });
-  svg.addEventListener("mouseleave", () => {
-    state.pointerX = undefined;
-    tip(container, undefined);
-  });
+  svg.addEventListener("mouseleave", () => tip(container, undefined));
   const dropCursor = (): void => {
     state.cursor = undefined;
     svg.querySelector(".cursor")?.remove();
@@ -134,20 +127,10 @@ function listen(container: HTMLElement): Drawn {
     if (next !== undefined && state.steps[next]) {
       e.preventDefault();
       moveCursor(container, state, state.steps[next]);
-    } else if (e.key === "Enter" && state.cursor !== undefined) state.onStep(state.cursor);
+    } else if (e.key === "Enter" && i >= 0) state.onStep(state.steps[i]);
     else if (e.key === "Escape") dropCursor();
   });
   return state;
-}
-
-function stepAt(svg: SVGSVGElement, state: Drawn, clientX: number): Step | undefined {
-  return nearestStep(state.steps, (clientX - svg.getBoundingClientRect().left - LABEL_W) / state.scale, NEAR_PX / state.scale);
-}
-
-/** The tip of the step now under a pointer that has not moved (the bars moved under it). */
-function hover(container: HTMLElement, state: Drawn, clientX: number): void {
-  const s = stepAt(container.querySelector("svg")!, state, clientX);
-  tip(container, s ? describe(s) : undefined, clientX - container.getBoundingClientRect().left);
 }
 
 function moveCursor(container: HTMLElement, state: Drawn, s: Step): void {
