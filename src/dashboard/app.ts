@@ -253,9 +253,6 @@ async function showRequest(id: string): Promise<void> {
   if (offline) {
     const record = offline.get(id);
     if (record) drawRequest(record);
-    const client = offlineClientE2e.get(id);
-    // Joined: what the client measured beside what the server did (clocks differ: only durations compare).
-    if (record && client !== undefined && !record.route.startsWith("client")) $("waterfall-summary").textContent += ` · client e2e ${f(client)} ms (${f(client - record.durations.e2e)} ms outside the server)`;
     return;
   }
   const ticket = ++showing;
@@ -300,7 +297,10 @@ let drawnRecord: RequestRecord | undefined;
 
 function drawRequest(record: RequestRecord): void {
   drawnRecord = record;
-  $("waterfall-summary").textContent = summaryLine(record);
+  const client = offline ? offlineClientE2e.get(record.id) : undefined;
+  // Joined: what the client measured beside what the server did (clocks differ: only durations compare).
+  const joined = client !== undefined && !record.route.startsWith("client") ? ` · client e2e ${f(client)} ms (${f(client - record.durations.e2e)} ms outside the server)` : "";
+  $("waterfall-summary").textContent = summaryLine(record) + joined;
   const box = $("waterfall");
   $("step-detail").hidden = true;
   renderWaterfall(box, record, box.clientWidth || 640, (id) => {
