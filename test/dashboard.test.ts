@@ -12,7 +12,6 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,6 +23,7 @@ import { writeClientRecords } from "../src/bench/clientRecords.js";
 import { protocol } from "../src/bench/protocols.js";
 import { forceGc } from "./helpers/forceGc.js";
 import { jsonOf, postJson, startTestServer, waitFor, withTestServer, type TestServer } from "./helpers/serverHarness.js";
+import { spawnCli } from "./helpers/cli.js";
 
 /** What the in-page code below uses of the page's globals: the tests compile without the DOM's types. */
 interface InPageElement {
@@ -43,20 +43,13 @@ const ALL_SHOTS = process.env.DASHBOARD_SCREENSHOTS ? join(import.meta.dirname, 
 
 /** `llm-serving dashboard FILE…` on a free port, for `use` to visit its URL (the page on those files). */
 async function withDashboardCli(files: readonly string[], use: (url: string) => Promise<void>): Promise<void> {
-  const cli = spawn(process.execPath, [join(import.meta.dirname, "..", "src", "cli", "main.js"), "dashboard", ...files, "--port", "0"], { stdio: ["ignore", "ignore", "pipe"] });
+  const dashboard = spawnCli(["dashboard", ...files, "--port", "0"]);
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      let err = "";
-      cli.stderr.on("data", (d) => {
-        err += d;
-        const m = /(http:\/\/\S+\/dashboard\?offline=\S+)/.exec(err);
-        if (m) resolve(m[1]);
-      });
-      cli.on("exit", (code) => reject(new Error(`dashboard exited ${code}: ${err}`)));
-    });
-    await use(url);
+    const offline = /(http:\/\/\S+\/dashboard\?offline=\S+)/;
+    await dashboard.until(offline);
+    await use(offline.exec(dashboard.stderr())![1]);
   } finally {
-    cli.kill("SIGTERM");
+    dashboard.stop();
   }
 }
 
@@ -219,9 +212,11 @@ for (const b of BROWSERS) {
       await page.waitForSelector("[data-chart=itl] rect.bar", { timeout: 7000 });
       const d = await jsonOf(fetch(`${s.url}/debug/distributions`));
       for (const chart of ["ttft", "itl", "e2e"]) {
-        const counts = await page.$$eval(`[data-chart=${chart}] rect.bar`, (rects) => rects.map((r) => Number(r.getAttribute("data-value"))));
-        // The chart's title says how many values it holds: its bars add up to that.
-        const title = (await page.$eval(`[data-chart=${chart}]`, (svg) => svg.getAttribute("aria-label"))) ?? "";
+        // The chart's title says how many values it holds: its bars add up to that. Both read at once, as a refresh may come between two reads.
+        const { counts, title } = await page.$eval(`[data-chart=${chart}]`, (svg) => ({
+          counts: Array.from(svg.querySelectorAll("rect.bar"), (r) => Number((r as { getAttribute(name: string): string | null }).getAttribute("data-value"))),
+          title: svg.getAttribute("aria-label") ?? "",
+        }));
         const n = Number(/\((\d+)\)$/.exec(title)?.[1]);
         assert.ok(n > 0, `${chart}: ${title}`);
         assert.equal(counts.reduce((a, b) => a + b, 0), n, `${chart}: the bars hold every value`);

@@ -5,6 +5,7 @@
  * both (.ci/run); a missing one fails its tests, saying so, rather than
  * skipping them.
  */
+import { EventEmitter } from "node:events";
 import { existsSync } from "node:fs";
 import { chromium, firefox, type Browser } from "playwright-core";
 
@@ -28,43 +29,77 @@ export async function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 }
 
-/** The slice of playwright's in-process server objects that tolerateMissingMediaOverride reaches into. */
-interface BidiSession {
+/** The slice of playwright's in-process WebDriver BiDi session that tolerateMissingCommands patches. */
+interface BidiSessionPrototype {
   send(method: string, params: unknown): Promise<unknown>;
+  addFrameBrowsingContext?: unknown;
+  [PATCHED]?: true;
 }
 
+const PATCHED = Symbol("llm-serving tolerates missing BiDi commands");
+
 /**
- * Firefox ESR 153's WebDriver BiDi has no emulation.setMediaFeaturesOverride,
- * which playwright-core 1.65 sends for every new context (to set
- * prefers-color-scheme), so newPage() fails with "unknown command". Only that
- * answer to only that command is let through as done: the pages under test
- * have no colour-scheme styles, and headless Firefox is light already. Any
- * other failure, and every other command, is untouched; once Firefox knows
- * the command it is really sent and really applied.
+ * Commands playwright-core 1.65 sends that a stock Firefox ESR may not know
+ * (ESR 140, Debian bookworm's, knows none of these; ESR 153 lacks the media
+ * override). None matters to the pages under test: playwright keeps response
+ * bodies (`network.addDataCollector`), and the tests read none through it;
+ * it refuses downloads (`browser.setDownloadBehavior`), and the pages start
+ * none; it emulates the colour scheme, the screen's size and its orientation,
+ * and the pages have no styles for either (the viewport, which they do use,
+ * is set by `browsingContext.setViewport`, which every ESR knows).
  */
-function tolerateMissingMediaOverride(browser: Browser): void {
-  // The browser runs in this process: its server side is reachable, though not a public API.
-  const connection = (browser as unknown as { _connection?: { toImpl?: (x: unknown) => { _browserSession?: BidiSession } | undefined } })._connection;
-  const session = connection?.toImpl?.(browser)?._browserSession;
-  // A playwright whose internals moved: no shim, and newPage() shows the real error if it is still needed.
-  if (!session || typeof session.send !== "function") return;
-  const send = session.send.bind(session);
-  session.send = async (method, params) => {
+const OPTIONAL_COMMANDS = new Set([
+  "network.addDataCollector",
+  "browser.setDownloadBehavior",
+  "emulation.setMediaFeaturesOverride",
+  "emulation.setScreenSettingsOverride",
+  "emulation.setScreenOrientationOverride",
+]);
+
+/**
+ * Only an "unknown command" answer to only those commands is let through as
+ * done; any other failure, and every other command, is untouched, and once
+ * Firefox knows a command it is really sent and really applied.
+ */
+function tolerateMissingCommands(proto: BidiSessionPrototype): void {
+  if (proto[PATCHED]) return;
+  proto[PATCHED] = true;
+  const send = proto.send;
+  proto.send = async function (this: unknown, method: string, params: unknown) {
     try {
-      return await send(method, params);
+      return await send.call(this, method, params);
     } catch (err) {
-      if (method === "emulation.setMediaFeaturesOverride" && /unknown command/.test((err as Error).message)) return {};
+      if (OPTIONAL_COMMANDS.has(method) && /unknown command/.test((err as Error).message)) return {};
       throw err;
     }
   };
 }
 
+/**
+ * Runs a Firefox launch with its BiDi session class patched as above. The
+ * first command goes out before launch() returns, and the class is not
+ * exported, so it is caught where every session starts: its EventEmitter
+ * constructor calls setMaxListeners. (Not a public API: a playwright whose
+ * internals moved is left unpatched, and shows the real error.)
+ */
+async function withOptionalBidiCommands(launch: () => Promise<Browser>): Promise<Browser> {
+  const setMaxListeners = EventEmitter.prototype.setMaxListeners;
+  EventEmitter.prototype.setMaxListeners = function (this: EventEmitter, n: number) {
+    const proto = Object.getPrototypeOf(this) as BidiSessionPrototype;
+    if (typeof proto.send === "function" && typeof proto.addFrameBrowsingContext === "function") tolerateMissingCommands(proto);
+    return setMaxListeners.call(this, n);
+  };
+  try {
+    return await launch();
+  } finally {
+    EventEmitter.prototype.setMaxListeners = setMaxListeners;
+  }
+}
+
 export async function launchFirefox(): Promise<Browser> {
   present(FIREFOX, "Firefox", "FIREFOX_PATH", "firefox-esr");
   // A "moz-" channel is what takes playwright to a stock Firefox over WebDriver BiDi (not its own patched build).
-  const browser = await firefox.launch({ channel: "moz-firefox", executablePath: FIREFOX, headless: true });
-  tolerateMissingMediaOverride(browser);
-  return browser;
+  return withOptionalBidiCommands(() => firefox.launch({ channel: "moz-firefox", executablePath: FIREFOX, headless: true }));
 }
 
 export const BROWSERS: readonly BrowserKind[] = [
