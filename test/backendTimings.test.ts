@@ -19,9 +19,9 @@ import { readClientRecords } from "../src/bench/clientRecords.js";
 import { LoadClient, type ClientRecord } from "../src/bench/LoadClient.js";
 import { protocol, PROTOCOLS, type ProtocolName } from "../src/bench/protocols.js";
 import { startTestServer, type TestServer } from "./helpers/serverHarness.js";
+import { cli } from "./helpers/cli.js";
 
 const run = promisify(execFile);
-const cli = join(import.meta.dirname, "..", "src", "cli", "main.js");
 
 const close = (x: number, y: number, what: string): void => assert.ok(Math.abs(x - y) < 1e-9, `${what}: ${x} vs ${y}`);
 

@@ -20,9 +20,9 @@ import { now } from "../src/timing/clock.js";
 import { STEP_TREE } from "../src/timing/points.js";
 import { forceGc } from "./helpers/forceGc.js";
 import { sharedTestServer } from "./helpers/serverHarness.js";
+import { cli } from "./helpers/cli.js";
 
 const run = promisify(execFile);
-const cli = join(import.meta.dirname, "..", "src", "cli", "main.js");
 const shared = sharedTestServer({ rows: 4, contextSize: 1024 });
 const url = (): string => shared.get().url;
 

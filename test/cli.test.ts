@@ -6,9 +6,9 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
 import { tinyModelPath } from "./helpers/tinyModel.js";
+import { cli } from "./helpers/cli.js";
 
 const run = promisify(execFile);
-const cli = join(import.meta.dirname, "..", "src", "cli", "main.js");
 
 test("generate streams text from a model and says when it is synthetic", async () => {
   const { stdout, stderr } = await run(process.execPath, [cli, "generate", "--model", await tinyModelPath(), "--prompt", "Hello", "--max-new-tokens", "12", "--seed", "3", "--temperature", "0.8"]);

@@ -17,6 +17,7 @@ import { loadLlama } from "./llama.js";
 import { describeModel, longestTokenBytes, type ModelInfo } from "./modelInfo.js";
 import type { GpuChoice, GpuLayers, Placement } from "./gpu.js";
 import { addonOf, newAddonSampler, type AddonContext } from "./internals.js";
+import { onePoolThread } from "./libuvPool.js";
 import { PromptTokenizer } from "./PromptTokenizer.js";
 import { RowSampler } from "./RowSampler.js";
 import { GREEDY, samplerConfig, type SamplingParams } from "./Sampling.js";
@@ -45,6 +46,26 @@ export interface AgentOptions {
   gpu?: GpuChoice;
   /** Layers on the GPU when one is used. Default "auto": as many as fit. */
   gpuLayers?: GpuLayers;
+  /**
+   * "auto" (the default): queue each step's sampling right behind its decode
+   * when the libuv pool has one thread (see libuvPool.ts), else after the
+   * decode has come back to JS. "awaited": always the latter.
+   */
+  sampling?: "auto" | "awaited";
+}
+
+/**
+ * How a step's sampling follows its decode: "chained" queued behind it on
+ * the one pool thread, or "awaited" once the decode's result is back in JS
+ * (a second hand-off to the pool, 0.05–0.09 ms per step; docs/engine-speed.md).
+ */
+export type SamplingHandOff = "chained" | "awaited";
+
+/** For the start line. */
+export function describeSampling(s: SamplingHandOff): string {
+  return s === "chained"
+    ? "queued behind each decode (one libuv pool thread)"
+    : "after each decode returns to JS (the libuv pool may have more than one thread: UV_THREADPOOL_SIZE is not 1)";
 }
 
 
@@ -132,6 +153,7 @@ export class Agent {
     readonly batchTokens: number,
     modelPath: string,
     devices: string[],
+    readonly sampling: SamplingHandOff,
   ) {
     this.pool = new SequencePool(samplers, (row) => this.clearRow(row));
     this.info = describeModel(model);
@@ -158,7 +180,8 @@ export class Agent {
         flashAttention: options.flashAttention ?? true,
         failedCreationRemedy: false,
       });
-      const agent = new Agent(model, context, addonOf(context), samplers, context.contextSize, batchTokens, options.modelPath, devices);
+      const sampling: SamplingHandOff = options.sampling !== "awaited" && (await onePoolThread()) ? "chained" : "awaited";
+      const agent = new Agent(model, context, addonOf(context), samplers, context.contextSize, batchTokens, options.modelPath, devices, sampling);
       if (options.warmup ?? true) await agent.warmup();
       return agent;
     } catch (err) {
@@ -233,13 +256,17 @@ export class Agent {
         () => undefined,
         (err: unknown) => err ?? new Error("llama_decode failed"),
       );
+      const chained = this.sampling === "chained" ? this.sampleAll(inputs, batch, logitIndex) : undefined;
       this.decodeStarted();
       const failure = await decoded;
       times.decodeEnd = now();
       if (failure === undefined) {
         for (const i of batch) inputs[i].row.position += inputs[i].tokens.length;
-        await this.sample(inputs, batch, logitIndex, outputs);
+        const sampled = await (chained ?? this.sample(inputs, batch, logitIndex));
+        for (const [i, output] of sampled) outputs[i] = output;
       } else {
+        // A chained sampling read logits no decode wrote: its tokens are dropped, once it has run (the row's sampler is in use until then).
+        await chained;
         for (const i of batch) outputs[i] = errorOutput(failure);
       }
     }
@@ -285,26 +312,35 @@ export class Agent {
 
   /**
    * Samples each sampling row of the batch on its own native sampler, on the
-   * libuv pool. When llama.cpp computed the outputs in another order than the
-   * batch's rows (rows of different lengths), it swaps them back lazily inside
-   * the first read of the logits; two rows sampled at once could both run that
-   * swap, and one would read the other's logits (about 1 step in 100,
-   * measured). So in such a step the first row is sampled before the others.
+   * libuv pool, once the decode is back in JS. When llama.cpp computed the
+   * outputs in another order than the batch's rows (rows of different
+   * lengths), it swaps them back lazily inside the first read of the logits;
+   * two rows sampled at once could both run that swap, and one would read the
+   * other's logits (about 1 step in 100, measured). So in such a step the
+   * first row is sampled before the others.
    */
-  private async sample(inputs: readonly RowInput[], batch: readonly number[], logitIndex: Int32Array, outputs: Array<RowOutput | undefined>): Promise<void> {
+  private async sample(inputs: readonly RowInput[], batch: readonly number[], logitIndex: Int32Array): Promise<Array<[number, RowOutput]>> {
     const sampling = batch.filter((i) => inputs[i].sample !== undefined);
-    if (sampling.length === 0) return;
-    const one = (i: number): Promise<void> =>
-      this.sampleRow(inputs[i], logitIndex[i]).then(
-        (output) => void (outputs[i] = output),
-        (err: unknown) => void (outputs[i] = errorOutput(err)),
-      );
-    let rest = sampling;
-    if (sampling.length > 1 && !sameLength(inputs, batch)) {
-      await one(sampling[0]);
-      rest = sampling.slice(1);
-    }
-    await Promise.all(rest.map(one));
+    if (sampling.length <= 1 || sameLength(inputs, batch)) return this.sampleAll(inputs, sampling, logitIndex);
+    const first = await this.sampleAll(inputs, sampling.slice(0, 1), logitIndex);
+    return first.concat(await this.sampleAll(inputs, sampling.slice(1), logitIndex));
+  }
+
+  /**
+   * Queues every sampling row's sampling at once. Chained behind the decode,
+   * on the one pool thread, they run in order after it, so neither a decode
+   * still writing nor the lazy swap above can race them.
+   */
+  private sampleAll(inputs: readonly RowInput[], rows: readonly number[], logitIndex: Int32Array): Promise<Array<[number, RowOutput]>> {
+    const sampling = rows.filter((i) => inputs[i].sample !== undefined);
+    return Promise.all(
+      sampling.map((i) =>
+        this.sampleRow(inputs[i], logitIndex[i]).then(
+          (output): [number, RowOutput] => [i, output],
+          (err: unknown): [number, RowOutput] => [i, errorOutput(err)],
+        ),
+      ),
+    );
   }
 
   private async sampleRow(input: RowInput, logitIndex: number): Promise<RowOutput> {

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { processCpuMs } from "./procStat.js";
 
 /** Relative to the compiled file, so that it works from dist/ and from any other build folder. */
-const CLI = fileURLToPath(new URL("../cli/main.js", import.meta.url));
+const CLI = fileURLToPath(new URL("../cli/launch.cjs", import.meta.url));
 
 /** `llm-serving serve` loads and warms up its model in this time, or is stuck. */
 const SERVE_START_TIMEOUT_MS = 120_000;

@@ -8,81 +8,16 @@
  * A benchmark, not a test: the machine is shared and noisy, so it reports medians and p90.
  */
 import { parseArgs } from "node:util";
-import { Agent, type RowInput } from "../agent/Agent.js";
-import { GREEDY } from "../agent/Sampling.js";
-import { Master } from "../master/Master.js";
-import type { Step } from "../master/Step.js";
+import { Agent } from "../agent/Agent.js";
 import { ensureSyntheticModel } from "../model/defaultModel.js";
 import { isPresetName, PRESETS, type PresetName } from "../model/presets.js";
-import { now } from "../timing/clock.js";
-import { STEP_SPANS, StepPoint } from "../timing/points.js";
+import { OUR_SPANS, runBare, runMaster } from "./engineRuns.js";
 import { quantile } from "./stats.js";
-
-/** Our own JS per step (the issue's "JS time"): every step span that is neither native work nor node-llama-cpp's queueing, plus the loop turn. */
-const OUR_SPANS = ["schedule", "build", "postprocess", "deliver"] as const;
 
 interface BenchConfig {
   tokens: number;
   threads: number;
   logprobs: boolean;
-}
-
-interface RunResult {
-  batch: number;
-  tokensPerSecond: number;
-  stepMs: number[];
-  spans: Record<string, number[]>;
-  /** Loop turn: from one step's `delivered` to the next step's `step_start`. */
-  loopMs: number[];
-  jsMs: number[];
-}
-
-function spanOf(step: Step, name: string): number {
-  const s = STEP_SPANS.find((x) => x.name === name)!;
-  return step.marks.span(StepPoint[s.from], StepPoint[s.to]);
-}
-
-async function runMaster(agent: Agent, batch: number, tokens: number, logprobs: boolean): Promise<RunResult> {
-  const master = new Master(agent, { maxBatchSize: batch });
-  const steps: Step[] = [];
-  master.onStep((s) => steps.push(s));
-  const started = now();
-  const streams = await Promise.all(Array.from({ length: batch }, (_, i) => master.submit({ prompt: `request number ${i} of the benchmark`, maxNewTokens: tokens, ignoreEos: true, logprobs })));
-  const done = await Promise.all(streams.map((s) => s.completion));
-  const elapsed = (now() - started) / 1000;
-  await master.close();
-  await agent.pool.whenSettled();
-  const generated = done.reduce((n, c) => n + c.generatedTokens, 0);
-  const decodeSteps = steps.filter((s, i) => i > 0 && s.rows.length === batch && s.rows.every((r) => r.kind === "decode") && i + 1 < steps.length);
-  const result: RunResult = { batch, tokensPerSecond: generated / elapsed, stepMs: [], spans: {}, loopMs: [], jsMs: [] };
-  for (const span of STEP_SPANS) result.spans[span.name] = decodeSteps.map((s) => spanOf(s, span.name));
-  for (const s of decodeSteps) {
-    const next = steps[steps.indexOf(s) + 1];
-    const loop = next.marks.get(StepPoint.step_start) - s.marks.get(StepPoint.delivered);
-    result.loopMs.push(loop);
-    result.stepMs.push(next.marks.get(StepPoint.step_start) - s.marks.get(StepPoint.step_start));
-    result.jsMs.push(OUR_SPANS.reduce((t, name) => t + spanOf(s, name), loop));
-  }
-  return result;
-}
-
-/** The same rows driven directly: one runStep after another, no scheduling, no postprocessing. */
-async function runBare(agent: Agent, batch: number, tokens: number): Promise<number[]> {
-  const rows = Array.from({ length: batch }, () => agent.pool.acquire()!);
-  const last = rows.map((_, i) => agent.tokenize(`request number ${i} of the benchmark`));
-  const stepMs: number[] = [];
-  let previous = NaN;
-  for (let t = 0; t < tokens; t++) {
-    const start = now();
-    if (t > 1) stepMs.push(start - previous);
-    previous = start;
-    const inputs: RowInput[] = rows.map((row, i) => ({ row, tokens: last[i], sample: { params: GREEDY, seed: t } }));
-    const { outputs } = await agent.runStep(inputs);
-    outputs.forEach((o, i) => (last[i] = [o.kind === "token" ? o.token : 300]));
-  }
-  for (const row of rows) agent.pool.release(row);
-  await agent.pool.whenSettled();
-  return stepMs;
 }
 
 const ms = (values: number[], q = 0.5) => quantile(values, q).toFixed(3);
@@ -91,7 +26,7 @@ async function benchPreset(preset: PresetName, batches: number[], { tokens, thre
   const path = await ensureSyntheticModel({ preset, dtype: "Q8_0", seed: 0 }, (p) => process.stderr.write(`making ${p}…\n`));
   const agent = await Agent.load({ modelPath: path, rows: Math.max(...batches), contextSize: 1024, threads });
   const shape = PRESETS[preset];
-  console.log(`\n## ${preset} Q8_0 (vocab ${shape.vocabSize}, ${shape.blockCount} layers, embedding ${shape.embeddingLength}), ${threads} thread(s), ${tokens} tokens per request, logprobs ${logprobs ? "on" : "off"}\n`);
+  console.log(`\n## ${preset} Q8_0 (vocab ${shape.vocabSize}, ${shape.blockCount} layers, embedding ${shape.embeddingLength}), ${threads} thread(s), ${tokens} tokens per request, logprobs ${logprobs ? "on" : "off"}, sampling ${agent.sampling} (UV_THREADPOOL_SIZE=1 chains it)\n`);
   console.log("| batch | tokens/s | step p50 (p90) ms | decode p50 ms | sample p50 ms | our JS p50 (p90) ms | our JS / decode | node-llama-cpp dispatch p50 ms | bare step p50 ms | step − bare ms |");
   console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   const rows: object[] = [];
@@ -105,7 +40,7 @@ async function benchPreset(preset: PresetName, batches: number[], { tokens, thre
     );
     const spans: Record<string, number> = { loop: +quantile(r.loopMs, 0.5).toFixed(4) };
     for (const [k, v] of Object.entries(r.spans)) spans[k] = +quantile(v, 0.5).toFixed(4);
-    rows.push({ preset, batch, tokensPerSecond: r.tokensPerSecond, stepP50: quantile(r.stepMs, 0.5), jsP50: js, jsP90: quantile(r.jsMs, 0.9), decodeP50: decode, bareStepP50: quantile(bare, 0.5), spansP50: spans });
+    rows.push({ preset, batch, sampling: agent.sampling, tokensPerSecond: r.tokensPerSecond, stepP50: quantile(r.stepMs, 0.5), jsP50: js, jsP90: quantile(r.jsMs, 0.9), decodeP50: decode, bareStepP50: quantile(bare, 0.5), spansP50: spans });
   }
   const columns = [...OUR_SPANS, "loop", "dispatch"];
   console.log("\nSpans, p50 ms:\n");

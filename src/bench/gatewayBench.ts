@@ -36,7 +36,7 @@ import { fixed, medianInterval, quantile } from "./stats.js";
 const say = (line: string): boolean => process.stderr.write(`bench:gateway: ${line}\n`);
 
 /** Relative to the compiled file, so that it runs from dist/ or any other build folder. */
-const CLI = fileURLToPath(new URL("../cli/main.js", import.meta.url));
+const CLI = fileURLToPath(new URL("../cli/launch.cjs", import.meta.url));
 const LEVELS = [1, 4, 8] as const;
 const MODEL_NAME = "bench";
 /** Room in each slot for the prompt beside the generated tokens. */

@@ -1,8 +1,9 @@
 /**
  * `npm run bench:vs-llama-server`: our server against llama.cpp's own
  * llama-server, built from the same llama.cpp release as our engine, on the
- * same model, threads and slots, in interleaved rounds (ours first in odd
- * rounds, theirs first in even ones). Each round measures on both: the e2e
+ * same model, threads and slots, in interleaved rounds: each measurement
+ * runs on both servers back to back, in an order that flips from one to the
+ * next and from round to round. Each round measures on both: the e2e
  * slope over a length sweep (whole responses), c = 1/4/8 streamed
  * throughput, TTFT and inter-token gaps at c = 1, the fixed overhead (e2e −
  * the engine time each server reports), and server CPU per token. Ratios
@@ -76,7 +77,8 @@ function check(records: readonly ClientRecord[], who: string): void {
 
 const tokensPerS = (records: readonly ClientRecord[]): number => records.reduce((a, r) => a + r.outputTokens, 0) / ((largest(records.map((r) => r.end)) - smallest(records.map((r) => r.sent))) / 1000);
 
-async function measure(server: BenchServer, who: string): Promise<Round> {
+/** The whole-response sweep: the e2e slope, and the fixed cost per request (e2e − the engine time the server reports). */
+async function sweepPhase(server: BenchServer, who: string): Promise<Pick<Round, "slope" | "overhead">> {
   const sweep = await load(server, LENGTHS, false, 1);
   check(sweep, who);
   const fit = linearFit(
@@ -84,26 +86,53 @@ async function measure(server: BenchServer, who: string): Promise<Round> {
     sweep.map((r) => r.end - r.sent),
   );
   const overheads = sweep.map((r) => r.end - r.sent - (r.backend ? (backendEngineMs(r.backend) ?? NaN) : NaN));
+  return { slope: fit.b, overhead: median(overheads) };
+}
+
+/** One stream alone: throughput, gaps, TTFT, the server's CPU per token and (ours) its decode span. */
+async function streamPhase(server: BenchServer, who: string): Promise<Pick<Round, "c1" | "itl" | "ttft" | "cpuPerToken" | "serverDecode">> {
   const cpuBefore = server.cpuMs();
   const [one] = await load(server, [STREAM_TOKENS], true, 1);
   const cpu = server.cpuMs() - cpuBefore;
   check([one], who);
   const gaps = one.tokens.slice(1).map((t, i) => t - one.tokens[i]);
-  const serverDecode = who === "ours" ? await decodeInServer(server, one) : NaN;
-  const c4 = await load(server, Array(4).fill(STREAM_TOKENS), true, 4);
-  const c8 = await load(server, Array(8).fill(STREAM_TOKENS), true, 8);
-  check([...c4, ...c8], who);
   return {
-    slope: fit.b,
     c1: tokensPerS([one]),
     itl: quantile(gaps, 0.5),
     ttft: one.tokens[0] - one.sent,
-    c4: tokensPerS(c4),
-    c8: tokensPerS(c8),
-    overhead: median(overheads),
     cpuPerToken: cpu / one.outputTokens,
-    serverDecode,
+    serverDecode: who === "ours" ? await decodeInServer(server, one) : NaN,
   };
+}
+
+async function concurrentPhase(server: BenchServer, who: string, concurrency: 4 | 8): Promise<Partial<Round>> {
+  const records = await load(server, Array(concurrency).fill(STREAM_TOKENS), true, concurrency);
+  check(records, who);
+  return { [`c${concurrency}`]: tokensPerS(records) };
+}
+
+const PHASES: ReadonlyArray<(server: BenchServer, who: string) => Promise<Partial<Round>>> = [
+  sweepPhase,
+  streamPhase,
+  (server, who) => concurrentPhase(server, who, 4),
+  (server, who) => concurrentPhase(server, who, 8),
+];
+
+type Side = { server: BenchServer; who: "ours" | "llama-server" };
+
+/**
+ * One round: each phase on both servers back to back, the order flipping from
+ * phase to phase and from round to round (ABBA), so that each ratio compares
+ * runs seconds apart — the shared host slows down for tens of seconds at a time.
+ */
+async function measureRound(ours: BenchServer, theirs: BenchServer, round: number): Promise<{ ours: Round; theirs: Round }> {
+  const result = { ours: {} as Partial<Round>, theirs: {} as Partial<Round> };
+  const a: Side = { server: ours, who: "ours" };
+  const b: Side = { server: theirs, who: "llama-server" };
+  for (const [i, phase] of PHASES.entries()) {
+    for (const side of (round + i) % 2 === 0 ? [a, b] : [b, a]) Object.assign(side.who === "ours" ? result.ours : result.theirs, await phase(side.server, side.who));
+  }
+  return result as { ours: Round; theirs: Round };
 }
 
 /** The p50 of the decode spans of the steps that carried the request, from our server's own records. */
@@ -126,7 +155,9 @@ async function bareEngines(binary: string, model: string, preset: PresetName): P
   const { stdout } = await run(binary, ["-m", model, "-t", String(THREADS), "-p", "0", "-n", String(STREAM_TOKENS), "-r", "2", "-o", "json"], { maxBuffer: 1 << 24 });
   const tg = (JSON.parse(stdout) as Array<{ avg_ts: number }>)[0];
   const engineBench = fileURLToPath(new URL("./engineBench.js", import.meta.url));
-  const ours = await run(process.execPath, [engineBench, "--presets", preset, "--batches", "1", "--tokens", String(STREAM_TOKENS), "--threads", String(THREADS), "--json"], { maxBuffer: 1 << 24 });
+  // With one pool thread, as the server runs (src/cli/launch.cts): the sampling is chained behind the decode alike.
+  const env = { ...process.env, UV_THREADPOOL_SIZE: "1" };
+  const ours = await run(process.execPath, [engineBench, "--presets", preset, "--batches", "1", "--tokens", String(STREAM_TOKENS), "--threads", String(THREADS), "--json"], { maxBuffer: 1 << 24, env });
   const row = (JSON.parse(ours.stdout.trim().split("\n").at(-1)!) as Array<{ decodeP50: number; stepP50: number }>)[0];
   return { llamaBench: 1000 / tg.avg_ts, ours: row.decodeP50, oursStep: row.stepP50 };
 }
@@ -158,18 +189,15 @@ async function benchPreset(preset: PresetName, rounds: number, build: { server: 
   const machine = new MachineLoad();
   const results: RoundResult[] = [];
   try {
-    // One unmeasured round each: first requests pay page faults and JIT.
-    await measure(ours, "ours");
-    await measure(theirs, "llama-server");
+    // One unmeasured round: first requests pay page faults and JIT.
+    await measureRound(ours, theirs, 0);
     for (let i = 0; i < rounds; i++) {
       machine.start([ours, theirs]);
-      const first = i % 2 === 0 ? "ours" : "theirs";
-      const a = await measure(first === "ours" ? ours : theirs, first);
-      const b = await measure(first === "ours" ? theirs : ours, first === "ours" ? "llama-server" : "ours");
+      const measured = await measureRound(ours, theirs, i);
       machine.stop();
       // Outside the load window: the bare engines are processes of their own.
       const bare = await bareEngines(build.bench, model, preset);
-      results.push(first === "ours" ? { ours: a, theirs: b, bare } : { ours: b, theirs: a, bare });
+      results.push({ ...measured, bare });
       const r = results.at(-1)!;
       say(`${preset} round ${i + 1}/${rounds}: ${METRICS.map((m) => `${m.key} ${ratio(m, r.ours, r.theirs).toFixed(3)}`).join(", ")}, decode in server / llama-bench ${(r.ours.serverDecode / bare.llamaBench).toFixed(3)}`);
     }

@@ -4,6 +4,7 @@
  * LocalEngine (master + agent, in this process) is the one there is today;
  * an engine behind HTTP can answer the same questions.
  */
+import type { SamplingHandOff } from "../agent/Agent.js";
 import type { Placement } from "../agent/gpu.js";
 import type { ModelInfo } from "../agent/modelInfo.js";
 import type { GenerationRequest } from "../master/GenerationRequest.js";
@@ -43,6 +44,8 @@ export interface EngineModel {
   rows: number;
   /** Requests that may wait for a row. */
   queueLimit: number;
+  /** How the local engine's sampling follows its decode (undefined for remote engines). */
+  sampling?: SamplingHandOff;
 }
 
 /**

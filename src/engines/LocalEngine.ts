@@ -119,6 +119,7 @@ export class LocalEngine implements Engine {
       contextNote: actual === asked ? undefined : `the context size asked for (${asked} tokens) is ${actual} tokens per request: ${why}`,
       rows: this.options.rows,
       queueLimit: this.options.queueLimit,
+      sampling: agent.sampling,
     };
   }
 

@@ -3,7 +3,8 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { join } from "node:path";
 
-export const cli = join(import.meta.dirname, "..", "..", "src", "cli", "main.js");
+/** The command as users run it: its CommonJS entry, which sizes the libuv pool before the CLI loads (src/cli/launch.cts). */
+export const cli = join(import.meta.dirname, "..", "..", "src", "cli", "launch.cjs");
 
 export interface CliOutcome {
   code: number | null;

@@ -1,6 +1,6 @@
 /** `llm-serving generate`: loads a model and streams one generation to stdout. */
 import type { Command } from "commander";
-import { Agent } from "../../agent/Agent.js";
+import { Agent, describeSampling } from "../../agent/Agent.js";
 import { describePlacement, type GpuChoice } from "../../agent/gpu.js";
 import { Master } from "../../master/Master.js";
 import { collectOption, gpuOption, integerOption, numberOption } from "../options.js";
@@ -51,6 +51,7 @@ async function generate(o: GenerateOptions): Promise<void> {
   const agent = await Agent.load({ modelPath, rows: 1, contextSize: o.contextSize, threads: o.threads, gpu: o.gpu });
   log(describeModelForUser(agent.info));
   log(`engine: ${describePlacement(agent.placement)}`);
+  log(`sampling: ${describeSampling(agent.sampling)}`);
   const master = new Master(agent);
   try {
     const stream = await master.submit({

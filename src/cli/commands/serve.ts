@@ -1,5 +1,6 @@
 /** `llm-serving serve`: the HTTP server (llm-serving, TGI and OpenAI APIs) on one model. */
 import type { Command } from "commander";
+import { describeSampling } from "../../agent/Agent.js";
 import { describePlacement, type GpuChoice, type GpuLayers } from "../../agent/gpu.js";
 import { loadLlama } from "../../agent/llama.js";
 import { assertGgufFile } from "../../model/ggufFile.js";
@@ -146,6 +147,7 @@ async function serve(flags: ServeFlags): Promise<void> {
   if (model.info && model.placement) {
     log(describeModelForUser(model.info));
     log(`engine: ${describePlacement(model.placement)}`);
+    if (model.sampling) log(`sampling: ${describeSampling(model.sampling)}`);
     if (model.contextNote) log(`note: ${model.contextNote} (see GET /info)`);
   }
   for (const e of stats.engines ?? []) {

@@ -35,5 +35,7 @@ export function modelInfo(engine: Engine): Record<string, unknown> {
     gpu_devices: placement?.devices ?? [],
     gpu_layers: placement?.gpuLayers ?? null,
     model_layers: placement?.totalLayers ?? null,
+    // ours: "chained" when each step's sampling is queued behind its decode (one libuv pool thread), else "awaited"
+    sampling: m.sampling ?? null,
   };
 }
