@@ -17,10 +17,11 @@ import { loadLlama } from "./llama.js";
 import { describeModel, longestTokenBytes, type ModelInfo } from "./modelInfo.js";
 import type { GpuChoice, GpuLayers, Placement } from "./gpu.js";
 import { addonOf, newAddonSampler, type AddonContext } from "./internals.js";
-import { onePoolThread } from "./libuvPool.js";
+import { onePoolThread, type SamplingHandOff } from "./libuvPool.js";
 import { PromptTokenizer } from "./PromptTokenizer.js";
 import { RowSampler } from "./RowSampler.js";
-import { GREEDY, samplerConfig, type SamplingParams } from "./Sampling.js";
+import { errorOutput, sampleAfterDecode, sampleAll } from "./rowSampling.js";
+import { GREEDY, type SamplingParams } from "./Sampling.js";
 import { SequencePool, type Row } from "./SequencePool.js";
 
 export interface AgentOptions {
@@ -54,19 +55,6 @@ export interface AgentOptions {
   sampling?: "auto" | "awaited";
 }
 
-/**
- * How a step's sampling follows its decode: "chained" queued behind it on
- * the one pool thread, or "awaited" once the decode's result is back in JS
- * (a second hand-off to the pool, 0.05–0.09 ms per step; docs/engine-speed.md).
- */
-export type SamplingHandOff = "chained" | "awaited";
-
-/** For the start line. */
-export function describeSampling(s: SamplingHandOff): string {
-  return s === "chained"
-    ? "queued behind each decode (one libuv pool thread)"
-    : "after each decode returns to JS (the libuv pool may have more than one thread: UV_THREADPOOL_SIZE is not 1)";
-}
 
 
 export type { ModelInfo } from "./modelInfo.js";
@@ -256,16 +244,17 @@ export class Agent {
         () => undefined,
         (err: unknown) => err ?? new Error("llama_decode failed"),
       );
-      const chained = this.sampling === "chained" ? this.sampleAll(inputs, batch, logitIndex) : undefined;
+      const chained = this.sampling === "chained" ? sampleAll(this.addon, inputs, batch, logitIndex) : undefined;
       this.decodeStarted();
       const failure = await decoded;
       times.decodeEnd = now();
       if (failure === undefined) {
         for (const i of batch) inputs[i].row.position += inputs[i].tokens.length;
-        const sampled = await (chained ?? this.sample(inputs, batch, logitIndex));
+        const sampled = await (chained ?? sampleAfterDecode(this.addon, inputs, batch, logitIndex));
         for (const [i, output] of sampled) outputs[i] = output;
       } else {
-        // A chained sampling read logits no decode wrote: its tokens are dropped, once it has run (the row's sampler is in use until then).
+        // A chained sampling read logits no decode wrote: its tokens are dropped, once it has run (the row's sampler is in use until then);
+        // the token it put in the row's penalty history makes the next configure rebuild that sampler.
         await chained;
         for (const i of batch) outputs[i] = errorOutput(failure);
       }
@@ -308,50 +297,6 @@ export class Agent {
       if (sample) logitIndex[i] = indexes[0];
     }
     return batch;
-  }
-
-  /**
-   * Samples each sampling row of the batch on its own native sampler, on the
-   * libuv pool, once the decode is back in JS. When llama.cpp computed the
-   * outputs in another order than the batch's rows (rows of different
-   * lengths), it swaps them back lazily inside the first read of the logits;
-   * two rows sampled at once could both run that swap, and one would read the
-   * other's logits (about 1 step in 100, measured). So in such a step the
-   * first row is sampled before the others.
-   */
-  private async sample(inputs: readonly RowInput[], batch: readonly number[], logitIndex: Int32Array): Promise<Array<[number, RowOutput]>> {
-    const sampling = batch.filter((i) => inputs[i].sample !== undefined);
-    if (sampling.length <= 1 || sameLength(inputs, batch)) return this.sampleAll(inputs, sampling, logitIndex);
-    const first = await this.sampleAll(inputs, sampling.slice(0, 1), logitIndex);
-    return first.concat(await this.sampleAll(inputs, sampling.slice(1), logitIndex));
-  }
-
-  /**
-   * Queues every sampling row's sampling at once. Chained behind the decode,
-   * on the one pool thread, they run in order after it, so neither a decode
-   * still writing nor the lazy swap above can race them.
-   */
-  private sampleAll(inputs: readonly RowInput[], rows: readonly number[], logitIndex: Int32Array): Promise<Array<[number, RowOutput]>> {
-    const sampling = rows.filter((i) => inputs[i].sample !== undefined);
-    return Promise.all(
-      sampling.map((i) =>
-        this.sampleRow(inputs[i], logitIndex[i]).then(
-          (output): [number, RowOutput] => [i, output],
-          (err: unknown): [number, RowOutput] => [i, errorOutput(err)],
-        ),
-      ),
-    );
-  }
-
-  private async sampleRow(input: RowInput, logitIndex: number): Promise<RowOutput> {
-    const sample = input.sample!;
-    const top = sample.topLogprobs ?? 0;
-    const sampler = input.row.sampler.configure(samplerConfig(sample.params, sample.seed, sample.penaltyTokens));
-    const [token, probabilities, confidence] = await this.addon.sampleToken(logitIndex, sampler, top > 0, sample.logprob === true);
-    if (token === -1 || token == null) return { kind: "error", error: new Error("the engine returned no token") };
-    const output: RowOutput = { kind: "token", token, logprob: confidence == null ? NaN : Math.log(confidence) };
-    if (top > 0 && probabilities) output.top = topOf(probabilities, top);
-    return output;
   }
 
   /** The master hands the previous step's events over now; its failure must not stop the decode's step. */
@@ -409,28 +354,8 @@ export class Agent {
   }
 }
 
-function errorOutput(err: unknown): RowOutput {
-  return { kind: "error", error: err instanceof Error ? err : new Error(String(err)) };
-}
-
-/**
- * Rows of equal length in row order come out of llama.cpp in order, so
- * nothing is swapped back and sampling needs no ordering (see sample()).
- */
-function sameLength(inputs: readonly RowInput[], batch: readonly number[]): boolean {
-  for (const i of batch) if (inputs[i].tokens.length !== inputs[batch[0]].tokens.length) return false;
-  return true;
-}
-
 /** Input positions sorted by row index. */
 function rowOrder(inputs: readonly RowInput[]): number[] {
   const order = inputs.map((_, i) => i);
   return order.sort((a, b) => inputs[a].row.index - inputs[b].row.index);
-}
-
-/** The first n of the native (token, probability) pairs, which come sorted from most to least likely. */
-function topOf(pairs: readonly number[], n: number): TokenAlternative[] {
-  const top: TokenAlternative[] = [];
-  for (let i = 0; i + 1 < pairs.length && top.length < n; i += 2) top.push({ id: pairs[i], logprob: Math.log(pairs[i + 1]) });
-  return top;
 }

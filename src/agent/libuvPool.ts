@@ -35,3 +35,17 @@ function jobsRunInOrder(): Promise<boolean> {
     pbkdf2("probe", "salt", 1, 32, "sha256", () => resolve(longDone));
   });
 }
+
+/**
+ * How a step's sampling follows its decode: "chained" queued behind it on
+ * the one pool thread, or "awaited" once the decode's result is back in JS
+ * (a second hand-off to the pool per step: `npm run bench:sampling`).
+ */
+export type SamplingHandOff = "chained" | "awaited";
+
+/** For the start line. */
+export function describeSampling(s: SamplingHandOff): string {
+  return s === "chained"
+    ? "queued behind each decode (one libuv pool thread)"
+    : "after each decode returns to JS (the libuv pool was not seen to have one thread; UV_THREADPOOL_SIZE=1 from the start chains it)";
+}

@@ -12,6 +12,7 @@ import { Agent } from "../agent/Agent.js";
 import { ensureSyntheticModel } from "../model/defaultModel.js";
 import { isPresetName, PRESETS, type PresetName } from "../model/presets.js";
 import { OUR_SPANS, runBare, runMaster } from "./engineRuns.js";
+import { runWithPool } from "./serverPool.js";
 import { quantile } from "./stats.js";
 
 interface BenchConfig {
@@ -26,7 +27,7 @@ async function benchPreset(preset: PresetName, batches: number[], { tokens, thre
   const path = await ensureSyntheticModel({ preset, dtype: "Q8_0", seed: 0 }, (p) => process.stderr.write(`making ${p}…\n`));
   const agent = await Agent.load({ modelPath: path, rows: Math.max(...batches), contextSize: 1024, threads });
   const shape = PRESETS[preset];
-  console.log(`\n## ${preset} Q8_0 (vocab ${shape.vocabSize}, ${shape.blockCount} layers, embedding ${shape.embeddingLength}), ${threads} thread(s), ${tokens} tokens per request, logprobs ${logprobs ? "on" : "off"}, sampling ${agent.sampling} (UV_THREADPOOL_SIZE=1 chains it)\n`);
+  console.log(`\n## ${preset} Q8_0 (vocab ${shape.vocabSize}, ${shape.blockCount} layers, embedding ${shape.embeddingLength}), ${threads} thread(s), ${tokens} tokens per request, logprobs ${logprobs ? "on" : "off"}, sampling ${agent.sampling} (chained as the server runs it; UV_THREADPOOL_SIZE=4 for awaited)\n`);
   console.log("| batch | tokens/s | step p50 (p90) ms | decode p50 ms | sample p50 ms | our JS p50 (p90) ms | our JS / decode | node-llama-cpp dispatch p50 ms | bare step p50 ms | step − bare ms |");
   console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   const rows: object[] = [];
@@ -53,7 +54,7 @@ async function benchPreset(preset: PresetName, batches: number[], { tokens, thre
   return rows;
 }
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       presets: { type: "string", default: "small,medium" },
@@ -77,6 +78,7 @@ async function main(): Promise<void> {
       "\nbare = the same rows stepped by Agent.runStep alone, without the master.",
   );
   if (values.json) console.log(JSON.stringify(results));
+  return 0;
 }
 
-await main();
+await runWithPool("as served", main);

@@ -7,7 +7,6 @@
  * noisy machine allows. The other processes' CPU is measured, and the report
  * refused when they loaded the machine.
  */
-import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
 import { Agent } from "../agent/Agent.js";
 import { ensureSyntheticModel } from "../model/defaultModel.js";
@@ -15,6 +14,7 @@ import { isPresetName, type PresetName } from "../model/presets.js";
 import { runMaster, type RunResult } from "./engineRuns.js";
 import { MachineLoad } from "./machineLoad.js";
 import { median } from "../analysis/fit.js";
+import { runWithPool } from "./serverPool.js";
 import { quantile } from "./stats.js";
 
 interface Config {
@@ -127,10 +127,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-// The pool's size is fixed when it starts, before this module runs: a process without one thread runs this bench again in a child that has it.
-if (process.env.UV_THREADPOOL_SIZE === "1") {
-  process.exitCode = await main();
-} else {
-  const child = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: "inherit", env: { ...process.env, UV_THREADPOOL_SIZE: "1" } });
-  process.exitCode = child.status ?? 1;
-}
+await runWithPool("one", main);

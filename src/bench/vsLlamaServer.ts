@@ -155,9 +155,8 @@ async function bareEngines(binary: string, model: string, preset: PresetName): P
   const { stdout } = await run(binary, ["-m", model, "-t", String(THREADS), "-p", "0", "-n", String(STREAM_TOKENS), "-r", "2", "-o", "json"], { maxBuffer: 1 << 24 });
   const tg = (JSON.parse(stdout) as Array<{ avg_ts: number }>)[0];
   const engineBench = fileURLToPath(new URL("./engineBench.js", import.meta.url));
-  // With one pool thread, as the server runs (src/cli/launch.cts): the sampling is chained behind the decode alike.
-  const env = { ...process.env, UV_THREADPOOL_SIZE: "1" };
-  const ours = await run(process.execPath, [engineBench, "--presets", preset, "--batches", "1", "--tokens", String(STREAM_TOKENS), "--threads", String(THREADS), "--json"], { maxBuffer: 1 << 24, env });
+  // bench:engine sizes its libuv pool as the server's launcher does (src/bench/serverPool.ts): the sampling is chained alike.
+  const ours = await run(process.execPath, [engineBench, "--presets", preset, "--batches", "1", "--tokens", String(STREAM_TOKENS), "--threads", String(THREADS), "--json"], { maxBuffer: 1 << 24 });
   const row = (JSON.parse(ours.stdout.trim().split("\n").at(-1)!) as Array<{ decodeP50: number; stepP50: number }>)[0];
   return { llamaBench: 1000 / tg.avg_ts, ours: row.decodeP50, oursStep: row.stepP50 };
 }

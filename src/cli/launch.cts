@@ -11,13 +11,16 @@
  * the pool of a process whose preloaded modules may already have started it.
  */
 const PRELOAD = /(^|\s)(-r|--require|--import|--loader|--experimental-loader)(\s|=|$)/;
+/** The commands that run a model in this process; the others (bench, sweep, analyze, dashboard, make-model) keep Node's pool for their file and DNS work. */
+const RUN_A_MODEL = new Set(["serve", "generate"]);
 
 function mayStillSizePool(): boolean {
   if (process.env.UV_THREADPOOL_SIZE !== undefined) return false;
   return !PRELOAD.test(process.execArgv.join(" ")) && !PRELOAD.test(process.env.NODE_OPTIONS ?? "");
 }
 
-if (mayStillSizePool()) process.env.UV_THREADPOOL_SIZE = "1";
+const command = process.argv.slice(2).find((arg) => !arg.startsWith("-"));
+if (command !== undefined && RUN_A_MODEL.has(command) && mayStillSizePool()) process.env.UV_THREADPOOL_SIZE = "1";
 
 import("./main.js").catch((err: unknown) => {
   process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -4,7 +4,7 @@
  * LocalEngine (master + agent, in this process) is the one there is today;
  * an engine behind HTTP can answer the same questions.
  */
-import type { SamplingHandOff } from "../agent/Agent.js";
+import type { SamplingHandOff } from "../agent/libuvPool.js";
 import type { Placement } from "../agent/gpu.js";
 import type { ModelInfo } from "../agent/modelInfo.js";
 import type { GenerationRequest } from "../master/GenerationRequest.js";

@@ -1,6 +1,7 @@
 /** `llm-serving generate`: loads a model and streams one generation to stdout. */
 import type { Command } from "commander";
-import { Agent, describeSampling } from "../../agent/Agent.js";
+import { Agent } from "../../agent/Agent.js";
+import { describeSampling } from "../../agent/libuvPool.js";
 import { describePlacement, type GpuChoice } from "../../agent/gpu.js";
 import { Master } from "../../master/Master.js";
 import { collectOption, gpuOption, integerOption, numberOption } from "../options.js";

@@ -1,6 +1,6 @@
 /** `llm-serving serve`: the HTTP server (llm-serving, TGI and OpenAI APIs) on one model. */
 import type { Command } from "commander";
-import { describeSampling } from "../../agent/Agent.js";
+import { describeSampling } from "../../agent/libuvPool.js";
 import { describePlacement, type GpuChoice, type GpuLayers } from "../../agent/gpu.js";
 import { loadLlama } from "../../agent/llama.js";
 import { assertGgufFile } from "../../model/ggufFile.js";
