@@ -8,13 +8,13 @@
  * without it these tests fail, saying so.
  */
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { chromiumOptions } from "./helpers/browsers.js";
 import type { Analysis } from "../src/analysis/analyze.js";
 import { explain } from "../src/analysis/explain.js";
 import { readStepLog } from "../src/analysis/input/stepLog.js";
@@ -28,10 +28,7 @@ import type { ServerTimeline } from "../src/bench/serverRecords.js";
 import { formatSweep, type SweepResult } from "../src/bench/sweep.js";
 import { STEP_TREE } from "../src/timing/points.js";
 
-/** Debian's chromium package puts it here; CHROMIUM_PATH for any other. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const VIEWPORT = { width: 1400, height: 900 };
-const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
 // ---- the fixed input ----
 
@@ -236,13 +233,11 @@ describe("the HTML report in a real browser (chromium, 1400 × 900)", () => {
   const problems: string[] = [];
 
   before(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`no browser at ${CHROMIUM}: these tests need Chromium (Debian: apt-get install -y chromium; .ci/run installs it), or CHROMIUM_PATH set to one`);
-    }
+    const browser = chromiumOptions();
     dir = await mkdtemp(join(tmpdir(), "llm-serving-report-"));
     const html = join(dir, "report.html");
     await writeFile(html, htmlReport(input));
-    context = await chromium.launchPersistentContext(join(dir, "profile"), { executablePath: CHROMIUM, args: ARGS, headless: true, viewport: VIEWPORT, timeout: 60_000 });
+    context = await chromium.launchPersistentContext(join(dir, "profile"), { ...browser, headless: true, viewport: VIEWPORT, timeout: 60_000 });
     page = context.pages()[0] ?? (await context.newPage());
     page.on("console", (m) => (m.type() === "error" || m.type() === "warning") && problems.push(`console ${m.type()}: ${m.text()}`));
     page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));

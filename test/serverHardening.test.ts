@@ -133,27 +133,32 @@ async function longestWaitBeside(base: string, streamId: string, others: string[
   return max;
 }
 
-async function assertStalledNobody(base: string, streamId: string, others: string[]): Promise<void> {
-  const wait = await longestWaitBeside(base, streamId, others);
-  assert.ok(wait.ms <= 5, `the concurrent stream waited up to ${wait.ms.toFixed(2)} ms outside the engine while ${others.join(", ")} were handled (${wait.where})`);
-}
+/** The most a stream may wait outside the engine beside the other requests: parsing a 1 MB body alone holds the event loop ~10 ms. */
+const MAX_WAIT_MS = 5;
+/** Measured rounds: a stall the server causes shows in every one; the shared host's own pauses (5–6 ms, now and then) rarely in all. */
+const MEASURED_ROUNDS = 3;
 
 /**
  * A stream runs while `send` sends other requests (named by the ids it
- * returns); the stream's waits outside the engine while those were handled
- * are checked. A first round warms the server up (a fresh process compiles
- * each path on first use); the second is measured.
+ * returns); the stream's longest wait outside the engine while those were
+ * handled must stay within MAX_WAIT_MS in at least one measured round. A first
+ * round warms the server up (a fresh process compiles each path on first use).
  */
 async function besideAStream(base: string, send: (round: number) => Promise<string[]>): Promise<void> {
-  for (const round of [0, 1]) {
+  const waits: string[] = [];
+  for (let round = 0; round <= MEASURED_ROUNDS; round++) {
     const id = `stream-${round}`;
     const stream = await postJson(`${base}/generate_stream`, { inputs: "steady", parameters: { max_new_tokens: 200, ignore_eos: true } }, { "x-request-id": id });
     const reader = stream.body!.getReader();
     await reader.read();
     const others = await send(round);
     while (!(await reader.read()).done);
-    if (round === 1) await assertStalledNobody(base, id, others);
+    if (round === 0) continue;
+    const wait = await longestWaitBeside(base, id, others);
+    if (wait.ms <= MAX_WAIT_MS) return;
+    waits.push(`round ${round}: ${wait.ms.toFixed(2)} ms while ${others.join(", ")} were handled (${wait.where})`);
   }
+  assert.fail(`in every round the concurrent stream waited more than ${MAX_WAIT_MS} ms outside the engine:\n${waits.join("\n")}`);
 }
 
 describe("a huge prompt stalls nobody (the server in its own process, so that only its own stalls count)", () => {

@@ -13,7 +13,7 @@ import { chromium, firefox, type Browser } from "playwright-core";
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** Debian's firefox-esr package puts it here; FIREFOX_PATH for any other. */
 export const FIREFOX = process.env.FIREFOX_PATH ?? "/usr/bin/firefox-esr";
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const CHROMIUM_ARGS: string[] = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
 export interface BrowserKind {
   name: "chromium" | "firefox";
@@ -24,9 +24,14 @@ function present(path: string, what: string, env: string, pkg: string): void {
   if (!existsSync(path)) throw new Error(`${what} is not at ${path}: install Debian's ${pkg} (.ci/run does) or point ${env} at one`);
 }
 
-export async function launchChromium(): Promise<Browser> {
+/** Debian's chromium as playwright starts it, for launch() or launchPersistentContext(); fails, saying so, when it is missing. */
+export function chromiumOptions(): { executablePath: string; args: string[] } {
   present(CHROMIUM, "chromium", "CHROMIUM_PATH", "chromium");
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  return { executablePath: CHROMIUM, args: CHROMIUM_ARGS };
+}
+
+export async function launchChromium(): Promise<Browser> {
+  return chromium.launch(chromiumOptions());
 }
 
 /** The slice of playwright's in-process WebDriver BiDi session that tolerateMissingCommands patches. */
