@@ -6,6 +6,7 @@ import { Master } from "../src/master/Master.js";
 import type { Step } from "../src/master/Step.js";
 import { ids, nextToken, run, sharedTinyAgent, stepsWith, withMaster } from "./helpers/masterHarness.js";
 import { loadTinyAgent } from "./helpers/tinyModel.js";
+import { waitFor } from "./helpers/serverHarness.js";
 
 const shared = sharedTinyAgent();
 const agent = () => shared.get();
@@ -106,6 +107,18 @@ describe("batching", () => {
       s.cancel();
       await s.completion;
       assert.equal(m.stats.kv.usedBlocks, 0);
+    });
+  });
+
+  test("the batch size is the rows of the step in flight, and 0 once the loop is idle", async () => {
+    await withMaster(agent(), {}, async (m) => {
+      const streams = await Promise.all([m.submit({ prompt: "one", maxNewTokens: 30, ignoreEos: true }), m.submit({ prompt: "two", maxNewTokens: 30, ignoreEos: true })]);
+      const it = streams[0][Symbol.asyncIterator]();
+      for (let i = 0; i < 5; i++) await nextToken(it);
+      assert.equal(m.stats.batchSize, 2);
+      await Promise.all(streams.map((s) => s.completion));
+      // Not the last step's size while nothing runs.
+      await waitFor(() => m.stats.running === 0 && m.stats.batchSize === 0, "the batch size to fall to 0 once the loop is idle", 2000);
     });
   });
 });

@@ -45,7 +45,7 @@ export interface MasterStats {
   state: MasterState;
   running: number;
   waiting: number;
-  /** Rows in the last step. */
+  /** Rows in the step in flight or just run; 0 once the loop has nothing to run. */
   batchSize: number;
   steps: number;
   kv: KvUsage;
@@ -224,6 +224,7 @@ export class Master {
         if (batch.length === 0) {
           // Nothing to run: hand over what is held, and wait for a submit, a cancel, a row coming back or shutdown.
           this.outbox.flush();
+          this.lastBatchSize = 0;
           await new Promise<void>((resolve) => (this.wake = resolve));
           continue;
         }
