@@ -56,7 +56,6 @@ export interface AgentOptions {
 }
 
 
-
 export type { ModelInfo } from "./modelInfo.js";
 
 export interface RowSample {
@@ -244,16 +243,16 @@ export class Agent {
         () => undefined,
         (err: unknown) => err ?? new Error("llama_decode failed"),
       );
-      const chained = this.sampling === "chained" ? sampleAll(this.addon, inputs, batch, logitIndex) : undefined;
+      const sampling = batch.filter((i) => inputs[i].sample !== undefined);
+      const chained = this.sampling === "chained" ? sampleAll(this.addon, inputs, sampling, logitIndex, outputs) : undefined;
       this.decodeStarted();
       const failure = await decoded;
       times.decodeEnd = now();
       if (failure === undefined) {
         for (const i of batch) inputs[i].row.position += inputs[i].tokens.length;
-        const sampled = await (chained ?? sampleAfterDecode(this.addon, inputs, batch, logitIndex));
-        for (const [i, output] of sampled) outputs[i] = output;
+        await (chained ?? sampleAfterDecode(this.addon, inputs, batch, sampling, logitIndex, outputs));
       } else {
-        // A chained sampling read logits no decode wrote: its tokens are dropped, once it has run (the row's sampler is in use until then);
+        // A chained sampling read logits no decode wrote: its tokens are overwritten, once it has run (the row's sampler is in use until then);
         // the token it put in the row's penalty history makes the next configure rebuild that sampler.
         await chained;
         for (const i of batch) outputs[i] = errorOutput(failure);

@@ -13,17 +13,17 @@ export function errorOutput(err: unknown): RowOutput {
 }
 
 /**
- * Queues every sampling row's sampling at once. Chained behind the decode,
- * on the one pool thread, they run in order after it, so neither a decode
- * still writing nor the lazy swap below can race them.
+ * Queues every sampling row's sampling at once (`rows`: the batch's rows that
+ * sample) and puts each row's token, or its error, in `outputs`. Chained
+ * behind the decode, on the one pool thread, they run in order after it, so
+ * neither a decode still writing nor the lazy swap below can race them.
  */
-export function sampleAll(addon: AddonContext, inputs: readonly RowInput[], rows: readonly number[], logitIndex: Int32Array): Promise<Array<[number, RowOutput]>> {
-  const sampling = rows.filter((i) => inputs[i].sample !== undefined);
-  return Promise.all(
-    sampling.map((i) =>
+export async function sampleAll(addon: AddonContext, inputs: readonly RowInput[], rows: readonly number[], logitIndex: Int32Array, outputs: Array<RowOutput | undefined>): Promise<void> {
+  await Promise.all(
+    rows.map((i) =>
       sampleRow(addon, inputs[i], logitIndex[i]).then(
-        (output): [number, RowOutput] => [i, output],
-        (err: unknown): [number, RowOutput] => [i, errorOutput(err)],
+        (output) => void (outputs[i] = output),
+        (err: unknown) => void (outputs[i] = errorOutput(err)),
       ),
     ),
   );
@@ -37,11 +37,10 @@ export function sampleAll(addon: AddonContext, inputs: readonly RowInput[], rows
  * swap, and one would read the other's logits (about 1 step in 100,
  * measured). So in such a step the first row is sampled before the others.
  */
-export async function sampleAfterDecode(addon: AddonContext, inputs: readonly RowInput[], batch: readonly number[], logitIndex: Int32Array): Promise<Array<[number, RowOutput]>> {
-  const sampling = batch.filter((i) => inputs[i].sample !== undefined);
-  if (sampling.length <= 1 || sameLength(inputs, batch)) return sampleAll(addon, inputs, sampling, logitIndex);
-  const first = await sampleAll(addon, inputs, sampling.slice(0, 1), logitIndex);
-  return first.concat(await sampleAll(addon, inputs, sampling.slice(1), logitIndex));
+export async function sampleAfterDecode(addon: AddonContext, inputs: readonly RowInput[], batch: readonly number[], rows: readonly number[], logitIndex: Int32Array, outputs: Array<RowOutput | undefined>): Promise<void> {
+  if (rows.length <= 1 || sameLength(inputs, batch)) return sampleAll(addon, inputs, rows, logitIndex, outputs);
+  await sampleAll(addon, inputs, rows.slice(0, 1), logitIndex, outputs);
+  await sampleAll(addon, inputs, rows.slice(1), logitIndex, outputs);
 }
 
 async function sampleRow(addon: AddonContext, input: RowInput, logitIndex: number): Promise<RowOutput> {

@@ -70,4 +70,3 @@ export async function runBare(agent: Agent, batch: number, tokens: number): Prom
   await agent.pool.whenSettled();
   return stepMs;
 }
-

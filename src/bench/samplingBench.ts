@@ -7,10 +7,10 @@
  * noisy machine allows. The other processes' CPU is measured, and the report
  * refused when they loaded the machine.
  */
-import { parseArgs } from "node:util";
 import { Agent } from "../agent/Agent.js";
 import { ensureSyntheticModel } from "../model/defaultModel.js";
 import { isPresetName, type PresetName } from "../model/presets.js";
+import { benchArgs } from "./benchArgs.js";
 import { runMaster, type RunResult } from "./engineRuns.js";
 import { MachineLoad } from "./machineLoad.js";
 import { median } from "../analysis/fit.js";
@@ -89,26 +89,12 @@ function summary(rounds: readonly Round[]): object[] {
 }
 
 function parse(): { presets: PresetName[]; config: Config; json: boolean } {
-  const { values } = parseArgs({
-    options: {
-      presets: { type: "string", default: "small,medium" },
-      batches: { type: "string", default: "1,8" },
-      tokens: { type: "string", default: "128" },
-      rounds: { type: "string", default: "8" },
-      threads: { type: "string", default: "1" },
-      json: { type: "boolean", default: false },
-    },
-  });
-  const presets = values.presets.split(",");
+  const args = benchArgs({ tokens: 128, rounds: 8, threads: 1 }, ["json"], { presets: "small,medium", batches: "1,8" });
+  const presets = args.presets.split(",");
   for (const p of presets) if (!isPresetName(p)) throw new Error(`unknown preset "${p}"`);
-  const positive = (name: string, text: string): number => {
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got "${text}"`);
-    return n;
-  };
-  const batches = values.batches.split(",").map((b) => positive("batches", b));
-  const config = { batches, tokens: positive("tokens", values.tokens), rounds: positive("rounds", values.rounds), threads: positive("threads", values.threads) };
-  return { presets: presets as PresetName[], config, json: values.json };
+  const batches = args.batches.split(",").map(Number);
+  if (!batches.every((b) => Number.isInteger(b) && b > 0)) throw new Error(`--batches must be positive integers, got "${args.batches}"`);
+  return { presets: presets as PresetName[], config: { batches, tokens: args.tokens, rounds: args.rounds, threads: args.threads }, json: args.json };
 }
 
 async function main(): Promise<number> {

@@ -118,8 +118,6 @@ const PHASES: ReadonlyArray<(server: BenchServer, who: string) => Promise<Partia
   (server, who) => concurrentPhase(server, who, 8),
 ];
 
-type Side = { server: BenchServer; who: "ours" | "llama-server" };
-
 /**
  * One round: each phase on both servers back to back, the order flipping from
  * phase to phase and from round to round (ABBA), so that each ratio compares
@@ -127,10 +125,12 @@ type Side = { server: BenchServer; who: "ours" | "llama-server" };
  */
 async function measureRound(ours: BenchServer, theirs: BenchServer, round: number): Promise<{ ours: Round; theirs: Round }> {
   const result = { ours: {} as Partial<Round>, theirs: {} as Partial<Round> };
-  const a: Side = { server: ours, who: "ours" };
-  const b: Side = { server: theirs, who: "llama-server" };
+  const sides = [
+    { server: ours, who: "ours", into: result.ours },
+    { server: theirs, who: "llama-server", into: result.theirs },
+  ];
   for (const [i, phase] of PHASES.entries()) {
-    for (const side of (round + i) % 2 === 0 ? [a, b] : [b, a]) Object.assign(side.who === "ours" ? result.ours : result.theirs, await phase(side.server, side.who));
+    for (const side of (round + i) % 2 === 0 ? sides : [...sides].reverse()) Object.assign(side.into, await phase(side.server, side.who));
   }
   return result as { ours: Round; theirs: Round };
 }
