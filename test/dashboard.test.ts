@@ -208,6 +208,8 @@ for (const b of BROWSERS) {
     });
 
     it("the charts: TTFT, inter-token gap and e2e histograms of the last minute, decode time by batch size and by context, the queue over time", async () => {
+      // The charts a snapshot changes are drawn while they are in view: scrolled to, as a reader would.
+      await page.locator("#charts").scrollIntoViewIfNeeded();
       // Requests have ended in the last minute (the tests above); the histograms refresh every 5 s.
       await page.waitForSelector("[data-chart=itl] rect.bar", { timeout: 7000 });
       const d = await jsonOf(fetch(`${s.url}/debug/distributions`));

@@ -2,9 +2,9 @@
  * `npm run bench:dashboard`: what watching costs. One timed server on the
  * tiny preset takes the same load (8 concurrent streamed requests) in
  * alternating rounds with a watcher attached and without: the watcher asks
- * what the dashboard page asks (GET /debug/stream, read as it comes, GET
- * /debug/steps every second for the steps after the newest it has, and GET
- * /debug/distributions every 5 s). The watcher's opening (the page's load,
+ * what the dashboard page asks (GET /debug/stream, read as it comes — its
+ * snapshots carry the new engine steps — and GET /debug/distributions every
+ * 5 s). The watcher's opening (the page's load,
  * its first full step window and charts) is done before each watched
  * round's load starts: what is measured is a dashboard left open.
  * Reports the paired throughput ratio watched / unwatched (target ≥ 0.99)
@@ -18,10 +18,17 @@
  * opens a blank page in the same browser (what the browser costs with
  * nothing to draw). A benchmark, not a test: run it on a quiet machine.
  */
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtemp, rm } from "node:fs/promises";
+import { readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ensureSyntheticModel } from "../model/defaultModel.js";
 import { benchArgs } from "./benchArgs.js";
 import { startBenchServer, type BenchServer } from "./benchServer.js";
+import { processCpuMs } from "./procStat.js";
 import { medianInterval, quantile } from "./stats.js";
 import { burst, type Burst } from "./streamBurst.js";
 
@@ -41,26 +48,17 @@ async function fetchWatch(server: BenchServer): Promise<() => Promise<void>> {
       events++;
     }
   })().catch(() => undefined);
-  // As the page: the steps after the newest one it holds.
-  let after = 0;
-  const steps = (): Promise<unknown> =>
-    fetch(`${server.url}/debug/steps?seconds=5&after=${after}`, { signal: controller.signal })
-      .then((r) => r.json() as Promise<{ steps: Array<{ id: number }> }>)
-      .then((w) => (after = Math.max(after, ...w.steps.map((s) => s.id))))
-      .catch(() => undefined);
   const distributions = (): Promise<unknown> => fetch(`${server.url}/debug/distributions`, { signal: controller.signal }).then((r) => r.json()).catch(() => undefined);
-  // As the page does once it is live: the whole step window and the charts, at once (opening is not watching: this is done before the load starts).
-  await Promise.all([steps(), distributions()]);
-  // Then each poll at a random phase of its period, so that over the rounds it is asked during the load as often as the page asks it.
+  // As the page does once it is live: the charts at once (opening is not watching: this is done before the load starts).
+  await distributions();
+  // Then every 5 s from a random phase, so that over the rounds it is asked during the load as often as the page asks it.
   const timers: NodeJS.Timeout[] = [];
-  for (const [poll, period] of [[steps, 1000], [distributions, 5000]] as const) {
-    timers.push(
-      setTimeout(() => {
-        void poll();
-        timers.push(setInterval(() => void poll(), period));
-      }, Math.random() * period),
-    );
-  }
+  timers.push(
+    setTimeout(() => {
+      void distributions();
+      timers.push(setInterval(() => void distributions(), 5000));
+    }, Math.random() * 5000),
+  );
   return async () => {
     for (const t of timers) clearTimeout(t); // clears intervals too
     controller.abort();
@@ -72,11 +70,11 @@ async function fetchWatch(server: BenchServer): Promise<() => Promise<void>> {
 /** --control: a watcher that asks nothing; the rounds are otherwise the same. */
 const noWatch: Watch = async () => async () => undefined;
 
-/** The server's own count of its time on the dashboard's feeds (llm_serving_debug_view_seconds_total, all views), ms. */
-async function viewMs(server: BenchServer): Promise<number> {
+/** The server's own count of its time on the dashboard's feeds (llm_serving_debug_view_seconds_total), ms: all of them, or one (it grows each time that feed is asked). */
+async function viewMs(server: BenchServer, view = "[^\"]*"): Promise<number> {
   const text = await (await fetch(`${server.url}/metrics`)).text();
   let total = 0;
-  for (const m of text.matchAll(/^llm_serving_debug_view_seconds_total\{[^}]*\} (\S+)$/gm)) total += Number(m[1]) * 1000;
+  for (const m of text.matchAll(new RegExp(`^llm_serving_debug_view_seconds_total\\{view="${view}"\\} (\\S+)$`, "gm"))) total += Number(m[1]) * 1000;
   return total;
 }
 
@@ -86,32 +84,123 @@ interface WatchedBurst extends Burst {
   watchedMs: number;
 }
 
-/**
- * --page: the page itself, in headless Chromium (Debian's, or CHROMIUM_PATH;
- * playwright-core is a dev dependency, loaded only here). The browser's
- * rendering runs on this machine's cores too: the ratio then holds the
- * browser's cost as well as the server's.
- */
-async function pageWatch(blank: boolean): Promise<{ watch: Watch; close: () => Promise<void> }> {
-  const { chromium } = await import("playwright-core");
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
-  const watch: Watch = async (server) => {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    if (blank) {
-      // --page --control: the same browser and page, with nothing in it.
-      await page.goto("about:blank");
-      return () => page.close();
+/** CPU time of a process and every living process under it, ms (a browser's renderer, GPU and network processes). */
+function treeCpuMs(root: number): number {
+  const parents = new Map<number, number>();
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      parents.set(Number(name), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // gone meanwhile
     }
-    await page.goto(`${server.url}/dashboard`);
-    await page.waitForSelector("#connection.live", { timeout: 10_000 });
-    // Opening is not watching: the page's first step window and charts (the whole window at once, a thousand bars) are drawn before the load starts.
-    await page.waitForSelector("#steps svg path.step", { timeout: 15_000 });
-    await page.waitForSelector("[data-chart=itl]", { timeout: 15_000 });
+  }
+  const inTree = (pid: number): boolean => {
+    for (let p: number | undefined = pid; p !== undefined && p > 1; p = parents.get(p)) if (p === root) return true;
+    return false;
+  };
+  let total = 0;
+  for (const pid of parents.keys()) {
+    try {
+      if (inTree(pid)) total += processCpuMs(pid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
+/** The browser's CPU while it watched, ms, all its processes. */
+interface BrowserCpu {
+  ms: number;
+}
+
+/** A headless Chromium (Debian's, or CHROMIUM_PATH) that opens and closes tabs when asked over its DevTools HTTP endpoint, and attaches to none of them. */
+interface Tabs {
+  pid: number;
+  open(url: string): Promise<string>;
+  close(id: string): Promise<void>;
+  quit(): Promise<void>;
+}
+
+async function startTabs(): Promise<Tabs> {
+  const executable = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+  const profile = await mkdtemp(join(tmpdir(), "llm-serving-bench-chromium-"));
+  const flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", `--user-data-dir=${profile}`, "--window-size=1400,900", "--remote-debugging-port=0"];
+  const browser = spawn(executable, [...flags, "about:blank"], { stdio: ["ignore", "ignore", "pipe"] });
+  const exited = once(browser, "exit");
+  const quit = async (): Promise<void> => {
+    browser.kill();
+    await exited;
+    await rm(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  };
+  let endpoint: string;
+  try {
+    endpoint = await new Promise<string>((resolve, reject) => {
+      let text = "";
+      browser.stderr!.on("data", (chunk: Buffer) => {
+        text += chunk.toString();
+        const m = /DevTools listening on ws:\/\/([^/\s]+)\//.exec(text);
+        if (m) resolve(`http://${m[1]}`);
+      });
+      void exited.then(() => reject(new Error(`${executable} exited before it listened: ${text.slice(-500)}`)));
+      setTimeout(() => reject(new Error(`${executable} did not say where it listens within 20 s`)), 20_000).unref();
+    });
+  } catch (err) {
+    await quit();
+    throw err;
+  }
+  browser.stderr!.resume(); // its complaints (no D-Bus here) are read and dropped
+  const ask = async (path: string, method: string): Promise<Response> => {
+    const res = await fetch(`${endpoint}${path}`, { method });
+    if (!res.ok) throw new Error(`${executable}: ${method} ${path} answered ${res.status}`);
+    return res;
+  };
+  return {
+    pid: browser.pid!,
+    open: async (url) => ((await (await ask(`/json/new?${url}`, "PUT")).json()) as { id: string }).id,
+    close: async (id) => void (await ask(`/json/close/${id}`, "GET")),
+    quit,
+  };
+}
+
+/**
+ * --page: the page itself, in a tab of headless Chromium opened for each
+ * watched round and closed after it. No DevTools session is attached to the
+ * tab: an automation client such as playwright has the browser report every
+ * network event to it, each chunk of the stream too, a cost that nobody
+ * watching has. The page is live when it asks for its charts (the server's
+ * count of its time on that feed grows), and the load starts once the
+ * browser has settled. The browser runs on this machine's cores too: the
+ * ratio holds its cost as well as the server's, and its own CPU is reported
+ * beside it.
+ */
+function pageWatch(tabs: Tabs, blank: boolean, browserCpu: BrowserCpu): Watch {
+  return async (server) => {
+    const asked = await viewMs(server, "distributions");
+    const started = performance.now();
+    const tab = await tabs.open(blank ? "about:blank" : `${server.url}/dashboard`);
+    // Opening is not watching: the page's first snapshot (its whole step window) and its charts are drawn before the load starts.
+    while (!blank && (await viewMs(server, "distributions")) === asked) {
+      if (performance.now() - started > 20_000) throw new Error("the page did not go live within 20 s");
+      await sleep(100);
+    }
+    // Then the tab's opening is over: the browser under 15 % of a core for half a second.
+    for (let last = treeCpuMs(tabs.pid); performance.now() - started < 20_000; ) {
+      await sleep(500);
+      const next = treeCpuMs(tabs.pid);
+      if (next - last < 75) break;
+      last = next;
+    }
     // The page asks for the charts every 5 s from their first drawing: the load starts at a random phase of that, as the fetch watcher's polls do.
     await sleep(Math.random() * 5000);
-    return () => page.close();
+    const from = treeCpuMs(tabs.pid);
+    return async () => {
+      browserCpu.ms += treeCpuMs(tabs.pid) - from;
+      await tabs.close(tab);
+    };
   };
-  return { watch, close: () => browser.close() };
 }
 
 /** The feeds' count once it stands still: the server learns of a watcher's leaving a moment after it leaves. */
@@ -136,7 +225,7 @@ async function watched(server: BenchServer, watch: Watch, batch: number, tokens:
     await stop();
   }
   const watchedMs = performance.now() - started;
-  await sleep(500); // a closed page's renderer exits before the next round
+  await sleep(500); // a closed tab's renderer exits before the next round
   return { ...result, viewMs: (await settledViewMs(server)) - before, watchedMs };
 }
 
@@ -144,8 +233,9 @@ async function main(): Promise<void> {
   const { rounds, tokens, batch, page, control } = benchArgs({ rounds: 30, tokens: 256, batch: 8 }, ["page", "control"]);
   const model = await ensureSyntheticModel({ preset: "tiny", dtype: "Q8_0", seed: 0 });
   const server = await startBenchServer(model, "tiny-watched", ["--rows", String(batch)]);
-  const browser = page ? await pageWatch(control) : undefined;
-  const watch = browser?.watch ?? (control ? noWatch : fetchWatch);
+  const browserCpu: BrowserCpu = { ms: 0 };
+  const tabs = page ? await startTabs() : undefined;
+  const watch = tabs ? pageWatch(tabs, control, browserCpu) : control ? noWatch : fetchWatch;
   try {
     for (let i = 0; i < 3; i++) await burst(server, batch, tokens); // warm-up
     const ratios: number[] = [];
@@ -186,8 +276,9 @@ async function main(): Promise<void> {
     console.log(`95 % confidence interval of that median (distribution-free): ${verdict}`);
     console.log(`server CPU per generated token: watched ${ns(cpu.watched).toFixed(0)} ns, unwatched ${ns(cpu.alone).toFixed(0)} ns (10 ms tick resolution, summed over all rounds)`);
     console.log(`the server's own time on the feeds (llm_serving_debug_view_seconds_total): ${((view.ms / view.watchedMs) * 1000).toFixed(2)} ms per second watched (${((view.ms / view.watchedMs) * 100).toFixed(3)} % of its main thread); ${view.unwatchedMs.toFixed(3)} ms in all while nobody watched`);
+    if (page) console.log(`the browser's CPU while it watched: ${((browserCpu.ms / view.watchedMs) * 100).toFixed(1)} % of a core, ${ns({ ms: browserCpu.ms, tokens: cpu.watched.tokens }).toFixed(0)} ns per generated token (all its processes)`);
   } finally {
-    await browser?.close();
+    await tabs?.quit();
     await server.stop();
   }
 }

@@ -34,6 +34,8 @@ interface Snapshot {
   recent: Array<{ id: string; route: string; status: number; finish_reason: string | null; generated_tokens: number; e2e_ms: number; ttft_ms: number | null; tpot_ms: number | null }>;
   window: { seconds: number; requests: number; tokens_per_second: number; ttft_ms: Stats; tpot_ms: Stats; e2e_ms: Stats };
   tokens_last_second: number;
+  /** The engine steps since the last snapshot (the first has the whole window). */
+  steps?: StepFeed;
 }
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -120,11 +122,24 @@ function rows(body: HTMLElement, items: Array<{ id: string; cells: string[] }>):
  * move a few times a second, and a click would open the one that slid under
  * it. Both, because the list above growing or shrinking moves the one below.
  */
-function liveRows(table: "running" | "recent", items: Array<{ id: string; cells: string[] }>): void {
+function liveRows(table: "running" | "recent", items: Array<{ id: string; cells: string[] }>, paused: boolean): void {
   const t = $(table);
-  const paused = $("running").matches(":hover") || $("recent").matches(":hover");
   t.classList.toggle("paused", paused);
   if (!paused) rows(t.querySelector("tbody")!, items);
+}
+
+/** What a redraw reads of the page before it writes anything: a read after a write makes the browser lay the page out an extra time, in the middle of the redraw. */
+interface Held {
+  /** The pointer is on a live list. */
+  lists: boolean;
+  /** The pointer or the focus is on the step timeline. */
+  steps: boolean;
+  stepsWidth: number;
+}
+
+function held(): Held {
+  const box = $("steps");
+  return { lists: $("running").matches(":hover") || $("recent").matches(":hover"), steps: box.matches(":hover") || box.contains(document.activeElement), stepsWidth: box.clientWidth };
 }
 
 /** Running and waiting per snapshot, for the queue chart: two minutes at two a second. */
@@ -132,15 +147,11 @@ const history: HistoryPoint[] = [];
 const HISTORY = 240;
 
 function render(s: Snapshot): void {
-  $("model").textContent = s.model;
+  const h = held();
+  setText($("model"), s.model);
   history.push({ at: Date.now(), running: s.running.length, waiting: s.engine?.waiting ?? 0, tokensPerSecond: s.tokens_last_second });
   if (history.length > HISTORY) history.shift();
-  const queue = $("chart-queue");
-  queue.replaceChildren();
-  renderQueue(queue, history);
-  const throughput = $("chart-throughput");
-  throughput.replaceChildren();
-  renderThroughput(throughput, history);
+  drawHistoryCharts();
   const e = s.engine;
   gauges($("gauges"), [
     ["state", s.state],
@@ -152,9 +163,10 @@ function render(s: Snapshot): void {
   ]);
   // Remote engines (and a local one among them): each as the router sees it and as it says it is loaded.
   const engines = e?.engines ?? [];
-  $("engines-box").hidden = engines.length === 0;
+  const box = $("engines-box");
+  if (box.hidden !== (engines.length === 0)) box.hidden = engines.length === 0;
   const body = $("engines").querySelector("tbody")!;
-  body.replaceChildren(
+  if (engines.length > 0 || body.children.length > 0) body.replaceChildren(
     ...engines.map((x) => {
       const tr = document.createElement("tr");
       tr.dataset.engine = x.name;
@@ -175,8 +187,13 @@ function render(s: Snapshot): void {
     ["TPOT p50 / p90 (ms)", pct(w.tpot_ms)],
     ["e2e p50 / p90 (ms)", pct(w.e2e_ms)],
   ]);
-  liveRows("running", s.running.map((r) => ({ id: r.id, cells: [r.id, path(r.route), r.phase, String(r.prompt_tokens), String(r.generated_tokens), dur(r.age_ms), r.engine ?? ""] })));
-  liveRows("recent", s.recent.map((r) => ({ id: r.id, cells: [r.id, path(r.route), String(r.status), r.finish_reason ?? "", String(r.generated_tokens), dur(r.e2e_ms), dur(r.ttft_ms), dur(r.tpot_ms)] })));
+  liveRows("running", s.running.map((r) => ({ id: r.id, cells: [r.id, path(r.route), r.phase, String(r.prompt_tokens), String(r.generated_tokens), dur(r.age_ms), r.engine ?? ""] })), h.lists);
+  liveRows("recent", s.recent.map((r) => ({ id: r.id, cells: [r.id, path(r.route), String(r.status), r.finish_reason ?? "", String(r.generated_tokens), dur(r.e2e_ms), dur(r.ttft_ms), dur(r.tpot_ms)] })), h.lists);
+  // In the same task as the lists: the browser draws both in one frame.
+  if (s.steps) {
+    stepWindow = heldSteps.take(s.steps);
+    drawSteps(h);
+  }
 }
 
 /** How to read the step timeline: the page's own text (index.html), to which the live view adds what it left out. */
@@ -184,44 +201,48 @@ const STEPS_NOTE = $("steps-note").textContent ?? "";
 let stepWindow: StepWindow | undefined;
 const heldSteps = new HeldSteps();
 
-function drawSteps(): void {
+/** `h`: read before the caller wrote anything. */
+function drawSteps(h: Held = held()): void {
   const box = $("steps");
   if (!stepWindow || offline) return;
-  // Held still while the pointer or the keyboard is on it, as the lists are: under load every bar moves each second, and the one pointed at would slide away.
-  const paused = box.matches(":hover") || box.contains(document.activeElement);
-  box.classList.toggle("paused", paused);
-  if (!paused) renderSteps(box, stepWindow, box.clientWidth || 640, selected, showWindowStep);
-  const batch = $("chart-batch");
-  batch.replaceChildren();
-  renderDecodeByBatch(batch, stepWindow.steps);
-  const context = $("chart-context");
-  context.replaceChildren();
-  renderDecodeByContext(context, stepWindow.steps);
-  $("steps-note").textContent = `${STEPS_NOTE}${stepWindow.truncated ? ` Only the newest ${stepWindow.steps.length} steps are shown.` : ""}`;
+  // Held still while the pointer or the keyboard is on it, as the lists are: under load every bar moves with each snapshot, and the one pointed at would slide away.
+  box.classList.toggle("paused", h.steps);
+  if (!h.steps) renderSteps(box, stepWindow, h.stepsWidth || 640, selected, showWindowStep);
+  drawStepCharts();
+  setText($("steps-note"), `${STEPS_NOTE}${stepWindow.truncated ? ` Only the newest ${stepWindow.steps.length} steps are shown.` : ""}`);
 }
 
-/** The step timeline, refreshed every second while the page is shown and the feed is live. */
-async function refreshSteps(): Promise<void> {
-  if (offline) return;
-  try {
-    if (document.visibilityState === "visible" && $("connection").className === "live") {
-      const generation = heldSteps.generation;
-      const res = await fetch(`/debug/steps?seconds=5&after=${heldSteps.after}`, { headers: headers() });
-      if (res.ok) {
-        const feed = (await res.json()) as StepFeed;
-        if (offline) return; // a file was opened meanwhile
-        const drawn = heldSteps.take(feed, generation);
-        if (drawn) {
-          stepWindow = drawn;
-          drawSteps();
-        }
-      }
-    }
-  } catch {
-    // A failed or cut answer (the server going away): the next round asks again.
-  } finally {
-    if (!offline) setTimeout(() => void refreshSteps(), 1000);
+/**
+ * The charts a snapshot changes are drawn only while the charts are in view,
+ * and at once when they come into view: out of view they still cost the
+ * browser a layout of their text with every snapshot (~1 % of a core).
+ */
+let chartsInView = false;
+new IntersectionObserver((entries) => {
+  chartsInView = entries[entries.length - 1].isIntersecting;
+  if (!offline) {
+    drawHistoryCharts();
+    drawStepCharts();
   }
+}).observe($("charts"));
+
+function redrawChart(id: string, draw: (box: HTMLElement) => void): void {
+  const box = $(id);
+  box.replaceChildren();
+  draw(box);
+}
+
+function drawHistoryCharts(): void {
+  if (!chartsInView || history.length === 0) return;
+  redrawChart("chart-queue", (box) => renderQueue(box, history));
+  redrawChart("chart-throughput", (box) => renderThroughput(box, history));
+}
+
+function drawStepCharts(): void {
+  if (!chartsInView || !stepWindow) return;
+  const steps = stepWindow.steps;
+  redrawChart("chart-batch", (box) => renderDecodeByBatch(box, steps));
+  redrawChart("chart-context", (box) => renderDecodeByContext(box, steps));
 }
 
 /** The last minute's histograms, every 5 s while the page is shown and live (every 0.5 s until drawn once). */
@@ -471,6 +492,5 @@ if (params.get("offline") !== null) {
 } else {
   if (asked) void showRequest(asked);
   void live();
-  void refreshSteps();
   void refreshCharts();
 }

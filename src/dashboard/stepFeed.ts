@@ -1,15 +1,15 @@
 /**
- * The step timeline's data, asked for a little at a time: each poll of GET
- * /debug/steps asks only for the steps after the newest one held (`after`),
- * and the page keeps the window itself — a second's new steps instead of
- * five seconds' worth (up to a thousand) every second.
+ * The step timeline's data, sent a little at a time: each snapshot of GET
+ * /debug/stream carries only the steps since the one before (the first, the
+ * whole window), and the page keeps the window itself — half a second's
+ * new steps instead of five seconds' worth (up to a thousand) each time.
  */
 
 import type { StepWindow } from "./steps.js";
 
 type DrawnStep = StepWindow["steps"][number];
 
-/** GET /debug/steps as the server sends it (timing/liveView.ts, StepWindowJson): request ids once, steps naming them by index. */
+/** The stream's `steps` (as GET /debug/steps sends them, timing/stepWindow.ts StepWindowJson): request ids once, steps naming them by index. */
 export interface StepFeed {
   window_ms: number;
   /** The window's end on the server's clock, ms. */
@@ -20,37 +20,26 @@ export interface StepFeed {
   events: StepWindow["events"];
 }
 
-/** Most steps drawn, as the server sends at most for one window (timing/stepWindow.ts MAX_WINDOW_STEPS): a thousand bars redrawn each second. */
+/** Most steps drawn, as the server sends at most for one window (timing/stepWindow.ts MAX_WINDOW_STEPS): a thousand bars redrawn with each snapshot. */
 const MAX_HELD = 1000;
 
 export class HeldSteps {
   /** By id (inserted in id order: ids only grow), each with its start on the server's clock. */
   private readonly steps = new Map<number, DrawnStep>();
-  private last = 0;
   private lastNow = -Infinity;
-  /** Bumped by clear(): an answer to a poll sent before it is from another time (perhaps another server) and is dropped. */
-  generation = 0;
-
-  /** The newest step held: the next poll asks for the steps after it. */
-  get after(): number {
-    return this.last;
-  }
 
   /** After a reconnect the server may be another one, whose step ids and clock start again. */
   clear(): void {
     this.steps.clear();
-    this.last = 0;
     this.lastNow = -Infinity;
-    this.generation++;
   }
 
   /**
-   * Adds a poll's steps, drops the ones that left the window (and the oldest
-   * beyond MAX_HELD), and returns the window to draw, times from its start;
-   * undefined for an answer to a poll sent before the last clear().
+   * Adds a snapshot's steps (a step sent twice is taken once), drops the
+   * ones that left the window (and the oldest beyond MAX_HELD), and returns
+   * the window to draw, times from its start.
    */
-  take(feed: StepFeed, generation: number): StepWindow | undefined {
-    if (generation !== this.generation) return undefined;
+  take(feed: StepFeed): StepWindow {
     // A clock that went back is another server (or a restart): start afresh.
     if (feed.now < this.lastNow) this.clear();
     this.lastNow = feed.now;
@@ -59,7 +48,6 @@ export class HeldSteps {
     if (feed.truncated && feed.steps.length > 0) for (const id of this.steps.keys()) if (id < feed.steps[0].id) this.steps.delete(id);
     for (const s of feed.steps) {
       this.steps.set(s.id, { ...s, start: origin + s.start, requests: s.requests.map((i) => feed.requests[i] ?? "?") });
-      this.last = Math.max(this.last, s.id);
     }
     let truncated = feed.truncated;
     for (const [id, s] of this.steps) {

@@ -1,9 +1,11 @@
 /**
  * The dashboard (GET /dashboard): a page the server serves itself, no build
  * step at run time and nothing from a CDN, and its live feed (GET
- * /debug/stream): server-sent events with the engine's statistics and the
- * live view (timing/liveView.ts), a few times a second and only while someone
- * watches — one timer for every watcher, none when nobody watches. It
+ * /debug/stream): server-sent events with the engine's statistics, the
+ * live view (timing/liveView.ts) and the engine steps since the last event
+ * (the first event has the whole step window), a few times a second and
+ * only while someone watches — one timer for every watcher, none when
+ * nobody watches. It
  * follows --api-key like the other debug views (the page sends the key with
  * fetch, which EventSource cannot).
  */
@@ -20,6 +22,8 @@ import type { ServerContext } from "../ServerContext.js";
 
 /** How often watchers get a snapshot: twice a second (four cost the watching browser half as much again, for a list that changes faster than it can be read). */
 export const STREAM_INTERVAL_MS = 500;
+/** The step timeline's window on the stream, s (GET /debug/steps takes any up to 60). */
+const STEP_WINDOW_S = 5;
 /** Most watchers at once: each costs a socket write per snapshot. */
 const MAX_WATCHERS = 16;
 /** Snapshots a watcher has not read yet, in bytes, before it is dropped. */
@@ -36,7 +40,10 @@ export function registerDashboardRoutes(app: FastifyInstance, ctx: ServerContext
   const watchers = new Set<ServerResponse>();
   let timer: NodeJS.Timeout | undefined;
 
-  const snapshot = (): string => {
+  /** The newest step the watchers were sent: each tick sends the steps after it (a watcher that joined since has them already, and takes them twice). */
+  let stepsSent = 0;
+  /** `after`: the steps a watcher has; 0 for one that has none (a whole window). `newest`: the newest step in it. */
+  const snapshot = (after: number): { data: string; newest: number } => {
     const i = ctx.instrumentation!;
     let engine: unknown = null;
     try {
@@ -44,7 +51,11 @@ export function registerDashboardRoutes(app: FastifyInstance, ctx: ServerContext
     } catch {
       engine = null;
     }
-    return `data: ${JSON.stringify({ model: ctx.engine.modelName, state: ctx.engine.state, engine, ...liveView(i.timelines) })}\n\n`;
+    i.flush(); // the steps not yet handed to the metrics: work the next 100 ms would do anyway
+    const steps = stepWindow(i.steps, i.runtime, STEP_WINDOW_S * 1000, now(), after);
+    // One event per tick, steps and all: the page draws it in one frame (a poll of its own for the steps cost the watching browser a second frame each second).
+    const data = `data: ${JSON.stringify({ model: ctx.engine.modelName, state: ctx.engine.state, engine, ...liveView(i.timelines), steps })}\n\n`;
+    return { data, newest: steps.steps.at(-1)?.id ?? after };
   };
   /** Runs a feed's work and counts its main-thread time (llm_serving_debug_view_seconds_total). */
   const timed = <T>(view: "stream" | "steps" | "distributions", work: () => T): T => {
@@ -55,7 +66,8 @@ export function registerDashboardRoutes(app: FastifyInstance, ctx: ServerContext
   };
   const tick = (): void =>
     timed("stream", () => {
-      const data = snapshot();
+      const { data, newest } = snapshot(stepsSent);
+      stepsSent = newest;
       for (const res of watchers) {
         // A watcher that does not read (a laptop asleep) is dropped rather than buffered for without bound.
         if (res.writableLength > MAX_UNREAD_BYTES) res.destroy();
@@ -81,7 +93,12 @@ export function registerDashboardRoutes(app: FastifyInstance, ctx: ServerContext
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" });
-    timed("stream", () => res.write(snapshot()));
+    timed("stream", () => {
+      const { data, newest } = snapshot(0);
+      // The first watcher: the ticks go on from its window. Later ones: the others have not had the steps in theirs yet.
+      if (watchers.size === 0) stepsSent = newest;
+      res.write(data);
+    });
     watchers.add(res);
     res.on("close", () => leave(res));
     timer ??= setInterval(tick, STREAM_INTERVAL_MS);
