@@ -70,6 +70,45 @@ describe("the dashboard's data", () => {
     assert.equal(slash.headers.get("location"), "/dashboard?request=listed");
   });
 
+  it("the stream carries the engine steps: the whole window first, then the steps since the snapshot before, none missed, for a watcher that joins later too", async () => {
+    /** A watcher's snapshots as they come, each with its steps' ids. */
+    const watch = async (): Promise<{ ids: number[][]; stop: () => Promise<void> }> => {
+      const ids: number[][] = [];
+      const reader = (await fetch(`${s.url}/debug/stream`)).body!.pipeThrough(new TextDecoderStream()).getReader();
+      const reading = (async () => {
+        let pending = "";
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) return;
+          pending += value;
+          for (let at: number; (at = pending.indexOf("\n\n")) >= 0; pending = pending.slice(at + 2)) ids.push((JSON.parse(pending.slice("data: ".length, at)) as { steps: StepWindowJson }).steps.steps.map((st) => st.id));
+        }
+      })();
+      return { ids, stop: () => reader.cancel().then(() => reading) };
+    };
+    const first = await watch();
+    await waitFor(async () => first.ids.length >= 2, "a tick after the first snapshot");
+    const generating = postJson(`${s.url}/generate`, { inputs: "ride the stream", parameters: { max_new_tokens: 480, ignore_eos: true } }, { "x-request-id": "streamed-steps" });
+    // Joined while the request runs, between two ticks: steps the first watcher has not had yet are in the window the later one gets.
+    await waitFor(async () => {
+      const res = await fetch(`${s.url}/debug/requests/streamed-steps`);
+      return res.ok && ((await res.json()) as { steps: unknown[] }).steps.length > 0;
+    }, "the request in the engine", 5000);
+    const later = await watch();
+    assert.equal((await generating).status, 200);
+    const carried = (await requestRecord(s.url, "streamed-steps")).steps.map((st) => st.id);
+    // The snapshot after the request's last step: half a second apart.
+    await waitFor(async () => [first, later].every((w) => w.ids.flat().includes(carried[carried.length - 1])), "the request's last step sent to both");
+    await Promise.all([first.stop(), later.stop()]);
+    for (const w of [first, later]) {
+      const got = new Set(w.ids.flat());
+      assert.deepEqual(carried.filter((id) => !got.has(id)), [], "every step the request rode reached every watcher");
+    }
+    // The first watcher had each step once: every snapshot's steps come after the one before's.
+    for (let i = 1; i < first.ids.length; i++) if (first.ids[i].length > 0) assert.ok(first.ids[i][0] > Math.max(0, ...first.ids.slice(0, i).flat()), `snapshot ${i}: ${first.ids[i][0]}`);
+    assert.ok(later.ids[0].length > 0, "a watcher that joins gets the window so far");
+  });
+
   it("the feeds count their own time in /metrics, and nothing while nobody watches", async () => {
     const views = async (): Promise<Record<string, number>> => {
       const text = await (await fetch(`${s.url}/metrics`)).text();

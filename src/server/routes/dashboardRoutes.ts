@@ -51,7 +51,6 @@ export function registerDashboardRoutes(app: FastifyInstance, ctx: ServerContext
     } catch {
       engine = null;
     }
-    i.flush(); // the steps not yet handed to the metrics: work the next 100 ms would do anyway
     const steps = stepWindow(i.steps, i.runtime, STEP_WINDOW_S * 1000, now(), after);
     // One event per tick, steps and all: the page draws it in one frame (a poll of its own for the steps cost the watching browser a second frame each second).
     const data = `data: ${JSON.stringify({ model: ctx.engine.modelName, state: ctx.engine.state, engine, ...liveView(i.timelines), steps })}\n\n`;
