@@ -161,7 +161,7 @@ for (const b of BROWSERS) {
       const record = await jsonOf(fetch(`${s.url}/debug/requests/dash-stepped`));
       const carried = (record.steps as Array<{ id: number }>).map((st) => st.id);
       const outlined = async (): Promise<Array<{ step: number; requests: string[] }>> => page.$$eval("#steps rect.step.mine", (rects) => rects.map((r) => ({ step: Number(r.getAttribute("data-step")), requests: r.getAttribute("data-requests")!.split(" ") })));
-      // The timeline refreshes each second: a refresh that came while the request ran holds only its first steps.
+      // The timeline refreshes with each snapshot (twice a second): a refresh that came while the request ran holds only its first steps.
       let mine: Array<{ step: number; requests: string[] }> = [];
       await waitFor(async () => (mine = await outlined()).length >= carried.length, "every step of the request outlined", 3000);
       assert.deepEqual(mine.map((m) => m.step).sort((a, b) => a - b), carried.sort((a: number, b: number) => a - b));
@@ -176,7 +176,7 @@ for (const b of BROWSERS) {
       assert.ok(hovered && carried.includes(Number(hovered[1])), await tipText());
       await page.mouse.move(0, 0);
       await page.focus("#steps svg");
-      // With the focus on it the timeline holds still (its bars would move each second under the cursor).
+      // With the focus on it the timeline holds still (its bars would move with each snapshot under the cursor).
       await page.waitForSelector("#steps.paused", { timeout: 3000 });
       const tipStep = async (): Promise<number> => Number(/^step (\d+)/.exec(await tipText())?.[1]);
       await page.keyboard.press("ArrowRight"); // the newest step
@@ -244,7 +244,7 @@ for (const b of BROWSERS) {
       const buckets = async (): Promise<Array<{ ms: number; range: number[] }>> =>
         (await page.$$eval("[data-chart=decode-by-context] rect.bar", (rects) => rects.map((r) => ({ ms: Number(r.getAttribute("data-value")), tip: r.querySelector("title")?.textContent ?? "" })))).map((b) => ({ ms: b.ms, range: /^context (\d+)–(\d+): /.exec(b.tip)!.slice(1).map(Number) }));
       let drawn: Array<{ ms: number; range: number[] }> = [];
-      // The step timeline (and this chart) refresh every second: wait for one drawn after the request ended.
+      // The step timeline (and this chart) refresh with each snapshot: wait for one drawn after the request ended.
       await waitFor(async () => {
         drawn = await buckets();
         return drawn.length >= 4 && drawn[drawn.length - 1].range[1] - drawn[0].range[0] >= 400;

@@ -266,6 +266,12 @@ async function refreshCharts(): Promise<void> {
   }
 }
 
+/** A request's record from the server (GET /debug/requests/{id}); none, with the answer's status, once it has left the ring. */
+async function fetchRecord(id: string): Promise<{ record: RequestRecord | undefined; status: number }> {
+  const res = await fetch(`/debug/requests/${encodeURIComponent(id)}`, { headers: headers() });
+  return { record: res.ok ? ((await res.json()) as RequestRecord) : undefined, status: res.status };
+}
+
 async function showRequest(id: string): Promise<void> {
   selected = id;
   drawSteps();
@@ -283,14 +289,13 @@ async function showRequest(id: string): Promise<void> {
     $("step-detail").hidden = true;
   };
   try {
-    const res = await fetch(`/debug/requests/${encodeURIComponent(id)}`, { headers: headers() });
-    const record = res.ok ? ((await res.json()) as RequestRecord) : undefined;
+    const { record, status } = await fetchRecord(id);
     // Clicked again meanwhile: the later choice is drawn, whichever answer comes last.
     if (ticket !== showing) return;
     if (record) {
       drawRequest(record);
       if (!record.complete) setTimeout(() => void followRunning(id, ticket), RUNNING_REFRESH_MS);
-    } else missing(`not available (${res.status}): it may have left the ring of recent requests`);
+    } else missing(`not available (${status}): it may have left the ring of recent requests`);
   } catch (err) {
     if (ticket === showing) missing(`not available: ${(err as Error).message}`);
   }
@@ -302,8 +307,7 @@ const RUNNING_REFRESH_MS = 1000;
 async function followRunning(id: string, ticket: number): Promise<void> {
   if (ticket !== showing || offline) return;
   try {
-    const res = await fetch(`/debug/requests/${encodeURIComponent(id)}`, { headers: headers() });
-    const record = res.ok ? ((await res.json()) as RequestRecord) : undefined;
+    const { record } = await fetchRecord(id);
     if (ticket !== showing || offline || !record) return;
     if ($("step-detail").hidden) drawRequest(record);
     if (record.complete) return;

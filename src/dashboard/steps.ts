@@ -5,8 +5,8 @@
  * stalls on their own row, and the chosen request's steps marked. From GET
  * /debug/steps.
  *
- * Up to a thousand bars, redrawn every second on the machine of the server
- * it watches: the bars of each kind are one path, not an element each (an
+ * Up to a thousand bars, redrawn with every snapshot (twice a second) on
+ * the machine of the server it watches: the bars of each kind are one path, not an element each (an
  * element per bar cost the browser a third of its drawing time), and the
  * step under the pointer is found from its x. Only the chosen request's
  * steps, a few, are elements of their own (a mark above each bar, named by

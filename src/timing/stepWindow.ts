@@ -7,9 +7,8 @@ import { now } from "./clock.js";
 import { StepPoint } from "./points.js";
 import type { RuntimeEventJson } from "./recordJson.js";
 import type { RuntimeEvents } from "./requestBreakdown.js";
-import { gcKindName } from "./RuntimeMonitor.js";
 import type { StepStore } from "./StepStore.js";
-import { ms } from "./timelineJson.js";
+import { ms, runtimeEventsBetween } from "./timelineJson.js";
 
 /** A step as the step timeline draws it: a compact form of StepJson (a window holds up to a thousand). */
 export interface WindowStepJson {
@@ -78,8 +77,5 @@ export function stepWindow(steps: StepStore, events: RuntimeEvents, windowMs: nu
     });
   }
   out.reverse();
-  const evs: RuntimeEventJson[] = [];
-  events.gc.forEachOverlapping(origin, at, (s, e, kind) => evs.push({ type: "gc", kind: gcKindName(kind), start: ms(s - origin) ?? 0, dur: ms(e - s) ?? 0, step: null }));
-  events.stalls.forEachOverlapping(origin, at, (s, e) => evs.push({ type: "stall", start: ms(s - origin) ?? 0, dur: ms(e - s) ?? 0, step: null }));
-  return { window_ms: windowMs, now: ms(at) ?? 0, truncated, requests: [...ids.keys()], steps: out, events: evs.sort((a, b) => a.start - b.start) };
+  return { window_ms: windowMs, now: ms(at) ?? 0, truncated, requests: [...ids.keys()], steps: out, events: runtimeEventsBetween(events, origin, at, origin) };
 }

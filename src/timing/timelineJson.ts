@@ -116,14 +116,19 @@ export function requestDetailJson(b: RequestBreakdown, t: RequestTimeline, steps
 /** The GC pauses and loop stalls that overlapped the request, each with the step it began in. */
 function runtimeEventsJson(b: RequestBreakdown, steps: readonly StepRecord[], events: RuntimeEvents | undefined): RuntimeEventJson[] {
   if (!events) return [];
-  const out: RuntimeEventJson[] = [];
   const stepAt = (t: number): number | null =>
     steps.find((s) => s.marks.get(StepPoint.step_start) <= t && t <= s.marks.get(StepPoint.delivered))?.id ?? null;
+  return runtimeEventsBetween(events, b.span.start, b.span.end, b.origin, stepAt);
+}
+
+/** The GC pauses and loop stalls that overlapped [from, to], in order, times in ms from `origin`, each with the step it began in (`stepAt`). */
+export function runtimeEventsBetween(events: RuntimeEvents, from: number, to: number, origin: number, stepAt: (t: number) => number | null = () => null): RuntimeEventJson[] {
+  const out: RuntimeEventJson[] = [];
   const add = (type: RuntimeEventJson["type"], start: number, end: number, kind?: string): void => {
-    out.push({ type, ...(kind ? { kind } : {}), start: msOf(start - b.origin), dur: msOf(end - start), step: stepAt(start) });
+    out.push({ type, ...(kind ? { kind } : {}), start: msOf(start - origin), dur: msOf(end - start), step: stepAt(start) });
   };
-  events.gc.forEachOverlapping(b.span.start, b.span.end, (s, e, kind) => add("gc", s, e, gcKindName(kind)));
-  events.stalls.forEachOverlapping(b.span.start, b.span.end, (s, e) => add("stall", s, e));
+  events.gc.forEachOverlapping(from, to, (s, e, kind) => add("gc", s, e, gcKindName(kind)));
+  events.stalls.forEachOverlapping(from, to, (s, e) => add("stall", s, e));
   return out.sort((x, y) => x.start - y.start);
 }
 
