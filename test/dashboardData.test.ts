@@ -109,6 +109,23 @@ describe("the dashboard's data", () => {
     assert.ok(later.ids[0].length > 0, "a watcher that joins gets the window so far");
   });
 
+  it("a window that holds more steps than the step ring keeps says it is cut short", async () => {
+    const small = await startTestServer({ stepCapacity: 8 });
+    try {
+      await small.server.engine.ready;
+      assert.equal((await postJson(`${small.url}/generate`, { inputs: "outgrow the ring", parameters: { max_new_tokens: 20, ignore_eos: true } })).status, 200);
+      const window = (await jsonOf(fetch(`${small.url}/debug/steps?seconds=30`))) as StepWindowJson;
+      assert.equal(window.steps.length, 8, "the ring's steps");
+      assert.equal(window.truncated, true, "the older steps of the window are gone: a gap, not idle time");
+      const newest = window.steps[window.steps.length - 1].id;
+      const later = (await jsonOf(fetch(`${small.url}/debug/steps?seconds=30&after=${newest - 3}`))) as StepWindowJson;
+      assert.equal(later.steps.length, 3);
+      assert.equal(later.truncated, false, "a watcher that has the older ones misses nothing");
+    } finally {
+      await small.server.close(1000);
+    }
+  });
+
   it("the feeds count their own time in /metrics, and nothing while nobody watches", async () => {
     const views = async (): Promise<Record<string, number>> => {
       const text = await (await fetch(`${s.url}/metrics`)).text();

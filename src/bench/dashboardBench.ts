@@ -19,7 +19,6 @@
  * nothing to draw). A benchmark, not a test: run it on a quiet machine.
  */
 import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -129,29 +128,39 @@ async function startTabs(): Promise<Tabs> {
   const profile = await mkdtemp(join(tmpdir(), "llm-serving-bench-chromium-"));
   const flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", `--user-data-dir=${profile}`, "--window-size=1400,900", "--remote-debugging-port=0"];
   const browser = spawn(executable, [...flags, "about:blank"], { stdio: ["ignore", "ignore", "pipe"] });
-  const exited = once(browser, "exit");
+  // Settles when it has gone, whether it exited or could not be started (no such file): never rejects.
+  const gone = new Promise<void>((resolve) => {
+    browser.once("exit", () => resolve());
+    browser.once("error", () => resolve());
+  });
   const quit = async (): Promise<void> => {
     browser.kill();
-    await exited;
+    const killer = setTimeout(() => browser.kill("SIGKILL"), 5000);
+    await gone;
+    clearTimeout(killer);
     await rm(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   };
   let endpoint: string;
   try {
     endpoint = await new Promise<string>((resolve, reject) => {
       let text = "";
-      browser.stderr!.on("data", (chunk: Buffer) => {
+      const read = (chunk: Buffer): void => {
         text += chunk.toString();
         const m = /DevTools listening on ws:\/\/([^/\s]+)\//.exec(text);
-        if (m) resolve(`http://${m[1]}`);
-      });
-      void exited.then(() => reject(new Error(`${executable} exited before it listened: ${text.slice(-500)}`)));
+        if (!m) return;
+        browser.stderr!.off("data", read);
+        browser.stderr!.resume(); // the rest (complaints: no D-Bus here) is read and dropped
+        resolve(`http://${m[1]}`);
+      };
+      browser.stderr!.on("data", read);
+      browser.once("error", (err) => reject(new Error(`${executable} could not be started: ${err.message} (set CHROMIUM_PATH, or apt-get install chromium)`)));
+      void gone.then(() => reject(new Error(`${executable} exited before it listened: ${text.slice(-500)}`)));
       setTimeout(() => reject(new Error(`${executable} did not say where it listens within 20 s`)), 20_000).unref();
     });
   } catch (err) {
     await quit();
     throw err;
   }
-  browser.stderr!.resume(); // its complaints (no D-Bus here) are read and dropped
   const ask = async (path: string, method: string): Promise<Response> => {
     const res = await fetch(`${endpoint}${path}`, { method });
     if (!res.ok) throw new Error(`${executable}: ${method} ${path} answered ${res.status}`);
@@ -183,7 +192,10 @@ function pageWatch(tabs: Tabs, blank: boolean, browserCpu: BrowserCpu): Watch {
     const tab = await tabs.open(blank ? "about:blank" : `${server.url}/dashboard`);
     // Opening is not watching: the page's first snapshot (its whole step window) and its charts are drawn before the load starts.
     while (!blank && (await viewMs(server, "distributions")) === asked) {
-      if (performance.now() - started > 20_000) throw new Error("the page did not go live within 20 s");
+      if (performance.now() - started > 20_000) {
+        await tabs.close(tab);
+        throw new Error("the page did not go live within 20 s");
+      }
       await sleep(100);
     }
     // Then the tab's opening is over: the browser under 15 % of a core for half a second.
@@ -232,9 +244,13 @@ async function watched(server: BenchServer, watch: Watch, batch: number, tokens:
 async function main(): Promise<void> {
   const { rounds, tokens, batch, page, control } = benchArgs({ rounds: 30, tokens: 256, batch: 8 }, ["page", "control"]);
   const model = await ensureSyntheticModel({ preset: "tiny", dtype: "Q8_0", seed: 0 });
-  const server = await startBenchServer(model, "tiny-watched", ["--rows", String(batch)]);
-  const browserCpu: BrowserCpu = { ms: 0 };
+  // The browser first: one that cannot start leaves no server behind.
   const tabs = page ? await startTabs() : undefined;
+  const server = await startBenchServer(model, "tiny-watched", ["--rows", String(batch)]).catch(async (err: unknown) => {
+    await tabs?.quit();
+    throw err;
+  });
+  const browserCpu: BrowserCpu = { ms: 0 };
   const watch = tabs ? pageWatch(tabs, control, browserCpu) : control ? noWatch : fetchWatch;
   try {
     for (let i = 0; i < 3; i++) await burst(server, batch, tokens); // warm-up
@@ -278,8 +294,11 @@ async function main(): Promise<void> {
     console.log(`the server's own time on the feeds (llm_serving_debug_view_seconds_total): ${((view.ms / view.watchedMs) * 1000).toFixed(2)} ms per second watched (${((view.ms / view.watchedMs) * 100).toFixed(3)} % of its main thread); ${view.unwatchedMs.toFixed(3)} ms in all while nobody watched`);
     if (page) console.log(`the browser's CPU while it watched: ${((browserCpu.ms / view.watchedMs) * 100).toFixed(1)} % of a core, ${ns({ ms: browserCpu.ms, tokens: cpu.watched.tokens }).toFixed(0)} ns per generated token (all its processes)`);
   } finally {
-    await tabs?.quit();
-    await server.stop();
+    try {
+      await tabs?.quit();
+    } finally {
+      await server.stop();
+    }
   }
 }
 

@@ -213,11 +213,14 @@ function drawSteps(h: Held = held()): void {
 }
 
 /**
- * The charts a snapshot changes are drawn only while the charts are in view,
- * and at once when they come into view: out of view they still cost the
- * browser a layout of their text with every snapshot (~1 % of a core).
+ * The charts a snapshot changes are redrawn only while the charts are in
+ * view, and at once when they come into view: out of view they still cost
+ * the browser a layout of their text with every snapshot (~1 % of a core).
+ * Each is drawn once wherever it is, so that it holds its room: one
+ * appearing only when scrolled to would push what is below it down.
  */
 let chartsInView = false;
+const drawnOnce = { history: false, steps: false };
 new IntersectionObserver((entries) => {
   chartsInView = entries[entries.length - 1].isIntersecting;
   if (!offline) {
@@ -233,13 +236,15 @@ function redrawChart(id: string, draw: (box: HTMLElement) => void): void {
 }
 
 function drawHistoryCharts(): void {
-  if (!chartsInView || history.length === 0) return;
+  if ((!chartsInView && drawnOnce.history) || history.length === 0) return;
+  drawnOnce.history = true;
   redrawChart("chart-queue", (box) => renderQueue(box, history));
   redrawChart("chart-throughput", (box) => renderThroughput(box, history));
 }
 
 function drawStepCharts(): void {
-  if (!chartsInView || !stepWindow) return;
+  if ((!chartsInView && drawnOnce.steps) || !stepWindow) return;
+  drawnOnce.steps = true;
   const steps = stepWindow.steps;
   redrawChart("chart-batch", (box) => renderDecodeByBatch(box, steps));
   redrawChart("chart-context", (box) => renderDecodeByContext(box, steps));

@@ -2,12 +2,14 @@
  * The step timeline: the engine steps of the last few seconds as bars on one
  * time axis — height by batch size, prefill steps apart from decode-only ones
  * — with the requests each carried (hover, or the arrow keys), GC pauses and
- * stalls on their own row, and the chosen request's steps marked. From GET
- * /debug/steps.
+ * stalls on their own row, and the chosen request's steps marked. From the
+ * steps the live stream carries (GET /debug/stream, as GET /debug/steps
+ * sends them).
  *
  * Up to a thousand bars, redrawn with every snapshot (twice a second) on
- * the machine of the server it watches: the bars of each kind are one path, not an element each (an
- * element per bar cost the browser a third of its drawing time), and the
+ * the machine of the server it watches: the bars of each kind are one path,
+ * not an element each (an element per bar cost the browser a third of its
+ * drawing time), and the
  * step under the pointer is found from its x. Only the chosen request's
  * steps, a few, are elements of their own (a mark above each bar, named by
  * data-step).

@@ -57,7 +57,8 @@ export function stepWindow(steps: StepStore, events: RuntimeEvents, windowMs: nu
     return i;
   };
   let truncated = false;
-  for (let id = steps.latest; id > after && steps.has(id); id--) {
+  let id = steps.latest;
+  for (; id > after && steps.has(id); id--) {
     if (steps.mark(id, StepPoint.delivered) < origin) break;
     if (out.length === MAX_WINDOW_STEPS) {
       truncated = true;
@@ -76,6 +77,8 @@ export function stepWindow(steps: StepStore, events: RuntimeEvents, windowMs: nu
       requests: s.rows.map((r) => index(r.requestId)),
     });
   }
+  // Stopped at a step the ring no longer holds (the ring is smaller than the window's steps), one the watcher had not had: older steps of the window are missing.
+  if (id > after && out.length > 0 && !steps.has(id)) truncated = true;
   out.reverse();
   return { window_ms: windowMs, now: ms(at) ?? 0, truncated, requests: [...ids.keys()], steps: out, events: runtimeEventsBetween(events, origin, at, origin) };
 }

@@ -26,8 +26,8 @@ export const STREAM_INTERVAL_MS = 500;
 const STEP_WINDOW_S = 5;
 /** Most watchers at once: each costs a socket write per snapshot. */
 const MAX_WATCHERS = 16;
-/** Snapshots a watcher has not read yet, in bytes, before it is dropped. */
-const MAX_UNREAD_BYTES = 1 << 20;
+/** Snapshots a watcher has not read yet, in bytes, before it is dropped: with the steps on the stream (~0.1 MB a second under load), over half a minute behind. */
+const MAX_UNREAD_BYTES = 4 << 20;
 
 /** The page's files, compiled from src/dashboard by npm run build (dist/src/dashboard). */
 const PAGE_DIR = new URL("../../dashboard/", import.meta.url);
