@@ -24,6 +24,13 @@ export interface Distributions extends Latencies {
 
 const $ = (id: string): HTMLElement => document.getElementById(id)!;
 
+/** The three latency histograms: where each is in the JSON, its chart's name (data-chart, and chart-NAME for its box on the page) and title. */
+const LATENCIES = [
+  { key: "ttft_ms", chart: "ttft", title: "TTFT" },
+  { key: "itl_ms", chart: "itl", title: "inter-token gap" },
+  { key: "e2e_ms", chart: "e2e", title: "e2e" },
+] as const;
+
 /** Per remote engine: its requests' latencies and where their time went across the hop (shown only when requests were relayed). */
 function drawEngineCharts(engines: Distributions["engines"]): void {
   const names = Object.keys(engines).sort();
@@ -34,13 +41,7 @@ function drawEngineCharts(engines: Distributions["engines"]): void {
       const group = document.createElement("div");
       group.className = "charts";
       group.dataset.engine = name;
-      for (const [chart, title, h] of [
-        ["engine-ttft", "TTFT", e.ttft_ms],
-        ["engine-itl", "inter-token gap", e.itl_ms],
-        ["engine-e2e", "e2e", e.e2e_ms],
-      ] as const) {
-        renderHistogram(group, chart, `${name}: ${title}`, h).dataset.engine = name;
-      }
+      for (const { key, chart, title } of LATENCIES) renderHistogram(group, `engine-${chart}`, `${name}: ${title}`, e[key]).dataset.engine = name;
       renderHopParts(group, name, { ours: e.ours_ms.p50, front: e.network_and_front_ms.p50, backendEngine: e.backend_engine_ms.p50, n: e.ours_ms.n });
       return group;
     }),
@@ -48,21 +49,17 @@ function drawEngineCharts(engines: Distributions["engines"]): void {
 }
 
 export function drawDistributions(d: Distributions): void {
-  for (const [id, chart, title, h] of [
-    ["chart-ttft", "ttft", "TTFT", d.ttft_ms],
-    ["chart-itl", "itl", "inter-token gap", d.itl_ms],
-    ["chart-e2e", "e2e", "e2e", d.e2e_ms],
-  ] as const) {
-    const box = $(id);
+  for (const { key, chart, title } of LATENCIES) {
+    const box = $(`chart-${chart}`);
     box.replaceChildren();
-    renderHistogram(box, chart, title, h);
+    renderHistogram(box, chart, title, d[key]);
   }
   drawEngineCharts(d.engines);
 }
 
 /** Offline, or between two servers: no live figures left on the page. */
 export function clearDistributions(): void {
-  for (const id of ["chart-ttft", "chart-itl", "chart-e2e"]) $(id).replaceChildren();
+  for (const { chart } of LATENCIES) $(`chart-${chart}`).replaceChildren();
   $("engine-charts").hidden = true;
   $("engine-charts-list").replaceChildren();
 }
