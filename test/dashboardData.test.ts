@@ -10,7 +10,7 @@ import { after, before, describe, it } from "node:test";
 import { BACKEND_DEFAULTS } from "../src/engines/remote/RemoteBackend.js";
 import type { DistributionsJson } from "../src/timing/distributions.js";
 import type { StepWindowJson } from "../src/timing/stepWindow.js";
-import { jsonOf, postJson, requestRecord, startTestServer, waitFor, type TestServer } from "./helpers/serverHarness.js";
+import { jsonOf, postJson, requestRecord, sseData, startTestServer, waitFor, type TestServer } from "./helpers/serverHarness.js";
 
 describe("the dashboard's data", () => {
   let s: TestServer;
@@ -81,7 +81,9 @@ describe("the dashboard's data", () => {
           const { value, done } = await reader.read();
           if (done) return;
           pending += value;
-          for (let at: number; (at = pending.indexOf("\n\n")) >= 0; pending = pending.slice(at + 2)) ids.push((JSON.parse(pending.slice("data: ".length, at)) as { steps: StepWindowJson }).steps.steps.map((st) => st.id));
+          const end = pending.lastIndexOf("\n\n") + 2; // the events come whole up to here
+          for (const snapshot of sseData(pending.slice(0, end)) as Array<{ steps: StepWindowJson }>) ids.push(snapshot.steps.steps.map((st) => st.id));
+          pending = pending.slice(end);
         }
       })();
       return { ids, stop: () => reader.cancel().then(() => reading) };

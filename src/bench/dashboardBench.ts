@@ -20,14 +20,13 @@
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ensureSyntheticModel } from "../model/defaultModel.js";
 import { benchArgs } from "./benchArgs.js";
 import { startBenchServer, type BenchServer } from "./benchServer.js";
-import { processCpuMs } from "./procStat.js";
+import { treeCpuMs } from "./procStat.js";
 import { medianInterval, quantile } from "./stats.js";
 import { burst, type Burst } from "./streamBurst.js";
 
@@ -81,33 +80,6 @@ interface WatchedBurst extends Burst {
   /** The server's time on the feeds meanwhile, and how long it was watched, ms. */
   viewMs: number;
   watchedMs: number;
-}
-
-/** CPU time of a process and every living process under it, ms (a browser's renderer, GPU and network processes). */
-function treeCpuMs(root: number): number {
-  const parents = new Map<number, number>();
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      parents.set(Number(name), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const inTree = (pid: number): boolean => {
-    for (let p: number | undefined = pid; p !== undefined && p > 1; p = parents.get(p)) if (p === root) return true;
-    return false;
-  };
-  let total = 0;
-  for (const pid of parents.keys()) {
-    try {
-      if (inTree(pid)) total += processCpuMs(pid);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return total;
 }
 
 /** The browser's CPU while it watched, ms, all its processes. */

@@ -220,7 +220,6 @@ function drawSteps(h: Held = held()): void {
  * appearing only when scrolled to would push what is below it down.
  */
 let chartsInView = false;
-const drawnOnce = { history: false, steps: false };
 new IntersectionObserver((entries) => {
   chartsInView = entries[entries.length - 1].isIntersecting;
   if (!offline) {
@@ -236,15 +235,13 @@ function redrawChart(id: string, draw: (box: HTMLElement) => void): void {
 }
 
 function drawHistoryCharts(): void {
-  if ((!chartsInView && drawnOnce.history) || history.length === 0) return;
-  drawnOnce.history = true;
+  if ((!chartsInView && $("chart-queue").hasChildNodes()) || history.length === 0) return;
   redrawChart("chart-queue", (box) => renderQueue(box, history));
   redrawChart("chart-throughput", (box) => renderThroughput(box, history));
 }
 
 function drawStepCharts(): void {
-  if ((!chartsInView && drawnOnce.steps) || !stepWindow) return;
-  drawnOnce.steps = true;
+  if ((!chartsInView && $("chart-batch").hasChildNodes()) || !stepWindow) return;
   const steps = stepWindow.steps;
   redrawChart("chart-batch", (box) => renderDecodeByBatch(box, steps));
   redrawChart("chart-context", (box) => renderDecodeByContext(box, steps));
