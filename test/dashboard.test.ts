@@ -244,6 +244,8 @@ for (const b of BROWSERS) {
       const buckets = async (): Promise<Array<{ ms: number; range: number[] }>> =>
         (await page.$$eval("[data-chart=decode-by-context] rect.bar", (rects) => rects.map((r) => ({ ms: Number(r.getAttribute("data-value")), tip: r.querySelector("title")?.textContent ?? "" })))).map((b) => ({ ms: b.ms, range: /^context (\d+)–(\d+): /.exec(b.tip)!.slice(1).map(Number) }));
       let drawn: Array<{ ms: number; range: number[] }> = [];
+      // Each live chart is redrawn while it is in view: this one, scrolled to.
+      await page.locator("#chart-context").scrollIntoViewIfNeeded();
       // The step timeline (and this chart) refresh with each snapshot: wait for one drawn after the request ended.
       await waitFor(async () => {
         drawn = await buckets();

@@ -213,35 +213,43 @@ function drawSteps(h: Held = held()): void {
 }
 
 /**
- * The charts a snapshot changes are redrawn only while the charts are in
- * view, and at once when they come into view: out of view they still cost
- * the browser a layout of their text with every snapshot (~1 % of a core).
- * Each is drawn once wherever it is, so that it holds its room: one
- * appearing only when scrolled to would push what is below it down.
+ * The charts a snapshot changes are redrawn only while they are in view,
+ * each on its own, and at once when one comes into view: out of view they
+ * still cost the browser a layout of their text with every snapshot (~1 %
+ * of a core), and at 1400 × 900 the charts' row shows only its top. Each is
+ * drawn once wherever it is, so that it holds its room: one appearing only
+ * when scrolled to would push what is below it down.
  */
-let chartsInView = false;
-new IntersectionObserver((entries) => {
-  chartsInView = entries[entries.length - 1].isIntersecting;
+const chartsInView = new Set<string>();
+
+const liveCharts = new IntersectionObserver((entries) => {
+  for (const e of entries) {
+    if (e.isIntersecting) chartsInView.add(e.target.id);
+    else chartsInView.delete(e.target.id);
+  }
   if (!offline) {
     drawHistoryCharts();
     drawStepCharts();
   }
-}).observe($("charts"));
+});
+for (const id of ["chart-batch", "chart-context", "chart-queue", "chart-throughput"]) liveCharts.observe($(id));
 
+/** Draws a live chart if it is in view or was never drawn. */
 function redrawChart(id: string, draw: (box: HTMLElement) => void): void {
   const box = $(id);
+  if (!chartsInView.has(id) && box.hasChildNodes()) return;
   box.replaceChildren();
   draw(box);
 }
 
 function drawHistoryCharts(): void {
-  if ((!chartsInView && $("chart-queue").hasChildNodes()) || history.length === 0) return;
+  if (history.length === 0) return;
   redrawChart("chart-queue", (box) => renderQueue(box, history));
   redrawChart("chart-throughput", (box) => renderThroughput(box, history));
 }
 
 function drawStepCharts(): void {
-  if ((!chartsInView && $("chart-batch").hasChildNodes()) || !stepWindow) return;
+  if (!stepWindow) return;
   const steps = stepWindow.steps;
   redrawChart("chart-batch", (box) => renderDecodeByBatch(box, steps));
   redrawChart("chart-context", (box) => renderDecodeByContext(box, steps));
