@@ -7,11 +7,11 @@
  * node-llama-cpp loop (no master) give the engine's own step time.
  * A benchmark, not a test: the machine is shared and noisy, so it reports medians and p90.
  */
-import { parseArgs } from "node:util";
 import { Agent } from "../agent/Agent.js";
 import { ensureSyntheticModel } from "../model/defaultModel.js";
-import { isPresetName, PRESETS, type PresetName } from "../model/presets.js";
+import { PRESETS, type PresetName } from "../model/presets.js";
 import { OUR_SPANS, runBare, runMaster } from "./engineRuns.js";
+import { benchArgs, presetsArg } from "./benchArgs.js";
 import { runWithPool } from "./serverPool.js";
 import { quantile } from "./stats.js";
 
@@ -55,23 +55,13 @@ async function benchPreset(preset: PresetName, batches: number[], { tokens, thre
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      presets: { type: "string", default: "small,medium" },
-      batches: { type: "string", default: "1,4,8" },
-      tokens: { type: "string", default: "128" },
-      threads: { type: "string", default: "1" },
-      logprobs: { type: "boolean", default: false },
-      json: { type: "boolean", default: false },
-    },
-  });
-  const presets = values.presets.split(",");
-  for (const p of presets) if (!isPresetName(p)) throw new Error(`unknown preset ${p}`);
+  const values = benchArgs({ tokens: 128, threads: 1 }, ["logprobs", "json"], { presets: "small,medium", batches: "1,4,8" });
+  const presets = presetsArg(values.presets);
   const batches = values.batches.split(",").map(Number);
   const results = [];
   console.log(`# bench:engine — node ${process.version}, ${new Date().toISOString()}`);
-  const config = { tokens: Number(values.tokens), threads: Number(values.threads), logprobs: values.logprobs };
-  for (const preset of presets as PresetName[]) results.push(...(await benchPreset(preset, batches, config)));
+  const config = { tokens: values.tokens, threads: values.threads, logprobs: values.logprobs };
+  for (const preset of presets) results.push(...(await benchPreset(preset, batches, config)));
   console.log(
     "\nour JS = schedule + build + postprocess + deliver + the loop turn to the next step (docs/timing.md); targets: p50 ≤ 0.2 ms at batch 1, ≤ 0.5 ms at batch 8." +
       "\nnode-llama-cpp dispatch (inputs_submitted → decode_start) is the library's own JS: per-row locks and microtasks, building the native batch." +

@@ -23,8 +23,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { now } from "../timing/clock.js";
 import { ensureSyntheticModel } from "../model/defaultModel.js";
-import { isPresetName, PRESET_NAMES, type PresetName } from "../model/presets.js";
-import { benchArgs } from "./benchArgs.js";
+import type { PresetName } from "../model/presets.js";
+import { benchArgs, presetArg } from "./benchArgs.js";
 import { benchServerOf, spawnServer, type BenchServer } from "./benchServer.js";
 import { LoadClient, type ClientRecord } from "./LoadClient.js";
 import { ensureLlamaCppBuild } from "./llamaCppBuild.js";
@@ -56,11 +56,10 @@ interface Options {
 
 function options(): Options {
   const o = benchArgs({ rounds: 6, tokens: 128, requests: 16, threads: 1, slots: 8 }, ["json", "pin"], { preset: "small" });
-  if (!isPresetName(o.preset)) throw new Error(`--preset must be one of ${PRESET_NAMES.join(", ")}, got "${o.preset}"`);
   for (const name of ["rounds", "tokens", "requests", "threads", "slots"] as const) if (!Number.isInteger(o[name])) throw new Error(`--${name} must be a whole number, got ${o[name]}`);
   // At least 2 tokens: a per-token gap needs two token arrivals.
   if (o.tokens < 2) throw new Error("--tokens must be at least 2");
-  return { ...o, preset: o.preset };
+  return { ...o, preset: presetArg(o.preset) };
 }
 
 /** Our server as a gateway to llama-server: a config file with one engine, served on a free port. */

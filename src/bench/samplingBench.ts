@@ -9,8 +9,8 @@
  */
 import { Agent } from "../agent/Agent.js";
 import { ensureSyntheticModel } from "../model/defaultModel.js";
-import { isPresetName, type PresetName } from "../model/presets.js";
-import { benchArgs } from "./benchArgs.js";
+import type { PresetName } from "../model/presets.js";
+import { benchArgs, presetsArg } from "./benchArgs.js";
 import { runMaster, type RunResult } from "./engineRuns.js";
 import { MachineLoad } from "./machineLoad.js";
 import { median } from "../analysis/fit.js";
@@ -90,11 +90,10 @@ function summary(rounds: readonly Round[]): object[] {
 
 function parse(): { presets: PresetName[]; config: Config; json: boolean } {
   const args = benchArgs({ tokens: 128, rounds: 8, threads: 1 }, ["json"], { presets: "small,medium", batches: "1,8" });
-  const presets = args.presets.split(",");
-  for (const p of presets) if (!isPresetName(p)) throw new Error(`unknown preset "${p}"`);
+  const presets = presetsArg(args.presets);
   const batches = args.batches.split(",").map(Number);
   if (!batches.every((b) => Number.isInteger(b) && b > 0)) throw new Error(`--batches must be positive integers, got "${args.batches}"`);
-  return { presets: presets as PresetName[], config: { batches, tokens: args.tokens, rounds: args.rounds, threads: args.threads }, json: args.json };
+  return { presets, config: { batches, tokens: args.tokens, rounds: args.rounds, threads: args.threads }, json: args.json };
 }
 
 async function main(): Promise<number> {

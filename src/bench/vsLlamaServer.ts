@@ -15,11 +15,12 @@
  */
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { parseArgs, promisify } from "node:util";
+import { promisify } from "node:util";
 import { ensureSyntheticModel } from "../model/defaultModel.js";
-import { isPresetName, type PresetName } from "../model/presets.js";
+import type { PresetName } from "../model/presets.js";
 import { largest, linearFit, median, smallest } from "../analysis/fit.js";
 import { backendEngineMs } from "../timing/backendTimings.js";
+import { benchArgs, presetsArg } from "./benchArgs.js";
 import { startBenchServer, type BenchServer } from "./benchServer.js";
 import { LoadClient, serverIdOf, type ClientRecord } from "./LoadClient.js";
 import { ensureLlamaCppBuild } from "./llamaCppBuild.js";
@@ -234,15 +235,14 @@ function print(preset: string, results: readonly RoundResult[], machine: Machine
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { presets: { type: "string", default: "small,medium" }, rounds: { type: "string", default: "6" }, json: { type: "boolean", default: false } } });
-  const presets = values.presets.split(",");
-  for (const p of presets) if (!isPresetName(p)) throw new Error(`unknown preset "${p}"`);
+  const values = benchArgs({ rounds: 6 }, ["json"], { presets: "small,medium" });
+  const presets = presetsArg(values.presets);
   const rounds = Number(values.rounds);
-  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, got "${values.rounds}"`);
+  if (!Number.isInteger(rounds)) throw new Error(`--rounds must be a whole number, got ${rounds}`);
   const build = await ensureLlamaCppBuild(say);
   console.log(`# bench:vs-llama-server — llama.cpp ${build.tag} (node-llama-cpp's and llama-server's), node ${process.version}, ${new Date().toISOString()}`);
   const out: PresetResult[] = [];
-  for (const p of presets as PresetName[]) out.push(await benchPreset(p, rounds, build));
+  for (const p of presets) out.push(await benchPreset(p, rounds, build));
   if (values.json) console.log(JSON.stringify(out));
   const loaded = out.find((o) => o.othersPct > MachineLoad.LIMIT_PCT);
   if (loaded) {
