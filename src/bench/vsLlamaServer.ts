@@ -13,14 +13,12 @@
  * other processes loaded the machine is refused.
  * A benchmark, not a test: run it on a quiet machine.
  */
-import { execFile } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { ensureSyntheticModel } from "../model/defaultModel.js";
 import type { PresetName } from "../model/presets.js";
 import { largest, linearFit, median, smallest } from "../analysis/fit.js";
 import { backendEngineMs } from "../timing/backendTimings.js";
 import { benchArgs, presetsArg } from "./benchArgs.js";
+import { decodeInServer, decodeTriples, engineBenchDecode, llamaBenchDecode, printTriples } from "./decodeWays.js";
 import { startBenchServer, type BenchServer } from "./benchServer.js";
 import { LoadClient, serverIdOf, type ClientRecord } from "./LoadClient.js";
 import { ensureLlamaCppBuild } from "./llamaCppBuild.js";
@@ -29,7 +27,6 @@ import { protocol } from "./protocols.js";
 import { quantile } from "./stats.js";
 import { MachineLoad } from "./machineLoad.js";
 
-const run = promisify(execFile);
 const say = (line: string): boolean => process.stderr.write(`bench:vs-llama-server: ${line}\n`);
 
 const SLOTS = 8;
@@ -136,15 +133,6 @@ async function measureRound(ours: BenchServer, theirs: BenchServer, round: numbe
   return result as { ours: Round; theirs: Round };
 }
 
-/** The p50 of the decode spans of the steps that carried the request, from our server's own records. */
-async function decodeInServer(server: BenchServer, record: ClientRecord): Promise<number> {
-  const response = await fetch(`${server.url}/debug/requests/${encodeURIComponent(serverIdOf(record))}`);
-  if (!response.ok) throw new Error(`ours: GET /debug/requests/${serverIdOf(record)} answered ${response.status}`);
-  const detail = (await response.json()) as { steps: Array<{ spans: { decode?: number | null } }> };
-  const decodes = detail.steps.map((s) => s.spans.decode).filter((d): d is number => typeof d === "number");
-  return quantile(decodes, 0.5);
-}
-
 /** Decode per token of the bare engines, ms: llama-bench's tg, and our bench:engine's decode and whole step p50. */
 interface Bare {
   llamaBench: number;
@@ -153,13 +141,9 @@ interface Bare {
 }
 
 async function bareEngines(binary: string, model: string, preset: PresetName): Promise<Bare> {
-  const { stdout } = await run(binary, ["-m", model, "-t", String(THREADS), "-p", "0", "-n", String(STREAM_TOKENS), "-r", "2", "-o", "json"], { maxBuffer: 1 << 24 });
-  const tg = (JSON.parse(stdout) as Array<{ avg_ts: number }>)[0];
-  const engineBench = fileURLToPath(new URL("./engineBench.js", import.meta.url));
-  // bench:engine sizes its libuv pool as the server's launcher does (src/bench/serverPool.ts): the sampling is chained alike.
-  const ours = await run(process.execPath, [engineBench, "--presets", preset, "--batches", "1", "--tokens", String(STREAM_TOKENS), "--threads", String(THREADS), "--json"], { maxBuffer: 1 << 24 });
-  const row = (JSON.parse(ours.stdout.trim().split("\n").at(-1)!) as Array<{ decodeP50: number; stepP50: number }>)[0];
-  return { llamaBench: 1000 / tg.avg_ts, ours: row.decodeP50, oursStep: row.stepP50 };
+  const llamaBench = await llamaBenchDecode(binary, model, STREAM_TOKENS, THREADS, 2);
+  const ours = await engineBenchDecode(preset, STREAM_TOKENS, THREADS);
+  return { llamaBench, ours: ours.decode, oursStep: ours.step };
 }
 
 function ratio(m: (typeof METRICS)[number], ours: Round, theirs: Round): number {
@@ -179,9 +163,12 @@ interface PresetResult {
   othersPct: number;
 }
 
+/** Ours, as the side-by-side runs it: llama-server's threads, slots and context. */
+const startOurs = (model: string): Promise<BenchServer> => startBenchServer(model, "bench", ["--threads", String(THREADS), "--gpu", "off", "--rows", String(SLOTS), "--context-size", String(PER_SLOT), "--no-access-log"]);
+
 async function benchPreset(preset: PresetName, rounds: number, build: { server: string; bench: string }): Promise<PresetResult> {
   const model = await ensureSyntheticModel({ preset, dtype: "Q8_0", seed: 0 });
-  const ours = await startBenchServer(model, "bench", ["--threads", String(THREADS), "--gpu", "off", "--rows", String(SLOTS), "--context-size", String(PER_SLOT), "--no-access-log"]);
+  const ours = await startOurs(model);
   const theirs = await startLlamaServer({ binary: build.server, model, threads: THREADS, slots: SLOTS, perSlot: PER_SLOT }).catch(async (err: unknown) => {
     await ours.stop();
     throw err;
@@ -207,6 +194,35 @@ async function benchPreset(preset: PresetName, rounds: number, build: { server: 
   }
   print(preset, results, machine);
   return { preset, rounds: results, othersPct: machine.othersPct() };
+}
+
+/**
+ * --decode N: only the decode step, three ways in N tight triples
+ * (decodeWays.ts); llama-server is not started. Resolves to the share of a
+ * core other processes took while our server decoded (the bare engines run
+ * alone, each a process of its own).
+ */
+async function decodeOnly(preset: PresetName, n: number, build: { bench: string }): Promise<number> {
+  const model = await ensureSyntheticModel({ preset, dtype: "Q8_0", seed: 0 });
+  const ours = await startOurs(model);
+  const machine = new MachineLoad();
+  try {
+    // Unmeasured: a fresh server's first request pays page faults and JIT.
+    check(await load(ours, [STREAM_TOKENS], true, 1), "ours");
+    const stream = async (): Promise<number> => {
+      machine.start([ours]);
+      const records = await load(ours, [STREAM_TOKENS], true, 1);
+      machine.stop();
+      check(records, "ours");
+      return decodeInServer(ours, records[0]);
+    };
+    const measure = { server: stream, bare: async () => (await engineBenchDecode(preset, STREAM_TOKENS, THREADS)).decode, llamaBench: () => llamaBenchDecode(build.bench, model, STREAM_TOKENS, THREADS) };
+    printTriples(preset, STREAM_TOKENS, await decodeTriples(measure, n, (line) => say(`${preset} ${line}`)));
+  } finally {
+    await ours.stop();
+  }
+  console.log(`Other processes used ${machine.othersPct().toFixed(1)} % of a core on average while our server decoded.`);
+  return machine.othersPct();
 }
 
 function print(preset: string, results: readonly RoundResult[], machine: MachineLoad): void {
@@ -235,21 +251,31 @@ function print(preset: string, results: readonly RoundResult[], machine: Machine
 }
 
 async function main(): Promise<number> {
-  const values = benchArgs({ rounds: 6 }, ["json"], { presets: "small,medium" });
+  const values = benchArgs({ rounds: 6 }, ["json"], { presets: "small,medium", decode: "0" });
   const presets = presetsArg(values.presets);
   const rounds = Number(values.rounds);
   if (!Number.isInteger(rounds)) throw new Error(`--rounds must be a whole number, got ${rounds}`);
+  const triples = Number(values.decode);
+  if (!Number.isInteger(triples) || triples < 0) throw new Error(`--decode must be a whole number of triples, got "${values.decode}"`);
   const build = await ensureLlamaCppBuild(say);
+  if (triples > 0) {
+    console.log(`# bench:vs-llama-server --decode — the decode step three ways, llama.cpp ${build.tag}, node ${process.version}, ${new Date().toISOString()}`);
+    const othersPct = [];
+    for (const p of presets) othersPct.push(await decodeOnly(p, triples, build));
+    return refused(Math.max(...othersPct));
+  }
   console.log(`# bench:vs-llama-server — llama.cpp ${build.tag} (node-llama-cpp's and llama-server's), node ${process.version}, ${new Date().toISOString()}`);
   const out: PresetResult[] = [];
   for (const p of presets) out.push(await benchPreset(p, rounds, build));
   if (values.json) console.log(JSON.stringify(out));
-  const loaded = out.find((o) => o.othersPct > MachineLoad.LIMIT_PCT);
-  if (loaded) {
-    console.log(`\nREFUSED: other processes loaded the machine (more than ${MachineLoad.LIMIT_PCT} % of a core on average): these ratios are not a measurement. Run again on a quiet machine.`);
-    return 1;
-  }
-  return 0;
+  return refused(Math.max(...out.map((o) => o.othersPct)));
+}
+
+/** The exit code: 1, saying so, when other processes loaded the machine while it measured. */
+function refused(othersPct: number): number {
+  if (othersPct <= MachineLoad.LIMIT_PCT) return 0;
+  console.log(`\nREFUSED: other processes loaded the machine (more than ${MachineLoad.LIMIT_PCT} % of a core on average): these ratios are not a measurement. Run again on a quiet machine.`);
+  return 1;
 }
 
 main().then(
