@@ -5,6 +5,7 @@
  * the server serving; SIGTERM under load lets every accepted request finish.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { connect } from "node:net";
@@ -181,6 +182,24 @@ describe("SIGTERM under load", () => {
       assert.equal(await server.exited, 0, server.stderr());
     } finally {
       server.stop();
+    }
+  });
+
+  test("npm start hands SIGTERM on to the server (a supervisor signals npm, not the server)", async () => {
+    // npm runs a script through sh -c; without exec the shell took the signal and died, leaving the server running, orphaned, on its port.
+    const root = join(import.meta.dirname, "..", "..");
+    const npm = spawn("npm", ["start", "--", "--port", "0", "--no-access-log"], { cwd: root, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    npm.stderr.on("data", (d) => (stderr += d));
+    try {
+      await waitFor(() => /listening on/.test(stderr), "the server to listen", 30_000);
+      npm.kill("SIGTERM");
+      await waitFor(() => /SIGTERM: finishing in-flight requests|still loading; exiting/.test(stderr), "the server to take the signal", 10_000);
+      await once(npm, "exit");
+    } finally {
+      npm.kill("SIGKILL");
+      // An orphaned server would hold the pipe open, and this test process with it.
+      npm.stderr.destroy();
     }
   });
 
