@@ -180,4 +180,22 @@ describe("serve and bench inputs", () => {
       await rm(folder, { recursive: true, force: true });
     }
   });
+
+  test("a context too large for the machine's memory is refused before llama.cpp allocates it: generate, and serve while it listens", async () => {
+    // Before, serve listened and swelled by ~300 MB a second, answering 503, until the machine ran out.
+    const g = await runCli(["generate", "--model", await tinyModelPath(), "--prompt", "hi", "--context-size", "99999999"]);
+    assertOneErrorLine(g, /^error: 1 rows × 99999999 tokens of context need about \d+\.\d GiB of memory, more than this machine's [\d.]+ GiB allows; use a smaller --context-size or fewer --rows \(the model was trained on 4096 tokens\)$/);
+    const s = await runCli(["serve", "--model", await tinyModelPath(), "--port", "0", "--no-access-log", "--rows", "2", "--context-size", "99999999"]);
+    assert.equal(s.code, 1, s.stderr);
+    assert.match(s.stderr, /\nerror: the model could not be loaded: 2 rows × 99999999 tokens of context need about/);
+  });
+
+  test("generate says when the context is not what was asked, or runs past the model's training context", async () => {
+    const small = await runCli(["generate", "--model", await tinyModelPath(), "--prompt", "hi", "--max-new-tokens", "2", "--context-size", "100"]);
+    assert.equal(small.code, 0, small.stderr);
+    assert.match(small.stderr, /^note: the context size asked for \(100 tokens\) is 256 tokens per request: llama.cpp sizes the KV cache in multiples of 256 tokens$/m);
+    const long = await runCli(["generate", "--model", await tinyModelPath(), "--prompt", "hi", "--max-new-tokens", "2", "--context-size", "8192"]);
+    assert.equal(long.code, 0, long.stderr);
+    assert.match(long.stderr, /^note: the model was trained on 4096 tokens of context: past that its output degrades$/m);
+  });
 });

@@ -16,6 +16,7 @@ import { now } from "../timing/clock.js";
 import { loadLlama } from "./llama.js";
 import { describeModel, longestTokenBytes, type ModelInfo } from "./modelInfo.js";
 import type { GpuChoice, GpuLayers, Placement } from "./gpu.js";
+import { assertContextFits } from "./contextFit.js";
 import { addonOf, newAddonSampler, type AddonContext } from "./internals.js";
 import { onePoolThread, type SamplingHandOff } from "./libuvPool.js";
 import { PromptTokenizer } from "./PromptTokenizer.js";
@@ -159,12 +160,14 @@ export class Agent {
     try {
       for (let i = 0; i < rows; i++) samplers.push(new RowSampler(newAddonSampler(llama, model)));
       const devices = llama.gpu === false ? [] : await llama.getGpuDeviceNames();
+      const shape = { rows, contextSize: options.contextSize ?? 2048, batchTokens, flashAttention: options.flashAttention ?? true };
+      assertContextFits(model, shape, llama.gpu !== false);
       const context = await model.createContext({
         sequences: rows,
-        contextSize: options.contextSize ?? 2048,
+        contextSize: shape.contextSize,
         batchSize: batchTokens,
         threads: options.threads ?? 1,
-        flashAttention: options.flashAttention ?? true,
+        flashAttention: shape.flashAttention,
         failedCreationRemedy: false,
       });
       const sampling: SamplingHandOff = options.sampling !== "awaited" && (await onePoolThread()) ? "chained" : "awaited";

@@ -38,7 +38,7 @@ export interface EngineModel {
   contextSize: number;
   /** What was asked for; it differs when llama.cpp rounds it. */
   requestedContextSize: number;
-  /** Why contextSize differs from what was asked, if it does. */
+  /** Why contextSize differs from what was asked, if it does, and whether it runs past the model's training context. */
   contextNote: string | undefined;
   /** Requests decoded together. */
   rows: number;

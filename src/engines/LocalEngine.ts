@@ -5,6 +5,7 @@
  */
 import { basename, extname } from "node:path";
 import { Agent } from "../agent/Agent.js";
+import { contextNote } from "../agent/contextFit.js";
 import type { GpuChoice, GpuLayers } from "../agent/gpu.js";
 import type { GenerationRequest } from "../master/GenerationRequest.js";
 import type { GenerationStream } from "../master/GenerationStream.js";
@@ -110,13 +111,12 @@ export class LocalEngine implements Engine {
   private describe(agent: Agent): EngineModel {
     const actual = agent.rowCapacity;
     const asked = this.options.contextSize;
-    const why = actual > asked ? "llama.cpp sizes the KV cache in multiples of 256 tokens" : "llama.cpp could not give more";
     return {
       info: agent.info,
       placement: agent.placement,
       contextSize: actual,
       requestedContextSize: asked,
-      contextNote: actual === asked ? undefined : `the context size asked for (${asked} tokens) is ${actual} tokens per request: ${why}`,
+      contextNote: contextNote(asked, actual, agent.info.trainContextSize),
       rows: this.options.rows,
       queueLimit: this.options.queueLimit,
       sampling: agent.sampling,

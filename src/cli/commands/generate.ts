@@ -1,6 +1,7 @@
 /** `llm-serving generate`: loads a model and streams one generation to stdout. */
 import type { Command } from "commander";
 import { Agent } from "../../agent/Agent.js";
+import { contextNote } from "../../agent/contextFit.js";
 import { describeSampling } from "../../agent/libuvPool.js";
 import { describePlacement, type GpuChoice } from "../../agent/gpu.js";
 import { Master } from "../../master/Master.js";
@@ -53,6 +54,8 @@ async function generate(o: GenerateOptions): Promise<void> {
   log(describeModelForUser(agent.info));
   log(`engine: ${describePlacement(agent.placement)}`);
   log(`sampling: ${describeSampling(agent.sampling)}`);
+  const note = contextNote(o.contextSize, agent.rowCapacity, agent.info.trainContextSize);
+  if (note) log(`note: ${note}`);
   const master = new Master(agent);
   try {
     const stream = await master.submit({
