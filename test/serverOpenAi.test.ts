@@ -81,6 +81,29 @@ describe("OpenAI routes, through the official client", () => {
     assert.equal(body.error.param, "messages");
     assert.equal(body.error.type, "invalid_request_error");
   });
+
+  test("a refusal names the parameter as the client sent it, not as the engine calls it", async () => {
+    const url = shared.get().url;
+    const refusal = async (path: string, body: object): Promise<{ message: string; param: string }> => {
+      const res = await postJson(`${url}${path}`, { model: "llama2", ...body });
+      assert.equal(res.status, 400);
+      return (await jsonOf(res)).error;
+    };
+    const huge = 10_000_000;
+    let e = await refusal("/v1/completions", { prompt: "x", max_tokens: huge });
+    assert.equal(e.param, "max_tokens");
+    assert.match(e.message, /^max_tokens: must be in \[1, \d+\], got 10000000$/);
+    e = await refusal("/v1/chat/completions", { messages: [{ role: "user", content: "x" }], max_completion_tokens: huge });
+    assert.equal(e.param, "max_completion_tokens");
+    // Within the row's bound, but not beside the prompt the messages make.
+    const bound = Number(/\[1, (\d+)\]/.exec(e.message)![1]);
+    e = await refusal("/v1/chat/completions", { messages: [{ role: "user", content: "x" }], max_tokens: bound });
+    assert.equal(e.param, "max_tokens");
+    assert.match(e.message, new RegExp(`^max_tokens: prompt \\(\\d+ tokens\\) \\+ max_tokens \\(${bound}\\) exceeds the context`));
+    assert.doesNotMatch(e.message, /max_new_tokens/);
+    // The SDK shows the message as is.
+    await assert.rejects(client().completions.create({ model: "llama2", prompt: "x", max_tokens: huge }), (err: Error) => /400 max_tokens: /.test(err.message));
+  });
 });
 
 describe("chat templates", () => {

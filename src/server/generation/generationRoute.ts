@@ -7,6 +7,7 @@
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { EngineGeneration } from "../../engines/Engine.js";
+import { RequestError } from "../../master/errors.js";
 import type { GenerationStream } from "../../master/GenerationStream.js";
 import type { RequestBreakdown } from "../../timing/requestBreakdown.js";
 import type { ServerContext } from "../ServerContext.js";
@@ -33,6 +34,19 @@ export interface GenerationRoute<R extends FastifyRequest, P> {
   streaming(parsed: P, request: R): boolean;
   streamFormat(parsed: P, stream: GenerationStream): StreamFormat;
   whole(parsed: P, generation: Generation, timing: { timings: object | undefined; breakdown: RequestBreakdown | undefined }, stream: GenerationStream): WholeResponse;
+  /**
+   * The family's own names for the engine's parameters where they differ
+   * (OpenAI's max_tokens for max_new_tokens): a refusal names what the
+   * client sent, not what the engine calls it.
+   */
+  paramNames?(request: R): Readonly<Record<string, string>>;
+}
+
+/** The engine's refusal, its parameter renamed as the family names it (in the message too). */
+function renamed(err: unknown, names: Readonly<Record<string, string>> | undefined): unknown {
+  if (!(err instanceof RequestError) || err.param === undefined || names === undefined || !Object.hasOwn(names, err.param)) return err;
+  const wire = names[err.param];
+  return new RequestError(err.code, err.message.replace(new RegExp(`\\b${err.param}\\b`, "g"), wire), wire);
 }
 
 /** The fastify handler that serves `route`. */
@@ -45,7 +59,9 @@ export function generationHandler<R extends FastifyRequest, P>(ctx: ServerContex
     // Every check of the body comes before the submit: a request refused afterwards would leave its generation running.
     const streaming = route.streaming(parsed, request);
     const generation = route.generation(parsed);
-    const stream = await submitGeneration(ctx, request, generation, route.operation);
+    const stream = await submitGeneration(ctx, request, generation, route.operation).catch((err: unknown) => {
+      throw renamed(err, route.paramNames?.(request));
+    });
     try {
       if (streaming) return await streamGeneration(request, reply, stream, route.streamFormat(parsed, stream));
       const whole = await collectGeneration(request, stream);

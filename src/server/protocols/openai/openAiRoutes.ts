@@ -6,6 +6,8 @@ import type { ServerContext } from "../../ServerContext.js";
 import { chatResponse, chatStreamFormat, completionResponse, completionStreamFormat, type OpenAiIds, type TokenText } from "./openAiFormat.js";
 import { parseChatBody, parseCompletionBody, type CompletionRequest } from "./openAiParams.js";
 
+const sent = (body: unknown, key: string): boolean => typeof body === "object" && body !== null && (body as Record<string, unknown>)[key] !== undefined && (body as Record<string, unknown>)[key] !== null;
+
 export function registerOpenAiRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const { engine } = ctx;
   const config = { family: "openai" as const };
@@ -25,6 +27,7 @@ export function registerOpenAiRoutes(app: FastifyInstance, ctx: ServerContext): 
       streaming: (body) => body.stream,
       streamFormat: (body) => completionStreamFormat(body.id, echo(body), body.logprobs !== null, body.includeUsage, texts()),
       whole: (body, g, { timings }) => ({ body: completionResponse(g, body.id, echo(body), body.logprobs !== null, texts(), timings) }),
+      paramNames: () => ({ max_new_tokens: "max_tokens", top_logprobs: "logprobs" }),
     }),
   );
 
@@ -40,6 +43,8 @@ export function registerOpenAiRoutes(app: FastifyInstance, ctx: ServerContext): 
       streaming: (body) => body.stream,
       streamFormat: (body) => chatStreamFormat(body.id, body.logprobs, body.includeUsage, texts()),
       whole: (body, g, { timings }) => ({ body: chatResponse(g, body.id, body.logprobs, texts(), timings) }),
+      // The prompt is made from the messages; max_completion_tokens wins over max_tokens when both are sent.
+      paramNames: (request) => ({ max_new_tokens: sent(request.body, "max_completion_tokens") ? "max_completion_tokens" : "max_tokens", prompt: "messages" }),
     }),
   );
 
