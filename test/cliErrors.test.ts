@@ -198,4 +198,24 @@ describe("serve and bench inputs", () => {
     assert.equal(long.code, 0, long.stderr);
     assert.match(long.stderr, /^note: the model was trained on 4096 tokens of context: past that its output degrades$/m);
   });
+
+  test("serve: an API key no HTTP header can carry, and an OTLP endpoint that is not an http(s) URL, are one line before anything starts", async () => {
+    // A key pasted with "…" was accepted, and then every request got 401.
+    assertOneErrorLine(await runCli(["serve", "--api-key", "sk-…", "--port", "0"]), /^error: --api-key must be visible ASCII, no spaces \(clients send it in an HTTP header\); it has U\+2026 at character 4$/);
+    assertOneErrorLine(await runCli(["serve", "--api-key", "my key", "--port", "0"]), /it has a space at character 3$/);
+    assertOneErrorLine(await runCli(["serve", "--otlp-endpoint", "notaurl", "--port", "0"]), /^error: --otlp-endpoint must be an http\(s\) URL such as http:\/\/127\.0\.0\.1:4318, got "notaurl"$/);
+  });
+
+  test("dashboard: a file with no request timelines or client records in it is said at the command line, not only in the page", async () => {
+    const folder = await mkdtemp(join(tmpdir(), "llm-serving-dash-"));
+    try {
+      for (const [name, text] of [["times.csv", "id,ms\nx,1\n"], ["empty.jsonl", ""], ["other.jsonl", '{"id": "x", "what": "else"}\n']]) {
+        const file = join(folder, name);
+        await writeFile(file, text);
+        assertOneErrorLine(await runCli(["dashboard", file, "--port", "0"]), new RegExp(`^error: .*${name.replace(".", "\\.")}: no request timelines or client records in it`));
+      }
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
 });

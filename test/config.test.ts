@@ -113,6 +113,9 @@ serving_config:
     assert.equal(config.accessLog, false);
     assert.equal(config.modelNameCheck, "off");
     assert.throws(() => parseConfig("serving_config:\n  model_name_check: maybe\n"), ConfigError);
+    // A key no HTTP header can carry (pasted from a page with "…" in it) would refuse every request.
+    assert.throws(() => parseConfig("serving_config:\n  api_key: sk-…\n"), (e: Error) => e instanceof ConfigError && /api_key.*must be visible ASCII.*U\+2026/.test(e.message));
+    assert.throws(() => parseConfig("timing_config:\n  otlp_endpoint: ftp://collector:4318\n"), (e: Error) => e instanceof ConfigError && /otlp_endpoint.*http\(s\)/.test(e.message));
   });
 
   test("engines: remote ones with their units in seconds, this process's model as kind local, routing", () => {

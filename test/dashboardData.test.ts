@@ -53,6 +53,9 @@ describe("the dashboard's data", () => {
     assert.ok(Math.abs(atOf(later, last.id) - atOf(window, last.id)) < 0.01, "the same step at the same server time");
     for (const bad of ["-1", "1.5", "x", "", "%20", "1e3", "0x10", "99999999999999999999"]) assert.equal((await fetch(`${s.url}/debug/steps?after=${bad}`)).status, 400, `after=${bad}`);
     for (const bad of ["0", "", "0x10", "1e1", "61", "-5", "x"]) assert.equal((await fetch(`${s.url}/debug/steps?seconds=${bad}`)).status, 400, `seconds=${bad}`);
+    const misspelt = await fetch(`${s.url}/debug/steps?window=1000`);
+    assert.equal(misspelt.status, 400);
+    assert.match((await jsonOf(misspelt)).error.message, /^window: not a parameter of this route \(it takes seconds and after\)$/);
     assert.equal((await fetch(`${s.url}/debug/steps?seconds=2.5&after=0`)).status, 200);
   });
 

@@ -1,15 +1,18 @@
 import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { TraceEvent } from "../src/timing/chromeTrace.js";
 import { now } from "../src/timing/clock.js";
 import { Instrumentation } from "../src/timing/Instrumentation.js";
 import { Logger } from "../src/timing/Logger.js";
 import { HttpPoint } from "../src/timing/points.js";
 import { startOtlpCollector } from "./helpers/otlpCollector.js";
-import { jsonOf, postJson, sharedTestServer, sseData, startTestServer } from "./helpers/serverHarness.js";
+import { jsonOf, postJson, sharedTestServer, sseData, startTestServer, waitFor } from "./helpers/serverHarness.js";
 
 const shared = sharedTestServer();
 const url = (path: string) => shared.get().url + path;
@@ -197,6 +200,37 @@ describe("where else timelines go", () => {
     assert.ok(attr("gen_ai.usage.output_tokens"), "output token count");
     assert.ok(attr("gen_ai.usage.input_tokens"), "input token count");
     assert.ok(spans.some((sp) => sp.name === "decode"), "phase spans");
+  });
+
+  test("an OTLP endpoint that refuses the spans is said once, as a warning, and so is its recovery", async () => {
+    // Before, spans that could not be sent were dropped without a word.
+    let accept = false;
+    const collector = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        res.writeHead(accept ? 200 : 400, { "content-type": "application/json" });
+        res.end("{}");
+      });
+    });
+    await new Promise<void>((resolve) => collector.listen(0, "127.0.0.1", resolve));
+    const endpoint = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
+    const said: string[] = [];
+    const s = await startTestServer({ otlpEndpoint: endpoint }, undefined, new Logger("warn", (line) => said.push(line)));
+    try {
+      await s.server.engine.ready;
+      for (const i of [1, 2]) await postJson(`${s.url}/generate`, { inputs: `refused ${i}`, parameters: { max_new_tokens: 2 } });
+      await waitFor(() => said.some((l) => /OTLP export/.test(l)), "the warning", 15_000);
+      await postJson(`${s.url}/generate`, { inputs: "refused again", parameters: { max_new_tokens: 2 } });
+      await sleep(1500); // past the exporter's batching and the server's settling
+      assert.deepEqual(said.filter((l) => /OTLP export/.test(l)).length, 1, said.join("\n"));
+      assert.match(said.find((l) => /OTLP export/.test(l))!, new RegExp(`^warning: OTLP export to ${endpoint}/v1/traces failed: .+; request spans are dropped until it works \\(said once\\)$`));
+      accept = true;
+      await postJson(`${s.url}/generate`, { inputs: "accepted", parameters: { max_new_tokens: 2 } });
+      await waitFor(() => said.some((l) => /works again/.test(l)), "the recovery", 15_000);
+    } finally {
+      await s.server.close(1000);
+      collector.close();
+    }
   });
 
   test("finished timelines are appended to a JSONL file", async () => {

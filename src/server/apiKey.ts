@@ -10,6 +10,18 @@ import { HttpError } from "./httpErrors.js";
 
 const digest = (s: string): Buffer => createHash("sha256").update(s).digest();
 
+/**
+ * Why a key cannot be used, or undefined: it travels in an HTTP header, so
+ * only visible ASCII can match (a key pasted with "…" or a curly quote in
+ * it was accepted, and then no request could ever send it).
+ */
+export function apiKeyProblem(key: string): string | undefined {
+  const bad = /[^\x21-\x7e]/u.exec(key);
+  if (!bad) return undefined;
+  const c = bad[0].codePointAt(0)!;
+  return `must be visible ASCII, no spaces (clients send it in an HTTP header); it has ${c === 0x20 ? "a space" : `U+${c.toString(16).toUpperCase().padStart(4, "0")}`} at character ${bad.index + 1}`;
+}
+
 /** Throws a 401 unless the request carries `key`. */
 export function checkApiKey(request: FastifyRequest, key: string): void {
   const header = request.headers.authorization;

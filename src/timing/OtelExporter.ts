@@ -6,10 +6,10 @@
  * the same clock, so exporting costs nothing while the request runs.
  */
 import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Tracer } from "@opentelemetry/api";
-import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import { ExportResultCode, W3CTraceContextPropagator, type ExportResult } from "@opentelemetry/core";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import { BasicTracerProvider, BatchSpanProcessor, RandomIdGenerator, type IdGenerator } from "@opentelemetry/sdk-trace-base";
+import { BasicTracerProvider, BatchSpanProcessor, RandomIdGenerator, type IdGenerator, type ReadableSpan, type SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { performance } from "node:perf_hooks";
 import type { RequestBreakdown } from "./requestBreakdown.js";
 import { RequestPoint } from "./points.js";
@@ -55,17 +55,52 @@ class PresetIds implements IdGenerator {
   }
 }
 
+/**
+ * Says when export starts failing, once, and when it works again: the OTLP
+ * exporter drops what it cannot send without a word (OpenTelemetry's own
+ * diagnostics are off by default), so a collector that is down or a wrong
+ * port looked like a server that exports nothing.
+ */
+class ReportingExporter implements SpanExporter {
+  private failing = false;
+
+  constructor(
+    private readonly inner: SpanExporter,
+    private readonly url: string,
+    private readonly report: (message: string) => void,
+  ) {}
+
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    this.inner.export(spans, (result) => {
+      const failed = result.code !== ExportResultCode.SUCCESS;
+      if (failed && !this.failing) this.report(`OTLP export to ${this.url} failed: ${result.error?.message ?? "no reason given"}; request spans are dropped until it works (said once)`);
+      if (!failed && this.failing) this.report(`OTLP export to ${this.url} works again`);
+      this.failing = failed;
+      done(result);
+    });
+  }
+
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
+
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush?.() ?? Promise.resolve();
+  }
+}
+
 export class OtelExporter {
   private readonly provider: BasicTracerProvider;
   private readonly tracer: Tracer;
   private readonly ids = new PresetIds();
 
-  constructor(endpoint: string, serviceName = "llm-serving") {
+  /** `report`: a line for the operator when export starts or stops failing. */
+  constructor(endpoint: string, report: (message: string) => void, serviceName = "llm-serving") {
     const url = endpoint.endsWith("/v1/traces") ? endpoint : `${endpoint.replace(/\/$/, "")}/v1/traces`;
     this.provider = new BasicTracerProvider({
       idGenerator: this.ids,
       resource: resourceFromAttributes({ "service.name": serviceName }),
-      spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url }), { scheduledDelayMillis: 200 })],
+      spanProcessors: [new BatchSpanProcessor(new ReportingExporter(new OTLPTraceExporter({ url }), url, report), { scheduledDelayMillis: 200 })],
     });
     this.tracer = this.provider.getTracer("llm-serving");
   }

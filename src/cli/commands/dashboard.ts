@@ -12,6 +12,23 @@ import Fastify from "fastify";
 import { registerDashboardPage } from "../../server/routes/dashboardRoutes.js";
 import { integerOption } from "../options.js";
 
+/**
+ * Whether a file holds at least one line the page can draw: a JSON object
+ * with a request id and a server's durations or a client's send time (the
+ * page tells the two apart and skips other lines; src/dashboard/offlineRecords.ts).
+ */
+function holdsRequests(text: string): boolean {
+  return text.split("\n").some((line) => {
+    if (!line.trimStart().startsWith("{")) return false;
+    try {
+      const v = JSON.parse(line) as Record<string, unknown>;
+      return typeof v.id === "string" && (v.durations !== undefined || typeof v.sent === "number");
+    } catch {
+      return false;
+    }
+  });
+}
+
 export function registerDashboard(program: Command): void {
   program
     .command("dashboard")
@@ -23,9 +40,10 @@ export function registerDashboard(program: Command): void {
       const paths = files.map((f) => resolve(f));
       // Read once now, so that a missing file, a folder or an unreadable one is said here rather than in the page.
       for (const [i, path] of paths.entries()) {
-        await readFile(path, "utf8").catch((err: NodeJS.ErrnoException) => {
+        const text = await readFile(path, "utf8").catch((err: NodeJS.ErrnoException) => {
           throw new Error(`cannot read ${files[i]}: ${err.code === "ENOENT" ? "no such file" : err.code === "EISDIR" ? "it is a folder" : err.message}`);
         });
+        if (!holdsRequests(text)) throw new Error(`${files[i]}: no request timelines or client records in it (JSONL from serve --timeline-file or bench --records)`);
       }
       const app = Fastify();
       registerDashboardPage(app, paths);

@@ -7,6 +7,7 @@ import { assertGgufFile } from "../../model/ggufFile.js";
 import { resolveModelPath } from "../../model/modelSource.js";
 import { ConfigError, loadConfigFile } from "../../server/config/configFile.js";
 import { mergeConfig, type ServeConfig } from "../../server/config/ServeConfig.js";
+import { apiKeyProblem } from "../../server/apiKey.js";
 import { LlmServer } from "../../server/Server.js";
 import { describeModelForUser } from "../modelSource.js";
 import { isLogLevel } from "../../timing/Logger.js";
@@ -72,6 +73,12 @@ export function registerServe(program: Command): void {
     .action(serve);
 }
 
+/** Why `text` is not an http(s) URL, or undefined. */
+function httpUrlProblem(text: string): string | undefined {
+  const protocol = URL.canParse(text) ? new URL(text).protocol : undefined;
+  return protocol === "http:" || protocol === "https:" ? undefined : `must be an http(s) URL such as http://127.0.0.1:4318, got "${text}"`;
+}
+
 function flagsToConfig(f: ServeFlags): Partial<ServeConfig> {
   if (f.batching !== undefined && f.batching !== "continuous" && f.batching !== "static") {
     throw new ConfigError(`--batching must be continuous or static, got "${f.batching}"`);
@@ -81,6 +88,10 @@ function flagsToConfig(f: ServeFlags): Partial<ServeConfig> {
   if (f.modelNameCheck !== undefined && f.modelNameCheck !== "on" && f.modelNameCheck !== "off") throw new ConfigError(`--model-name-check must be on or off, got "${f.modelNameCheck}"`);
   const apiKey = f.apiKey ?? process.env.LLM_SERVING_API_KEY;
   if (apiKey !== undefined && apiKey.trim() === "") throw new ConfigError("--api-key must not be empty");
+  const keyProblem = apiKey ? apiKeyProblem(apiKey) : undefined;
+  if (keyProblem) throw new ConfigError(`--api-key ${keyProblem}`);
+  const otlpProblem = f.otlpEndpoint === undefined ? undefined : httpUrlProblem(f.otlpEndpoint);
+  if (otlpProblem) throw new ConfigError(`--otlp-endpoint ${otlpProblem}`);
   return {
     modelPath: f.model,
     modelName: f.modelName,

@@ -12,12 +12,21 @@ import { GPU_CHOICES } from "../../agent/gpu.js";
 import { BACKEND_KINDS } from "../../engines/remote/backendProtocol.js";
 import { BACKEND_DEFAULTS, type BackendConfig } from "../../engines/remote/RemoteBackend.js";
 import { ROUTING_POLICIES } from "../../engines/router/routingPolicy.js";
+import { apiKeyProblem } from "../apiKey.js";
 import type { ServeConfig } from "./ServeConfig.js";
 
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
+/** A key that an HTTP header can carry (src/server/apiKey.ts). */
+const apiKey = z
+  .string()
+  .min(1)
+  .superRefine((key, ctx) => {
+    const problem = apiKeyProblem(key);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
 const positiveInt = z.number().int().positive();
 const tierList = z.union([positiveInt, z.array(positiveInt).nonempty()]);
 
@@ -82,7 +91,7 @@ const schema = z.strictObject({
       // ours
       queue_limit: positiveInt.optional(),
       shutdown_timeout: z.number().positive().optional(),
-      api_key: z.string().min(1).optional(),
+      api_key: apiKey.optional(),
       cors_origins: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
       access_log: z.boolean().optional(),
       model_name_check: z.enum(["on", "off"]).optional(),
@@ -96,7 +105,7 @@ const schema = z.strictObject({
       timelines: positiveInt.optional(),
       steps: positiveInt.optional(),
       timeline_file: z.string().min(1).optional(),
-      otlp_endpoint: z.string().url().optional(),
+      otlp_endpoint: z.string().url().refine((u) => /^https?:\/\//.test(u), "must be an http(s) URL").optional(),
       loop_resolution_ms: z.number().positive().max(5).optional(),
       log_level: z.enum(["error", "warn", "info", "debug"]).optional(),
     })
@@ -110,7 +119,7 @@ const schema = z.strictObject({
         url: z.string().url().refine((u) => /^https?:\/\//.test(u), "must be an http(s) URL").optional(),
         kind: z.enum([...BACKEND_KINDS, "local"]),
         model: z.string().min(1).optional(),
-        api_key: z.string().min(1).optional(),
+        api_key: apiKey.optional(),
         max_outstanding: positiveInt.optional(),
         // Seconds, at most a day: Node's timers take at most 2^31 ms.
         health_interval: z.number().positive().max(86400).optional(),

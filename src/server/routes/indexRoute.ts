@@ -26,6 +26,8 @@ const LINKS: ReadonlyArray<[string, string]> = [
   ["GET /debug/requests/{id}", "one request's time points, spans, tokens and steps"],
   ["GET /debug/trace", "a Chrome trace of recent steps and requests (open in Perfetto)"],
   ["GET /debug/stream", "the live view as server-sent events (what the dashboard shows)"],
+  ["GET /debug/steps", "the engine steps of the last seconds (?seconds=N, up to 60), with the requests each carried"],
+  ["GET /debug/distributions", "the last minute's TTFT, inter-token gap and e2e histograms"],
   ["GET /dashboard", "the dashboard: requests in flight, recent ones, a request's waterfall"],
 ];
 
