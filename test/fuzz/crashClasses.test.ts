@@ -50,7 +50,8 @@ describe("max tokens beyond the context", () => {
       name: "/v1/chat/completions: max_completion_tokens 513",
       route: CHAT,
       body: CHAT.body({ maxTokens: undefined, top: { max_completion_tokens: 513 } }),
-      expect: refused({ statuses: [400], param: MAX_TOKENS_PARAM }),
+      // Named as the client sent it, not as max_tokens or the engine's max_new_tokens.
+      expect: refused({ statuses: [400], param: "max_completion_tokens" }),
     },
     {
       // Exactly the room left: prompt + max tokens = 512.
