@@ -1,8 +1,8 @@
 /**
  * The benchmarks' options: a wrong one is said in one line with the options
  * there are, never as a stack trace, and --help lists them with their
- * defaults. Run on bench:http, whose options are read before it loads a
- * model or starts a server.
+ * defaults. Every bench reads its options before it loads a model, builds
+ * llama.cpp or starts a server.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -21,7 +21,13 @@ describe("bench options", () => {
 
   for (const [name, args, said] of [
     ["httpBench", ["--nope"], /^error: Unknown option '--nope'/],
-    ["httpBench", ["--requests", "0"], /^error: --requests must be a positive number, got "0"/],
+    ["httpBench", ["--requests", "0"], /^error: --requests must be a positive whole number, got "0"/],
+    ["httpBench", ["--requests", "2.5"], /^error: --requests must be a positive whole number, got "2\.5"/],
+    ["vsLlamaServer", ["--rounds", "2.5"], /^error: --rounds must be a positive whole number/],
+    ["vsLlamaServer", ["--decode", "1.5"], /^error: --decode must be a whole number of triples/],
+    ["gatewayBench", ["--tokens", "1"], /^error: --tokens must be at least 2, got 1\noptions: --rounds 6 /],
+    ["samplingBench", ["--batches", "1,x"], /^error: --batches must be positive whole numbers separated by commas, got "1,x"/],
+    ["engineBench", ["--batches", "0"], /^error: --batches must be positive whole numbers/],
     ["httpBench", ["extra"], /^error: Unexpected argument 'extra'/],
     ["gatewayBench", ["--preset", "huge"], /^error: unknown preset "huge" in --preset\npresets: tiny, /],
     ["engineBench", ["--presets", "small,huge"], /^error: unknown preset "huge" in --presets\n/],

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { VERSION } from "../src/version.js";
-import { runCli, type CliOutcome } from "./helpers/cli.js";
+import { runCli, spawnCli, type CliOutcome } from "./helpers/cli.js";
 import { tinyModelPath } from "./helpers/tinyModel.js";
 
 const STACK_LINE = /^\s+at /m;
@@ -184,7 +184,7 @@ describe("serve and bench inputs", () => {
   test("a context too large for the machine's memory is refused before llama.cpp allocates it: generate, and serve while it listens", async () => {
     // Before, serve listened and swelled by ~300 MB a second, answering 503, until the machine ran out.
     const g = await runCli(["generate", "--model", await tinyModelPath(), "--prompt", "hi", "--context-size", "99999999"]);
-    assertOneErrorLine(g, /^error: 1 rows × 99999999 tokens of context need about \d+\.\d GiB of memory, more than this machine's [\d.]+ GiB allows; use a smaller --context-size or fewer --rows \(the model was trained on 4096 tokens\)$/);
+    assertOneErrorLine(g, /^error: 1 rows × 99999999 tokens of context need about \d+\.\d GiB of memory( besides the model's [\d.]+ GiB)?, more than this machine's [\d.]+ GiB allows; use a smaller --context-size or fewer --rows \(the model was trained on 4096 tokens\)$/);
     const s = await runCli(["serve", "--model", await tinyModelPath(), "--port", "0", "--no-access-log", "--rows", "2", "--context-size", "99999999"]);
     assert.equal(s.code, 1, s.stderr);
     assert.match(s.stderr, /\nerror: the model could not be loaded: 2 rows × 99999999 tokens of context need about/);
@@ -201,18 +201,44 @@ describe("serve and bench inputs", () => {
 
   test("serve: an API key no HTTP header can carry, and an OTLP endpoint that is not an http(s) URL, are one line before anything starts", async () => {
     // A key pasted with "…" was accepted, and then every request got 401.
-    assertOneErrorLine(await runCli(["serve", "--api-key", "sk-…", "--port", "0"]), /^error: --api-key must be visible ASCII, no spaces \(clients send it in an HTTP header\); it has U\+2026 at character 4$/);
+    assertOneErrorLine(await runCli(["serve", "--api-key", "sk-…", "--port", "0"]), /^error: --api-key must be visible ASCII, no spaces \(it travels in an HTTP header\); it has U\+2026 at character 4$/);
     assertOneErrorLine(await runCli(["serve", "--api-key", "my key", "--port", "0"]), /it has a space at character 3$/);
+    // A key from the environment is named as such: the user typed no --api-key.
+    assertOneErrorLine(await runCli(["serve", "--port", "0"], { env: { ...process.env, LLM_SERVING_API_KEY: "my key" } }), /^error: LLM_SERVING_API_KEY must be visible ASCII, no spaces .* it has a space at character 3$/);
     assertOneErrorLine(await runCli(["serve", "--otlp-endpoint", "notaurl", "--port", "0"]), /^error: --otlp-endpoint must be an http\(s\) URL such as http:\/\/127\.0\.0\.1:4318, got "notaurl"$/);
   });
 
-  test("dashboard: a file with no request timelines or client records in it is said at the command line, not only in the page", async () => {
+  test("dashboard: a file the page cannot draw is said at the command line, not only in the page; one the page draws is served", async () => {
     const folder = await mkdtemp(join(tmpdir(), "llm-serving-dash-"));
+    const server = { id: "r1", span: { name: "request", start: 0, dur: 5, children: [] }, durations: { e2e: 5 } };
+    const client = { id: "c1", sent: 0, end: 5, tokens: [3] };
     try {
-      for (const [name, text] of [["times.csv", "id,ms\nx,1\n"], ["empty.jsonl", ""], ["other.jsonl", '{"id": "x", "what": "else"}\n']]) {
+      const refusedFiles: [string, string, RegExp][] = [
+        ["times.csv", "id,ms\nx,1\n", /not JSON lines or a JSON array/],
+        ["empty.jsonl", "", /no request timelines or client records in it/],
+        ["other.jsonl", '{"id": "x", "what": "else"}\n', /no request timelines or client records in it/],
+        // The page needs a server record's spans, not only its durations.
+        ["nospan.jsonl", JSON.stringify({ id: "x", durations: { e2e: 1 } }) + "\n", /no request timelines or client records in it/],
+      ];
+      for (const [name, text, why] of refusedFiles) {
         const file = join(folder, name);
         await writeFile(file, text);
-        assertOneErrorLine(await runCli(["dashboard", file, "--port", "0"]), new RegExp(`^error: .*${name.replace(".", "\\.")}: no request timelines or client records in it`));
+        assertOneErrorLine(await runCli(["dashboard", file, "--port", "0"]), new RegExp(`^error: .*${name.replace(".", "\\.")}: ${why.source}`));
+      }
+      // What the page opens, the command opens: JSON lines of either kind, or one JSON array.
+      for (const [name, text] of [["lines.jsonl", `${JSON.stringify(server)}\n${JSON.stringify(client)}\n`], ["array.json", JSON.stringify([server, client])]]) {
+        const file = join(folder, name);
+        await writeFile(file, text);
+        const dash = spawnCli(["dashboard", file, "--port", "0"]);
+        try {
+          await dash.until(/the dashboard on .*: (http:\/\/\S+)\/dashboard\?offline=/);
+          const origin = /: (http:\/\/[^/\s]+)\/dashboard/.exec(dash.stderr())![1];
+          const root = await fetch(`${origin}/`, { redirect: "manual" });
+          assert.equal(root.status, 302, "the address alone leads to the page");
+          assert.equal(root.headers.get("location"), `/dashboard?offline=${name}`);
+        } finally {
+          dash.stop();
+        }
       }
     } finally {
       await rm(folder, { recursive: true, force: true });

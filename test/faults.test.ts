@@ -185,21 +185,29 @@ describe("SIGTERM under load", () => {
     }
   });
 
-  test("npm start hands SIGTERM on to the server (a supervisor signals npm, not the server)", async () => {
+  test("npm start hands SIGTERM on to the server (a supervisor signals npm, not the server)", { timeout: 60_000 }, async () => {
     // npm runs a script through sh -c; without exec the shell took the signal and died, leaving the server running, orphaned, on its port.
     const root = join(import.meta.dirname, "..", "..");
-    const npm = spawn("npm", ["start", "--", "--port", "0", "--no-access-log"], { cwd: root, stdio: ["ignore", "ignore", "pipe"] });
+    // A fresh cache: the signal may come while the default model is still being made; either way the server must take it.
+    const cache = await mkdtemp(join(tmpdir(), "llm-serving-npm-start-"));
+    // Its own process group, so that whatever is left can be killed whole at the end: npm, a shell, the server.
+    const npm = spawn("npm", ["start", "--", "--port", "0", "--no-access-log"], { cwd: root, stdio: ["ignore", "ignore", "pipe"], detached: true, env: { ...process.env, LLM_SERVING_CACHE: cache } });
     let stderr = "";
     npm.stderr.on("data", (d) => (stderr += d));
+    const exited = once(npm, "exit");
     try {
       await waitFor(() => /listening on/.test(stderr), "the server to listen", 30_000);
       npm.kill("SIGTERM");
       await waitFor(() => /SIGTERM: finishing in-flight requests|still loading; exiting/.test(stderr), "the server to take the signal", 10_000);
-      await once(npm, "exit");
+      await Promise.race([exited, sleep(10_000, undefined, { ref: false }).then(() => assert.fail(`npm did not exit after the server took the signal:\n${stderr}`))]);
     } finally {
-      npm.kill("SIGKILL");
-      // An orphaned server would hold the pipe open, and this test process with it.
+      try {
+        process.kill(-npm.pid!, "SIGKILL");
+      } catch {
+        // The group is gone already: nothing was left behind.
+      }
       npm.stderr.destroy();
+      await rm(cache, { recursive: true, force: true });
     }
   });
 

@@ -9,8 +9,14 @@
 import { totalmem } from "node:os";
 import type { LlamaModel } from "node-llama-cpp";
 
-/** Share of the machine's memory a model's context may take: the rest is the OS's, the weights' pages and the server's own. */
+/** Share of the machine's memory the weights and the context may take together: the rest is the OS's and the server's own. */
 const MEMORY_SHARE = 0.9;
+
+/** The memory this process may use: the machine's, or less where a cgroup (a container's memory limit) says so. */
+export function usableMemory(): number {
+  const limit = process.constrainedMemory?.() ?? 0;
+  return limit > 0 ? Math.min(totalmem(), limit) : totalmem();
+}
 
 export class ContextTooLargeError extends Error {
   override name = "ContextTooLargeError";
@@ -25,16 +31,20 @@ export interface ContextShape {
 
 /**
  * Throws when the context's memory, as node-llama-cpp estimates it from the
- * GGUF, exceeds the machine's memory. On the CPU the whole estimate is RAM;
- * with a GPU only its RAM part is checked here (node-llama-cpp fits the
+ * GGUF, does not fit beside the weights in the memory this process may use.
+ * On the CPU the whole estimate is RAM and the weights are in RAM too; with
+ * a GPU only the context's RAM part is checked here (node-llama-cpp fits the
  * layers to the video memory itself).
  */
-export function assertContextFits(model: LlamaModel, shape: ContextShape, onGpu: boolean, memoryBytes = totalmem()): void {
+export function assertContextFits(model: LlamaModel, shape: ContextShape, onGpu: boolean, memoryBytes = usableMemory()): void {
   const need = model.fileInsights.estimateContextResourceRequirements({ contextSize: shape.contextSize, modelGpuLayers: model.gpuLayers, sequences: shape.rows, batchSize: shape.batchTokens, flashAttention: shape.flashAttention });
   const ram = need.cpuRam + (onGpu ? 0 : need.gpuVram);
-  if (ram <= memoryBytes * MEMORY_SHARE) return;
+  const weights = onGpu ? 0 : model.size;
+  if (ram + weights <= memoryBytes * MEMORY_SHARE) return;
   throw new ContextTooLargeError(
-    `${shape.rows} rows × ${shape.contextSize} tokens of context need about ${gib(ram)} GiB of memory, more than this machine's ${gib(memoryBytes)} GiB allows; use a smaller --context-size or fewer --rows` +
+    `${shape.rows} rows × ${shape.contextSize} tokens of context need about ${gib(ram)} GiB of memory` +
+      (gib(weights) !== "0.00" ? ` besides the model's ${gib(weights)} GiB` : "") +
+      `, more than this machine's ${gib(memoryBytes)} GiB allows; use a smaller --context-size or fewer --rows` +
       (shape.contextSize > model.trainContextSize ? ` (the model was trained on ${model.trainContextSize} tokens)` : ""),
   );
 }

@@ -1,4 +1,4 @@
-/** The options of a `npm run bench:*` script: `--name value` positive numbers and strings, each with a default, and on/off `--flag`s. */
+/** The options of a `npm run bench:*` script: `--name value` counts (positive whole numbers) and strings, each with a default, and on/off `--flag`s. */
 import { parseArgs } from "node:util";
 import { isPresetName, PRESET_NAMES, type PresetName } from "../model/presets.js";
 
@@ -22,10 +22,11 @@ export function benchArgs<K extends string, F extends string = never, S extends 
     .map(([name, o]) => (o.type === "boolean" ? `--${name}` : `--${name} ${String(o.default)}`))
     .join(" ")} (--help: this line)`;
   const values = parse(options, usage);
+  lastUsage = usage;
   const out = {} as Record<K, number> & Record<F, boolean> & Record<S, string>;
   for (const name of Object.keys(defaults) as K[]) {
     const n = Number(values[name]);
-    if (!(n > 0) || !Number.isFinite(n)) fail(`--${name} must be a positive number, got "${String(values[name])}"`, usage);
+    if (!(n > 0) || !Number.isSafeInteger(n)) fail(`--${name} must be a positive whole number, got "${String(values[name])}"`, usage);
     (out as Record<K, number>)[name] = n;
   }
   for (const name of Object.keys(strings) as S[]) (out as Record<S, string>)[name] = String(values[name]);
@@ -46,6 +47,12 @@ function parse(options: Record<string, Option>, usage: string): Record<string, s
   }
 }
 
+/** The usage line of the options parsed last, for `argError`. */
+let lastUsage = "";
+
+/** An option's value the bench cannot use, found after parsing: said as benchArgs says its own (one line, the options, exit 2). */
+export const argError = (message: string): never => fail(message, lastUsage);
+
 function fail(message: string, usage: string): never {
   process.stderr.write(`error: ${message}\n${usage}\n`);
   process.exit(2);
@@ -58,3 +65,9 @@ export function presetArg(name: string, option = "preset"): PresetName {
 
 /** A comma-separated list of them (`--presets small,medium`). */
 export const presetsArg = (text: string): PresetName[] => text.split(",").map((name) => presetArg(name, "presets"));
+
+/** A comma-separated list of counts (`--batches 1,4,8`), each a positive whole number. */
+export function countsArg(text: string, option: string): number[] {
+  const counts = text.split(",").map(Number);
+  return counts.every((n) => Number.isSafeInteger(n) && n > 0) ? counts : argError(`--${option} must be positive whole numbers separated by commas, got "${text}"`);
+}

@@ -11,7 +11,7 @@ import { Agent } from "../agent/Agent.js";
 import { ensureSyntheticModel } from "../model/defaultModel.js";
 import { PRESETS, type PresetName } from "../model/presets.js";
 import { OUR_SPANS, runBare, runMaster } from "./engineRuns.js";
-import { benchArgs, presetsArg } from "./benchArgs.js";
+import { benchArgs, countsArg, presetsArg } from "./benchArgs.js";
 import { runWithPool } from "./serverPool.js";
 import { quantile } from "./stats.js";
 
@@ -57,7 +57,7 @@ async function benchPreset(preset: PresetName, batches: number[], { tokens, thre
 async function main(): Promise<number> {
   const values = benchArgs({ tokens: 128, threads: 1 }, ["logprobs", "json"], { presets: "small,medium", batches: "1,4,8" });
   const presets = presetsArg(values.presets);
-  const batches = values.batches.split(",").map(Number);
+  const batches = countsArg(values.batches, "batches");
   const results = [];
   console.log(`# bench:engine — node ${process.version}, ${new Date().toISOString()}`);
   const config = { tokens: values.tokens, threads: values.threads, logprobs: values.logprobs };

@@ -24,7 +24,7 @@ import { fileURLToPath } from "node:url";
 import { now } from "../timing/clock.js";
 import { ensureSyntheticModel } from "../model/defaultModel.js";
 import type { PresetName } from "../model/presets.js";
-import { benchArgs, presetArg } from "./benchArgs.js";
+import { argError, benchArgs, presetArg } from "./benchArgs.js";
 import { benchServerOf, spawnServer, type BenchServer } from "./benchServer.js";
 import { LoadClient, type ClientRecord } from "./LoadClient.js";
 import { ensureLlamaCppBuild } from "./llamaCppBuild.js";
@@ -56,9 +56,8 @@ interface Options {
 
 function options(): Options {
   const o = benchArgs({ rounds: 6, tokens: 128, requests: 16, threads: 1, slots: 8 }, ["json", "pin"], { preset: "small" });
-  for (const name of ["rounds", "tokens", "requests", "threads", "slots"] as const) if (!Number.isInteger(o[name])) throw new Error(`--${name} must be a whole number, got ${o[name]}`);
   // At least 2 tokens: a per-token gap needs two token arrivals.
-  if (o.tokens < 2) throw new Error("--tokens must be at least 2");
+  if (o.tokens < 2) argError(`--tokens must be at least 2, got ${o.tokens}`);
   return { ...o, preset: presetArg(o.preset) };
 }
 

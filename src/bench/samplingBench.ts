@@ -10,7 +10,7 @@
 import { Agent } from "../agent/Agent.js";
 import { ensureSyntheticModel } from "../model/defaultModel.js";
 import type { PresetName } from "../model/presets.js";
-import { benchArgs, presetsArg } from "./benchArgs.js";
+import { benchArgs, countsArg, presetsArg } from "./benchArgs.js";
 import { runMaster, type RunResult } from "./engineRuns.js";
 import { MachineLoad } from "./machineLoad.js";
 import { median } from "../analysis/fit.js";
@@ -91,8 +91,7 @@ function summary(rounds: readonly Round[]): object[] {
 function parse(): { presets: PresetName[]; config: Config; json: boolean } {
   const args = benchArgs({ tokens: 128, rounds: 8, threads: 1 }, ["json"], { presets: "small,medium", batches: "1,8" });
   const presets = presetsArg(args.presets);
-  const batches = args.batches.split(",").map(Number);
-  if (!batches.every((b) => Number.isInteger(b) && b > 0)) throw new Error(`--batches must be positive integers, got "${args.batches}"`);
+  const batches = countsArg(args.batches, "batches");
   return { presets, config: { batches, tokens: args.tokens, rounds: args.rounds, threads: args.threads }, json: args.json };
 }
 

@@ -17,7 +17,7 @@ import { ensureSyntheticModel } from "../model/defaultModel.js";
 import type { PresetName } from "../model/presets.js";
 import { largest, linearFit, median, smallest } from "../analysis/fit.js";
 import { backendEngineMs } from "../timing/backendTimings.js";
-import { benchArgs, presetsArg } from "./benchArgs.js";
+import { argError, benchArgs, presetsArg } from "./benchArgs.js";
 import { decodeInServer, decodeTriples, engineBenchDecode, llamaBenchDecode, printTriples } from "./decodeWays.js";
 import { startBenchServer, type BenchServer } from "./benchServer.js";
 import { LoadClient, serverIdOf, type ClientRecord } from "./LoadClient.js";
@@ -253,10 +253,9 @@ function print(preset: string, results: readonly RoundResult[], machine: Machine
 async function main(): Promise<number> {
   const values = benchArgs({ rounds: 6 }, ["json"], { presets: "small,medium", decode: "0" });
   const presets = presetsArg(values.presets);
-  const rounds = Number(values.rounds);
-  if (!Number.isInteger(rounds)) throw new Error(`--rounds must be a whole number, got ${rounds}`);
+  const rounds = values.rounds;
   const triples = Number(values.decode);
-  if (!Number.isInteger(triples) || triples < 0) throw new Error(`--decode must be a whole number of triples, got "${values.decode}"`);
+  if (!Number.isSafeInteger(triples) || triples < 0) argError(`--decode must be a whole number of triples (0: the rounds instead), got "${values.decode}"`);
   const build = await ensureLlamaCppBuild(say);
   if (triples > 0) {
     console.log(`# bench:vs-llama-server --decode — the decode step three ways, llama.cpp ${build.tag}, node ${process.version}, ${new Date().toISOString()}`);

@@ -11,7 +11,8 @@ import { readOfflineRun } from "./offlineRecords.js";
 import { HeldSteps, type StepFeed } from "./stepFeed.js";
 import { renderSteps, type StepWindow } from "./steps.js";
 import { f } from "./svg.js";
-import { renderWaterfall, summaryLine, type RequestRecord } from "./waterfall.js";
+import type { RequestRecord } from "./requestRecord.js";
+import { renderWaterfall, summaryLine } from "./waterfall.js";
 
 interface Stats {
   n: number;

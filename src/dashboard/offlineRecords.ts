@@ -9,7 +9,7 @@
  * answer, the first token, the stream, the end.
  */
 
-import type { RequestRecord, SpanJson } from "./waterfall.js";
+import type { RequestRecord, SpanJson } from "./requestRecord.js";
 
 /** The fields of a client record the page reads (times in ms on the client's clock; NaN or null where not reached). */
 export interface ClientRecord {

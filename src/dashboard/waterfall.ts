@@ -6,34 +6,8 @@
  * SVG drawn from GET /debug/requests/{id}; text goes in as text, never markup.
  */
 
+import type { RequestRecord, SpanJson } from "./requestRecord.js";
 import { el, f, titled } from "./svg.js";
-
-/** As timing/recordJson.ts defines them: the page compiles on its own (its own tsconfig), so it restates the shapes it reads. */
-export interface SpanJson {
-  name: string;
-  start: number;
-  dur: number;
-  gc_ms?: number;
-  stall_ms?: number;
-  step?: number;
-  children?: SpanJson[];
-}
-
-export interface RequestRecord {
-  id: string;
-  route: string;
-  status: number;
-  complete: boolean;
-  finish_reason: string | null;
-  prompt_tokens: number;
-  generated_tokens: number;
-  durations: { e2e: number; ttft: number | null; tpot: number | null; untimed: number; coverage: number; gc: number; stall: number };
-  span: SpanJson;
-  /** position is absent in records written before steps kept it. */
-  steps: Array<{ id: number; dur: number; rows: number; spans: Record<string, number | null>; requests: Array<{ id: string; kind: string; tokens: number; position?: number }> }>;
-  events: Array<{ type: "gc" | "stall"; kind?: string; start: number; dur: number; step: number | null }>;
-  hop?: { engine: string; reason: string; backend_engine_ms: number | null; ours_ms: number };
-}
 
 const LABEL_W = 90;
 const ROW_H = 18;

@@ -19,7 +19,7 @@ export function apiKeyProblem(key: string): string | undefined {
   const bad = /[^\x21-\x7e]/u.exec(key);
   if (!bad) return undefined;
   const c = bad[0].codePointAt(0)!;
-  return `must be visible ASCII, no spaces (clients send it in an HTTP header); it has ${c === 0x20 ? "a space" : `U+${c.toString(16).toUpperCase().padStart(4, "0")}`} at character ${bad.index + 1}`;
+  return `must be visible ASCII, no spaces (it travels in an HTTP header); it has ${c === 0x20 ? "a space" : `U+${c.toString(16).toUpperCase().padStart(4, "0")}`} at character ${bad.index + 1}`;
 }
 
 /** Throws a 401 unless the request carries `key`. */

@@ -69,7 +69,7 @@ export class Instrumentation {
       onGc: (kind, ms) => this.metrics.observeGc(gcKindName(kind), ms),
     });
     this.jsonl = options.timelineFile ? new JsonlSink(options.timelineFile) : undefined;
-    this.otel = options.otlpEndpoint ? new OtelExporter(options.otlpEndpoint, (message) => this.logger.log("warn", `warning: ${message}`)) : undefined;
+    this.otel = options.otlpEndpoint ? new OtelExporter(options.otlpEndpoint, (level, message) => this.logger.log(level, level === "warn" ? `warning: ${message}` : message)) : undefined;
     this.flushTimer = setInterval(() => this.flush(), FLUSH_INTERVAL_MS);
     this.flushTimer.unref();
   }

@@ -67,14 +67,14 @@ class ReportingExporter implements SpanExporter {
   constructor(
     private readonly inner: SpanExporter,
     private readonly url: string,
-    private readonly report: (message: string) => void,
+    private readonly report: (level: "warn" | "info", message: string) => void,
   ) {}
 
   export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
     this.inner.export(spans, (result) => {
       const failed = result.code !== ExportResultCode.SUCCESS;
-      if (failed && !this.failing) this.report(`OTLP export to ${this.url} failed: ${result.error?.message ?? "no reason given"}; request spans are dropped until it works (said once)`);
-      if (!failed && this.failing) this.report(`OTLP export to ${this.url} works again`);
+      if (failed && !this.failing) this.report("warn", `OTLP export to ${this.url} failed: ${result.error?.message ?? "no reason given"}; request spans are dropped until it works (said once)`);
+      if (!failed && this.failing) this.report("info", `OTLP export to ${this.url} works again`);
       this.failing = failed;
       done(result);
     });
@@ -95,7 +95,7 @@ export class OtelExporter {
   private readonly ids = new PresetIds();
 
   /** `report`: a line for the operator when export starts or stops failing. */
-  constructor(endpoint: string, report: (message: string) => void, serviceName = "llm-serving") {
+  constructor(endpoint: string, report: (level: "warn" | "info", message: string) => void, serviceName = "llm-serving") {
     const url = endpoint.endsWith("/v1/traces") ? endpoint : `${endpoint.replace(/\/$/, "")}/v1/traces`;
     this.provider = new BasicTracerProvider({
       idGenerator: this.ids,

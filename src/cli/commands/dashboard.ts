@@ -9,24 +9,22 @@ import { readFile } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import type { Command } from "commander";
 import Fastify from "fastify";
+import { readOfflineRun } from "../../dashboard/offlineRecords.js";
 import { registerDashboardPage } from "../../server/routes/dashboardRoutes.js";
 import { integerOption } from "../options.js";
 
 /**
- * Whether a file holds at least one line the page can draw: a JSON object
- * with a request id and a server's durations or a client's send time (the
- * page tells the two apart and skips other lines; src/dashboard/offlineRecords.ts).
+ * Why the page could not draw a file, or undefined when it can: read as the
+ * page reads it (JSON lines or one JSON array, server timelines and client
+ * records told apart), so that the command line refuses what the page would.
  */
-function holdsRequests(text: string): boolean {
-  return text.split("\n").some((line) => {
-    if (!line.trimStart().startsWith("{")) return false;
-    try {
-      const v = JSON.parse(line) as Record<string, unknown>;
-      return typeof v.id === "string" && (v.durations !== undefined || typeof v.sent === "number");
-    } catch {
-      return false;
-    }
-  });
+function unreadable(text: string): string | undefined {
+  try {
+    const run = readOfflineRun([text]);
+    return run.servers + run.clients > 0 ? undefined : "no request timelines or client records in it";
+  } catch (err) {
+    return `not JSON lines or a JSON array (${(err as Error).message})`;
+  }
 }
 
 export function registerDashboard(program: Command): void {
@@ -43,13 +41,17 @@ export function registerDashboard(program: Command): void {
         const text = await readFile(path, "utf8").catch((err: NodeJS.ErrnoException) => {
           throw new Error(`cannot read ${files[i]}: ${err.code === "ENOENT" ? "no such file" : err.code === "EISDIR" ? "it is a folder" : err.message}`);
         });
-        if (!holdsRequests(text)) throw new Error(`${files[i]}: no request timelines or client records in it (JSONL from serve --timeline-file or bench --records)`);
+        const why = unreadable(text);
+        if (why !== undefined) throw new Error(`${files[i]}: ${why} (JSONL from serve --timeline-file or bench --records)`);
       }
       const app = Fastify();
       registerDashboardPage(app, paths);
-      const url = await app.listen({ host: o.host, port: o.port });
       const names = paths.map((p) => basename(p)).join(" + ");
-      process.stderr.write(`the dashboard on ${names}: ${url}/dashboard?offline=${encodeURIComponent(names)} (Ctrl-C to stop)\n`);
+      const page = `/dashboard?offline=${encodeURIComponent(names)}`;
+      // The address alone, as users type it, opens the page rather than a 404.
+      app.get("/", (_request, reply) => reply.redirect(page));
+      const url = await app.listen({ host: o.host, port: o.port });
+      process.stderr.write(`the dashboard on ${names}: ${url}${page} (Ctrl-C to stop)\n`);
       const stop = (): void => void app.close().then(() => process.exit(0));
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);

@@ -87,9 +87,11 @@ function flagsToConfig(f: ServeFlags): Partial<ServeConfig> {
   if (f.loopResolution !== undefined && !(f.loopResolution > 0 && f.loopResolution <= 5)) throw new ConfigError(`--loop-resolution must be in (0, 5] ms, got ${f.loopResolution}`);
   if (f.modelNameCheck !== undefined && f.modelNameCheck !== "on" && f.modelNameCheck !== "off") throw new ConfigError(`--model-name-check must be on or off, got "${f.modelNameCheck}"`);
   const apiKey = f.apiKey ?? process.env.LLM_SERVING_API_KEY;
-  if (apiKey !== undefined && apiKey.trim() === "") throw new ConfigError("--api-key must not be empty");
+  // Named where it came from: a key in the environment was reported as --api-key, which the user never typed.
+  const keyFrom = f.apiKey !== undefined ? "--api-key" : "LLM_SERVING_API_KEY";
+  if (apiKey !== undefined && apiKey.trim() === "") throw new ConfigError(`${keyFrom} must not be empty`);
   const keyProblem = apiKey ? apiKeyProblem(apiKey) : undefined;
-  if (keyProblem) throw new ConfigError(`--api-key ${keyProblem}`);
+  if (keyProblem) throw new ConfigError(`${keyFrom} ${keyProblem}`);
   const otlpProblem = f.otlpEndpoint === undefined ? undefined : httpUrlProblem(f.otlpEndpoint);
   if (otlpProblem) throw new ConfigError(`--otlp-endpoint ${otlpProblem}`);
   return {

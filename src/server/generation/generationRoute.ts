@@ -46,7 +46,9 @@ export interface GenerationRoute<R extends FastifyRequest, P> {
 function renamed(err: unknown, names: Readonly<Record<string, string>> | undefined): unknown {
   if (!(err instanceof RequestError) || err.param === undefined || names === undefined || !Object.hasOwn(names, err.param)) return err;
   const wire = names[err.param];
-  return new RequestError(err.code, err.message.replace(new RegExp(`\\b${err.param}\\b`, "g"), wire), wire);
+  const asWord = new RegExp(`\\b${err.param.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\b`, "g");
+  // A function, so that nothing in the wire name is read as a replacement pattern.
+  return new RequestError(err.code, err.message.replace(asWord, () => wire), wire);
 }
 
 /** The fastify handler that serves `route`. */

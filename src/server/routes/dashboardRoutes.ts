@@ -107,7 +107,8 @@ export function registerDashboardRoutes(app: FastifyInstance, ctx: ServerContext
   app.get<{ Querystring: { seconds?: string; after?: string } }>("/debug/steps", { config }, async (request, reply) => {
     if (!ctx.instrumentation) throw new HttpError(404, "timing_off", "timing is switched off on this server (--no-timing)");
     // A misspelt one (?window=) would silently give the default window.
-    const unknown = Object.keys(request.query).find((k) => k !== "seconds" && k !== "after");
+    // "_" is the cache buster jQuery and others add to a GET (?_=1733…): not the client's mistake.
+    const unknown = Object.keys(request.query).find((k) => k !== "seconds" && k !== "after" && k !== "_");
     if (unknown !== undefined) throw new HttpError(400, "invalid_parameter", `${unknown}: not a parameter of this route (it takes seconds and after)`, unknown);
     // Written out in decimal: Number() would also take "", " ", "0x10" and "1e3".
     const { seconds: secondsText = "5", after: afterText = "0" } = request.query;
