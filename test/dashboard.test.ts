@@ -168,11 +168,16 @@ for (const b of BROWSERS) {
       assert.ok(mine.every((m) => m.requests.includes("dash-stepped")));
       // The other bars are one path per kind: the step under the pointer, or under the keyboard's cursor, says what it carried in the tip.
       const tipText = async (): Promise<string> => (await page.$eval("#steps .step-tip", (t) => (t.hasAttribute("hidden") ? "" : t.textContent ?? ""))) ?? "";
-      const box = (await page.$(`#steps rect.step.mine[data-step="${Math.max(...carried)}"]`))!.boundingBox();
-      const b = (await box)!;
+      // Looked up afresh until it holds still: each snapshot redraws the bars, and a bar found just before a redraw has no box.
+      const boxOfLast = async () => (await (await page.$(`#steps rect.step.mine[data-step="${Math.max(...carried)}"]`))?.boundingBox()) ?? null;
+      let box = await boxOfLast();
+      for (let i = 0; i < 30 && box === null; i++) box = await page.waitForTimeout(100).then(boxOfLast);
+      assert.ok(box, "the request's last step has a bar");
+      const b = box;
       await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2);
       // The marks of consecutive steps overlap (each at least a pixel wide, the steps a fraction of one apart): the one under the pointer is one of the request's.
-      const hovered = /^step (\d+): .*\n(.*\n)*dash-stepped/.exec(await tipText());
+      // A prefill step's tip says so after its number: "step 12 (prompt): …".
+      const hovered = /^step (\d+)[ :].*\n(.*\n)*dash-stepped/.exec(await tipText());
       assert.ok(hovered && carried.includes(Number(hovered[1])), await tipText());
       await page.mouse.move(0, 0);
       await page.focus("#steps svg");
