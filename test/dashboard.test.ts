@@ -167,18 +167,24 @@ for (const b of BROWSERS) {
       assert.deepEqual(mine.map((m) => m.step).sort((a, b) => a - b), carried.sort((a: number, b: number) => a - b));
       assert.ok(mine.every((m) => m.requests.includes("dash-stepped")));
       // The other bars are one path per kind: the step under the pointer, or under the keyboard's cursor, says what it carried in the tip.
-      const tipText = async (): Promise<string> => (await page.$eval("#steps .step-tip", (t) => (t.hasAttribute("hidden") ? "" : t.textContent ?? ""))) ?? "";
-      // Looked up afresh until it holds still: each snapshot redraws the bars, and a bar found just before a redraw has no box.
-      const boxOfLast = async () => (await (await page.$(`#steps rect.step.mine[data-step="${Math.max(...carried)}"]`))?.boundingBox()) ?? null;
-      let box = await boxOfLast();
-      for (let i = 0; i < 30 && box === null; i++) box = await page.waitForTimeout(100).then(boxOfLast);
-      assert.ok(box, "the request's last step has a bar");
-      const b = box;
-      await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2);
+      // "" while there is none: the tip is made at the first hover, which a loaded browser may not have handled yet.
+      const tipText = async (): Promise<string> => (await page.$$eval("#steps .step-tip", (ts) => ts.map((t) => (t.hasAttribute("hidden") ? "" : t.textContent ?? "")).join("")));
       // The marks of consecutive steps overlap (each at least a pixel wide, the steps a fraction of one apart): the one under the pointer is one of the request's.
       // A prefill step's tip says so after its number: "step 12 (prompt): …".
-      const hovered = /^step (\d+)[ :].*\n(.*\n)*dash-stepped/.exec(await tipText());
-      assert.ok(hovered && carried.includes(Number(hovered[1])), await tipText());
+      const hoverTip = /^step (\d+)[ :].*\n(.*\n)*dash-stepped/;
+      const lastBar = `#steps rect.step.mine[data-step="${Math.max(...carried)}"]`;
+      let hovered: RegExpExecArray | null = null;
+      // Each snapshot redraws the bars, moved on by half a second, until the pointer is on them (then they hold still):
+      // a bar found just before a redraw has no box, or is elsewhere by the time the pointer gets there. So: look it up afresh and point again.
+      for (let attempt = 0; attempt < 5 && !hovered; attempt++) {
+        const b = await (await page.$(lastBar))?.boundingBox();
+        if (b) {
+          await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2);
+          await waitFor(async () => hoverTip.test(await tipText()), "the tip of the step under the pointer", 1500).catch(() => undefined);
+          hovered = hoverTip.exec(await tipText());
+        } else await page.waitForTimeout(100);
+      }
+      assert.ok(hovered && carried.includes(Number(hovered[1])), `the tip says: ${await tipText()}`);
       await page.mouse.move(0, 0);
       await page.focus("#steps svg");
       // With the focus on it the timeline holds still (its bars would move with each snapshot under the cursor).
