@@ -22,6 +22,8 @@ import { startLlamaServer } from "../src/bench/llamaServerProcess.js";
 import type { BenchServer } from "../src/bench/benchServer.js";
 import { BACKEND_DEFAULTS, type BackendConfig } from "../src/engines/remote/RemoteBackend.js";
 import type { RoutingPolicyName } from "../src/engines/router/routingPolicy.js";
+import { PassThrough } from "node:stream";
+import { Logger } from "../src/timing/Logger.js";
 import { startOtlpCollector } from "./helpers/otlpCollector.js";
 import { jsonOf, postJson, sseData, startTestServer, waitFor, type TestServer } from "./helpers/serverHarness.js";
 import { tinyModelPath } from "./helpers/tinyModel.js";
@@ -32,8 +34,8 @@ function backend(name: string, url: string, kind: BackendConfig["kind"], extra: 
   return { ...BACKEND_DEFAULTS, healthIntervalMs: 200, name, url, kind, ...extra };
 }
 
-async function gateway(engines: BackendConfig[], routing: RoutingPolicyName = "least-outstanding"): Promise<TestServer> {
-  const s = await startTestServer({ modelName: MODEL, engines, routing });
+async function gateway(engines: BackendConfig[], routing: RoutingPolicyName = "least-outstanding", logger?: Logger): Promise<TestServer> {
+  const s = await startTestServer({ modelName: MODEL, engines, routing }, undefined, logger);
   await s.server.engine.ready;
   return s;
 }
@@ -237,7 +239,8 @@ describe("remote engine faults", () => {
 
   it("a backend that answers 500 is routed around; with none left the client gets a clear 502-class error", async () => {
     const bad = await fakeBackend("500");
-    const gw = await gateway([backend("bad", bad.url, "openai"), backend("good", good.url, "openai", { model: "llama2" })]);
+    const said: string[] = [];
+    const gw = await gateway([backend("bad", bad.url, "openai"), backend("good", good.url, "openai", { model: "llama2" })], "least-outstanding", new Logger("info", (line) => said.push(line)));
     try {
       const res = await postJson(`${gw.url}/generate`, { inputs: "x", parameters: { max_new_tokens: 2 } });
       assert.equal(res.status, 200, await res.clone().text());
@@ -246,6 +249,9 @@ describe("remote engine faults", () => {
       assert.match(r.hop.retries[0], /^bad: the backend answered 500: the backend broke/);
       const stats = (await jsonOf(fetch(`${gw.url}/stats`))).engines as Array<{ name: string; healthy: boolean }>;
       assert.equal(stats.find((e) => e.name === "bad")!.healthy, false);
+      // The operator hears of it, and of its return (its /health answers: it is back at the next check), once each way.
+      await waitFor(() => said.some((l) => /healthy again/.test(l)), "the engine's return in the log", 5000);
+      assert.deepEqual(said.filter((l) => /^(warning: )?engine /.test(l)), ["warning: engine bad is taken out: the backend answered 500: the backend broke; it is checked again with backoff", "engine bad is healthy again"]);
     } finally {
       await gw.server.close(1000);
       bad.server.close();
@@ -253,13 +259,33 @@ describe("remote engine faults", () => {
     const alone = await fakeBackend("500");
     const gw2 = await gateway([backend("bad", alone.url, "openai")]);
     try {
+      // Nothing was generated and the only engine failed as a server: worth trying again, as when none is healthy (this was a 500).
       const res = await postJson(`${gw2.url}/v1/completions`, { prompt: "x", max_tokens: 2 });
-      assert.ok(res.status >= 500, `status ${res.status}`);
+      assert.equal(res.status, 503);
+      assert.equal(res.headers.get("retry-after"), "1");
       const body = (await res.json()) as { error: { message: string } };
-      assert.match(body.error.message, /the backend broke|no engine can take the request/);
+      assert.match(body.error.message, /^no engine can take the request \(bad: the backend answered 500: the backend broke\)$/);
     } finally {
       await gw2.server.close(1000);
       alone.server.close();
+    }
+  });
+
+  it("the access log counts a relayed request's prompt and tokens as the backend did", async () => {
+    // It said prompt_tokens 0: the remote stream has no prompt ids here.
+    const sink = new PassThrough();
+    let out = "";
+    sink.on("data", (d) => (out += d));
+    const gw = await startTestServer({ modelName: MODEL, engines: [backend("good", good.url, "openai", { model: "llama2" })], accessLog: true }, undefined, undefined, sink);
+    await gw.server.engine.ready;
+    try {
+      const body = await jsonOf(postJson(`${gw.url}/v1/completions`, { prompt: "count me", max_tokens: 3 }, { "x-request-id": "relayed-log" }));
+      await waitFor(() => out.includes('"relayed-log"'), "the access-log line");
+      const line = JSON.parse(out.split("\n").find((l) => l.includes('"relayed-log"'))!);
+      assert.ok(body.usage.prompt_tokens > 0);
+      assert.deepEqual([line.prompt_tokens, line.generated_tokens], [body.usage.prompt_tokens, 3]);
+    } finally {
+      await gw.server.close(1000);
     }
   });
 
@@ -362,6 +388,9 @@ describe("remote engine faults", () => {
       assert.deepEqual(events.slice(0, 2).map((e) => e.token?.text), ["one", " two"]);
       assert.match(String(events.at(-1)!.error), /cut|broke off|closed the stream/);
       assert.equal(cut.hits(), 1, "a started request is not sent again");
+      // It stays in (its tokens were relayed), and /stats says what went wrong.
+      const stats = (await jsonOf(fetch(`${gw.url}/stats`))).engines as Array<{ name: string; healthy: boolean; lastError: string | null }>;
+      assert.match(String(stats[0].lastError), /broke off|closed the stream/);
     } finally {
       await gw.server.close(1000);
       cut.server.close();

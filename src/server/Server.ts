@@ -104,7 +104,9 @@ export class LlmServer {
     if (config.engines.length > 0) {
       const modelName = config.modelName ?? config.engines[0].model ?? "remote";
       const member = this.localEngine && config.localEngineName ? { name: config.localEngineName, engine: this.localEngine } : undefined;
-      this.engine = new RouterEngine({ modelName, policy: config.routing, engines: config.engines, local: member, contextSize: undefined });
+      const onEngineHealth = (name: string, healthy: boolean, why: string | undefined): void =>
+        healthy ? this.logger.log("info", `engine ${name} is healthy again`) : this.logger.log("warn", `warning: engine ${name} is taken out: ${why ?? "no reason given"}; it is checked again with backoff`);
+      this.engine = new RouterEngine({ modelName, policy: config.routing, engines: config.engines, local: member, contextSize: undefined, onEngineHealth });
     } else {
       this.engine = this.localEngine!;
     }

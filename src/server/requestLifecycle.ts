@@ -208,7 +208,8 @@ function accessLog(request: FastifyRequest, reply: FastifyReply, aborted: boolea
       method: request.method,
       route: request.routeOptions.url ?? request.url,
       status: aborted ? CLIENT_CLOSED_REQUEST : reply.raw.statusCode,
-      prompt_tokens: generation?.prompt.length,
+      // A remote engine's stream has no prompt ids here: its backend's count comes with the finish.
+      prompt_tokens: generation && (outcome?.promptTokens || generation.prompt.length),
       generated_tokens: generation && (outcome?.generatedTokens ?? 0),
       finish_reason: aborted ? "cancelled" : outcome?.finishReason || undefined,
       ms: received === undefined ? undefined : Math.round((ended - received) * 1000) / 1000,

@@ -143,7 +143,9 @@ async function serve(flags: ServeFlags): Promise<void> {
     log(`error: ${listenError(err as NodeJS.ErrnoException, config.host, config.port)}`);
     process.exit(1);
   }
-  log(`llm-serving listening on ${url} (loading the model; /health answers 200 once it is ready)`);
+  // A gateway has no model to load: it asks its engines.
+  const starting = config.engines.length > 0 && config.localEngineName === undefined ? "asking the engines" : "loading the model";
+  log(`llm-serving listening on ${url} (${starting}; /health answers 200 once it is ready)`);
   stopOnSignals(server, config.shutdownTimeoutMs, log);
 
   try {

@@ -56,8 +56,14 @@ export class RemoteBackend {
   private backoffMs: number;
   private stopped = false;
   private firstCheck: Promise<void> | undefined;
+  /** Whether the first health check is done. */
+  private checked = false;
 
-  constructor(readonly config: BackendConfig) {
+  /** `onHealth`: told when the backend goes down or comes back after its first check (the start line says how that went), for the operator's log. */
+  constructor(
+    readonly config: BackendConfig,
+    private readonly onHealth: (backend: RemoteBackend, healthy: boolean) => void = () => undefined,
+  ) {
     this.protocol = PROTOCOLS[config.kind];
     this.base = new URL(config.url.endsWith("/") ? config.url : `${config.url}/`);
     const Agent = this.base.protocol === "https:" ? HttpsAgent : HttpAgent;
@@ -96,6 +102,7 @@ export class RemoteBackend {
       failed: (err) => {
         finish();
         this.failures++;
+        this.lastError = err.message;
         // Nothing reached it, it failed as a server, or it refuses us (key, model): out until a health check says otherwise.
         if (err.status === undefined ? !err.started : err.status >= 500 || err.status === 401 || err.status === 403 || err.status === 404) this.markDown(err.message);
         handlers.failed(err);
@@ -122,12 +129,23 @@ export class RemoteBackend {
     return new URL(path.replace(/^\//, ""), this.base);
   }
 
+  /** A request it served went wrong without taking it out (a stream cut mid-way, a 4xx): said in /stats all the same, an operator's first question. */
+  noteError(why: string): void {
+    this.lastError = why;
+  }
+
   markDown(why: string): void {
     this.lastError = why;
     if (!this.healthy) return;
-    this.healthy = false;
+    this.setHealthy(false);
     this.backoffMs = this.config.healthIntervalMs;
     this.schedule(this.backoffMs);
+  }
+
+  private setHealthy(healthy: boolean): void {
+    if (healthy === this.healthy) return;
+    this.healthy = healthy;
+    if (this.checked) this.onHealth(this, healthy);
   }
 
   private schedule(ms: number): void {
@@ -143,15 +161,16 @@ export class RemoteBackend {
       (err: Error) => `health check failed: ${err.message}`,
     );
     if (ok === undefined) {
-      this.healthy = true;
       this.lastError = undefined;
+      this.setHealthy(true);
       this.backoffMs = this.config.healthIntervalMs;
       await this.readLoad();
     } else {
-      this.healthy = false;
       this.lastError = ok;
+      this.setHealthy(false);
       this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
     }
+    this.checked = true;
     this.schedule(this.healthy ? this.config.healthIntervalMs : this.backoffMs);
   }
 

@@ -34,6 +34,8 @@ export interface RouterOptions {
   local?: { name: string; engine: LocalEngine };
   /** Tokens one request can hold, when known (requests that cannot fit are refused here); else the backend decides. */
   contextSize: number | undefined;
+  /** Told when an engine goes down or comes back (after its first check), with why it went down. */
+  onEngineHealth?: (engine: string, healthy: boolean, why: string | undefined) => void;
 }
 
 /** Remote engines have no token table here: formats that show token texts get the text each event carries. */
@@ -58,7 +60,7 @@ export class RouterEngine implements Engine {
 
   constructor(readonly options: RouterOptions) {
     if (options.engines.length === 0) throw new Error("engines: the list is empty");
-    this.backends = options.engines.map((c) => new RemoteBackend(c));
+    this.backends = options.engines.map((c) => new RemoteBackend(c, (b, healthy) => options.onEngineHealth?.(b.name, healthy, b.lastError)));
     this.local = options.local ? new LocalMember(options.local.name, options.local.engine) : undefined;
     this.policy = new RoutingPolicy(options.policy);
     // Ready once every engine has been asked once (the local one loaded or failed): requests then go to those that answered.
@@ -147,7 +149,8 @@ export class RouterEngine implements Engine {
     const healthy = this.backends.filter((b) => b.healthy && !tried.has(b) && b.outstanding < b.config.maxOutstanding);
     if (!choice && healthy.length === 0) {
       const why = this.backends.map((b) => `${b.name}: ${tried.get(b) ?? b.lastError ?? (b.healthy ? "full" : "not healthy")}`).join("; ");
-      this.fail(stream, new EngineError(`no engine can take the request (${why})`));
+      // Every engine tried failed before answering (unreachable, 5xx, busy, timed out) or is full: nothing was generated, so it is worth trying again soon, as when none is healthy.
+      this.fail(stream, new EngineUnavailableError("engine_failed", `no engine can take the request (${why})`, true));
       return () => undefined;
     }
     const { engine, reason } = choice ?? this.policy.choose(healthy, this.backends, key);
@@ -203,9 +206,12 @@ export class RouterEngine implements Engine {
       end: () => {
         if (held) stream.sink.push(held);
         held = undefined;
-        if (streamError) return this.fail(stream, new EngineError(`engine ${engine.name}: ${streamError}`));
-        if (!finish) return this.fail(stream, new EngineError(`engine ${engine.name} closed the stream before the generation finished`));
-        this.finish(stream, finish.reason, text, { promptTokens, generatedTokens: generatedTokens ?? tokens }, finish.stopString);
+        const broken = streamError ?? (finish ? undefined : "closed the stream before the generation finished");
+        if (broken) {
+          engine.noteError(broken);
+          return this.fail(stream, new EngineError(`engine ${engine.name}: ${broken}`), undefined, { promptTokens, generatedTokens: tokens });
+        }
+        this.finish(stream, finish!.reason, text, { promptTokens, generatedTokens: generatedTokens ?? tokens }, finish!.stopString);
       },
       failed: (err: BackendFailure) => {
         if (cancelled) return;
@@ -218,7 +224,7 @@ export class RouterEngine implements Engine {
         // A token held for the backend's counts still goes out before the error.
         if (held) stream.sink.push(held);
         held = undefined;
-        this.fail(stream, new EngineError(`engine ${engine.name}: ${err.message}`), err.status);
+        this.fail(stream, new EngineError(`engine ${engine.name}: ${err.message}`), err.status, { promptTokens, generatedTokens: tokens });
       },
     }, (hop.traceparent = hopTraceparent(callerTrace)));
     let current = (): void => {
@@ -235,12 +241,13 @@ export class RouterEngine implements Engine {
     stream.sink.push({ type: "finish", id: stream.id, finishReason: reason, text, ...(stopString ? { stopString } : {}), ...counts, seed: stream.seed });
   }
 
-  private fail(stream: GenerationStream, error: Error, status?: number): void {
+  /** `counts`: what the backend had generated before it failed (the tokens already relayed), for the access log and the record. */
+  private fail(stream: GenerationStream, error: Error, status?: number, counts = { promptTokens: 0, generatedTokens: 0 }): void {
     if (stream.done) return;
     // What the backend refused as malformed is the request's fault, said as the backend said it; the rest (auth, model, limits) is ours to fix.
     const err = status === 400 || status === 413 || status === 422 ? new RequestError("invalid_parameter", error.message) : error;
     stream.trace.marks.set(RequestPoint.finished, now());
-    stream.sink.push({ type: "finish", id: stream.id, finishReason: "error", error: err, text: "", promptTokens: 0, generatedTokens: 0, seed: stream.seed });
+    stream.sink.push({ type: "finish", id: stream.id, finishReason: "error", error: err, text: "", ...counts, seed: stream.seed });
   }
 
   stats(): EngineStats {
