@@ -156,7 +156,10 @@ describe("remote engines", () => {
 
   it("round-robin spreads requests over both of our servers; /stats shows each engine", async () => {
     const before = (await jsonOf(fetch(`${viaOurs.url}/stats`))).engines as Array<{ name: string; served: number }>;
-    for (let i = 0; i < 4; i++) assert.equal((await postJson(`${viaOurs.url}/generate`, { inputs: "x", parameters: { max_new_tokens: 2 } })).status, 200);
+    for (let i = 0; i < 4; i++) assert.equal((await postJson(`${viaOurs.url}/generate`, { inputs: "x", parameters: { max_new_tokens: 2 } }, { "x-request-id": `spread-${i}` })).status, 200);
+    // The request's id went on with it: each backend knows the request by the gateway's id.
+    const heldBy = await Promise.all([0, 1, 2, 3].map(async (i) => (await Promise.all(ours.map(async (o) => (await fetch(`${o.url}/debug/requests/spread-${i}`)).status))).indexOf(200)));
+    assert.deepEqual(heldBy.sort(), [0, 0, 1, 1]);
     const after_ = (await jsonOf(fetch(`${viaOurs.url}/stats`))).engines as Array<{ name: string; served: number; healthy: boolean }>;
     assert.deepEqual(after_.map((e, i) => e.served - before[i].served), [2, 2]);
     assert.ok(after_.every((e) => e.healthy));
@@ -237,7 +240,7 @@ describe("remote engine faults", () => {
     await good?.server.close(1000);
   });
 
-  it("a backend that answers 500 is routed around; with none left the client gets a clear 502-class error", async () => {
+  it("a backend that answers 500 is routed around; with none left the client gets a 503 with Retry-After, naming why", async () => {
     const bad = await fakeBackend("500");
     const said: string[] = [];
     const gw = await gateway([backend("bad", bad.url, "openai"), backend("good", good.url, "openai", { model: "llama2" })], "least-outstanding", new Logger("info", (line) => said.push(line)));
@@ -342,10 +345,30 @@ describe("remote engine faults", () => {
       assert.ok(res.status >= 500, `status ${res.status}: a wrong key is the server's to fix, not the client's`);
       const stats = (await jsonOf(fetch(`${gw2.url}/stats`))).engines as Array<{ healthy: boolean; lastError: string }>;
       assert.equal(stats[0].healthy, false);
-      assert.match(stats[0].lastError, /401/);
+      // With what to do about it: the key is in the engine's entry.
+      assert.match(stats[0].lastError, /^the backend answered 401: refused with 401 \(check the engine's api_key in the config: it is what we send it\)$/);
     } finally {
       await gw2.server.close(1000);
       locked.server.close();
+    }
+    // https where the backend speaks plain HTTP: said as such, not only as a protocol error or a wait.
+    const plain = await fakeBackend("500");
+    const tls = await gateway([backend("tls", plain.url.replace("http:", "https:"), "llama.cpp")]);
+    try {
+      const stats = (await jsonOf(fetch(`${tls.url}/stats`))).engines as Array<{ lastError: string }>;
+      assert.match(stats[0].lastError, /^health check failed: .*\(the url says https: does the backend serve TLS\?\)$/);
+    } finally {
+      await tls.server.close(1000);
+      plain.server.close();
+    }
+    // The URL of an OpenAI client (…/v1) where the server's root belongs: its health check says where it asked and what to check.
+    const misplaced = await gateway([backend("v1", `${good.url}/v1`, "openai", { model: "llama2" })]);
+    try {
+      const stats = (await jsonOf(fetch(`${misplaced.url}/stats`))).engines as Array<{ healthy: boolean; lastError: string }>;
+      assert.equal(stats[0].healthy, false);
+      assert.match(stats[0].lastError, /^health answered 404 \(GET \/v1\/health: check the engine's url — the server's root, no \/v1 — and its kind\)$/);
+    } finally {
+      await misplaced.server.close(1000);
     }
   });
 

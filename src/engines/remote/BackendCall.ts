@@ -104,7 +104,7 @@ function attempt(url: URL, body: string, hop: HopTrace, handlers: CallHandlers, 
   req.on("response", (res) => {
     answered = true;
     marks.set(HopPoint.first_byte, now());
-    if (res.statusCode !== 200) return readError(res, fail);
+    if (res.statusCode !== 200) return readError(res, fail, url);
     started = true;
     req.setTimeout(options.idleTimeoutMs);
     readEvents(res, handlers, fail, () => settle(() => handlers.end()), () => settled, marks);
@@ -116,14 +116,21 @@ function attempt(url: URL, body: string, hop: HopTrace, handlers: CallHandlers, 
   };
 }
 
-function readError(res: IncomingMessage, fail: (message: string, status?: number) => void): void {
+/** What the operator can do about a refusal that is the configuration's, not the request's. */
+export function remedy(status: number | undefined, url: URL, method = "POST"): string {
+  if (status === 404) return ` (${method} ${url.pathname}: check the engine's url — the server's root, no /v1 — and its kind)`;
+  if (status === 401 || status === 403) return " (check the engine's api_key in the config: it is what we send it)";
+  return "";
+}
+
+function readError(res: IncomingMessage, fail: (message: string, status?: number) => void, url: URL): void {
   let text = "";
   res.setEncoding("utf8");
   res.on("data", (chunk: string) => {
     if (text.length < MAX_ERROR_BODY) text += chunk;
   });
   res.on("error", () => fail(`the backend answered ${res.statusCode} and broke off`, res.statusCode));
-  res.on("end", () => fail(`the backend answered ${res.statusCode}: ${errorMessage(text.slice(0, MAX_ERROR_BODY))}`, res.statusCode));
+  res.on("end", () => fail(`the backend answered ${res.statusCode}: ${errorMessage(text.slice(0, MAX_ERROR_BODY))}${remedy(res.statusCode, url)}`, res.statusCode));
 }
 
 /** The message of the backends' error bodies: {"error": "…"} (TGI), {"error": {"message": "…"}} (OpenAI, llama.cpp), else the text. */

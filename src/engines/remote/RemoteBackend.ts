@@ -11,7 +11,7 @@ import { Agent as HttpAgent, get as httpGet } from "node:http";
 import { Agent as HttpsAgent, get as httpsGet } from "node:https";
 import type { HopTrace } from "../../timing/HopTrace.js";
 import type { BackendCallSpec, BackendKind, BackendLoad, BackendProtocol } from "./backendProtocol.js";
-import { startCall, type CallHandlers } from "./BackendCall.js";
+import { remedy, startCall, type CallHandlers } from "./BackendCall.js";
 import { llamaCppProtocol } from "./llamaCppProtocol.js";
 import { openAiProtocol } from "./openAiProtocol.js";
 import { tgiProtocol } from "./tgiProtocol.js";
@@ -82,9 +82,8 @@ export class RemoteBackend {
     return this.firstCheck;
   }
 
-  /** Relays a request; returns its abort. */
   /** Relays a request built by this backend's protocol (`spec`); returns its abort. */
-  relay(spec: BackendCallSpec, hop: HopTrace, handlers: CallHandlers, traceparent: string): () => void {
+  relay(spec: BackendCallSpec, hop: HopTrace, handlers: CallHandlers, traceparent: string, requestId: string): () => void {
     this.outstanding++;
     let done = false;
     const finish = (): void => {
@@ -109,7 +108,8 @@ export class RemoteBackend {
       },
     }, {
       agent: this.agent,
-      headers: { traceparent, ...(this.config.apiKey ? { authorization: `Bearer ${this.config.apiKey}` } : {}) },
+      // The request's id goes on (vLLM and our own servers take it as theirs): one id for the request on both sides of the hop.
+      headers: { traceparent, "x-request-id": requestId, ...(this.config.apiKey ? { authorization: `Bearer ${this.config.apiKey}` } : {}) },
       firstByteTimeoutMs: this.config.firstByteTimeoutMs,
       idleTimeoutMs: this.config.idleTimeoutMs,
     });
@@ -157,8 +157,9 @@ export class RemoteBackend {
 
   private async check(): Promise<void> {
     const ok = await this.get(this.protocol.healthPath).then(
-      (r) => (r.status === 200 ? undefined : `health answered ${r.status}`),
-      (err: Error) => `health check failed: ${err.message}`,
+      (r) => (r.status === 200 ? undefined : `health answered ${r.status}${remedy(r.status, this.url(this.protocol.healthPath), "GET")}`),
+      // An https URL to a plain-HTTP server waits for a TLS answer that never comes: say so rather than only "no answer".
+      (err: Error) => `health check failed: ${err.message}${this.base.protocol === "https:" && /no answer within|EPROTO/.test(err.message) ? " (the url says https: does the backend serve TLS?)" : ""}`,
     );
     if (ok === undefined) {
       this.lastError = undefined;

@@ -226,7 +226,7 @@ export class RouterEngine implements Engine {
         held = undefined;
         this.fail(stream, new EngineError(`engine ${engine.name}: ${err.message}`), err.status, { promptTokens, generatedTokens: tokens });
       },
-    }, (hop.traceparent = hopTraceparent(callerTrace)));
+    }, (hop.traceparent = hopTraceparent(callerTrace)), stream.id);
     let current = (): void => {
       cancelled = true;
       abort();

@@ -28,6 +28,12 @@ const apiKey = z
     if (problem) ctx.addIssue({ code: "custom", message: problem });
   });
 const positiveInt = z.number().int().positive();
+
+/** An http(s) URL, said in one message (zod's own URL check and ours said the same thing twice). */
+const httpUrl = (example: string) =>
+  z.string().superRefine((u, ctx) => {
+    if (!URL.canParse(u) || !/^https?:$/.test(new URL(u).protocol)) ctx.addIssue({ code: "custom", message: `must be an http(s) URL such as ${example}, got "${u}"` });
+  });
 const tierList = z.union([positiveInt, z.array(positiveInt).nonempty()]);
 
 /** llm-serving keys with no meaning here, and why. */
@@ -105,7 +111,7 @@ const schema = z.strictObject({
       timelines: positiveInt.optional(),
       steps: positiveInt.optional(),
       timeline_file: z.string().min(1).optional(),
-      otlp_endpoint: z.string().url().refine((u) => /^https?:\/\//.test(u), "must be an http(s) URL").optional(),
+      otlp_endpoint: httpUrl("http://127.0.0.1:4318").optional(),
       loop_resolution_ms: z.number().positive().max(5).optional(),
       log_level: z.enum(["error", "warn", "info", "debug"]).optional(),
     })
@@ -116,7 +122,7 @@ const schema = z.strictObject({
     .array(
       z.strictObject({
         name: z.string().min(1),
-        url: z.string().url().refine((u) => /^https?:\/\//.test(u), "must be an http(s) URL").optional(),
+        url: httpUrl("http://127.0.0.1:8080").optional(),
         kind: z.enum([...BACKEND_KINDS, "local"]),
         model: z.string().min(1).optional(),
         api_key: apiKey.optional(),
@@ -182,6 +188,8 @@ function describe(error: z.ZodError): string {
     .map((issue) => {
       const where = issue.path.join(".") || "(top level)";
       if (issue.code === "unrecognized_keys") return `${where ? `${where}: ` : ""}unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+      // zod says "Invalid input: expected string, received undefined" for a key left out.
+      if (issue.code === "invalid_type" && /received undefined$/.test(issue.message)) return `${where}: missing (a ${issue.expected} is needed)`;
       return `${where}: ${issue.message}`;
     })
     .join("; ");
@@ -197,7 +205,8 @@ export function parseConfig(text: string, source = "config", folder = "."): Load
   try {
     raw = parse(text) ?? {};
   } catch (err) {
-    throw new ConfigError(`${source}: not valid YAML: ${(err as Error).message}`);
+    // The yaml library's message goes on with an excerpt of the file on further lines: the first line says what and where.
+    throw new ConfigError(`${source}: not valid YAML: ${(err as Error).message.split("\n")[0].replace(/:$/, "")}`);
   }
   if (typeof raw !== "object" || Array.isArray(raw)) throw new ConfigError(`${source}: expected a mapping of sections at the top level`);
   const warnings = stripIgnored(raw as Record<string, unknown>);
