@@ -366,6 +366,10 @@ for (const b of BROWSERS) {
         await page.waitForSelector('#engines tr[data-engine="upstream"]', { timeout: 3000 });
         const cells = await page.$$eval('#engines tr[data-engine="upstream"] td', (tds) => tds.map((td) => td.textContent));
         assert.deepEqual(cells.slice(0, 3), ["upstream", "openai", "up"]);
+        // No steps, batches or KV cache here: the page says so instead of showing empty panels.
+        await page.waitForSelector("#steps[hidden]", { state: "attached", timeout: 3000 });
+        assert.match((await page.textContent("#steps-note")) ?? "", /^No engine steps here: every engine is remote\./);
+        assert.deepEqual(await page.$$eval("#gauges dt", (dts) => dts.map((d) => d.textContent)), ["state", "running", "waiting"]);
         await postJson(`${gw.url}/generate`, { inputs: "relay me", parameters: { max_new_tokens: 4 } }, { "x-request-id": "dash-relayed" });
         await page.goto(`${gw.url}/dashboard?request=dash-relayed`);
         await page.waitForSelector("#waterfall svg rect[data-span=stream]");

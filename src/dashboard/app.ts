@@ -154,16 +154,22 @@ function render(s: Snapshot): void {
   if (history.length > HISTORY) history.shift();
   drawHistoryCharts();
   const e = s.engine;
+  // Remote engines (and a local one among them): each as the router sees it and as it says it is loaded.
+  const engines = e?.engines ?? [];
+  remoteOnly = engines.length > 0 && !engines.some((x) => x.kind === "local");
   gauges($("gauges"), [
     ["state", s.state],
     ["running", f(e?.running)],
     ["waiting", f(e?.waiting)],
-    ["batch", f(e?.batchSize)],
-    ["KV blocks", e ? `${e.kv.usedBlocks} / ${e.kv.totalBlocks}` : "–"],
-    ["steps", f(e?.steps)],
+    // Batches, the KV cache and steps are this process's model's: with remote engines only, the backends have them (their KV in the engines table).
+    ...(remoteOnly
+      ? []
+      : ([
+          ["batch", f(e?.batchSize)],
+          ["KV blocks", e ? `${e.kv.usedBlocks} / ${e.kv.totalBlocks}` : "–"],
+          ["steps", f(e?.steps)],
+        ] as Array<[string, string]>)),
   ]);
-  // Remote engines (and a local one among them): each as the router sees it and as it says it is loaded.
-  const engines = e?.engines ?? [];
   const box = $("engines-box");
   if (box.hidden !== (engines.length === 0)) box.hidden = engines.length === 0;
   const body = $("engines").querySelector("tbody")!;
@@ -202,10 +208,16 @@ const STEPS_NOTE = $("steps-note").textContent ?? "";
 let stepWindow: StepWindow | undefined;
 const heldSteps = new HeldSteps();
 
+/** Every engine is remote: no step is taken here. */
+let remoteOnly = false;
+const NO_STEPS_HERE = "No engine steps here: every engine is remote. A relayed request's time across the hop (connect, send, wait, stream) is on its waterfall, and each engine's on the charts above.";
+
 /** `h`: read before the caller wrote anything. */
 function drawSteps(h: Held = held()): void {
   const box = $("steps");
   if (!stepWindow || offline) return;
+  for (const id of ["steps", "chart-batch", "chart-context"]) $(id).hidden = remoteOnly;
+  if (remoteOnly) return setText($("steps-note"), NO_STEPS_HERE);
   // Held still while the pointer or the keyboard is on it, as the lists are: under load every bar moves with each snapshot, and the one pointed at would slide away.
   box.classList.toggle("paused", h.steps);
   if (!h.steps) renderSteps(box, stepWindow, h.stepsWidth || 640, selected, showWindowStep);
