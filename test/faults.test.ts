@@ -195,12 +195,14 @@ describe("SIGTERM under load", () => {
     let stderr = "";
     npm.stderr.on("data", (d) => (stderr += d));
     const exited = once(npm, "exit");
+    const patience = new AbortController();
     try {
       await waitFor(() => /listening on/.test(stderr), "the server to listen", 30_000);
       npm.kill("SIGTERM");
       await waitFor(() => /SIGTERM: finishing in-flight requests|still loading; exiting/.test(stderr), "the server to take the signal", 10_000);
-      await Promise.race([exited, sleep(10_000, undefined, { ref: false }).then(() => assert.fail(`npm did not exit after the server took the signal:\n${stderr}`))]);
+      await Promise.race([exited, sleep(10_000, undefined, { signal: patience.signal }).then(() => assert.fail(`npm did not exit after the server took the signal:\n${stderr}`))]);
     } finally {
+      patience.abort();
       try {
         process.kill(-npm.pid!, "SIGKILL");
       } catch {

@@ -44,7 +44,7 @@ export function assertContextFits(model: LlamaModel, shape: ContextShape, onGpu:
   throw new ContextTooLargeError(
     `${shape.rows} rows × ${shape.contextSize} tokens of context need about ${gib(ram)} GiB of memory` +
       (gib(weights) !== "0.00" ? ` besides the model's ${gib(weights)} GiB` : "") +
-      `, more than this machine's ${gib(memoryBytes)} GiB allows; use a smaller --context-size or fewer --rows` +
+      `, more than the ${gib(memoryBytes)} GiB this process may use (the machine's, or its container's limit); use a smaller --context-size or fewer --rows` +
       (shape.contextSize > model.trainContextSize ? ` (the model was trained on ${model.trainContextSize} tokens)` : ""),
   );
 }

@@ -29,7 +29,7 @@ interface Snapshot {
     batchSize: number;
     steps: number;
     kv: { usedBlocks: number; totalBlocks: number };
-    engines?: Array<{ name: string; kind: string; healthy: boolean; outstanding: number; served: number; failures: number; lastError: string | null; load: { running?: number; waiting?: number; kvUsage?: number } | null }>;
+    engines?: Array<{ name: string; kind: string; healthy: boolean; outstanding: number; served: number; failures: number; lastError: string | null; lastFailure?: string | null; load: { running?: number; waiting?: number; kvUsage?: number } | null }>;
   } | null;
   running: Array<{ id: string; route: string; phase: string; age_ms: number; prompt_tokens: number; generated_tokens: number; engine: string | null }>;
   recent: Array<{ id: string; route: string; status: number; finish_reason: string | null; generated_tokens: number; e2e_ms: number; ttft_ms: number | null; tpot_ms: number | null }>;
@@ -178,7 +178,7 @@ function render(s: Snapshot): void {
       const tr = document.createElement("tr");
       tr.dataset.engine = x.name;
       const load = x.load;
-      for (const c of [x.name, x.kind, x.healthy ? "up" : "down", String(x.outstanding), String(x.served), String(x.failures), load ? `${f(load.running)} / ${f(load.waiting)}` : "–", load?.kvUsage === undefined ? "–" : `${Math.round(load.kvUsage * 100)} %`, x.lastError ?? ""]) {
+      for (const c of [x.name, x.kind, x.healthy ? "up" : "down", String(x.outstanding), String(x.served), String(x.failures), load ? `${f(load.running)} / ${f(load.waiting)}` : "–", load?.kvUsage === undefined ? "–" : `${Math.round(load.kvUsage * 100)} %`, x.lastError ?? x.lastFailure ?? ""]) {
         const td = document.createElement("td");
         td.textContent = c;
         tr.appendChild(td);

@@ -75,6 +75,24 @@ export function clientAsRecord(c: ClientRecord): RequestRecord {
   };
 }
 
+/**
+ * Each line's JSON. A last line that does not parse is left out (a server
+ * killed while writing cuts its file mid-line); one before it is an error.
+ */
+function jsonLines(text: string): { values: unknown[]; cut: boolean } {
+  const lines = text.split("\n").filter((l) => l.trim() !== "");
+  const values: unknown[] = [];
+  for (const [i, line] of lines.entries()) {
+    try {
+      values.push(JSON.parse(line));
+    } catch (err) {
+      if (i === lines.length - 1 && i > 0) return { values, cut: true };
+      throw err;
+    }
+  }
+  return { values, cut: false };
+}
+
 export function readOfflineRun(texts: readonly string[]): OfflineRun {
   const servers = new Map<string, RequestRecord>();
   const clients = new Map<string, ClientRecord>();
@@ -82,8 +100,9 @@ export function readOfflineRun(texts: readonly string[]): OfflineRun {
   for (const text of texts) {
     const trimmed = text.trim();
     if (trimmed === "") continue;
-    const values: unknown[] = trimmed.startsWith("[") ? (JSON.parse(trimmed) as unknown[]) : trimmed.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as unknown);
-    for (const v of values) {
+    const lines = trimmed.startsWith("[") ? { values: JSON.parse(trimmed) as unknown[], cut: false } : jsonLines(trimmed);
+    if (lines.cut) skipped++;
+    for (const v of lines.values) {
       if (isServerRecord(v as Partial<RequestRecord>)) servers.set((v as RequestRecord).id, v as RequestRecord);
       else if (isClientRecord(v as Partial<ClientRecord>)) clients.set((v as ClientRecord).serverId ?? (v as ClientRecord).id, v as ClientRecord);
       else skipped++;

@@ -111,7 +111,10 @@ export interface RemoteEngineStats {
   outstanding: number;
   served: number;
   failures: number;
+  /** Why it is out (a failed health check, or the request that took it out); null while it is in. */
   lastError: string | null;
+  /** Why its last failed request failed, kept while it is in (remote engines; absent for the local one). */
+  lastFailure?: string | null;
   /** What the backend itself says (llama.cpp /slots, vLLM /metrics), when it says. */
   load: { running?: number; waiting?: number; capacity?: number; kvUsage?: number } | null;
 }

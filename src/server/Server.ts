@@ -13,6 +13,7 @@ import type { ServeConfig } from "./config/ServeConfig.js";
 import type { Engine } from "../engines/Engine.js";
 import { LocalEngine } from "../engines/LocalEngine.js";
 import { RouterEngine } from "../engines/router/RouterEngine.js";
+import type { HealthChange } from "../engines/remote/RemoteBackend.js";
 import { modelNameCheck } from "./modelName.js";
 import { registerLlmServingRoutes } from "./protocols/llmServing/llmServingRoutes.js";
 import { registerOpenAiRoutes } from "./protocols/openai/openAiRoutes.js";
@@ -104,8 +105,10 @@ export class LlmServer {
     if (config.engines.length > 0) {
       const modelName = config.modelName ?? config.engines[0].model ?? "remote";
       const member = this.localEngine && config.localEngineName ? { name: config.localEngineName, engine: this.localEngine } : undefined;
-      const onEngineHealth = (name: string, healthy: boolean, why: string | undefined): void =>
-        healthy ? this.logger.log("info", `engine ${name} is healthy again`) : this.logger.log("warn", `warning: engine ${name} is taken out: ${why ?? "no reason given"}; it is checked again with backoff`);
+      const onEngineHealth = (name: string, change: HealthChange, why: string | undefined): void => {
+        if (change === "down") this.logger.log("warn", `warning: engine ${name} is taken out: ${why ?? "no reason given"}; it is checked again with backoff`);
+        else this.logger.log("info", `engine ${name} is healthy ${change === "up" ? "again" : "now"}`);
+      };
       this.engine = new RouterEngine({ modelName, policy: config.routing, engines: config.engines, local: member, contextSize: undefined, onEngineHealth });
     } else {
       this.engine = this.localEngine!;

@@ -9,6 +9,7 @@ import { readFile } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import type { Command } from "commander";
 import Fastify from "fastify";
+// The page's own reader (DOM-free): compiled here too, by the server's build, beside the page's build of it.
 import { readOfflineRun } from "../../dashboard/offlineRecords.js";
 import { registerDashboardPage } from "../../server/routes/dashboardRoutes.js";
 import { integerOption } from "../options.js";

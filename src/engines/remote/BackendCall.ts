@@ -104,7 +104,7 @@ function attempt(url: URL, body: string, hop: HopTrace, handlers: CallHandlers, 
   req.on("response", (res) => {
     answered = true;
     marks.set(HopPoint.first_byte, now());
-    if (res.statusCode !== 200) return readError(res, fail, url);
+    if (res.statusCode !== 200) return readError(res, fail, `POST ${url.pathname}`, options.headers.authorization !== undefined);
     started = true;
     req.setTimeout(options.idleTimeoutMs);
     readEvents(res, handlers, fail, () => settle(() => handlers.end()), () => settled, marks);
@@ -116,21 +116,28 @@ function attempt(url: URL, body: string, hop: HopTrace, handlers: CallHandlers, 
   };
 }
 
-/** What the operator can do about a refusal that is the configuration's, not the request's. */
-export function remedy(status: number | undefined, url: URL, method = "POST"): string {
-  if (status === 404) return ` (${method} ${url.pathname}: check the engine's url — the server's root, no /v1 — and its kind)`;
-  if (status === 401 || status === 403) return " (check the engine's api_key in the config: it is what we send it)";
+/**
+ * What the operator can do about a refusal that is the configuration's, not
+ * the request's. `where`: the method and path asked; `said`: the backend's
+ * message (vLLM and our own servers answer 404 for a model they do not serve).
+ */
+export function remedy(status: number | undefined, where: string, said: string, keySent: boolean): string {
+  if (status === 404) return /model/i.test(said) ? " (check the engine's model: the name the backend serves)" : ` (${where}: check the engine's url — the server's root, no /v1 — and its kind)`;
+  if (status === 401 || status === 403) return keySent ? " (check the engine's api_key in the config: it is what we send it)" : " (the backend wants a key: set api_key in the engine's entry)";
   return "";
 }
 
-function readError(res: IncomingMessage, fail: (message: string, status?: number) => void, url: URL): void {
+function readError(res: IncomingMessage, fail: (message: string, status?: number) => void, where: string, keySent: boolean): void {
   let text = "";
   res.setEncoding("utf8");
   res.on("data", (chunk: string) => {
     if (text.length < MAX_ERROR_BODY) text += chunk;
   });
   res.on("error", () => fail(`the backend answered ${res.statusCode} and broke off`, res.statusCode));
-  res.on("end", () => fail(`the backend answered ${res.statusCode}: ${errorMessage(text.slice(0, MAX_ERROR_BODY))}${remedy(res.statusCode, url)}`, res.statusCode));
+  res.on("end", () => {
+    const said = errorMessage(text.slice(0, MAX_ERROR_BODY));
+    fail(`the backend answered ${res.statusCode}: ${said}${remedy(res.statusCode, where, said, keySent)}`, res.statusCode);
+  });
 }
 
 /** The message of the backends' error bodies: {"error": "…"} (TGI), {"error": {"message": "…"}} (OpenAI, llama.cpp), else the text. */

@@ -39,13 +39,25 @@ export const BACKEND_DEFAULTS = { maxOutstanding: 256, healthIntervalMs: 2000, f
 const MAX_BACKOFF_MS = 30_000;
 /** A health check that takes longer than this counts as failed. */
 const HEALTH_TIMEOUT_MS = 5000;
+/** Taken out again within this of the last time: its checks go on backing off (it flaps: its /health passes, its requests fail). */
+const FLAP_WINDOW_MS = 60_000;
+
+/** How an engine's health changed: taken out, back, or healthy for the first time (it failed its first check). */
+export type HealthChange = "down" | "up" | "first up";
 
 export class RemoteBackend {
   readonly protocol: BackendProtocol;
   readonly base: URL;
   healthy = false;
-  /** Why the last health check or request failed. */
+  /** Why it is out: the last failed health check, or the request that took it out (cleared when a check passes). */
   lastError: string | undefined;
+  /**
+   * Why its last request failed (unreachable, cut mid-way, a 5xx, our key
+   * or model refused), kept until another fails: an operator's first
+   * question, which a passing health check does not answer. Not set by
+   * refusals of the request itself (400, 413, 422) or busy answers (408, 429).
+   */
+  lastFailure: string | undefined;
   outstanding = 0;
   load: BackendLoad | undefined;
   /** Requests it served, and that failed. */
@@ -58,11 +70,16 @@ export class RemoteBackend {
   private firstCheck: Promise<void> | undefined;
   /** Whether the first health check is done. */
   private checked = false;
+  private everHealthy = false;
+  /** Bumped when a request takes it out: a health check begun before then says nothing of the backend since. */
+  private downs = 0;
+  private lastDownAt = -Infinity;
+  private downBackoffMs: number;
 
   /** `onHealth`: told when the backend goes down or comes back after its first check (the start line says how that went), for the operator's log. */
   constructor(
     readonly config: BackendConfig,
-    private readonly onHealth: (backend: RemoteBackend, healthy: boolean) => void = () => undefined,
+    private readonly onHealth: (backend: RemoteBackend, change: HealthChange) => void = () => undefined,
   ) {
     this.protocol = PROTOCOLS[config.kind];
     this.base = new URL(config.url.endsWith("/") ? config.url : `${config.url}/`);
@@ -70,6 +87,7 @@ export class RemoteBackend {
     // llama-server closes its connection after each streamed answer: keeping it would only race its close.
     this.agent = new Agent({ keepAlive: config.kind !== "llama.cpp", maxSockets: Infinity, maxFreeSockets: 64 });
     this.backoffMs = config.healthIntervalMs;
+    this.downBackoffMs = config.healthIntervalMs;
   }
 
   get name(): string {
@@ -83,7 +101,7 @@ export class RemoteBackend {
   }
 
   /** Relays a request built by this backend's protocol (`spec`); returns its abort. */
-  relay(spec: BackendCallSpec, hop: HopTrace, handlers: CallHandlers, traceparent: string, requestId: string): () => void {
+  relay(spec: BackendCallSpec, hop: HopTrace, handlers: CallHandlers, traceparent: string): () => void {
     this.outstanding++;
     let done = false;
     const finish = (): void => {
@@ -101,15 +119,14 @@ export class RemoteBackend {
       failed: (err) => {
         finish();
         this.failures++;
-        this.lastError = err.message;
+        if (!refusedTheRequest(err.status)) this.lastFailure = err.message;
         // Nothing reached it, it failed as a server, or it refuses us (key, model): out until a health check says otherwise.
         if (err.status === undefined ? !err.started : err.status >= 500 || err.status === 401 || err.status === 403 || err.status === 404) this.markDown(err.message);
         handlers.failed(err);
       },
     }, {
       agent: this.agent,
-      // The request's id goes on (vLLM and our own servers take it as theirs): one id for the request on both sides of the hop.
-      headers: { traceparent, "x-request-id": requestId, ...(this.config.apiKey ? { authorization: `Bearer ${this.config.apiKey}` } : {}) },
+      headers: { traceparent, ...(this.config.apiKey ? { authorization: `Bearer ${this.config.apiKey}` } : {}) },
       firstByteTimeoutMs: this.config.firstByteTimeoutMs,
       idleTimeoutMs: this.config.idleTimeoutMs,
     });
@@ -129,23 +146,30 @@ export class RemoteBackend {
     return new URL(path.replace(/^\//, ""), this.base);
   }
 
-  /** A request it served went wrong without taking it out (a stream cut mid-way, a 4xx): said in /stats all the same, an operator's first question. */
-  noteError(why: string): void {
-    this.lastError = why;
+  /** A request it served went wrong after it had answered (its stream ended early or carried an error): kept as its last failure. */
+  noteFailure(why: string): void {
+    this.lastFailure = why;
   }
 
   markDown(why: string): void {
     this.lastError = why;
     if (!this.healthy) return;
+    this.downs++;
+    const t = Date.now();
+    // Out again soon after it came back: the checks go on backing off, so that an engine whose /health passes while its requests fail flaps ever more slowly.
+    this.downBackoffMs = t - this.lastDownAt < FLAP_WINDOW_MS ? Math.min(this.downBackoffMs * 2, MAX_BACKOFF_MS) : this.config.healthIntervalMs;
+    this.lastDownAt = t;
+    this.backoffMs = this.downBackoffMs;
     this.setHealthy(false);
-    this.backoffMs = this.config.healthIntervalMs;
     this.schedule(this.backoffMs);
   }
 
   private setHealthy(healthy: boolean): void {
     if (healthy === this.healthy) return;
     this.healthy = healthy;
-    if (this.checked) this.onHealth(this, healthy);
+    const first = healthy && !this.everHealthy;
+    if (healthy) this.everHealthy = true;
+    if (this.checked) this.onHealth(this, !healthy ? "down" : first ? "first up" : "up");
   }
 
   private schedule(ms: number): void {
@@ -156,11 +180,14 @@ export class RemoteBackend {
   }
 
   private async check(): Promise<void> {
+    const downs = this.downs;
     const ok = await this.get(this.protocol.healthPath).then(
-      (r) => (r.status === 200 ? undefined : `health answered ${r.status}${remedy(r.status, this.url(this.protocol.healthPath), "GET")}`),
+      (r) => (r.status === 200 ? undefined : `health answered ${r.status}${remedy(r.status, `GET ${this.url(this.protocol.healthPath).pathname}`, r.body, this.config.apiKey !== undefined)}`),
       // An https URL to a plain-HTTP server waits for a TLS answer that never comes: say so rather than only "no answer".
-      (err: Error) => `health check failed: ${err.message}${this.base.protocol === "https:" && /no answer within|EPROTO/.test(err.message) ? " (the url says https: does the backend serve TLS?)" : ""}`,
+      (err: Error) => `health check failed: ${err.message}${this.base.protocol === "https:" && /EPROTO|wrong version number/.test(err.message) ? " (the url says https: does the backend serve TLS?)" : ""}`,
     );
+    // Stopping destroys the check's socket: that is no news of the backend. A request that took it out meanwhile is newer news than this answer (its own check comes after its backoff).
+    if (this.stopped || downs !== this.downs) return;
     if (ok === undefined) {
       this.lastError = undefined;
       this.setHealthy(true);
@@ -206,6 +233,9 @@ export class RemoteBackend {
     this.agent.destroy();
   }
 }
+
+/** A refusal of the request itself, or a busy answer: nothing wrong with the backend. */
+const refusedTheRequest = (status: number | undefined): boolean => status === 400 || status === 413 || status === 422 || status === 408 || status === 429;
 
 /** A W3C traceparent continuing the caller's trace (or starting one), with a new span id for the hop. */
 export function hopTraceparent(caller: string | undefined): string {

@@ -20,7 +20,7 @@ import { Arrivals } from "../Arrivals.js";
 import { EngineUnavailableError, type Engine, type EngineModel, type EngineRequest, type EngineState, type EngineStats, type EngineTokens } from "../Engine.js";
 import type { RemoteRequest } from "../remote/backendProtocol.js";
 import type { BackendFailure } from "../remote/BackendCall.js";
-import { hopTraceparent, RemoteBackend, type BackendConfig } from "../remote/RemoteBackend.js";
+import { hopTraceparent, RemoteBackend, type BackendConfig, type HealthChange } from "../remote/RemoteBackend.js";
 import type { LocalEngine } from "../LocalEngine.js";
 import { LocalMember } from "./LocalMember.js";
 import { AFFINITY_PREFIX_CHARS, RoutingPolicy, type Choice, type RoutingPolicyName } from "./routingPolicy.js";
@@ -35,11 +35,17 @@ export interface RouterOptions {
   /** Tokens one request can hold, when known (requests that cannot fit are refused here); else the backend decides. */
   contextSize: number | undefined;
   /** Told when an engine goes down or comes back (after its first check), with why it went down. */
-  onEngineHealth?: (engine: string, healthy: boolean, why: string | undefined) => void;
+  onEngineHealth?: (engine: string, change: HealthChange, why: string | undefined) => void;
 }
 
 /** Remote engines have no token table here: formats that show token texts get the text each event carries. */
 const NO_TOKENS: EngineTokens = { text: () => "", isSpecial: () => false, detokenize: () => "" };
+
+/** An engine a request was sent to, and why it did not serve it; `transient`: unreachable, timed out, busy or restarting. */
+interface Tried {
+  why: string;
+  transient: boolean;
+}
 
 interface InFlight {
   stream: GenerationStream;
@@ -60,7 +66,7 @@ export class RouterEngine implements Engine {
 
   constructor(readonly options: RouterOptions) {
     if (options.engines.length === 0) throw new Error("engines: the list is empty");
-    this.backends = options.engines.map((c) => new RemoteBackend(c, (b, healthy) => options.onEngineHealth?.(b.name, healthy, b.lastError)));
+    this.backends = options.engines.map((c) => new RemoteBackend(c, (b, change) => options.onEngineHealth?.(b.name, change, b.lastError)));
     this.local = options.local ? new LocalMember(options.local.name, options.local.engine) : undefined;
     this.policy = new RoutingPolicy(options.policy);
     // Ready once every engine has been asked once (the local one loaded or failed): requests then go to those that answered.
@@ -109,7 +115,7 @@ export class RouterEngine implements Engine {
       this.finish(stream, "cancelled", "", { promptTokens: 0, generatedTokens: 0 });
       return stream;
     }
-    const tried = new Map<RemoteBackend, string>();
+    const tried = new Map<RemoteBackend, Tried>();
     // Throws when the chosen engine cannot take it (a 4xx for the client): nothing is in flight then.
     cancel = this.route(remote, stream, key, tried, [], request.traceparent, first as Choice<RemoteBackend>);
     const entry: InFlight = { stream, cancel: () => cancel() };
@@ -137,24 +143,28 @@ export class RouterEngine implements Engine {
     const all: Array<RemoteBackend | LocalMember> = this.local ? [this.local, ...this.backends] : [...this.backends];
     const open = all.filter((e) => e.healthy && (e instanceof LocalMember || e.outstanding < e.config.maxOutstanding));
     if (open.length === 0) {
-      const why = all.map((e) => `${e.name}: ${e instanceof LocalMember ? (e.engine.failure?.message ?? e.engine.state) : (e.lastError ?? (e.healthy ? "full" : "not healthy"))}`).join("; ");
+      const why = all.map((e) => `${e.name}: ${e instanceof LocalMember ? (e.engine.failure?.message ?? e.engine.state) : e.healthy ? "full" : (e.lastError ?? "not healthy")}`).join("; ");
       throw new EngineUnavailableError("engine_failed", `no engine is healthy (${why}); they are checked again with backoff`, true);
     }
     return this.policy.choose(open, all, key);
   }
 
   /** Sends the request to an engine (`choice`, or the policy's); returns its cancel. On a refusal before any answer, tries the next one. */
-  private route(remote: RemoteRequest, stream: GenerationStream, key: string, tried: Map<RemoteBackend, string>, retries: string[], callerTrace: string | undefined, choice?: Choice<RemoteBackend>): () => void {
+  private route(remote: RemoteRequest, stream: GenerationStream, key: string, tried: Map<RemoteBackend, Tried>, retries: string[], callerTrace: string | undefined, choice?: Choice<RemoteBackend>): () => void {
     const trace = stream.trace;
     const healthy = this.backends.filter((b) => b.healthy && !tried.has(b) && b.outstanding < b.config.maxOutstanding);
     if (!choice && healthy.length === 0) {
-      const why = this.backends.map((b) => `${b.name}: ${tried.get(b) ?? b.lastError ?? (b.healthy ? "full" : "not healthy")}`).join("; ");
-      // Every engine tried failed before answering (unreachable, 5xx, busy, timed out) or is full: nothing was generated, so it is worth trying again soon, as when none is healthy.
-      this.fail(stream, new EngineUnavailableError("engine_failed", `no engine can take the request (${why})`, true));
+      const reasons = this.backends.map((b) => `${b.name}: ${tried.get(b)?.why ?? (b.healthy ? "full" : (b.lastError ?? "not healthy"))}`);
+      if (this.local) reasons.push(`${this.local.name}: not tried (a request a remote engine failed is not retried on this process's model)`);
+      const why = `no engine can take the request (${reasons.join("; ")})`;
+      // Each one unreachable, timed out, busy, restarting (503) or full: nothing was generated, and soon one may take it. A 500 from each is not
+      // that (a request that crashes every backend would take the fleet out again at each retry): no Retry-After then.
+      const transient = [...tried.values()].every((t) => t.transient);
+      this.fail(stream, transient ? new EngineUnavailableError("engine_failed", why, true) : new EngineError(why));
       return () => undefined;
     }
     const { engine, reason } = choice ?? this.policy.choose(healthy, this.backends, key);
-    tried.set(engine, "was tried");
+    tried.set(engine, { why: "was tried", transient: true });
     let spec: ReturnType<typeof engine.protocol.call>;
     try {
       spec = engine.protocol.call(remote, engine.config.model);
@@ -208,7 +218,7 @@ export class RouterEngine implements Engine {
         held = undefined;
         const broken = streamError ?? (finish ? undefined : "closed the stream before the generation finished");
         if (broken) {
-          engine.noteError(broken);
+          engine.noteFailure(broken);
           return this.fail(stream, new EngineError(`engine ${engine.name}: ${broken}`), undefined, { promptTokens, generatedTokens: tokens });
         }
         this.finish(stream, finish!.reason, text, { promptTokens, generatedTokens: generatedTokens ?? tokens }, finish!.stopString);
@@ -216,7 +226,7 @@ export class RouterEngine implements Engine {
       failed: (err: BackendFailure) => {
         if (cancelled) return;
         // Nothing was generated yet: another engine can take it from the start (unreachable, a 5xx, busy, or timed out).
-        tried.set(engine, err.message);
+        tried.set(engine, { why: err.message, transient: err.status === undefined || err.status === 503 || err.status === 408 || err.status === 429 });
         if (!err.started && tokens === 0 && (err.status === undefined || err.status >= 500 || err.status === 408 || err.status === 429)) {
           current = this.route(remote, stream, key, tried, [...retries, `${engine.name}: ${err.message}`], callerTrace);
           return;
@@ -226,7 +236,7 @@ export class RouterEngine implements Engine {
         held = undefined;
         this.fail(stream, new EngineError(`engine ${engine.name}: ${err.message}`), err.status, { promptTokens, generatedTokens: tokens });
       },
-    }, (hop.traceparent = hopTraceparent(callerTrace)), stream.id);
+    }, (hop.traceparent = hopTraceparent(callerTrace)));
     let current = (): void => {
       cancelled = true;
       abort();
@@ -270,6 +280,7 @@ export class RouterEngine implements Engine {
         served: b.served,
         failures: b.failures,
         lastError: b.lastError ?? null,
+        lastFailure: b.lastFailure ?? null,
         load: b.load ?? null,
       }))],
     };

@@ -189,7 +189,8 @@ function describe(error: z.ZodError): string {
       const where = issue.path.join(".") || "(top level)";
       if (issue.code === "unrecognized_keys") return `${where ? `${where}: ` : ""}unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
       // zod says "Invalid input: expected string, received undefined" for a key left out.
-      if (issue.code === "invalid_type" && /received undefined$/.test(issue.message)) return `${where}: missing (a ${issue.expected} is needed)`;
+      if (issue.input === undefined && issue.code === "invalid_value") return `${where}: missing (one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")})`;
+      if (issue.input === undefined && issue.code === "invalid_type") return `${where}: missing`;
       return `${where}: ${issue.message}`;
     })
     .join("; ");
@@ -210,7 +211,8 @@ export function parseConfig(text: string, source = "config", folder = "."): Load
   }
   if (typeof raw !== "object" || Array.isArray(raw)) throw new ConfigError(`${source}: expected a mapping of sections at the top level`);
   const warnings = stripIgnored(raw as Record<string, unknown>);
-  const parsed = schema.safeParse(raw);
+  // reportInput: an issue says what it was given, so that a key left out can be told from a wrong one.
+  const parsed = schema.safeParse(raw, { reportInput: true });
   if (!parsed.success) throw new ConfigError(`${source}: ${describe(parsed.error)}`);
   const { model_config: m = {}, serving_config: s = {}, pa_config: pa = {}, timing_config: tc = {}, engines, routing } = parsed.data;
   const names = engines?.map((e) => e.name) ?? [];
