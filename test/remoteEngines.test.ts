@@ -154,6 +154,12 @@ describe("remote engines", () => {
     });
   }
 
+  it("/info in front of remote engines: remote, and no context it does not know (it said -1 input tokens)", async () => {
+    const info = await jsonOf(fetch(`${viaOurs.url}/info`));
+    assert.equal(info.model_device_type, "remote");
+    assert.deepEqual([info.max_input_length, info.max_input_tokens, info.max_total_tokens, info.max_batch_total_tokens, info.context_size], [null, null, null, null, null]);
+  });
+
   it("round-robin spreads requests over both of our servers; /stats shows each engine", async () => {
     const before = (await jsonOf(fetch(`${viaOurs.url}/stats`))).engines as Array<{ name: string; served: number }>;
     for (let i = 0; i < 4; i++) assert.equal((await postJson(`${viaOurs.url}/generate`, { inputs: "x", parameters: { max_new_tokens: 2 } })).status, 200);

@@ -7,6 +7,8 @@ export function modelInfo(engine: Engine): Record<string, unknown> {
   const m = engine.model!;
   const { info, placement } = m;
   const context = m.contextSize;
+  // 0 in front of remote engines: their backends hold the context, and it is not known here (it said -1 tokens of input).
+  const known = (n: number): number | null => (context > 0 ? n : null);
   return {
     model_id: engine.modelName,
     model_sha: null,
@@ -16,10 +18,10 @@ export function modelInfo(engine: Engine): Record<string, unknown> {
     max_concurrent_requests: m.rows + m.queueLimit,
     max_best_of: 1,
     max_stop_sequences: 16,
-    max_input_length: context - 1,
-    max_input_tokens: context - 1,
-    max_total_tokens: context,
-    max_batch_total_tokens: context * m.rows,
+    max_input_length: known(context - 1),
+    max_input_tokens: known(context - 1),
+    max_total_tokens: known(context),
+    max_batch_total_tokens: known(context * m.rows),
     validation_workers: 1,
     version: VERSION,
     sha: null,
@@ -27,7 +29,7 @@ export function modelInfo(engine: Engine): Record<string, unknown> {
     router: "llm-serving",
     synthetic: info?.synthetic ?? null,
     // ours: what was asked for, and why it differs when it does
-    context_size: context,
+    context_size: known(context),
     requested_context_size: m.requestedContextSize,
     context_size_note: m.contextNote ?? null,
     // ours: which llama.cpp build runs the model, and how much of it is on the GPU
