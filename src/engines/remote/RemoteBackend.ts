@@ -183,7 +183,7 @@ export class RemoteBackend {
     const downs = this.downs;
     const ok = await this.get(this.protocol.healthPath).then(
       (r) => (r.status === 200 ? undefined : `health answered ${r.status}${remedy(r.status, `GET ${this.url(this.protocol.healthPath).pathname}`, r.body, this.config.apiKey !== undefined)}`),
-      // An https URL to a plain-HTTP server waits for a TLS answer that never comes: say so rather than only "no answer".
+      // An https URL to a plain-HTTP server fails the TLS handshake (EPROTO, "wrong version number"): say what that means. (A server that just waits cannot be told from a slow one.)
       (err: Error) => `health check failed: ${err.message}${this.base.protocol === "https:" && /EPROTO|wrong version number/.test(err.message) ? " (the url says https: does the backend serve TLS?)" : ""}`,
     );
     // Stopping destroys the check's socket: that is no news of the backend. A request that took it out meanwhile is newer news than this answer (its own check comes after its backoff).
