@@ -168,8 +168,12 @@ describe("remote engines", () => {
     assert.ok(after_.every((e) => e.healthy));
     // /metrics: each engine's health and load, and each relayed request's time by part.
     const metrics = await (await fetch(`${viaOurs.url}/metrics`)).text();
+    assert.match(metrics, /# TYPE llm_serving_engine_served_requests_total counter\n/);
+    assert.match(metrics, /# TYPE llm_serving_engine_failed_requests_total counter\n/);
     for (const name of ["ours-a", "ours-b"]) {
       assert.match(metrics, new RegExp(`llm_serving_engine_up\\{engine="${name}"\\} 1`));
+      const served = after_.find((e) => e.name === name)!.served;
+      assert.match(metrics, new RegExp(`llm_serving_engine_served_requests_total\\{engine="${name}"\\} ${served}\n`));
       const count = new RegExp(`llm_serving_hop_seconds_count\\{engine="${name}",part="ours"\\} (\\d+)`).exec(metrics);
       assert.ok(count && Number(count[1]) >= 2, `hop histogram of ${name}`);
     }

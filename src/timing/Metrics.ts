@@ -115,8 +115,21 @@ export class Metrics {
     };
     perEngine("llm_serving_engine_up", "1 while a remote engine passes its health checks", (e) => (e.healthy ? 1 : 0));
     perEngine("llm_serving_engine_outstanding_requests", "Our requests in flight on a remote engine", (e) => e.outstanding);
-    perEngine("llm_serving_engine_served_requests", "Requests a remote engine served to the end (since start)", (e) => e.served);
-    perEngine("llm_serving_engine_failed_requests", "Requests that failed on a remote engine (since start)", (e) => e.failures);
+    // Counts since start, as counters (rate() and increase() read them, and a restart is a counter reset): set from the router's own counts at each scrape.
+    const perEngineCount = (name: string, help: string, read: (e: NonNullable<EngineGauges["engines"]>[number]) => number): void => {
+      new Counter({
+        name,
+        help,
+        labelNames: ["engine"],
+        registers,
+        collect() {
+          this.reset();
+          for (const e of gauges()?.engines ?? []) this.inc({ engine: e.name }, read(e));
+        },
+      });
+    };
+    perEngineCount("llm_serving_engine_served_requests_total", "Requests a remote engine served to the end", (e) => e.served);
+    perEngineCount("llm_serving_engine_failed_requests_total", "Requests that failed on a remote engine", (e) => e.failures);
     perEngine("llm_serving_engine_backend_running", "Requests running on a remote engine, as it reports (llama.cpp /slots, vLLM /metrics)", (e) => e.load?.running);
     perEngine("llm_serving_engine_backend_waiting", "Requests waiting on a remote engine, as it reports (vLLM /metrics)", (e) => e.load?.waiting);
     perEngine("llm_serving_engine_backend_kv_usage", "KV cache use of a remote engine, 0-1, as it reports (vLLM /metrics)", (e) => e.load?.kvUsage);
