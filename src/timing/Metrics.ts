@@ -98,38 +98,42 @@ export class Metrics {
     gauge("llm_serving_kv_blocks_used", "KV blocks holding tokens", (g) => g.kv.usedBlocks);
     gauge("llm_serving_kv_blocks_reserved", "KV blocks promised to running requests", (g) => g.kv.reservedBlocks);
     gauge("llm_serving_kv_blocks_total", "KV blocks in all rows", (g) => g.kv.totalBlocks);
-    const perEngine = (name: string, help: string, read: (e: NonNullable<EngineGauges["engines"]>[number]) => number | undefined): void => {
-      new Gauge({
-        name,
-        help,
-        labelNames: ["engine"],
-        registers,
-        collect() {
-          this.reset();
-          for (const e of gauges()?.engines ?? []) {
-            const v = read(e);
-            if (v !== undefined) this.set({ engine: e.name }, v);
-          }
-        },
-      });
+    type EngineRead = (e: NonNullable<EngineGauges["engines"]>[number]) => number | undefined;
+    /**
+     * One series per remote engine, read from the router at each scrape. Counts
+     * since start are counters (rate() and increase() read them, and a restart
+     * is a counter reset): reset and incremented to the router's count.
+     */
+    const perEngine = (name: string, help: string, read: EngineRead, kind: "gauge" | "counter" = "gauge"): void => {
+      const each = (write: (engine: string, v: number) => void): void => {
+        for (const e of gauges()?.engines ?? []) {
+          const v = read(e);
+          if (v !== undefined) write(e.name, v);
+        }
+      };
+      const config = { name, help, labelNames: ["engine"], registers };
+      if (kind === "counter") {
+        new Counter({
+          ...config,
+          collect() {
+            this.reset();
+            each((engine, v) => this.inc({ engine }, v));
+          },
+        });
+      } else {
+        new Gauge({
+          ...config,
+          collect() {
+            this.reset();
+            each((engine, v) => this.set({ engine }, v));
+          },
+        });
+      }
     };
     perEngine("llm_serving_engine_up", "1 while a remote engine passes its health checks", (e) => (e.healthy ? 1 : 0));
     perEngine("llm_serving_engine_outstanding_requests", "Our requests in flight on a remote engine", (e) => e.outstanding);
-    // Counts since start, as counters (rate() and increase() read them, and a restart is a counter reset): set from the router's own counts at each scrape.
-    const perEngineCount = (name: string, help: string, read: (e: NonNullable<EngineGauges["engines"]>[number]) => number): void => {
-      new Counter({
-        name,
-        help,
-        labelNames: ["engine"],
-        registers,
-        collect() {
-          this.reset();
-          for (const e of gauges()?.engines ?? []) this.inc({ engine: e.name }, read(e));
-        },
-      });
-    };
-    perEngineCount("llm_serving_engine_served_requests_total", "Requests a remote engine served to the end", (e) => e.served);
-    perEngineCount("llm_serving_engine_failed_requests_total", "Requests that failed on a remote engine", (e) => e.failures);
+    perEngine("llm_serving_engine_served_requests_total", "Requests a remote engine served to the end", (e) => e.served, "counter");
+    perEngine("llm_serving_engine_failed_requests_total", "Requests that failed on a remote engine", (e) => e.failures, "counter");
     perEngine("llm_serving_engine_backend_running", "Requests running on a remote engine, as it reports (llama.cpp /slots, vLLM /metrics)", (e) => e.load?.running);
     perEngine("llm_serving_engine_backend_waiting", "Requests waiting on a remote engine, as it reports (vLLM /metrics)", (e) => e.load?.waiting);
     perEngine("llm_serving_engine_backend_kv_usage", "KV cache use of a remote engine, 0-1, as it reports (vLLM /metrics)", (e) => e.load?.kvUsage);
