@@ -218,12 +218,12 @@ describe("remote engines", () => {
 });
 
 /** A backend that misbehaves as told, with a healthy /health. */
-async function fakeBackend(behaviour: "500" | "silent" | "cut" | "429" | "401"): Promise<{ url: string; server: Server; hits: () => number }> {
+async function fakeBackend(behaviour: "500" | "silent" | "cut" | "429" | "401" | "422"): Promise<{ url: string; server: Server; hits: () => number }> {
   let hits = 0;
   const server = createServer((req, res) => {
     if (req.method !== "POST") return res.end(req.url === "/slots" ? "[]" : "ok");
     hits++;
-    if (behaviour === "500" || behaviour === "429" || behaviour === "401") {
+    if (behaviour === "500" || behaviour === "429" || behaviour === "401" || behaviour === "422") {
       res.writeHead(Number(behaviour), { "content-type": "application/json" });
       return res.end(JSON.stringify({ error: { message: behaviour === "500" ? "the backend broke" : `refused with ${behaviour}` } }));
     }
@@ -390,6 +390,22 @@ describe("remote engine faults", () => {
       assert.match(stats[0].lastError, /^health answered 404 \(GET \/v1\/health: check the engine's url — the server's root, no \/v1 — and its kind\)$/);
     } finally {
       await misplaced.server.close(1000);
+    }
+  });
+
+  it("a request the backend refuses as malformed (422) is the client's 400, with its message; the engine stays in, with no failure to its name", async () => {
+    const strict = await fakeBackend("422");
+    const gw = await gateway([backend("strict", strict.url, "openai", { healthIntervalMs: 60_000 })]);
+    try {
+      const res = await postJson(`${gw.url}/v1/completions`, { prompt: "x", max_tokens: 2 });
+      assert.equal(res.status, 400);
+      assert.equal(((await res.json()) as { error: { message: string } }).error.message, "engine strict: the backend answered 422: refused with 422");
+      assert.equal(strict.hits(), 1, "not retried");
+      const stats = (await jsonOf(fetch(`${gw.url}/stats`))).engines as Array<{ healthy: boolean; lastError: string | null; lastFailure: string | null }>;
+      assert.deepEqual([stats[0].healthy, stats[0].lastError, stats[0].lastFailure], [true, null, null]);
+    } finally {
+      await gw.server.close(1000);
+      strict.server.close();
     }
   });
 

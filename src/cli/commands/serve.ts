@@ -8,6 +8,7 @@ import { resolveModelPath } from "../../model/modelSource.js";
 import { ConfigError, loadConfigFile } from "../../server/config/configFile.js";
 import { mergeConfig, type ServeConfig } from "../../server/config/ServeConfig.js";
 import { apiKeyProblem } from "../../server/apiKey.js";
+import { httpUrlProblem } from "../../server/config/httpUrl.js";
 import { LlmServer } from "../../server/Server.js";
 import { describeModelForUser } from "../modelSource.js";
 import { isLogLevel } from "../../timing/Logger.js";
@@ -73,12 +74,6 @@ export function registerServe(program: Command): void {
     .action(serve);
 }
 
-/** Why `text` is not an http(s) URL, or undefined. */
-function httpUrlProblem(text: string): string | undefined {
-  const protocol = URL.canParse(text) ? new URL(text).protocol : undefined;
-  return protocol === "http:" || protocol === "https:" ? undefined : `must be an http(s) URL such as http://127.0.0.1:4318, got "${text}"`;
-}
-
 function flagsToConfig(f: ServeFlags): Partial<ServeConfig> {
   if (f.batching !== undefined && f.batching !== "continuous" && f.batching !== "static") {
     throw new ConfigError(`--batching must be continuous or static, got "${f.batching}"`);
@@ -92,7 +87,7 @@ function flagsToConfig(f: ServeFlags): Partial<ServeConfig> {
   if (apiKey !== undefined && apiKey.trim() === "") throw new ConfigError(`${keyFrom} must not be empty`);
   const keyProblem = apiKey ? apiKeyProblem(apiKey) : undefined;
   if (keyProblem) throw new ConfigError(`${keyFrom} ${keyProblem}`);
-  const otlpProblem = f.otlpEndpoint === undefined ? undefined : httpUrlProblem(f.otlpEndpoint);
+  const otlpProblem = f.otlpEndpoint === undefined ? undefined : httpUrlProblem(f.otlpEndpoint, "http://127.0.0.1:4318");
   if (otlpProblem) throw new ConfigError(`--otlp-endpoint ${otlpProblem}`);
   return {
     modelPath: f.model,

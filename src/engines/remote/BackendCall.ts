@@ -12,9 +12,32 @@ import type { HopTrace } from "../../timing/HopTrace.js";
 import { HopPoint } from "../../timing/points.js";
 import type { BackendCallSpec } from "./backendProtocol.js";
 
+/**
+ * What a failed call says, read once from what the backend answered; taking
+ * the engine out, retrying elsewhere, Retry-After and the client's status all
+ * go by it.
+ */
+export type FailureKind =
+  /** No answer: refused, reset, or no response headers in time. */
+  | "unreachable"
+  /** It had begun answering (200), then broke off or fell silent. */
+  | "cut"
+  /** 400, 413, 422: the request itself. */
+  | "refused"
+  /** 408, 429. */
+  | "busy"
+  /** 503: loading or restarting. */
+  | "restarting"
+  /** Another 5xx. */
+  | "server"
+  /** 401, 403, 404: our key, model name or URL. */
+  | "ours"
+  | "other";
+
 /** Why a call failed; `started`: the backend had begun answering (200), so the request cannot go elsewhere. */
 export class BackendFailure extends Error {
   override name = "BackendFailure";
+  readonly kind: FailureKind;
   constructor(
     message: string,
     readonly started: boolean,
@@ -22,7 +45,38 @@ export class BackendFailure extends Error {
     readonly status?: number,
   ) {
     super(message);
+    this.kind = kindOf(status, started);
   }
+
+  /** The backend is at fault or out of reach: out until a health check passes. */
+  get takesEngineOut(): boolean {
+    return this.kind === "unreachable" || this.kind === "server" || this.kind === "restarting" || this.kind === "ours";
+  }
+
+  /** Another engine may serve it, from the start (nothing was generated: the caller checks that too). */
+  get mayGoElsewhere(): boolean {
+    return this.kind === "unreachable" || this.kind === "server" || this.kind === "restarting" || this.kind === "busy";
+  }
+
+  /** Soon over: worth the client's trying again (Retry-After). */
+  get passing(): boolean {
+    return this.kind === "unreachable" || this.kind === "restarting" || this.kind === "busy";
+  }
+
+  /** Says something of the backend, not of the request or of the backend's load. */
+  get isBackendFailure(): boolean {
+    return this.kind !== "refused" && this.kind !== "busy";
+  }
+}
+
+function kindOf(status: number | undefined, started: boolean): FailureKind {
+  if (status === undefined) return started ? "cut" : "unreachable";
+  if (status === 400 || status === 413 || status === 422) return "refused";
+  if (status === 408 || status === 429) return "busy";
+  if (status === 503) return "restarting";
+  if (status >= 500) return "server";
+  if (status === 401 || status === 403 || status === 404) return "ours";
+  return "other";
 }
 
 export interface CallHandlers {

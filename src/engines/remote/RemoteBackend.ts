@@ -119,9 +119,8 @@ export class RemoteBackend {
       failed: (err) => {
         finish();
         this.failures++;
-        if (!refusedTheRequest(err.status)) this.lastFailure = err.message;
-        // Nothing reached it, it failed as a server, or it refuses us (key, model): out until a health check says otherwise.
-        if (err.status === undefined ? !err.started : err.status >= 500 || err.status === 401 || err.status === 403 || err.status === 404) this.markDown(err.message);
+        if (err.isBackendFailure) this.lastFailure = err.message;
+        if (err.takesEngineOut) this.markDown(err.message);
         handlers.failed(err);
       },
     }, {
@@ -233,9 +232,6 @@ export class RemoteBackend {
     this.agent.destroy();
   }
 }
-
-/** A refusal of the request itself, or a busy answer: nothing wrong with the backend. */
-const refusedTheRequest = (status: number | undefined): boolean => status === 400 || status === 413 || status === 422 || status === 408 || status === 429;
 
 /** A W3C traceparent continuing the caller's trace (or starting one), with a new span id for the hop. */
 export function hopTraceparent(caller: string | undefined): string {

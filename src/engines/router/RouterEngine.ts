@@ -219,22 +219,24 @@ export class RouterEngine implements Engine {
         const broken = streamError ?? (finish ? undefined : "closed the stream before the generation finished");
         if (broken) {
           engine.noteFailure(broken);
-          return this.fail(stream, new EngineError(`engine ${engine.name}: ${broken}`), undefined, { promptTokens, generatedTokens: tokens });
+          return this.fail(stream, new EngineError(`engine ${engine.name}: ${broken}`), { promptTokens, generatedTokens: tokens });
         }
         this.finish(stream, finish!.reason, text, { promptTokens, generatedTokens: generatedTokens ?? tokens }, finish!.stopString);
       },
       failed: (err: BackendFailure) => {
         if (cancelled) return;
         // Nothing was generated yet: another engine can take it from the start (unreachable, a 5xx, busy, or timed out).
-        tried.set(engine, { why: err.message, transient: err.status === undefined || err.status === 503 || err.status === 408 || err.status === 429 });
-        if (!err.started && tokens === 0 && (err.status === undefined || err.status >= 500 || err.status === 408 || err.status === 429)) {
+        tried.set(engine, { why: err.message, transient: err.passing });
+        if (tokens === 0 && err.mayGoElsewhere) {
           current = this.route(remote, stream, key, tried, [...retries, `${engine.name}: ${err.message}`], callerTrace);
           return;
         }
         // A token held for the backend's counts still goes out before the error.
         if (held) stream.sink.push(held);
         held = undefined;
-        this.fail(stream, new EngineError(`engine ${engine.name}: ${err.message}`), err.status, { promptTokens, generatedTokens: tokens });
+        // What the backend refused as malformed is the request's fault, said as the backend said it; the rest (auth, model, limits) is ours to fix.
+        const message = `engine ${engine.name}: ${err.message}`;
+        this.fail(stream, err.kind === "refused" ? new RequestError("invalid_parameter", message) : new EngineError(message), { promptTokens, generatedTokens: tokens });
       },
     }, (hop.traceparent = hopTraceparent(callerTrace)));
     let current = (): void => {
@@ -252,12 +254,10 @@ export class RouterEngine implements Engine {
   }
 
   /** `counts`: what the backend had generated before it failed (the tokens already relayed), for the access log and the record. */
-  private fail(stream: GenerationStream, error: Error, status?: number, counts = { promptTokens: 0, generatedTokens: 0 }): void {
+  private fail(stream: GenerationStream, error: Error, counts = { promptTokens: 0, generatedTokens: 0 }): void {
     if (stream.done) return;
-    // What the backend refused as malformed is the request's fault, said as the backend said it; the rest (auth, model, limits) is ours to fix.
-    const err = status === 400 || status === 413 || status === 422 ? new RequestError("invalid_parameter", error.message) : error;
     stream.trace.marks.set(RequestPoint.finished, now());
-    stream.sink.push({ type: "finish", id: stream.id, finishReason: "error", error: err, text: "", ...counts, seed: stream.seed });
+    stream.sink.push({ type: "finish", id: stream.id, finishReason: "error", error, text: "", ...counts, seed: stream.seed });
   }
 
   stats(): EngineStats {

@@ -13,6 +13,7 @@ import { BACKEND_KINDS } from "../../engines/remote/backendProtocol.js";
 import { BACKEND_DEFAULTS, type BackendConfig } from "../../engines/remote/RemoteBackend.js";
 import { ROUTING_POLICIES } from "../../engines/router/routingPolicy.js";
 import { apiKeyProblem } from "../apiKey.js";
+import { httpUrlProblem } from "./httpUrl.js";
 import type { ServeConfig } from "./ServeConfig.js";
 
 export class ConfigError extends Error {
@@ -29,10 +30,11 @@ const apiKey = z
   });
 const positiveInt = z.number().int().positive();
 
-/** An http(s) URL, said in one message (zod's own URL check and ours said the same thing twice). */
+/** An http(s) URL, said in one message (zod's own URL check and ours said the same thing twice), as the command line says it. */
 const httpUrl = (example: string) =>
   z.string().superRefine((u, ctx) => {
-    if (!URL.canParse(u) || !/^https?:$/.test(new URL(u).protocol)) ctx.addIssue({ code: "custom", message: `must be an http(s) URL such as ${example}, got "${u}"` });
+    const problem = httpUrlProblem(u, example);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
   });
 const tierList = z.union([positiveInt, z.array(positiveInt).nonempty()]);
 
