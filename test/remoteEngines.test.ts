@@ -81,9 +81,15 @@ describe("remote engines", () => {
     const direct = await jsonOf(postJson(`${llama.url}/completion`, { prompt: "the quick brown fox", n_predict: 12, temperature: 0, top_k: 0 }));
     const relayed = await jsonOf(postJson(`${viaLlama.url}/generate`, { inputs: "the quick brown fox", parameters: { max_new_tokens: 12, do_sample: false } }));
     assert.equal(relayed.generated_text, direct.content);
-    // The generation ends on its 12th token; llama-server's closing chunk, with its timings, comes just after.
-    let r = await record(viaLlama, relayed.timings?.id ?? "");
-    await waitFor(async () => (r = await record(viaLlama, relayed.timings?.id ?? "")).hop.backend_timings !== null, "llama-server's timings on the hop", 5000);
+    // The generation ends on its 12th token; llama-server's closing chunk, with its timings, comes just behind, and the response waits for it.
+    const r = await record(viaLlama, relayed.timings?.id ?? "");
+    assert.notEqual(r.hop.backend_timings, null, "llama-server's timings on the hop");
+    // The llama.cpp fields of the response's own timings are the backend's (they said 0: no step of ours ran it).
+    assert.deepEqual([relayed.timings.prompt_ms, relayed.timings.predicted_ms, relayed.timings.predicted_n], [r.hop.backend_timings.prompt_ms, r.hop.backend_timings.predicted_ms, 12]);
+    assert.ok(relayed.timings.predicted_ms > 0);
+    const streamed = await postJson(`${viaLlama.url}/generate_stream`, { inputs: "the quick brown fox", parameters: { max_new_tokens: 12, do_sample: false } });
+    const last = (sseData(await streamed.text()) as Array<{ timings?: { prompt_ms: number | null; predicted_ms: number | null } }>).at(-1)!;
+    assert.ok(last.timings && last.timings.prompt_ms !== null && last.timings.predicted_ms! > 0, JSON.stringify(last.timings));
     assert.equal(r.hop.engine, "llama");
     assert.equal(r.hop.backend_timings.source, "llama.cpp");
     assert.equal(r.hop.backend_timings.predicted_n, 12);
@@ -158,6 +164,8 @@ describe("remote engines", () => {
     const info = await jsonOf(fetch(`${viaOurs.url}/info`));
     assert.equal(info.model_device_type, "remote");
     assert.deepEqual([info.max_input_length, info.max_input_tokens, info.max_total_tokens, info.max_batch_total_tokens, info.context_size], [null, null, null, null, null]);
+    // What the gateway takes at once: each engine's max_outstanding (it said 0: OpenAI-compatible backends report no slots).
+    assert.equal(info.max_concurrent_requests, 2 * BACKEND_DEFAULTS.maxOutstanding);
   });
 
   it("round-robin spreads requests over both of our servers; /stats shows each engine", async () => {
@@ -308,6 +316,29 @@ describe("remote engine faults", () => {
       assert.ok(body.usage.prompt_tokens > 0);
       assert.deepEqual([line.prompt_tokens, line.generated_tokens], [body.usage.prompt_tokens, 3]);
     } finally {
+      await gw.server.close(1000);
+    }
+  });
+
+  it("a backend that is down is checked at a capped interval, not an ever longer one: one started after the gateway is found soon", async () => {
+    // It backed off to 30 s: a backend started a minute after the gateway waited up to 30 s more for its first request.
+    const later = await fakeBackend("500");
+    const port = new URL(later.url).port;
+    later.server.close(); // nothing listens there yet
+    const gw = await gateway([backend("later", later.url, "openai", { healthIntervalMs: 100, downCheckMaxMs: 300 })]);
+    let checks = 0;
+    const up = createServer((req, res) => {
+      if (req.method === "GET") checks++;
+      res.writeHead(503).end("loading");
+    });
+    try {
+      await new Promise<void>((resolve) => up.listen(Number(port), "127.0.0.1", resolve));
+      // Backing off without a cap (200, 400, 800, 1600 ms) it would ask three times in 2 s; capped at 300 ms, six or seven times.
+      await new Promise((r) => setTimeout(r, 2000));
+      assert.ok(checks >= 5, `${checks} health checks in 2 s`);
+    } finally {
+      up.close();
+      up.closeAllConnections();
       await gw.server.close(1000);
     }
   });
@@ -514,6 +545,9 @@ describe("this process's model as one of the engines", () => {
       assert.deepEqual(stats.map((e) => [e.name, e.kind, e.served, e.healthy]), [["here", "local", 2, true], ["remote", "openai", 2, true]]);
       const info = await jsonOf(fetch(`${gw.url}/info`));
       assert.equal(info.model_device_type, "cpu", "/info describes the local model");
+      // Taken at once: the local model's rows and queue (those of the backend, a server made alike) and the remote engine's max_outstanding (it left them out).
+      const alone = await jsonOf(fetch(`${remote.url}/info`));
+      assert.equal(info.max_concurrent_requests, alone.max_concurrent_requests + BACKEND_DEFAULTS.maxOutstanding);
     } finally {
       await gw.server.close(1000);
       await remote.server.close(1000);

@@ -29,14 +29,23 @@ export interface BackendConfig {
   /** Requests it may have outstanding at once (beyond it, requests go to another engine, or fail if none can take them). */
   maxOutstanding: number;
   healthIntervalMs: number;
+  /** A backend that is down is checked at least this often (default DOWN_CHECK_MAX_MS; tests shorten it). */
+  downCheckMaxMs?: number;
   firstByteTimeoutMs: number;
   idleTimeoutMs: number;
 }
 
 export const BACKEND_DEFAULTS = { maxOutstanding: 256, healthIntervalMs: 2000, firstByteTimeoutMs: 120_000, idleTimeoutMs: 60_000 } as const;
 
-/** Health checks of a failing backend back off up to this. */
+/** Health checks of a flapping backend back off up to this. */
 const MAX_BACKOFF_MS = 30_000;
+/**
+ * A backend that is merely down (not answering, or answering its /health
+ * with an error) is checked at least this often: one started after the
+ * gateway, or restarted, takes requests within this of its coming up.
+ * A check is one small GET.
+ */
+const DOWN_CHECK_MAX_MS = 5000;
 /** A health check that takes longer than this counts as failed. */
 const HEALTH_TIMEOUT_MS = 5000;
 /** Taken out again within this of the last time: its checks go on backing off (it flaps: its /health passes, its requests fail). */
@@ -195,7 +204,8 @@ export class RemoteBackend {
     } else {
       this.lastError = ok;
       this.setHealthy(false);
-      this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
+      // A flapping one stays at its longer backoff (markDown); one that is merely down is asked again within DOWN_CHECK_MAX_MS.
+      this.backoffMs = Math.min(this.backoffMs * 2, Math.max(this.config.downCheckMaxMs ?? DOWN_CHECK_MAX_MS, this.downBackoffMs));
     }
     this.checked = true;
     this.schedule(this.healthy ? this.config.healthIntervalMs : this.backoffMs);
