@@ -37,21 +37,28 @@ export function serverTimingHeader(b: RequestBreakdown): string {
     .join(", ");
 }
 
+/**
+ * Prefill and decode, ms: our engine's steps, or for a relayed request what
+ * the backend reported (null when it did not: no step of ours ran it).
+ */
+function engineTimes(b: RequestBreakdown): { prompt: number | null; predicted: number | null } {
+  if (b.hop) return { prompt: b.hop.backend?.prefillMs ?? null, predicted: b.hop.backend?.decodeMs ?? null };
+  return { prompt: b.durations.prefill ?? 0, predicted: b.durations.decode ?? 0 };
+}
+
 /** The `timings` object: llama.cpp server's fields, then ours (docs/timing.md). */
 export function timingsObject(b: RequestBreakdown): object {
-  const d = b.durations;
-  const prompt = d.prefill ?? 0;
-  const predicted = d.decode ?? 0;
+  const { prompt, predicted } = engineTimes(b);
   const decodedTokens = Math.max(0, b.generatedTokens - 1);
   return {
     prompt_n: b.promptTokens,
     prompt_ms: ms(prompt),
-    prompt_per_token_ms: b.promptTokens ? ms(prompt / b.promptTokens) : null,
-    prompt_per_second: prompt > 0 ? ms((b.promptTokens * 1000) / prompt) : null,
+    prompt_per_token_ms: prompt !== null && b.promptTokens ? ms(prompt / b.promptTokens) : null,
+    prompt_per_second: prompt ? ms((b.promptTokens * 1000) / prompt) : null,
     predicted_n: b.generatedTokens,
     predicted_ms: ms(predicted),
-    predicted_per_token_ms: decodedTokens ? ms(predicted / decodedTokens) : null,
-    predicted_per_second: predicted > 0 ? ms((decodedTokens * 1000) / predicted) : null,
+    predicted_per_token_ms: predicted !== null && decodedTokens ? ms(predicted / decodedTokens) : null,
+    predicted_per_second: predicted ? ms((decodedTokens * 1000) / predicted) : null,
     id: b.id,
     complete: b.complete,
     ...durationsJson(b),
@@ -65,7 +72,8 @@ export function tgiTimingHeaders(b: RequestBreakdown, characters: number): Recor
   const d = b.durations;
   const int = (x: number | null): string => String(Math.round(x ?? 0));
   const validation = spanTotal(b, "receive") + spanTotal(b, "validate") + spanTotal(b, "tokenize") + spanTotal(b, "enqueue");
-  const inference = (d.prefill ?? 0) + (d.decode ?? 0);
+  const { prompt, predicted } = engineTimes(b);
+  const inference = b.hop?.backend?.inferenceMs ?? (prompt ?? 0) + (predicted ?? 0);
   return {
     "x-compute-type": "cpu+llama.cpp",
     "x-compute-time": (d.e2e / 1000).toFixed(6),

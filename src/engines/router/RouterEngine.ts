@@ -25,6 +25,14 @@ import type { LocalEngine } from "../LocalEngine.js";
 import { LocalMember } from "./LocalMember.js";
 import { AFFINITY_PREFIX_CHARS, RoutingPolicy, type Choice, type RoutingPolicyName } from "./routingPolicy.js";
 
+/**
+ * A last token known by its count waits this long at most for the backend's
+ * closing event (llama.cpp's carries the timings, OpenAI's usage chunk the
+ * prompt count), which comes right behind it; a backend that never sends one
+ * costs the client this much.
+ */
+const CLOSING_WAIT_MS = 200;
+
 export interface RouterOptions {
   /** The name clients use for the model. */
   modelName: string;
@@ -87,10 +95,13 @@ export class RouterEngine implements Engine {
 
   get model(): EngineModel | undefined {
     if (this.state === "loading") return undefined;
+    // The requests taken at once (rows + queueLimit, TGI's max_concurrent_requests): the local engine's, and each remote one's max_outstanding.
+    const remoteLimit = this.backends.reduce((a, b) => a + b.config.maxOutstanding, 0);
     const local = this.local?.engine.model;
-    if (local) return local;
+    if (local) return { ...local, queueLimit: local.queueLimit + remoteLimit };
     const context = this.options.contextSize ?? 0;
-    return { info: undefined, placement: undefined, contextSize: context, requestedContextSize: context, contextNote: undefined, rows: this.backends.reduce((a, b) => a + (b.load?.capacity ?? 0), 0), queueLimit: 0 };
+    const rows = this.backends.reduce((a, b) => a + (b.load?.capacity ?? 0), 0);
+    return { info: undefined, placement: undefined, contextSize: context, requestedContextSize: context, contextNote: undefined, rows, queueLimit: Math.max(0, remoteLimit - rows) };
   }
 
   ensureAvailable(admitted = false): void {
@@ -187,6 +198,14 @@ export class RouterEngine implements Engine {
     let streamError: string | undefined;
     let cancelled = false;
     let held: TokenEvent | undefined;
+    let closingWait: NodeJS.Timeout | undefined;
+    /** The held token goes out, and with it the finish if the generation is over. */
+    const release = (last: boolean): void => {
+      clearTimeout(closingWait);
+      if (held) stream.sink.push(held);
+      held = undefined;
+      if (last && tokens > 0) this.finish(stream, finish?.reason ?? "length", text, { promptTokens, generatedTokens: generatedTokens ?? tokens }, finish?.stopString);
+    };
     const abort = engine.relay(spec, hop, {
       event: (data) => {
         const e = engine.protocol.read(data);
@@ -204,26 +223,30 @@ export class RouterEngine implements Engine {
         if (e.generatedTokens !== undefined) generatedTokens = e.generatedTokens;
         if (e.timings) hop.backend = e.timings;
         // A token known to be the last (it says so, or it reaches max_new_tokens) goes out with the finish,
-        // as the local engine's last token does: formats put the generated text and details on it. It waits
-        // for the backend's prompt count when that comes after it (OpenAI's usage chunk, right behind).
+        // as the local engine's last token does: formats put the generated text, details and timings on it.
         const last = finish !== undefined || (generatedTokens ?? tokens) >= remote.maxNewTokens;
-        // The backend's counts come after its finish (OpenAI's usage chunk, llama.cpp's chat): wait for the next event or the end.
-        if (last && tokens > 0 && promptTokens === 0) return;
-        if (held) stream.sink.push(held);
-        held = undefined;
-        if (last && tokens > 0) this.finish(stream, finish?.reason ?? "length", text, { promptTokens, generatedTokens: generatedTokens ?? tokens }, finish?.stopString);
+        // What comes after the last token waits for: the backend's closing event (llama.cpp's carries its timings) and its prompt count
+        // (OpenAI's usage chunk, llama.cpp's chat) — the next event, the end, or CLOSING_WAIT_MS, whichever is first.
+        if (last && tokens > 0 && (finish === undefined || promptTokens === 0)) {
+          closingWait ??= setTimeout(() => release(true), CLOSING_WAIT_MS);
+          return;
+        }
+        release(last);
       },
       end: () => {
+        clearTimeout(closingWait);
         if (held) stream.sink.push(held);
         held = undefined;
         const broken = streamError ?? (finish ? undefined : "closed the stream before the generation finished");
-        if (broken) {
+        // Ended by its count already (the client has all of it): a backend that then closes without its closing event failed nobody.
+        if (broken && !stream.done) {
           engine.noteFailure(broken);
           return this.fail(stream, new EngineError(`engine ${engine.name}: ${broken}`), { promptTokens, generatedTokens: tokens });
         }
         this.finish(stream, finish!.reason, text, { promptTokens, generatedTokens: generatedTokens ?? tokens }, finish!.stopString);
       },
       failed: (err: BackendFailure) => {
+        clearTimeout(closingWait);
         if (cancelled) return;
         // Nothing was generated yet: another engine can take it from the start (unreachable, a 5xx, busy, or timed out).
         tried.set(engine, { why: err.message, transient: err.passing });
@@ -241,6 +264,7 @@ export class RouterEngine implements Engine {
     }, (hop.traceparent = hopTraceparent(callerTrace)));
     let current = (): void => {
       cancelled = true;
+      clearTimeout(closingWait);
       abort();
       this.finish(stream, "cancelled", text, { promptTokens, generatedTokens: tokens });
     };
