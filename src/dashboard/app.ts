@@ -86,22 +86,36 @@ const dur = (x: number | null | undefined): string => (x === null || x === undef
 const path = (route: string): string => route.replace(/^POST /, "");
 const pct = (s: Stats): string => `${dur(s.p50)} / ${dur(s.p90)}`;
 
-/** A table body of rows that open a request's waterfall by click or Enter; rows are reused, and only changed text is written. */
+/**
+ * A table body of rows that open a request's waterfall by click or Enter.
+ * Rows are keyed by request id: a request keeps its row, so when the recent
+ * list moves down by the requests that ended since the last snapshot, only
+ * their rows are made and the ones that left removed (rewriting every cell
+ * of every row cost the watching browser a third of its layout time); and
+ * only changed text is written.
+ */
 function rows(body: HTMLElement, items: Array<{ id: string; cells: string[] }>): void {
-  // Every snapshot (2 a second) redraws the lists: without this, a row reached with Tab lost its focus before Enter could open it.
   const focused = body.contains(document.activeElement) ? (document.activeElement as HTMLElement).dataset.id : undefined;
-  while (body.children.length > items.length) body.lastElementChild!.remove();
-  items.forEach(({ id, cells }, i) => {
-    let tr = body.children[i] as HTMLTableRowElement | undefined;
+  const wanted = new Set(items.map((x) => x.id));
+  const kept = new Map<string, HTMLTableRowElement>();
+  for (const tr of [...body.children] as HTMLTableRowElement[]) {
+    const id = tr.dataset.id ?? "";
+    if (wanted.has(id) && !kept.has(id)) kept.set(id, tr);
+    else tr.remove();
+  }
+  let at = body.firstElementChild;
+  for (const { id, cells } of items) {
+    let tr = kept.get(id);
     if (!tr) {
       tr = document.createElement("tr");
       tr.tabIndex = 0;
-      body.appendChild(tr);
-    }
-    if (tr.dataset.id !== id) {
       tr.dataset.id = id;
       tr.title = id;
     }
+    kept.delete(id); // an id listed twice gets a second row
+    // In place already: not moved (a row moved in the document loses the focus).
+    if (tr === at) at = at.nextElementSibling;
+    else body.insertBefore(tr, at);
     const chosen = String(id === selected);
     if (tr.getAttribute("aria-selected") !== chosen) tr.setAttribute("aria-selected", chosen);
     while (tr.children.length > cells.length) tr.lastElementChild!.remove();
@@ -110,12 +124,11 @@ function rows(body: HTMLElement, items: Array<{ id: string; cells: string[] }>):
       setText(td, c);
       if (td.title !== c) td.title = c; // a cell cut short to fit still says all of it on hover
     });
-  });
+  }
   if (focused === undefined || (document.activeElement as HTMLElement | null)?.dataset.id === focused) return;
   const row = body.querySelector<HTMLElement>(`tr[data-id="${CSS.escape(focused)}"]`);
-  // The focused request has left the list: its reused row now shows another, which Enter must not open.
+  // A row that was moved lost the focus: it goes back to it. One whose request left the list is gone, and the focus with it.
   if (row) row.focus({ preventScroll: true });
-  else (document.activeElement as HTMLElement).blur();
 }
 
 /**
