@@ -226,7 +226,7 @@ describe("remote engines", () => {
 });
 
 /** A backend that misbehaves as told, with a healthy /health. */
-async function fakeBackend(behaviour: "500" | "silent" | "cut" | "429" | "401" | "422"): Promise<{ url: string; server: Server; hits: () => number }> {
+async function fakeBackend(behaviour: "500" | "silent" | "cut" | "429" | "401" | "422" | "past"): Promise<{ url: string; server: Server; hits: () => number }> {
   let hits = 0;
   const server = createServer((req, res) => {
     if (req.method !== "POST") return res.end(req.url === "/slots" ? "[]" : "ok");
@@ -236,6 +236,12 @@ async function fakeBackend(behaviour: "500" | "silent" | "cut" | "429" | "401" |
       return res.end(JSON.stringify({ error: { message: behaviour === "500" ? "the backend broke" : `refused with ${behaviour}` } }));
     }
     if (behaviour === "silent") return; // never answers
+    if (behaviour === "past") {
+      // llama.cpp-shaped, streaming one token past any count, then its closing chunk.
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      ["one", " two", " three"].forEach((content, i) => res.write(`data: ${JSON.stringify({ content, tokens: [i + 1], stop: false, tokens_evaluated: 3, tokens_predicted: i + 1 })}\n\n`));
+      return res.end(`data: ${JSON.stringify({ content: "", stop: true, stop_type: "limit", tokens_evaluated: 3, tokens_predicted: 3, timings: { prompt_n: 3, prompt_ms: 1.5, predicted_n: 3, predicted_ms: 4.5 } })}\n\n`);
+    }
     res.writeHead(200, { "content-type": "text/event-stream" });
     res.write(`data: ${JSON.stringify({ content: "one", tokens: [1], stop: false })}\n\n`);
     res.write(`data: ${JSON.stringify({ content: " two", tokens: [2], stop: false })}\n\n`);
@@ -467,6 +473,21 @@ describe("remote engine faults", () => {
       await gw.server.close(1000);
       silent.server.close();
       silent.server.closeAllConnections();
+    }
+  });
+
+  it("a backend that streams past the count loses no token: the one held as the last goes out before the next", async () => {
+    const past = await fakeBackend("past");
+    const gw = await gateway([backend("past", past.url, "llama.cpp")]);
+    try {
+      const s = await postJson(`${gw.url}/generate_stream`, { inputs: "x", parameters: { max_new_tokens: 2 } });
+      const events = sseData(await s.text()) as Array<{ token: { text: string }; generated_text: string | null; timings?: { prompt_ms: number } }>;
+      assert.deepEqual(events.map((e) => e.token.text), ["one", " two", " three"]);
+      assert.equal(events.at(-1)!.generated_text, "one two three");
+      assert.equal(events.at(-1)!.timings?.prompt_ms, 1.5, "the closing chunk's timings are the response's");
+    } finally {
+      await gw.server.close(1000);
+      past.server.close();
     }
   });
 

@@ -216,6 +216,8 @@ export class RouterEngine implements Engine {
           trace.marks.set(RequestPoint.last_token, t);
           trace.tokenDelivered.push(t);
           text += e.text;
+          // A token after one held as the last (a backend that streams past its count): the held one goes out first, none is lost.
+          if (held) stream.sink.push(held);
           held = { type: "token", index: tokens++, id: e.tokenIds?.[0] ?? -1, text: e.text, logprob: NaN, special: false };
         }
         if (e.finish) finish = { reason: e.finish, stopString: e.stopString };
