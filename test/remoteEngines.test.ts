@@ -226,7 +226,7 @@ describe("remote engines", () => {
 });
 
 /** A backend that misbehaves as told, with a healthy /health. */
-async function fakeBackend(behaviour: "500" | "silent" | "cut" | "429" | "401" | "422" | "past"): Promise<{ url: string; server: Server; hits: () => number }> {
+async function fakeBackend(behaviour: "500" | "silent" | "cut" | "429" | "401" | "422" | "past" | "no-close" | "late-close"): Promise<{ url: string; server: Server; hits: () => number }> {
   let hits = 0;
   const server = createServer((req, res) => {
     if (req.method !== "POST") return res.end(req.url === "/slots" ? "[]" : "ok");
@@ -236,6 +236,13 @@ async function fakeBackend(behaviour: "500" | "silent" | "cut" | "429" | "401" |
       return res.end(JSON.stringify({ error: { message: behaviour === "500" ? "the backend broke" : `refused with ${behaviour}` } }));
     }
     if (behaviour === "silent") return; // never answers
+    if (behaviour === "no-close" || behaviour === "late-close") {
+      // llama.cpp-shaped, two tokens, then the connection closed with no closing chunk: at once, or after the gateway's closing wait.
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      ["one", " two"].forEach((content, i) => res.write(`data: ${JSON.stringify({ content, tokens: [i + 1], stop: false, tokens_evaluated: 3, tokens_predicted: i + 1 })}\n\n`));
+      setTimeout(() => res.end(), behaviour === "late-close" ? 400 : 0);
+      return;
+    }
     if (behaviour === "past") {
       // llama.cpp-shaped, streaming one token past any count, then its closing chunk.
       res.writeHead(200, { "content-type": "text/event-stream" });
@@ -331,7 +338,7 @@ describe("remote engine faults", () => {
     const later = await fakeBackend("500");
     const port = new URL(later.url).port;
     later.server.close(); // nothing listens there yet
-    const gw = await gateway([backend("later", later.url, "openai", { healthIntervalMs: 100, downCheckMaxMs: 300 })]);
+    const gw = await gateway([backend("later", later.url, "openai", { healthIntervalMs: 100, downCheckMaxMs: 150 })]);
     let checks = 0;
     const up = createServer((req, res) => {
       if (req.method === "GET") checks++;
@@ -339,9 +346,9 @@ describe("remote engine faults", () => {
     });
     try {
       await new Promise<void>((resolve) => up.listen(Number(port), "127.0.0.1", resolve));
-      // Backing off without a cap (200, 400, 800, 1600 ms) it would ask three times in 2 s; capped at 300 ms, six or seven times.
+      // Backing off without a cap (200, 400, 800, 1600 ms) it would ask three times in 2 s; capped at 150 ms, about thirteen times.
       await new Promise((r) => setTimeout(r, 2000));
-      assert.ok(checks >= 5, `${checks} health checks in 2 s`);
+      assert.ok(checks >= 6, `${checks} health checks in 2 s`);
     } finally {
       up.close();
       up.closeAllConnections();
@@ -490,6 +497,26 @@ describe("remote engine faults", () => {
       past.server.close();
     }
   });
+
+  for (const behaviour of ["no-close", "late-close"] as const) {
+    it(`a backend that gives every token and closes without its closing event (${behaviour === "no-close" ? "at once" : "after the closing wait"}): the client gets the whole generation, the engine no failure`, async () => {
+      // After the wait, the close crashed the gateway (a finish read that was not there); before it, the request failed with all its tokens.
+      const fake = await fakeBackend(behaviour);
+      const gw = await gateway([backend("fake", fake.url, "llama.cpp")]);
+      try {
+        const s = await postJson(`${gw.url}/generate_stream`, { inputs: "x", parameters: { max_new_tokens: 2 } });
+        const events = sseData(await s.text()) as Array<{ token: { text: string }; generated_text: string | null; details: { finish_reason: string } | null }>;
+        assert.deepEqual(events.map((e) => e.token.text), ["one", " two"]);
+        assert.equal(events.at(-1)!.generated_text, "one two");
+        await new Promise((r) => setTimeout(r, 600)); // the late close has come
+        const stats = (await jsonOf(fetch(`${gw.url}/stats`))).engines as Array<{ failures: number; lastFailure: string | null; healthy: boolean }>;
+        assert.deepEqual([stats[0].failures, stats[0].lastFailure, stats[0].healthy], [0, null, true]);
+      } finally {
+        await gw.server.close(1000);
+        fake.server.close();
+      }
+    });
+  }
 
   it("a backend cut mid-stream: the stream ends with an error event after the tokens it had", async () => {
     const cut = await fakeBackend("cut");

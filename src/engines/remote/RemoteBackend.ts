@@ -204,8 +204,9 @@ export class RemoteBackend {
     } else {
       this.lastError = ok;
       this.setHealthy(false);
-      // A flapping one stays at its longer backoff (markDown); one that is merely down is asked again within DOWN_CHECK_MAX_MS.
-      this.backoffMs = Math.min(this.backoffMs * 2, Math.max(this.config.downCheckMaxMs ?? DOWN_CHECK_MAX_MS, this.downBackoffMs));
+      // One flapping (taken out again within FLAP_WINDOW_MS) stays at its longer backoff; one that is merely down is asked again within DOWN_CHECK_MAX_MS.
+      const flapping = Date.now() - this.lastDownAt < FLAP_WINDOW_MS;
+      this.backoffMs = Math.min(this.backoffMs * 2, Math.max(this.config.downCheckMaxMs ?? DOWN_CHECK_MAX_MS, flapping ? this.downBackoffMs : 0));
     }
     this.checked = true;
     this.schedule(this.healthy ? this.config.healthIntervalMs : this.backoffMs);

@@ -100,7 +100,7 @@ export class RouterEngine implements Engine {
     const local = this.local?.engine.model;
     if (local) return { ...local, queueLimit: local.queueLimit + remoteLimit };
     const context = this.options.contextSize ?? 0;
-    const rows = this.backends.reduce((a, b) => a + (b.load?.capacity ?? 0), 0);
+    const rows = Math.min(remoteLimit, this.backends.reduce((a, b) => a + (b.load?.capacity ?? 0), 0));
     return { info: undefined, placement: undefined, contextSize: context, requestedContextSize: context, contextNote: undefined, rows, queueLimit: Math.max(0, remoteLimit - rows) };
   }
 
@@ -239,13 +239,16 @@ export class RouterEngine implements Engine {
         clearTimeout(closingWait);
         if (held) stream.sink.push(held);
         held = undefined;
-        const broken = streamError ?? (finish ? undefined : "closed the stream before the generation finished");
-        // Ended by its count already (the client has all of it): a backend that then closes without its closing event failed nobody.
-        if (broken && !stream.done) {
+        // All its tokens came: a backend that closes without its closing event has still given the whole generation.
+        const counted = tokens > 0 && (generatedTokens ?? tokens) >= remote.maxNewTokens;
+        const broken = streamError ?? (finish || counted ? undefined : "closed the stream before the generation finished");
+        if (broken) {
+          // Ended already (the closing wait ran out): the client has all of it, and nobody failed.
+          if (stream.done) return;
           engine.noteFailure(broken);
           return this.fail(stream, new EngineError(`engine ${engine.name}: ${broken}`), { promptTokens, generatedTokens: tokens });
         }
-        this.finish(stream, finish!.reason, text, { promptTokens, generatedTokens: generatedTokens ?? tokens }, finish!.stopString);
+        this.finish(stream, finish?.reason ?? "length", text, { promptTokens, generatedTokens: generatedTokens ?? tokens }, finish?.stopString);
       },
       failed: (err: BackendFailure) => {
         clearTimeout(closingWait);
