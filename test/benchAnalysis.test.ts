@@ -77,7 +77,8 @@ describe("sweep and analysis against a real server (tiny preset)", () => {
     assert.match(htmlReport({ explanation }), /<svg[^>]*>[\s\S]*<\/svg>/);
   });
 
-  test("an 80 ms event-loop block during one request is that request's outlier, caused by a stall", async () => {
+  // 150 ms: an 80 ms block was hidden once by its peers varying threefold on a machine loaded by a parallel build.
+  test("a 150 ms event-loop block during one request is that request's outlier, caused by a stall", async () => {
     let blocked = NaN;
     const result = await runSweep(
       sweepOptions({
@@ -85,12 +86,12 @@ describe("sweep and analysis against a real server (tiny preset)", () => {
         repetitions: 4,
         onSent: pauseDuring(13, () => {
           const start = now();
-          while (now() - start < 80);
+          while (now() - start < 150);
           blocked = now() - start;
         }),
       }),
     );
-    assert.ok(blocked >= 80);
+    assert.ok(blocked >= 150);
     const a = analyze(result.records, result.timelines);
     const outlier = a.outliers.find((o) => o.id === result.records[13].id);
     assert.ok(outlier, `${JSON.stringify(a.outliers)}; e2e by request: ${result.records.map((r) => `${r.maxTokens}:${(r.end - r.sent).toFixed(1)}`).join(" ")}`);
