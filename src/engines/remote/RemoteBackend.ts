@@ -163,13 +163,17 @@ export class RemoteBackend {
     this.lastError = why;
     if (!this.healthy) return;
     this.downs++;
-    const t = Date.now();
     // Out again soon after it came back: the checks go on backing off, so that an engine whose /health passes while its requests fail flaps ever more slowly.
-    this.downBackoffMs = t - this.lastDownAt < FLAP_WINDOW_MS ? Math.min(this.downBackoffMs * 2, MAX_BACKOFF_MS) : this.config.healthIntervalMs;
-    this.lastDownAt = t;
+    this.downBackoffMs = this.flapping() ? Math.min(this.downBackoffMs * 2, MAX_BACKOFF_MS) : this.config.healthIntervalMs;
+    this.lastDownAt = Date.now();
     this.backoffMs = this.downBackoffMs;
     this.setHealthy(false);
     this.schedule(this.backoffMs);
+  }
+
+  /** Taken out within FLAP_WINDOW_MS of the last time. */
+  private flapping(): boolean {
+    return Date.now() - this.lastDownAt < FLAP_WINDOW_MS;
   }
 
   private setHealthy(healthy: boolean): void {
@@ -204,9 +208,8 @@ export class RemoteBackend {
     } else {
       this.lastError = ok;
       this.setHealthy(false);
-      // One flapping (taken out again within FLAP_WINDOW_MS) stays at its longer backoff; one that is merely down is asked again within DOWN_CHECK_MAX_MS.
-      const flapping = Date.now() - this.lastDownAt < FLAP_WINDOW_MS;
-      this.backoffMs = Math.min(this.backoffMs * 2, Math.max(this.config.downCheckMaxMs ?? DOWN_CHECK_MAX_MS, flapping ? this.downBackoffMs : 0));
+      // One flapping stays at its longer backoff; one that is merely down is asked again within DOWN_CHECK_MAX_MS.
+      this.backoffMs = Math.min(this.backoffMs * 2, Math.max(this.config.downCheckMaxMs ?? DOWN_CHECK_MAX_MS, this.flapping() ? this.downBackoffMs : 0));
     }
     this.checked = true;
     this.schedule(this.healthy ? this.config.healthIntervalMs : this.backoffMs);

@@ -199,12 +199,14 @@ export class RouterEngine implements Engine {
     let cancelled = false;
     let held: TokenEvent | undefined;
     let closingWait: NodeJS.Timeout | undefined;
-    /** The held token goes out, and with it the finish if the generation is over. */
-    const release = (last: boolean): void => {
+    /** Every token asked for has come, by the backend's count or ours. */
+    const counted = (): boolean => (generatedTokens ?? tokens) >= remote.maxNewTokens;
+    /** The held token goes out, and with it the finish when `finished`. */
+    const release = (finished: boolean): void => {
       clearTimeout(closingWait);
       if (held) stream.sink.push(held);
       held = undefined;
-      if (last && tokens > 0) this.finish(stream, finish?.reason ?? "length", text, { promptTokens, generatedTokens: generatedTokens ?? tokens }, finish?.stopString);
+      if (finished) this.finish(stream, finish?.reason ?? "length", text, { promptTokens, generatedTokens: generatedTokens ?? tokens }, finish?.stopString);
     };
     const abort = engine.relay(spec, hop, {
       event: (data) => {
@@ -226,29 +228,23 @@ export class RouterEngine implements Engine {
         if (e.timings) hop.backend = e.timings;
         // A token known to be the last (it says so, or it reaches max_new_tokens) goes out with the finish,
         // as the local engine's last token does: formats put the generated text, details and timings on it.
-        const last = finish !== undefined || (generatedTokens ?? tokens) >= remote.maxNewTokens;
+        const last = tokens > 0 && (finish !== undefined || counted());
         // What comes after the last token waits for: the backend's closing event (llama.cpp's carries its timings) and its prompt count
         // (OpenAI's usage chunk, llama.cpp's chat) — the next event, the end, or CLOSING_WAIT_MS, whichever is first.
-        if (last && tokens > 0 && (finish === undefined || promptTokens === 0)) {
+        if (last && (finish === undefined || promptTokens === 0)) {
           closingWait ??= setTimeout(() => release(true), CLOSING_WAIT_MS);
           return;
         }
         release(last);
       },
       end: () => {
-        clearTimeout(closingWait);
-        if (held) stream.sink.push(held);
-        held = undefined;
         // All its tokens came: a backend that closes without its closing event has still given the whole generation.
-        const counted = tokens > 0 && (generatedTokens ?? tokens) >= remote.maxNewTokens;
-        const broken = streamError ?? (finish || counted ? undefined : "closed the stream before the generation finished");
-        if (broken) {
-          // Ended already (the closing wait ran out): the client has all of it, and nobody failed.
-          if (stream.done) return;
-          engine.noteFailure(broken);
-          return this.fail(stream, new EngineError(`engine ${engine.name}: ${broken}`), { promptTokens, generatedTokens: tokens });
-        }
-        this.finish(stream, finish?.reason ?? "length", text, { promptTokens, generatedTokens: generatedTokens ?? tokens }, finish?.stopString);
+        const broken = streamError ?? (finish || (tokens > 0 && counted()) ? undefined : "closed the stream before the generation finished");
+        release(!broken);
+        // Ended already (the closing wait ran out): the client has all of it, and nobody failed.
+        if (!broken || stream.done) return;
+        engine.noteFailure(broken);
+        this.fail(stream, new EngineError(`engine ${engine.name}: ${broken}`), { promptTokens, generatedTokens: tokens });
       },
       failed: (err: BackendFailure) => {
         clearTimeout(closingWait);
@@ -260,8 +256,7 @@ export class RouterEngine implements Engine {
           return;
         }
         // A token held for the backend's counts still goes out before the error.
-        if (held) stream.sink.push(held);
-        held = undefined;
+        release(false);
         // What the backend refused as malformed is the request's fault, said as the backend said it; the rest (auth, model, limits) is ours to fix.
         const message = `engine ${engine.name}: ${err.message}`;
         this.fail(stream, err.kind === "refused" ? new RequestError("invalid_parameter", message) : new EngineError(message), { promptTokens, generatedTokens: tokens });
