@@ -24,7 +24,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ensureSyntheticModel } from "../model/defaultModel.js";
-import { benchArgs } from "./benchArgs.js";
+import { argError, benchArgs } from "./benchArgs.js";
 import { startBenchServer, type BenchServer } from "./benchServer.js";
 import { treeCpuMs } from "./procStat.js";
 import { medianInterval, quantile } from "./stats.js";
@@ -95,11 +95,22 @@ interface Tabs {
   quit(): Promise<void>;
 }
 
-async function startTabs(): Promise<Tabs> {
+/**
+ * `idle`: the browser and all its processes in Linux's SCHED_IDLE class
+ * (`chrt --idle 0`), so that they run only on a core nothing else wants and
+ * give it up at once when the server or the load client wakes. That stands
+ * for the browser on a machine of its own, as a dashboard is watched: the
+ * server still serves the page, its stream and its charts, and the browser
+ * still reads and draws all of it, but its drawing no longer takes a core
+ * from the server on this one.
+ */
+async function startTabs(idle: boolean): Promise<Tabs> {
   const executable = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
   const profile = await mkdtemp(join(tmpdir(), "llm-serving-bench-chromium-"));
   const flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", `--user-data-dir=${profile}`, "--window-size=1400,900", "--remote-debugging-port=0"];
-  const browser = spawn(executable, [...flags, "about:blank"], { stdio: ["ignore", "ignore", "pipe"] });
+  // chrt execs the browser, so the pid is the browser's and the class is inherited by every process it starts.
+  const [command, args] = idle ? ["chrt", ["--idle", "0", executable, ...flags, "about:blank"]] : [executable, [...flags, "about:blank"]];
+  const browser = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"] });
   // Settles when it has gone, whether it exited or could not be started (no such file): never rejects.
   const gone = new Promise<void>((resolve) => {
     browser.once("exit", () => resolve());
@@ -125,7 +136,7 @@ async function startTabs(): Promise<Tabs> {
         resolve(`http://${m[1]}`);
       };
       browser.stderr!.on("data", read);
-      browser.once("error", (err) => reject(new Error(`${executable} could not be started: ${err.message} (set CHROMIUM_PATH, or apt-get install chromium)`)));
+      browser.once("error", (err) => reject(new Error(`${command} could not be started: ${err.message} (${idle ? "--idle-browser needs chrt, from util-linux" : "set CHROMIUM_PATH, or apt-get install chromium"})`)));
       void gone.then(() => reject(new Error(`${executable} exited before it listened: ${text.slice(-500)}`)));
       setTimeout(() => reject(new Error(`${executable} did not say where it listens within 20 s`)), 20_000).unref();
     });
@@ -214,10 +225,11 @@ async function watched(server: BenchServer, watch: Watch, batch: number, tokens:
 }
 
 async function main(): Promise<void> {
-  const { rounds, tokens, batch, page, control } = benchArgs({ rounds: 30, tokens: 256, batch: 8 }, ["page", "control"]);
+  const { rounds, tokens, batch, page, control, "idle-browser": idle } = benchArgs({ rounds: 30, tokens: 256, batch: 8 }, ["page", "control", "idle-browser"]);
+  if (idle && !page) argError("--idle-browser is an option of --page");
   const model = await ensureSyntheticModel({ preset: "tiny", dtype: "Q8_0", seed: 0 });
   // The browser first: one that cannot start leaves no server behind.
-  const tabs = page ? await startTabs() : undefined;
+  const tabs = page ? await startTabs(idle) : undefined;
   const server = await startBenchServer(model, "tiny-watched", ["--rows", String(batch)]).catch(async (err: unknown) => {
     await tabs?.quit();
     throw err;
@@ -228,7 +240,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < 3; i++) await burst(server, batch, tokens); // warm-up
     const ratios: number[] = [];
     const cpu = { watched: { ms: 0, tokens: 0 }, alone: { ms: 0, tokens: 0 } };
-    console.log(`# bench:dashboard — tiny preset, batch ${batch}, ${tokens} tokens per request, ${rounds} alternating rounds, watched by ${page ? (control ? "a blank page in headless Chromium (--control)" : "the page in headless Chromium") : control ? "nothing (--control, an A/A run)" : "fetch, asking what the page asks"}, node ${process.version}, ${new Date().toISOString()}\n`);
+    console.log(`# bench:dashboard — tiny preset, batch ${batch}, ${tokens} tokens per request, ${rounds} alternating rounds, watched by ${page ? `${control ? "a blank page in headless Chromium (--control)" : "the page in headless Chromium"}${idle ? " at idle priority (--idle-browser)" : ""}` : control ? "nothing (--control, an A/A run)" : "fetch, asking what the page asks"}, node ${process.version}, ${new Date().toISOString()}\n`);
     console.log("| round | watched tok/s | unwatched tok/s | watched / unwatched |\n|---:|---:|---:|---:|");
     const view = { ms: 0, watchedMs: 0, unwatchedMs: 0 };
     const alone = async (): Promise<Burst> => {
