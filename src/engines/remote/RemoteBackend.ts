@@ -2,9 +2,9 @@
  * One backend server (llama.cpp, an OpenAI-compatible server such as vLLM,
  * or TGI) as the router sees it: healthy or not, how many of our requests it
  * has outstanding, how loaded it says it is, and a way to relay a request.
- * Health is asked at an interval while it is healthy, and with a growing
- * backoff while it is not; a request that cannot reach it takes it out at
- * once.
+ * Health is asked at an interval while it is healthy, and with a backoff
+ * while it is not (HealthBackoff); a request that cannot reach it takes it
+ * out at once.
  */
 import { randomBytes } from "node:crypto";
 import { Agent as HttpAgent, get as httpGet } from "node:http";
@@ -12,6 +12,7 @@ import { Agent as HttpsAgent, get as httpsGet } from "node:https";
 import type { HopTrace } from "../../timing/HopTrace.js";
 import type { BackendCallSpec, BackendKind, BackendLoad, BackendProtocol } from "./backendProtocol.js";
 import { remedy, startCall, type CallHandlers } from "./BackendCall.js";
+import { HealthBackoff } from "./HealthBackoff.js";
 import { llamaCppProtocol } from "./llamaCppProtocol.js";
 import { openAiProtocol } from "./openAiProtocol.js";
 import { tgiProtocol } from "./tgiProtocol.js";
@@ -29,7 +30,7 @@ export interface BackendConfig {
   /** Requests it may have outstanding at once (beyond it, requests go to another engine, or fail if none can take them). */
   maxOutstanding: number;
   healthIntervalMs: number;
-  /** A backend that is down is checked at least this often (default DOWN_CHECK_MAX_MS; tests shorten it). */
+  /** A backend that is down is checked at least this often (default DOWN_CHECK_MAX_MS, HealthBackoff.ts; tests shorten it). */
   downCheckMaxMs?: number;
   firstByteTimeoutMs: number;
   idleTimeoutMs: number;
@@ -37,19 +38,8 @@ export interface BackendConfig {
 
 export const BACKEND_DEFAULTS = { maxOutstanding: 256, healthIntervalMs: 2000, firstByteTimeoutMs: 120_000, idleTimeoutMs: 60_000 } as const;
 
-/** Health checks of a flapping backend back off up to this. */
-const MAX_BACKOFF_MS = 30_000;
-/**
- * A backend that is merely down (not answering, or answering its /health
- * with an error) is checked at least this often: one started after the
- * gateway, or restarted, takes requests within this of its coming up.
- * A check is one small GET.
- */
-const DOWN_CHECK_MAX_MS = 5000;
 /** A health check that takes longer than this counts as failed. */
 const HEALTH_TIMEOUT_MS = 5000;
-/** Taken out again within this of the last time: its checks go on backing off (it flaps: its /health passes, its requests fail). */
-const FLAP_WINDOW_MS = 60_000;
 
 /** How an engine's health changed: taken out, back, or healthy for the first time (it failed its first check). */
 export type HealthChange = "down" | "up" | "first up";
@@ -74,7 +64,7 @@ export class RemoteBackend {
   failures = 0;
   private readonly agent: HttpAgent | HttpsAgent;
   private timer: NodeJS.Timeout | undefined;
-  private backoffMs: number;
+  private readonly backoff: HealthBackoff;
   private stopped = false;
   private firstCheck: Promise<void> | undefined;
   /** Whether the first health check is done. */
@@ -82,8 +72,6 @@ export class RemoteBackend {
   private everHealthy = false;
   /** Bumped when a request takes it out: a health check begun before then says nothing of the backend since. */
   private downs = 0;
-  private lastDownAt = -Infinity;
-  private downBackoffMs: number;
 
   /** `onHealth`: told when the backend goes down or comes back after its first check (the start line says how that went), for the operator's log. */
   constructor(
@@ -95,8 +83,7 @@ export class RemoteBackend {
     const Agent = this.base.protocol === "https:" ? HttpsAgent : HttpAgent;
     // llama-server closes its connection after each streamed answer: keeping it would only race its close.
     this.agent = new Agent({ keepAlive: config.kind !== "llama.cpp", maxSockets: Infinity, maxFreeSockets: 64 });
-    this.backoffMs = config.healthIntervalMs;
-    this.downBackoffMs = config.healthIntervalMs;
+    this.backoff = new HealthBackoff(config.healthIntervalMs, config.downCheckMaxMs);
   }
 
   get name(): string {
@@ -163,17 +150,8 @@ export class RemoteBackend {
     this.lastError = why;
     if (!this.healthy) return;
     this.downs++;
-    // Out again soon after it came back: the checks go on backing off, so that an engine whose /health passes while its requests fail flaps ever more slowly.
-    this.downBackoffMs = this.flapping() ? Math.min(this.downBackoffMs * 2, MAX_BACKOFF_MS) : this.config.healthIntervalMs;
-    this.lastDownAt = Date.now();
-    this.backoffMs = this.downBackoffMs;
     this.setHealthy(false);
-    this.schedule(this.backoffMs);
-  }
-
-  /** Taken out within FLAP_WINDOW_MS of the last time. */
-  private flapping(): boolean {
-    return Date.now() - this.lastDownAt < FLAP_WINDOW_MS;
+    this.schedule(this.backoff.takenOut(Date.now()));
   }
 
   private setHealthy(healthy: boolean): void {
@@ -200,19 +178,19 @@ export class RemoteBackend {
     );
     // Stopping destroys the check's socket: that is no news of the backend. A request that took it out meanwhile is newer news than this answer (its own check comes after its backoff).
     if (this.stopped || downs !== this.downs) return;
+    let next: number;
     if (ok === undefined) {
       this.lastError = undefined;
       this.setHealthy(true);
-      this.backoffMs = this.config.healthIntervalMs;
+      next = this.backoff.passed();
       await this.readLoad();
     } else {
       this.lastError = ok;
       this.setHealthy(false);
-      // One flapping stays at its longer backoff; one that is merely down is asked again within DOWN_CHECK_MAX_MS.
-      this.backoffMs = Math.min(this.backoffMs * 2, Math.max(this.config.downCheckMaxMs ?? DOWN_CHECK_MAX_MS, this.flapping() ? this.downBackoffMs : 0));
+      next = this.backoff.failed(Date.now());
     }
     this.checked = true;
-    this.schedule(this.healthy ? this.config.healthIntervalMs : this.backoffMs);
+    this.schedule(next);
   }
 
   private async readLoad(): Promise<void> {
