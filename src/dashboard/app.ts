@@ -8,36 +8,14 @@ import { renderDecodeByBatch, renderDecodeByContext, renderQueue, renderThroughp
 import { clearDistributions, drawDistributions, type Distributions } from "./distributionCharts.js";
 import { renderStepDetail } from "./stepDetail.js";
 import { readOfflineRun } from "./offlineRecords.js";
-import { HeldSteps, type StepFeed } from "./stepFeed.js";
+import { dur, gauges, path, rows, setText } from "./liveTables.js";
+import { followLive } from "./liveFeed.js";
+import type { Snapshot, Stats } from "./snapshot.js";
+import { HeldSteps } from "./stepFeed.js";
 import { renderSteps, type StepWindow } from "./steps.js";
 import { f } from "./svg.js";
 import type { RequestRecord } from "./requestRecord.js";
 import { renderWaterfall, summaryLine } from "./waterfall.js";
-
-interface Stats {
-  n: number;
-  p50: number | null;
-  p90: number | null;
-}
-
-interface Snapshot {
-  model: string;
-  state: string;
-  engine: {
-    running: number;
-    waiting: number;
-    batchSize: number;
-    steps: number;
-    kv: { usedBlocks: number; totalBlocks: number };
-    engines?: Array<{ name: string; kind: string; healthy: boolean; outstanding: number; served: number; failures: number; lastError: string | null; lastFailure?: string | null; load: { running?: number; waiting?: number; kvUsage?: number } | null }>;
-  } | null;
-  running: Array<{ id: string; route: string; phase: string; age_ms: number; prompt_tokens: number; generated_tokens: number; engine: string | null }>;
-  recent: Array<{ id: string; route: string; status: number; finish_reason: string | null; generated_tokens: number; e2e_ms: number; ttft_ms: number | null; tpot_ms: number | null }>;
-  window: { seconds: number; requests: number; tokens_per_second: number; ttft_ms: Stats; tpot_ms: Stats; e2e_ms: Stats };
-  tokens_last_second: number;
-  /** The engine steps since the last snapshot (the first has the whole window). */
-  steps?: StepFeed;
-}
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const KEY = "llm-serving-api-key";
@@ -54,81 +32,12 @@ function headers(): HeadersInit {
   return key ? { authorization: `Bearer ${key}` } : {};
 }
 
+const pct = (s: Stats): string => `${dur(s.p50)} / ${dur(s.p90)}`;
+
 function status(text: string, kind: "live" | "down" | ""): void {
   const s = $("connection");
   s.textContent = text;
   s.className = kind;
-}
-
-/** Name–value pairs, updated in place: they are redrawn with every snapshot, and mostly the same. */
-function gauges(list: HTMLElement, items: Array<[string, string]>): void {
-  while (list.children.length > items.length) list.lastElementChild!.remove();
-  items.forEach(([name, value], i) => {
-    let div = list.children[i];
-    if (!div) {
-      div = document.createElement("div");
-      div.append(document.createElement("dt"), document.createElement("dd"));
-      list.appendChild(div);
-    }
-    setText(div.children[0], name);
-    setText(div.children[1], value);
-  });
-}
-
-/** Writes only what changed: a node written with the text it had is still laid out and painted again. */
-function setText(node: Element, text: string): void {
-  if (node.textContent !== text) node.textContent = text;
-}
-
-/** A duration in a table cell: about four significant digits, so that the tables fit a laptop's half screen (the waterfall has the µs). */
-const dur = (x: number | null | undefined): string => (x === null || x === undefined ? "–" : Math.abs(x) >= 100 ? String(Math.round(x)) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2));
-/** Generation routes are all POSTs: the path says which. */
-const path = (route: string): string => route.replace(/^POST /, "");
-const pct = (s: Stats): string => `${dur(s.p50)} / ${dur(s.p90)}`;
-
-/**
- * A table body of rows that open a request's waterfall by click or Enter.
- * Rows are keyed by request id: a request keeps its row, so when the recent
- * list moves down by the requests that ended since the last snapshot, only
- * their rows are made and the ones that left removed (rewriting every cell
- * of every row cost the watching browser a third of its layout time); and
- * only changed text is written.
- */
-function rows(body: HTMLElement, items: Array<{ id: string; cells: string[] }>): void {
-  const focused = body.contains(document.activeElement) ? (document.activeElement as HTMLElement).dataset.id : undefined;
-  const wanted = new Set(items.map((x) => x.id));
-  const kept = new Map<string, HTMLTableRowElement>();
-  for (const tr of [...body.children] as HTMLTableRowElement[]) {
-    const id = tr.dataset.id ?? "";
-    if (wanted.has(id) && !kept.has(id)) kept.set(id, tr);
-    else tr.remove();
-  }
-  let at = body.firstElementChild;
-  for (const { id, cells } of items) {
-    let tr = kept.get(id);
-    if (!tr) {
-      tr = document.createElement("tr");
-      tr.tabIndex = 0;
-      tr.dataset.id = id;
-      tr.title = id;
-    }
-    kept.delete(id); // an id listed twice gets a second row
-    // In place already: not moved (a row moved in the document loses the focus).
-    if (tr === at) at = at.nextElementSibling;
-    else body.insertBefore(tr, at);
-    const chosen = String(id === selected);
-    if (tr.getAttribute("aria-selected") !== chosen) tr.setAttribute("aria-selected", chosen);
-    while (tr.children.length > cells.length) tr.lastElementChild!.remove();
-    cells.forEach((c, k) => {
-      const td = (tr.children[k] as HTMLElement | undefined) ?? tr.appendChild(document.createElement("td"));
-      setText(td, c);
-      if (td.title !== c) td.title = c; // a cell cut short to fit still says all of it on hover
-    });
-  }
-  if (focused === undefined || (document.activeElement as HTMLElement | null)?.dataset.id === focused) return;
-  const row = body.querySelector<HTMLElement>(`tr[data-id="${CSS.escape(focused)}"]`);
-  // A row that was moved lost the focus: it goes back to it. One whose request left the list is gone, and the focus with it.
-  if (row) row.focus({ preventScroll: true });
 }
 
 /**
@@ -139,7 +48,7 @@ function rows(body: HTMLElement, items: Array<{ id: string; cells: string[] }>):
 function liveRows(table: "running" | "recent", items: Array<{ id: string; cells: string[] }>, paused: boolean): void {
   const t = $(table);
   t.classList.toggle("paused", paused);
-  if (!paused) rows(t.querySelector("tbody")!, items);
+  if (!paused) rows(t.querySelector("tbody")!, items, selected);
 }
 
 /** What a redraw reads of the page before it writes anything: a read after a write makes the browser lay the page out an extra time, in the middle of the redraw. */
@@ -392,81 +301,24 @@ function openRecords(texts: readonly string[], name: string): void {
   $("running").querySelector("tbody")!.replaceChildren();
   $("steps-note").textContent = "Offline: the steps each request rode are on its waterfall's step row (click one to open it).";
   const records = [...run.requests.values()];
-  rows($("recent").querySelector("tbody")!, records.map((r) => ({ id: r.id, cells: [r.id, path(r.route), String(r.status), r.finish_reason ?? "", String(r.generated_tokens), dur(r.durations.e2e), dur(r.durations.ttft), dur(r.durations.tpot)] })));
+  rows($("recent").querySelector("tbody")!, records.map((r) => ({ id: r.id, cells: [r.id, path(r.route), String(r.status), r.finish_reason ?? "", String(r.generated_tokens), dur(r.durations.e2e), dur(r.durations.ttft), dur(r.durations.tpot)] })), selected);
 }
 
-/** Reads the SSE stream; resolves when it ends, or when the page is hidden (a tab in the background is nobody watching: the server then sends nothing). */
-async function follow(): Promise<"ended" | "unauthorized" | "hidden"> {
-  const res = await fetch("/debug/stream", { headers: headers() });
-  // A file opened while the feed was still connecting: the page is the file's now.
-  if (offline) {
-    await res.body?.cancel().catch(() => undefined);
-    return "ended";
-  }
-  if (res.status === 401) return "unauthorized";
-  if (!res.ok || !res.body) throw new Error(`the live feed answered ${res.status}`);
-  heldSteps.clear();
-  status("live", "live");
-  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-  let pending = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return "ended";
-    if (offline || document.visibilityState === "hidden") {
-      await reader.cancel();
-      return offline ? "ended" : "hidden";
-    }
-    pending += value;
-    let at: number;
-    while ((at = pending.indexOf("\n\n")) >= 0) {
-      const event = pending.slice(0, at);
-      pending = pending.slice(at + 2);
-      try {
-        if (event.startsWith("data: ")) render(JSON.parse(event.slice(6)) as Snapshot);
-      } catch (err) {
-        await reader.cancel(); // the server drops this watcher; live() reconnects
-        throw err;
-      }
-    }
-  }
-}
-
-async function live(): Promise<void> {
-  for (;;) {
-    if (offline) return;
-    try {
-      const outcome = await follow();
-      if (outcome === "unauthorized") {
-        status("this server wants an API key", "down");
-        $("key-form").hidden = false;
-        return;
-      }
-      // A file opened while the feed was open ends it (follow()): the status line is the file's now, not a dropped feed's.
-      if (offline) return;
-      if (outcome === "hidden") {
-        status("paused while the page is hidden", "");
-        await shown();
-        continue;
-      }
-      status("the server closed the feed; reconnecting…", "down");
-    } catch (err) {
-      if (offline) return;
-      status(`no live feed (${(err as Error).message}); retrying…`, "down");
-    }
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-}
-
-/** Resolves when the page is shown again. */
-function shown(): Promise<void> {
-  return new Promise((resolve) => {
-    const check = (): void => {
-      if (document.visibilityState !== "visible") return;
-      document.removeEventListener("visibilitychange", check);
-      resolve();
-    };
-    document.addEventListener("visibilitychange", check);
-    check();
+/** The live feed, until a file is opened (or a key is wanted: the form starts it again). */
+function live(): Promise<void> {
+  return followLive({
+    headers,
+    offline: () => offline !== undefined,
+    opened: () => {
+      heldSteps.clear();
+      status("live", "live");
+    },
+    snapshot: render,
+    status,
+    unauthorized: () => {
+      status("this server wants an API key", "down");
+      $("key-form").hidden = false;
+    },
   });
 }
 
