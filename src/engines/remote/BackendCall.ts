@@ -7,6 +7,7 @@
  */
 import { request as httpRequest, type Agent as HttpAgent, type ClientRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest, type Agent as HttpsAgent } from "node:https";
+import type { Socket } from "node:net";
 import { now } from "../../timing/clock.js";
 import type { HopTrace } from "../../timing/HopTrace.js";
 import { HopPoint } from "../../timing/points.js";
@@ -90,6 +91,8 @@ export interface CallHandlers {
 export interface CallOptions {
   /** false: a connection of its own, closed after the call. */
   agent: HttpAgent | HttpsAgent | false;
+  /** A connection opened ahead for this call (SpareConnection), used instead of the agent's. */
+  spare?: Socket;
   headers: Record<string, string>;
   /** Most ms to wait for the response's headers. */
   firstByteTimeoutMs: number;
@@ -104,15 +107,16 @@ const MAX_LINE = 8 * 1024 * 1024;
 
 /**
  * Starts the call; returns its abort. The handlers are called at most once to
- * end (end or failed). A kept-alive socket the backend closed just as we
- * reused it (llama-server closes its connection after each streamed answer,
- * without saying so) fails before any answer: the call is made once more, on
- * a connection of its own, as Node's docs advise.
+ * end (end or failed). A kept-alive socket or a spare connection that the
+ * backend closed just as we used it (llama-server closes its connection after
+ * each streamed answer without saying so, and an idle one after 5 s) fails
+ * before any answer: the call is made once more, on a connection of its own,
+ * as Node's docs advise.
  */
 export function startCall(url: URL, body: BackendCallSpec["body"], hop: HopTrace, handlers: CallHandlers, options: CallOptions): () => void {
   const json = JSON.stringify(body);
   let abort = attempt(url, json, hop, handlers, options, () => {
-    abort = attempt(url, json, hop, handlers, { ...options, agent: false }, undefined);
+    abort = attempt(url, json, hop, handlers, { ...options, agent: false, spare: undefined }, undefined);
   });
   return () => abort();
 }
@@ -132,9 +136,11 @@ function attempt(url: URL, body: string, hop: HopTrace, handlers: CallHandlers, 
       req.destroy();
       handlers.failed(new BackendFailure(message, started, status));
     });
+  const spare = options.spare;
   const req: ClientRequest = send(url, {
     method: "POST",
-    agent: options.agent,
+    // No agent at all (agent: false would make a new one, which connects anew): the request goes on the spare.
+    ...(spare ? { createConnection: () => spare } : { agent: options.agent }),
     headers: { ...options.headers, "content-type": "application/json", accept: "text/event-stream", "content-length": Buffer.byteLength(body) },
   });
   const marks = hop.marks;
@@ -149,7 +155,7 @@ function attempt(url: URL, body: string, hop: HopTrace, handlers: CallHandlers, 
   );
   let answered = false;
   req.on("error", (err: NodeJS.ErrnoException) => {
-    if (retry && !settled && !answered && req.reusedSocket && (err.code === "ECONNRESET" || err.code === "EPIPE")) {
+    if (retry && !settled && !answered && (req.reusedSocket || spare) && (err.code === "ECONNRESET" || err.code === "EPIPE")) {
       settled = true;
       return retry();
     }
