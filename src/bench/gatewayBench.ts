@@ -52,13 +52,17 @@ interface Options {
   json: boolean;
   /** Core 0 for llama-server alone; the gateway and the load client on the others (taskset). */
   pin: boolean;
+  /** Pairs of short requests per round, alternating side by side (0: none). */
+  short: number;
+  shortTokens: number;
 }
 
 function options(): Options {
-  const o = benchArgs({ rounds: 6, tokens: 128, requests: 16, threads: 1, slots: 8 }, ["json", "pin"], { preset: "small" });
+  const { "short-tokens": shortTokens, short, ...o } = benchArgs({ rounds: 6, tokens: 128, requests: 16, threads: 1, slots: 8 }, ["json", "pin"], { preset: "small", short: "24", "short-tokens": "2" });
+  const count = (name: string, text: string, min: number): number => (/^\d+$/.test(text) && Number(text) >= min ? Number(text) : argError(`--${name} must be a whole number ≥ ${min}, got "${text}"`));
   // At least 2 tokens: a per-token gap needs two token arrivals.
   if (o.tokens < 2) argError(`--tokens must be at least 2, got ${o.tokens}`);
-  return { ...o, preset: presetArg(o.preset) };
+  return { ...o, preset: presetArg(o.preset), short: count("short", short, 0), shortTokens: count("short-tokens", shortTokens, 1) };
 }
 
 /** Our server as a gateway to llama-server: a config file with one engine, served on a free port. */
@@ -247,6 +251,36 @@ async function round(sides: Sides, o: Options, i: number): Promise<LevelRound[]>
   return out;
 }
 
+/**
+ * The added time per request apart from its tokens': short requests
+ * (--short-tokens) at c = 1, the two sides alternating request by request,
+ * the order flipping each pair. A pair is sent within tens of milliseconds,
+ * so the host's slow periods, which last seconds, hit both sides alike; and
+ * a short request's e2e carries little decode noise. (A level's pairs of
+ * 128-token requests are seconds apart, each side's e2e moving by several
+ * milliseconds with llama-server's decode: their Δe2e p50 cannot resolve
+ * 1 ms.) Returns each complete pair's Δe2e, gateway − direct, and the
+ * failed requests.
+ */
+async function shortPairs(sides: Sides, o: Options, i: number): Promise<ShortRun> {
+  const out: ShortRun = { deltas: [], direct: [], failed: 0 };
+  for (let j = 0; j < o.short; j++) {
+    const records: Partial<Record<LevelRound["first"], ClientRecord>> = {};
+    for (const side of (i + j) % 2 === 0 ? (["direct", "gateway"] as const) : (["gateway", "direct"] as const)) {
+      records[side] = (await load(sides[side], prompts(1), o.shortTokens, 1, `${side}-short-r${i + 1}-${j}`)).records[0];
+      // A failed request takes the engine out: the next pair waits for it to be back.
+      if (!ok(records[side]!)) out.failed++;
+      if (side === "gateway" && !ok(records[side]!)) await gatewayEngineHealthy(sides.gateway);
+    }
+    const [d, g] = [records.direct!, records.gateway!];
+    if (ok(d) && ok(g)) {
+      out.deltas.push(e2e(g) - e2e(d));
+      out.direct.push(e2e(d));
+    }
+  }
+  return out;
+}
+
 const METRICS: ReadonlyArray<{ key: keyof LevelRound; label: string; target?: { op: "≤" | "≥"; value: number } }> = [
   { key: "added", label: "added per request p50, Δe2e paired (ms)", target: { op: "≤", value: 1 } },
   { key: "ours", label: "added per request p50, gateway's ours_ms (ms)", target: { op: "≤", value: 1 } },
@@ -269,6 +303,24 @@ const met = (m: (typeof METRICS)[number], x: number): string => (!m.target || !N
 function roundLine(i: number, rounds: number, levels: readonly LevelRound[]): string {
   const one = (l: LevelRound): string => `c=${l.c} (${l.first} first): added ${fixed(l.added)} ms, ours_ms ${fixed(l.ours)}, per token ${fixed(l.perTokenGap, 4)}/${fixed(l.perTokenE2e, 4)} ms, ratio ${fixed(l.ratio)}${l.failures.length ? `, FAILED ${l.directFailed} direct/${l.gatewayFailed} gateway (${l.failures.join("; ")})` : ""}`;
   return `round ${i + 1}/${rounds}: ${levels.map(one).join("; ")}`;
+}
+
+interface ShortRun {
+  deltas: number[];
+  direct: number[];
+  failed: number;
+}
+
+function printShort(o: Options, runs: readonly ShortRun[]): void {
+  const all = runs.flatMap((r) => r.deltas);
+  const ci = medianInterval(all);
+  const med = quantile(all, 0.5);
+  console.log(`### added per request, short requests (c = 1, ${o.shortTokens} tokens, the sides alternating request by request)\n`);
+  console.log(`| metric | per round | all pairs | its 95 % interval | target | |`);
+  console.log(`|---|---|---:|---:|---:|---|`);
+  console.log(`| added per request p50, Δe2e paired (ms), ${all.length} pairs | ${runs.map((r) => fixed(quantile(r.deltas, 0.5))).join(" ")} | ${fixed(med)} | ${fixed(ci.low)} … ${fixed(ci.high)} | ≤ 1 | ${Number.isFinite(ci.high) && ci.high <= 1 ? "met" : Number.isFinite(ci.low) && ci.low > 1 ? "MISSED" : "undecided"} |`);
+  console.log(`| direct, e2e p50 (ms) | ${runs.map((r) => fixed(quantile(r.direct, 0.5))).join(" ")} | ${fixed(quantile(runs.flatMap((r) => r.direct), 0.5))} | | | |`);
+  console.log(`| failed requests | ${runs.map((r) => r.failed).join(" ")} | ${runs.reduce((a, r) => a + r.failed, 0)} | | 0 | |\n`);
 }
 
 function print(o: Options, results: readonly LevelRound[][], machine: MachineLoad): void {
@@ -319,6 +371,7 @@ async function main(): Promise<number> {
   const direct = await startLlamaServer({ binary: build.server, model, threads: o.threads, slots: o.slots, perSlot: o.tokens + PROMPT_ROOM, under: pins?.server });
   const machine = new MachineLoad();
   const results: LevelRound[][] = [];
+  const short: ShortRun[] = [];
   try {
     const gateway = await startGateway(direct.url, folder, pins?.others ?? []);
     const sides = { direct, gateway };
@@ -328,8 +381,9 @@ async function main(): Promise<number> {
       for (let i = 0; i < o.rounds; i++) {
         machine.start([direct, gateway]);
         results.push(await round(sides, o, i));
+        if (o.short > 0) short.push(await shortPairs(sides, o, i));
         machine.stop();
-        say(roundLine(i, o.rounds, results[i]));
+        say(roundLine(i, o.rounds, results[i]) + (o.short > 0 ? `; short pairs: added p50 ${fixed(quantile(short[i].deltas, 0.5))} ms` : ""));
       }
     } finally {
       await gateway.stop();
@@ -339,9 +393,10 @@ async function main(): Promise<number> {
     await rm(folder, { recursive: true, force: true });
   }
   print(o, results, machine);
-  if (o.json) console.log(JSON.stringify({ options: o, rounds: results, othersPct: machine.othersPct() }));
-  const failed = results.flat().reduce((a, l) => a + l.directFailed + l.gatewayFailed, 0);
-  if (failed > 0) console.log(`\nFAILED: ${failed} of ${results.length * LEVELS.length * o.requests * 2} requests failed (each round's line on stderr says why).`);
+  if (o.short > 0) printShort(o, short);
+  if (o.json) console.log(JSON.stringify({ options: o, rounds: results, short, othersPct: machine.othersPct() }));
+  const failed = results.flat().reduce((a, l) => a + l.directFailed + l.gatewayFailed, 0) + short.reduce((a, r) => a + r.failed, 0);
+  if (failed > 0) console.log(`\nFAILED: ${failed} of ${results.length * (LEVELS.length * o.requests + o.short) * 2} requests failed (each round's line on stderr says why).`);
   if (machine.othersPct() > MachineLoad.LIMIT_PCT) {
     console.log(`\nREFUSED: other processes loaded the machine (more than ${MachineLoad.LIMIT_PCT} % of a core on average): these figures are not a measurement. Run again on a quiet machine.`);
     return 1;
