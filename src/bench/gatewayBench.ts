@@ -13,7 +13,10 @@
  * account of it (timings.hop.ours_ms), the added time per streamed token
  * (the mean inter-token gap's difference, and Δe2e p50 / tokens) and the
  * throughput ratio gateway / direct; then medians over rounds (with a distribution-free 95 % interval) beside the
- * targets. A report made while other processes loaded the machine is
+ * targets. Each round also sends --short sets of short requests at c = 1,
+ * the sides taking turns (shortPairs): the added time per request apart from
+ * its tokens, and with --floor the same through two reference relays
+ * (referenceRelay.ts), the floor of any hop on this machine. A report made while other processes loaded the machine is
  * refused. A benchmark, not a test: run it on a quiet machine.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -31,6 +34,7 @@ import { ensureLlamaCppBuild } from "./llamaCppBuild.js";
 import { startLlamaServer } from "./llamaServerProcess.js";
 import { MachineLoad } from "./machineLoad.js";
 import { protocol } from "./protocols.js";
+import { startReferenceRelay } from "./referenceRelay.js";
 import { fixed, medianInterval, quantile } from "./stats.js";
 
 const say = (line: string): boolean => process.stderr.write(`bench:gateway: ${line}\n`);
@@ -55,10 +59,12 @@ interface Options {
   /** Pairs of short requests per round, alternating side by side (0: none). */
   short: number;
   shortTokens: number;
+  /** The short requests also go through the reference relays (referenceRelay.ts): the floor of a hop here. */
+  floor: boolean;
 }
 
 function options(): Options {
-  const { "short-tokens": shortTokens, short, ...o } = benchArgs({ rounds: 6, tokens: 128, requests: 16, threads: 1, slots: 8 }, ["json", "pin"], { preset: "small", short: "24", "short-tokens": "2" });
+  const { "short-tokens": shortTokens, short, ...o } = benchArgs({ rounds: 6, tokens: 128, requests: 16, threads: 1, slots: 8 }, ["json", "pin", "floor"], { preset: "small", short: "24", "short-tokens": "2" });
   const count = (name: string, text: string, min: number): number => (/^\d+$/.test(text) && Number(text) >= min ? Number(text) : argError(`--${name} must be a whole number ≥ ${min}, got "${text}"`));
   // At least 2 tokens: a per-token gap needs two token arrivals.
   if (o.tokens < 2) argError(`--tokens must be at least 2, got ${o.tokens}`);
@@ -208,6 +214,9 @@ function compare(c: number, first: LevelRound["first"], direct: SideRun, gateway
 interface Sides {
   direct: BenchServer;
   gateway: BenchServer;
+  /** --floor: the reference relays. */
+  pipe?: BenchServer;
+  relay?: BenchServer;
 }
 
 /**
@@ -251,32 +260,44 @@ async function round(sides: Sides, o: Options, i: number): Promise<LevelRound[]>
   return out;
 }
 
+/** The ways a short request goes, beside direct: through each reference relay (--floor) and through our gateway. */
+const HOPS = ["pipe", "relay", "gateway"] as const;
+type Hop = (typeof HOPS)[number];
+const HOP_LABELS: Record<Hop, string> = { pipe: "a TCP pipe (referenceRelay.ts: the floor of any relay)", relay: "a bare node:http relay (referenceRelay.ts)", gateway: "our gateway" };
+
+interface ShortRun {
+  /** Per hop, each complete pair's Δe2e against the direct request beside it. */
+  deltas: Partial<Record<Hop, number[]>>;
+  direct: number[];
+  failed: number;
+}
+
 /**
  * The added time per request apart from its tokens': short requests
- * (--short-tokens) at c = 1, the two sides alternating request by request,
- * the order flipping each pair. A pair is sent within tens of milliseconds,
- * so the host's slow periods, which last seconds, hit both sides alike; and
- * a short request's e2e carries little decode noise. (A level's pairs of
- * 128-token requests are seconds apart, each side's e2e moving by several
- * milliseconds with llama-server's decode: their Δe2e p50 cannot resolve
- * 1 ms.) Returns each complete pair's Δe2e, gateway − direct, and the
- * failed requests.
+ * (--short-tokens) at c = 1, the sides taking turns request by request, the
+ * order turning each time. A set is sent within tens of milliseconds, so the
+ * host's slow periods, which last seconds, hit every side alike; and a short
+ * request's e2e carries little decode noise. (A level's pairs of 128-token
+ * requests are seconds apart, each side's e2e moving by several milliseconds
+ * with llama-server's decode: their Δe2e p50 cannot resolve 1 ms.)
  */
 async function shortPairs(sides: Sides, o: Options, i: number): Promise<ShortRun> {
-  const out: ShortRun = { deltas: [], direct: [], failed: 0 };
+  const out: ShortRun = { deltas: {}, direct: [], failed: 0 };
+  const present = (["direct", ...HOPS] as const).filter((side) => sides[side] !== undefined);
   for (let j = 0; j < o.short; j++) {
-    const records: Partial<Record<LevelRound["first"], ClientRecord>> = {};
-    for (const side of (i + j) % 2 === 0 ? (["direct", "gateway"] as const) : (["gateway", "direct"] as const)) {
-      records[side] = (await load(sides[side], prompts(1), o.shortTokens, 1, `${side}-short-r${i + 1}-${j}`)).records[0];
-      // A failed request takes the engine out: the next pair waits for it to be back.
-      if (!ok(records[side]!)) out.failed++;
-      if (side === "gateway" && !ok(records[side]!)) await gatewayEngineHealthy(sides.gateway);
+    const records: Partial<Record<(typeof present)[number], ClientRecord>> = {};
+    for (let k = 0; k < present.length; k++) {
+      const side = present[(i + j + k) % present.length];
+      const record = (records[side] = (await load(sides[side]!, prompts(1), o.shortTokens, 1, `${side}-short-r${i + 1}-${j}`)).records[0]);
+      if (ok(record)) continue;
+      out.failed++;
+      // A failed request takes the engine out: the next set waits for it to be back.
+      if (side === "gateway") await gatewayEngineHealthy(sides.gateway);
     }
-    const [d, g] = [records.direct!, records.gateway!];
-    if (ok(d) && ok(g)) {
-      out.deltas.push(e2e(g) - e2e(d));
-      out.direct.push(e2e(d));
-    }
+    if (!present.every((side) => ok(records[side]!))) continue;
+    const direct = e2e(records.direct!);
+    out.direct.push(direct);
+    for (const hop of HOPS) if (records[hop]) (out.deltas[hop] ??= []).push(e2e(records[hop]!) - direct);
   }
   return out;
 }
@@ -305,20 +326,17 @@ function roundLine(i: number, rounds: number, levels: readonly LevelRound[]): st
   return `round ${i + 1}/${rounds}: ${levels.map(one).join("; ")}`;
 }
 
-interface ShortRun {
-  deltas: number[];
-  direct: number[];
-  failed: number;
-}
-
 function printShort(o: Options, runs: readonly ShortRun[]): void {
-  const all = runs.flatMap((r) => r.deltas);
-  const ci = medianInterval(all);
-  const med = quantile(all, 0.5);
-  console.log(`### added per request, short requests (c = 1, ${o.shortTokens} tokens, the sides alternating request by request)\n`);
-  console.log(`| metric | per round | all pairs | its 95 % interval | target | |`);
+  console.log(`### added per request, short requests (c = 1, ${o.shortTokens} tokens, the sides taking turns request by request)\n`);
+  console.log(`| Δe2e against direct, via | per round (p50) | all sets (p50) | its 95 % interval | target | |`);
   console.log(`|---|---|---:|---:|---:|---|`);
-  console.log(`| added per request p50, Δe2e paired (ms), ${all.length} pairs | ${runs.map((r) => fixed(quantile(r.deltas, 0.5))).join(" ")} | ${fixed(med)} | ${fixed(ci.low)} … ${fixed(ci.high)} | ≤ 1 | ${Number.isFinite(ci.high) && ci.high <= 1 ? "met" : Number.isFinite(ci.low) && ci.low > 1 ? "MISSED" : "undecided"} |`);
+  for (const hop of HOPS) {
+    if (!runs.some((r) => r.deltas[hop])) continue;
+    const all = runs.flatMap((r) => r.deltas[hop] ?? []);
+    const ci = medianInterval(all);
+    const verdict = hop !== "gateway" ? "" : Number.isFinite(ci.high) && ci.high <= 1 ? "met" : Number.isFinite(ci.low) && ci.low > 1 ? "MISSED" : "undecided";
+    console.log(`| ${HOP_LABELS[hop]}, ${all.length} sets (ms) | ${runs.map((r) => fixed(quantile(r.deltas[hop] ?? [], 0.5))).join(" ")} | ${fixed(quantile(all, 0.5))} | ${fixed(ci.low)} … ${fixed(ci.high)} | ${hop === "gateway" ? "≤ 1" : ""} | ${verdict} |`);
+  }
   console.log(`| direct, e2e p50 (ms) | ${runs.map((r) => fixed(quantile(r.direct, 0.5))).join(" ")} | ${fixed(quantile(runs.flatMap((r) => r.direct), 0.5))} | | | |`);
   console.log(`| failed requests | ${runs.map((r) => r.failed).join(" ")} | ${runs.reduce((a, r) => a + r.failed, 0)} | | 0 | |\n`);
 }
@@ -374,19 +392,24 @@ async function main(): Promise<number> {
   const short: ShortRun[] = [];
   try {
     const gateway = await startGateway(direct.url, folder, pins?.others ?? []);
-    const sides = { direct, gateway };
+    const sides: Sides = { direct, gateway };
     try {
+      if (o.floor && o.short > 0) {
+        sides.pipe = await startReferenceRelay("pipe", direct.url, pins?.others);
+        sides.relay = await startReferenceRelay("http", direct.url, pins?.others);
+      }
+      const servers = [direct, gateway, ...(sides.pipe ? [sides.pipe] : []), ...(sides.relay ? [sides.relay] : [])];
       // Unmeasured: the first requests pay page faults, JIT and new sockets; every slot is used once.
       for (const side of ["direct", "gateway"] as const) await load(sides[side], prompts(o.slots), o.tokens, o.slots, `${side}-warm`);
       for (let i = 0; i < o.rounds; i++) {
-        machine.start([direct, gateway]);
+        machine.start(servers);
         results.push(await round(sides, o, i));
         if (o.short > 0) short.push(await shortPairs(sides, o, i));
         machine.stop();
-        say(roundLine(i, o.rounds, results[i]) + (o.short > 0 ? `; short pairs: added p50 ${fixed(quantile(short[i].deltas, 0.5))} ms` : ""));
+        say(roundLine(i, o.rounds, results[i]) + (o.short > 0 ? `; short requests: added p50 ${HOPS.filter((h) => short[i].deltas[h]).map((h) => `${h} ${fixed(quantile(short[i].deltas[h]!, 0.5))}`).join(", ")} ms` : ""));
       }
     } finally {
-      await gateway.stop();
+      await Promise.all([gateway.stop(), sides.pipe?.stop(), sides.relay?.stop()]);
     }
   } finally {
     await direct.stop();
@@ -396,7 +419,7 @@ async function main(): Promise<number> {
   if (o.short > 0) printShort(o, short);
   if (o.json) console.log(JSON.stringify({ options: o, rounds: results, short, othersPct: machine.othersPct() }));
   const failed = results.flat().reduce((a, l) => a + l.directFailed + l.gatewayFailed, 0) + short.reduce((a, r) => a + r.failed, 0);
-  if (failed > 0) console.log(`\nFAILED: ${failed} of ${results.length * (LEVELS.length * o.requests + o.short) * 2} requests failed (each round's line on stderr says why).`);
+  if (failed > 0) console.log(`\nFAILED: ${failed} requests failed (each round's line on stderr says why).`);
   if (machine.othersPct() > MachineLoad.LIMIT_PCT) {
     console.log(`\nREFUSED: other processes loaded the machine (more than ${MachineLoad.LIMIT_PCT} % of a core on average): these figures are not a measurement. Run again on a quiet machine.`);
     return 1;
