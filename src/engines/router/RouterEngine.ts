@@ -10,7 +10,7 @@
  */
 import { GREEDY } from "../../agent/Sampling.js";
 import { EngineError, RequestError } from "../../master/errors.js";
-import { GenerationStream, type FinishReason, type TokenEvent } from "../../master/GenerationStream.js";
+import { GenerationStream, type FinishReason } from "../../master/GenerationStream.js";
 import { validateParams } from "../../master/validate.js";
 import { now } from "../../timing/clock.js";
 import { HopTrace } from "../../timing/HopTrace.js";
@@ -23,15 +23,8 @@ import type { BackendFailure } from "../remote/BackendCall.js";
 import { hopTraceparent, RemoteBackend, type BackendConfig, type HealthChange } from "../remote/RemoteBackend.js";
 import type { LocalEngine } from "../LocalEngine.js";
 import { LocalMember } from "./LocalMember.js";
+import { Relay } from "./Relay.js";
 import { AFFINITY_PREFIX_CHARS, RoutingPolicy, type Choice, type RoutingPolicyName } from "./routingPolicy.js";
-
-/**
- * A last token known by its count waits this long at most for the backend's
- * closing event (llama.cpp's carries the timings, OpenAI's usage chunk the
- * prompt count), which comes right behind it; a backend that never sends one
- * costs the client this much.
- */
-const CLOSING_WAIT_MS = 200;
 
 export interface RouterOptions {
   /** The name clients use for the model. */
@@ -190,83 +183,37 @@ export class RouterEngine implements Engine {
     trace.hop = hop;
     // Routed: a retry's time stays inside the hop's spans (its reason is in `retries`).
     if (Number.isNaN(trace.marks.get(RequestPoint.queued))) trace.marks.set(RequestPoint.queued, now());
-    let text = "";
-    let tokens = 0;
-    let finish: { reason: FinishReason; stopString?: string } | undefined;
-    let promptTokens = 0;
-    let generatedTokens: number | undefined;
-    let streamError: string | undefined;
+    const relay = new Relay(stream, hop, engine.protocol, remote.maxNewTokens, (reason, text, counts, stopString) => this.finish(stream, reason, text, counts, stopString));
     let cancelled = false;
-    let held: TokenEvent | undefined;
-    let closingWait: NodeJS.Timeout | undefined;
-    /** Every token asked for has come, by the backend's count or ours. */
-    const counted = (): boolean => (generatedTokens ?? tokens) >= remote.maxNewTokens;
-    /** The held token goes out, and with it the finish when `finished`. */
-    const release = (finished: boolean): void => {
-      clearTimeout(closingWait);
-      if (held) stream.sink.push(held);
-      held = undefined;
-      if (finished) this.finish(stream, finish?.reason ?? "length", text, { promptTokens, generatedTokens: generatedTokens ?? tokens }, finish?.stopString);
-    };
     const abort = engine.relay(spec, hop, {
-      event: (data) => {
-        const e = engine.protocol.read(data);
-        if (e.error) streamError ??= e.error;
-        if (e.text !== "" || e.tokens > 0) {
-          const t = now();
-          if (tokens === 0) trace.marks.set(RequestPoint.first_token, t);
-          trace.marks.set(RequestPoint.last_token, t);
-          trace.tokenDelivered.push(t);
-          text += e.text;
-          // A token after one held as the last (a backend that streams past its count): the held one goes out first, none is lost.
-          if (held) stream.sink.push(held);
-          held = { type: "token", index: tokens++, id: e.tokenIds?.[0] ?? -1, text: e.text, logprob: NaN, special: false };
-        }
-        if (e.finish) finish = { reason: e.finish, stopString: e.stopString };
-        if (e.promptTokens !== undefined) promptTokens = e.promptTokens;
-        if (e.generatedTokens !== undefined) generatedTokens = e.generatedTokens;
-        if (e.timings) hop.backend = e.timings;
-        // A token known to be the last (it says so, or it reaches max_new_tokens) goes out with the finish,
-        // as the local engine's last token does: formats put the generated text, details and timings on it.
-        const last = tokens > 0 && (finish !== undefined || counted());
-        // What comes after the last token waits for: the backend's closing event (llama.cpp's carries its timings) and its prompt count
-        // (OpenAI's usage chunk, llama.cpp's chat) — the next event, the end, or CLOSING_WAIT_MS, whichever is first.
-        if (last && (finish === undefined || promptTokens === 0)) {
-          closingWait ??= setTimeout(() => release(true), CLOSING_WAIT_MS);
-          return;
-        }
-        release(last);
-      },
+      event: (data) => relay.event(data),
       end: () => {
-        // All its tokens came: a backend that closes without its closing event has still given the whole generation.
-        const broken = streamError ?? (finish || (tokens > 0 && counted()) ? undefined : "closed the stream before the generation finished");
-        release(!broken);
-        // Ended already (the closing wait ran out): the client has all of it, and nobody failed.
-        if (!broken || stream.done) return;
+        const broken = relay.end();
+        if (broken === undefined) return;
         engine.noteFailure(broken);
-        this.fail(stream, new EngineError(`engine ${engine.name}: ${broken}`), { promptTokens, generatedTokens: tokens });
+        this.fail(stream, new EngineError(`engine ${engine.name}: ${broken}`), relay.relayed);
       },
       failed: (err: BackendFailure) => {
-        clearTimeout(closingWait);
+        relay.stop();
         if (cancelled) return;
         // Nothing was generated yet: another engine can take it from the start (unreachable, a 5xx, busy, or timed out).
         tried.set(engine, { why: err.message, transient: err.passing });
-        if (tokens === 0 && err.mayGoElsewhere) {
+        if (relay.tokens === 0 && err.mayGoElsewhere) {
           current = this.route(remote, stream, key, tried, [...retries, `${engine.name}: ${err.message}`], callerTrace);
           return;
         }
         // A token held for the backend's counts still goes out before the error.
-        release(false);
+        relay.flush();
         // What the backend refused as malformed is the request's fault, said as the backend said it; the rest (auth, model, limits) is ours to fix.
         const message = `engine ${engine.name}: ${err.message}`;
-        this.fail(stream, err.kind === "refused" ? new RequestError("invalid_parameter", message) : new EngineError(message), { promptTokens, generatedTokens: tokens });
+        this.fail(stream, err.kind === "refused" ? new RequestError("invalid_parameter", message) : new EngineError(message), relay.relayed);
       },
     }, (hop.traceparent = hopTraceparent(callerTrace)));
     let current = (): void => {
       cancelled = true;
-      clearTimeout(closingWait);
+      relay.stop();
       abort();
-      this.finish(stream, "cancelled", text, { promptTokens, generatedTokens: tokens });
+      this.finish(stream, "cancelled", relay.text, relay.relayed);
     };
     return () => current();
   }
