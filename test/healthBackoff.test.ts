@@ -5,9 +5,13 @@
  * flaps, and loses it once it has stopped flapping.
  */
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import fc from "fast-check";
 import { DOWN_CHECK_MAX_MS, FLAP_WINDOW_MS, HealthBackoff, MAX_BACKOFF_MS } from "../src/engines/remote/HealthBackoff.js";
+import { RemoteBackend } from "../src/engines/remote/RemoteBackend.js";
 
 const INTERVAL = 2000;
 
@@ -68,3 +72,43 @@ describe("HealthBackoff", () => {
     );
   });
 });
+
+describe("RemoteBackend's health checks", () => {
+  test("taken out by a request while a passing check reads its load: the flap backoff holds (a review found the check's interval overwrote it)", async () => {
+    // /health passes at once; /slots answers after 150 ms, the window in which a request fails.
+    let slotsPending = false;
+    const healthAt: number[] = [];
+    const server = createServer((req, res) => {
+      if (req.url === "/health") {
+        healthAt.push(performance.now());
+        return void res.end("{}");
+      }
+      slotsPending = true;
+      setTimeout(() => {
+        slotsPending = false;
+        res.end("[]");
+      }, 150);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const b = new RemoteBackend({ name: "f", url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, kind: "llama.cpp", maxOutstanding: 4, healthIntervalMs: 100, firstByteTimeoutMs: 1000, idleTimeoutMs: 1000 });
+    try {
+      await b.start();
+      const waits: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        for (let k = 0; k < 300 && !(b.healthy && slotsPending); k++) await sleep(5);
+        assert.ok(b.healthy && slotsPending, "healthy and reading its load");
+        const [n, at] = [healthAt.length, performance.now()];
+        b.markDown("a request failed");
+        for (let k = 0; k < 300 && healthAt.length === n; k++) await sleep(5);
+        waits.push(healthAt[n] - at);
+      }
+      // Taken out again within the flap window each time: 100, 200, 400 ms to the next check (not the 100 ms interval once the load is read).
+      assert.ok(waits[1] >= 180 && waits[2] >= 360, `waits ${waits.map((w) => w.toFixed(0)).join(", ")} ms`);
+    } finally {
+      b.stop();
+      server.close();
+      server.closeAllConnections();
+    }
+  });
+});
+

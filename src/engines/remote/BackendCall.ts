@@ -137,12 +137,19 @@ function attempt(url: URL, body: string, hop: HopTrace, handlers: CallHandlers, 
       handlers.failed(new BackendFailure(message, started, status));
     });
   const spare = options.spare;
-  const req: ClientRequest = send(url, {
-    method: "POST",
-    // No agent at all (agent: false would make a new one, which connects anew): the request goes on the spare.
-    ...(spare ? { createConnection: () => spare } : { agent: options.agent }),
-    headers: { ...options.headers, "content-type": "application/json", accept: "text/event-stream", "content-length": Buffer.byteLength(body) },
-  });
+  let req: ClientRequest;
+  try {
+    req = send(url, {
+      method: "POST",
+      // No agent at all (agent: false would make a new one, which connects anew): the request goes on the spare.
+      ...(spare ? { createConnection: () => spare } : { agent: options.agent }),
+      headers: { ...options.headers, "content-type": "application/json", accept: "text/event-stream", "content-length": Buffer.byteLength(body) },
+    });
+  } catch (err) {
+    // A spare the request never took would stay open, with nobody listening for its errors.
+    spare?.destroy();
+    throw err;
+  }
   const marks = hop.marks;
   req.on("socket", (socket) => {
     if (!socket.connecting) marks.set(HopPoint.connected, now());

@@ -6,7 +6,6 @@
  * while it is not (HealthBackoff); a request that cannot reach it takes it
  * out at once.
  */
-import { randomBytes } from "node:crypto";
 import { Agent as HttpAgent, get as httpGet } from "node:http";
 import { Agent as HttpsAgent, get as httpsGet } from "node:https";
 import type { HopTrace } from "../../timing/HopTrace.js";
@@ -185,19 +184,20 @@ export class RemoteBackend {
     );
     // Stopping destroys the check's socket: that is no news of the backend. A request that took it out meanwhile is newer news than this answer (its own check comes after its backoff).
     if (this.stopped || downs !== this.downs) return;
-    let next: number;
     if (ok === undefined) {
       this.lastError = undefined;
       this.setHealthy(true);
-      next = this.backoff.passed();
       await this.readLoad();
+      this.checked = true;
+      // A request that took it out while its load was read has scheduled the next check itself, after its (flap) backoff.
+      if (this.stopped || downs !== this.downs) return;
+      this.schedule(this.backoff.passed());
     } else {
       this.lastError = ok;
       this.setHealthy(false);
-      next = this.backoff.failed(Date.now());
+      this.checked = true;
+      this.schedule(this.backoff.failed(Date.now()));
     }
-    this.checked = true;
-    this.schedule(next);
   }
 
   private async readLoad(): Promise<void> {
@@ -231,23 +231,4 @@ export class RemoteBackend {
     this.spare?.stop();
     this.agent.destroy();
   }
-}
-
-/** A W3C traceparent continuing the caller's trace (or starting one), with a new span id for the hop. */
-export function hopTraceparent(caller: string | undefined): string {
-  const m = caller ? /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(caller.trim()) : null;
-  const traceId = m && !/^0+$/.test(m[1]) ? m[1] : randomHex(16);
-  return `00-${traceId}-${randomHex(8)}-01`;
-}
-
-/** Random bytes for the ids, drawn from a pool filled 4 KiB at a time: a randomBytes call per id cost ~30 µs of each relayed request. */
-let pool = Buffer.alloc(0);
-let drawn = 0;
-function randomHex(bytes: number): string {
-  if (drawn + bytes > pool.length) {
-    pool = randomBytes(4096);
-    drawn = 0;
-  }
-  drawn += bytes;
-  return pool.toString("hex", drawn - bytes, drawn);
 }

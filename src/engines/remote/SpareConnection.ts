@@ -27,13 +27,20 @@ export class SpareConnection {
     private readonly maxIdleMs = SPARE_MAX_IDLE_MS,
   ) {}
 
-  /** A connected spare young enough to use, handed over (the caller owns it now), or undefined. */
+  /**
+   * The spare, handed over (the caller owns it now), or undefined. One still
+   * connecting is handed over too (a request on it is written once it
+   * connects): requests that come closer together than a connect would
+   * otherwise throw every spare away. One that is old, or has anything to
+   * read (a backend says nothing on an idle connection unless it is closing
+   * it, e.g. a proxy's 408), is closed instead.
+   */
   take(): Socket | undefined {
     const socket = this.socket;
     if (!socket) return undefined;
     this.socket = undefined;
     for (const event of ["error", "end", "close"]) socket.off(event, this.drop!);
-    if (socket.connecting || socket.destroyed || !socket.writable || performance.now() - this.openedAt > this.maxIdleMs) {
+    if (socket.destroyed || !socket.writable || socket.readableLength > 0 || performance.now() - this.openedAt > this.maxIdleMs) {
       socket.destroy();
       return undefined;
     }
