@@ -10,7 +10,8 @@
  * are ours / theirs per round, then their medians. Each round also times
  * the decode step three ways: inside our server (its step records), in our
  * bare engine (bench:engine) and in llama-bench's tg. A report made while
- * other processes loaded the machine is refused.
+ * other processes loaded the machine is refused. --pairs N adds N tight
+ * pairs of the single-stream measurements (tightPairs.ts) after the rounds.
  * A benchmark, not a test: run it on a quiet machine.
  */
 import { ensureSyntheticModel } from "../model/defaultModel.js";
@@ -25,6 +26,7 @@ import { ensureLlamaCppBuild } from "./llamaCppBuild.js";
 import { startLlamaServer } from "./llamaServerProcess.js";
 import { protocol } from "./protocols.js";
 import { quantile } from "./stats.js";
+import { printPairs, runPairs, type PairRatios, type PairSide } from "./tightPairs.js";
 import { MachineLoad } from "./machineLoad.js";
 
 const say = (line: string): boolean => process.stderr.write(`bench:vs-llama-server: ${line}\n`);
@@ -160,13 +162,32 @@ interface RoundResult {
 interface PresetResult {
   preset: PresetName;
   rounds: RoundResult[];
+  /** --pairs: the tight pairs' ratios. */
+  pairs?: PairRatios;
   othersPct: number;
+}
+
+/** One server as --pairs asks it: a 128-token stream alone, and the sweep's shortest and longest whole responses. */
+function pairSide(server: BenchServer, who: string): PairSide {
+  return {
+    stream: async () => {
+      const [one] = await load(server, [STREAM_TOKENS], true, 1);
+      check([one], who);
+      return { tokensPerS: tokensPerS([one]), gap: quantile(one.tokens.slice(1).map((t, i) => t - one.tokens[i]), 0.5) };
+    },
+    slope: async () => {
+      const records = await load(server, [LENGTHS[0], LENGTHS.at(-1)!], false, 1);
+      check(records, who);
+      const [short, long] = [...records].sort((a, b) => a.outputTokens - b.outputTokens);
+      return (long.end - long.sent - (short.end - short.sent)) / (long.outputTokens - short.outputTokens);
+    },
+  };
 }
 
 /** Ours, as the side-by-side runs it: llama-server's threads, slots and context. */
 const startOurs = (model: string): Promise<BenchServer> => startBenchServer(model, "bench", ["--threads", String(THREADS), "--gpu", "off", "--rows", String(SLOTS), "--context-size", String(PER_SLOT), "--no-access-log"]);
 
-async function benchPreset(preset: PresetName, rounds: number, build: { server: string; bench: string }): Promise<PresetResult> {
+async function benchPreset(preset: PresetName, rounds: number, pairs: number, build: { server: string; bench: string }): Promise<PresetResult> {
   const model = await ensureSyntheticModel({ preset, dtype: "Q8_0", seed: 0 });
   const ours = await startOurs(model);
   const theirs = await startLlamaServer({ binary: build.server, model, threads: THREADS, slots: SLOTS, perSlot: PER_SLOT }).catch(async (err: unknown) => {
@@ -175,6 +196,7 @@ async function benchPreset(preset: PresetName, rounds: number, build: { server: 
   });
   const machine = new MachineLoad();
   const results: RoundResult[] = [];
+  let tight: PairRatios | undefined;
   try {
     // One unmeasured round: first requests pay page faults and JIT.
     await measureRound(ours, theirs, 0);
@@ -188,12 +210,18 @@ async function benchPreset(preset: PresetName, rounds: number, build: { server: 
       const r = results.at(-1)!;
       say(`${preset} round ${i + 1}/${rounds}: ${METRICS.map((m) => `${m.key} ${ratio(m, r.ours, r.theirs).toFixed(3)}`).join(", ")}, decode in server / llama-bench ${(r.ours.serverDecode / bare.llamaBench).toFixed(3)}`);
     }
+    if (pairs > 0) {
+      machine.start([ours, theirs]);
+      tight = await runPairs(pairSide(ours, "ours"), pairSide(theirs, "llama-server"), pairs, (line) => say(`${preset} ${line}`));
+      machine.stop();
+    }
   } finally {
     await ours.stop();
     await theirs.stop();
   }
   print(preset, results, machine);
-  return { preset, rounds: results, othersPct: machine.othersPct() };
+  if (tight) printPairs(preset, tight);
+  return { preset, rounds: results, ...(tight ? { pairs: tight } : {}), othersPct: machine.othersPct() };
 }
 
 /**
@@ -251,11 +279,13 @@ function print(preset: string, results: readonly RoundResult[], machine: Machine
 }
 
 async function main(): Promise<number> {
-  const values = benchArgs({ rounds: 6 }, ["json"], { presets: "small,medium", decode: "0" });
+  const values = benchArgs({ rounds: 6 }, ["json"], { presets: "small,medium", decode: "0", pairs: "0" });
   const presets = presetsArg(values.presets);
   const rounds = values.rounds;
   const triples = Number(values.decode);
   if (!Number.isSafeInteger(triples) || triples < 0) argError(`--decode must be a whole number of triples (0: the rounds instead), got "${values.decode}"`);
+  const pairs = Number(values.pairs);
+  if (!Number.isSafeInteger(pairs) || pairs < 0) argError(`--pairs must be a whole number of pairs (0: none), got "${values.pairs}"`);
   const build = await ensureLlamaCppBuild(say);
   if (triples > 0) {
     console.log(`# bench:vs-llama-server --decode — the decode step three ways, llama.cpp ${build.tag}, node ${process.version}, ${new Date().toISOString()}`);
@@ -265,7 +295,7 @@ async function main(): Promise<number> {
   }
   console.log(`# bench:vs-llama-server — llama.cpp ${build.tag} (node-llama-cpp's and llama-server's), node ${process.version}, ${new Date().toISOString()}`);
   const out: PresetResult[] = [];
-  for (const p of presets) out.push(await benchPreset(p, rounds, build));
+  for (const p of presets) out.push(await benchPreset(p, rounds, pairs, build));
   if (values.json) console.log(JSON.stringify(out));
   return refused(Math.max(...out.map((o) => o.othersPct)));
 }
