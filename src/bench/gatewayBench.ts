@@ -14,7 +14,7 @@
  * (the mean inter-token gap's difference, and Δe2e p50 / tokens) and the
  * throughput ratio gateway / direct; then medians over rounds (with a distribution-free 95 % interval) beside the
  * targets. Each round also sends --short sets of short requests at c = 1,
- * the sides taking turns (shortPairs): the added time per request apart from
+ * the sides taking turns (shortRequests.ts): the added time per request apart from
  * its tokens, and with --floor the same through two reference relays
  * (referenceRelay.ts), the floor of any hop on this machine. A report made while other processes loaded the machine is
  * refused. A benchmark, not a test: run it on a quiet machine.
@@ -35,6 +35,7 @@ import { startLlamaServer } from "./llamaServerProcess.js";
 import { MachineLoad } from "./machineLoad.js";
 import { protocol } from "./protocols.js";
 import { startReferenceRelay } from "./referenceRelay.js";
+import { HOPS, printShort, shortRequests, type Side, type ShortRun } from "./shortRequests.js";
 import { fixed, medianInterval, quantile } from "./stats.js";
 
 const say = (line: string): boolean => process.stderr.write(`bench:gateway: ${line}\n`);
@@ -260,46 +261,13 @@ async function round(sides: Sides, o: Options, i: number): Promise<LevelRound[]>
   return out;
 }
 
-/** The ways a short request goes, beside direct: through each reference relay (--floor) and through our gateway. */
-const HOPS = ["pipe", "relay", "gateway"] as const;
-type Hop = (typeof HOPS)[number];
-const HOP_LABELS: Record<Hop, string> = { pipe: "a TCP pipe (referenceRelay.ts: the floor of any relay)", relay: "a bare node:http relay (referenceRelay.ts)", gateway: "our gateway" };
-
-interface ShortRun {
-  /** Per hop, each complete pair's Δe2e against the direct request beside it. */
-  deltas: Partial<Record<Hop, number[]>>;
-  direct: number[];
-  failed: number;
-}
-
-/**
- * The added time per request apart from its tokens': short requests
- * (--short-tokens) at c = 1, the sides taking turns request by request, the
- * order turning each time. A set is sent within tens of milliseconds, so the
- * host's slow periods, which last seconds, hit every side alike; and a short
- * request's e2e carries little decode noise. (A level's pairs of 128-token
- * requests are seconds apart, each side's e2e moving by several milliseconds
- * with llama-server's decode: their Δe2e p50 cannot resolve 1 ms.)
- */
-async function shortPairs(sides: Sides, o: Options, i: number): Promise<ShortRun> {
-  const out: ShortRun = { deltas: {}, direct: [], failed: 0 };
-  const present = (["direct", ...HOPS] as const).filter((side) => sides[side] !== undefined);
-  for (let j = 0; j < o.short; j++) {
-    const records: Partial<Record<(typeof present)[number], ClientRecord>> = {};
-    for (let k = 0; k < present.length; k++) {
-      const side = present[(i + j + k) % present.length];
-      const record = (records[side] = (await load(sides[side]!, prompts(1), o.shortTokens, 1, `${side}-short-r${i + 1}-${j}`)).records[0]);
-      if (ok(record)) continue;
-      out.failed++;
-      // A failed request takes the engine out: the next set waits for it to be back.
-      if (side === "gateway") await gatewayEngineHealthy(sides.gateway);
-    }
-    if (!present.every((side) => ok(records[side]!))) continue;
-    const direct = e2e(records.direct!);
-    out.direct.push(direct);
-    for (const hop of HOPS) if (records[hop]) (out.deltas[hop] ??= []).push(e2e(records[hop]!) - direct);
-  }
-  return out;
+/** How round `i`'s short requests are sent: a failed one through the gateway takes its engine out, so the next waits for it to be back. */
+function shortSend(sides: Sides, o: Options, i: number): (side: Side, j: number) => Promise<{ ok: boolean; e2e: number }> {
+  return async (side, j) => {
+    const record = (await load(sides[side]!, prompts(1), o.shortTokens, 1, `${side}-short-r${i + 1}-${j}`)).records[0];
+    if (!ok(record) && side === "gateway") await gatewayEngineHealthy(sides.gateway);
+    return { ok: ok(record), e2e: e2e(record) };
+  };
 }
 
 const METRICS: ReadonlyArray<{ key: keyof LevelRound; label: string; target?: { op: "≤" | "≥"; value: number } }> = [
@@ -324,21 +292,6 @@ const met = (m: (typeof METRICS)[number], x: number): string => (!m.target || !N
 function roundLine(i: number, rounds: number, levels: readonly LevelRound[]): string {
   const one = (l: LevelRound): string => `c=${l.c} (${l.first} first): added ${fixed(l.added)} ms, ours_ms ${fixed(l.ours)}, per token ${fixed(l.perTokenGap, 4)}/${fixed(l.perTokenE2e, 4)} ms, ratio ${fixed(l.ratio)}${l.failures.length ? `, FAILED ${l.directFailed} direct/${l.gatewayFailed} gateway (${l.failures.join("; ")})` : ""}`;
   return `round ${i + 1}/${rounds}: ${levels.map(one).join("; ")}`;
-}
-
-function printShort(o: Options, runs: readonly ShortRun[]): void {
-  console.log(`### added per request, short requests (c = 1, ${o.shortTokens} tokens, the sides taking turns request by request)\n`);
-  console.log(`| Δe2e against direct, via | per round (p50) | all sets (p50) | its 95 % interval | target | |`);
-  console.log(`|---|---|---:|---:|---:|---|`);
-  for (const hop of HOPS) {
-    if (!runs.some((r) => r.deltas[hop])) continue;
-    const all = runs.flatMap((r) => r.deltas[hop] ?? []);
-    const ci = medianInterval(all);
-    const verdict = hop !== "gateway" ? "" : Number.isFinite(ci.high) && ci.high <= 1 ? "met" : Number.isFinite(ci.low) && ci.low > 1 ? "MISSED" : "undecided";
-    console.log(`| ${HOP_LABELS[hop]}, ${all.length} sets (ms) | ${runs.map((r) => fixed(quantile(r.deltas[hop] ?? [], 0.5))).join(" ")} | ${fixed(quantile(all, 0.5))} | ${fixed(ci.low)} … ${fixed(ci.high)} | ${hop === "gateway" ? "≤ 1" : ""} | ${verdict} |`);
-  }
-  console.log(`| direct, e2e p50 (ms) | ${runs.map((r) => fixed(quantile(r.direct, 0.5))).join(" ")} | ${fixed(quantile(runs.flatMap((r) => r.direct), 0.5))} | | | |`);
-  console.log(`| failed requests | ${runs.map((r) => r.failed).join(" ")} | ${runs.reduce((a, r) => a + r.failed, 0)} | | 0 | |\n`);
 }
 
 function print(o: Options, results: readonly LevelRound[][], machine: MachineLoad): void {
@@ -404,7 +357,7 @@ async function main(): Promise<number> {
       for (let i = 0; i < o.rounds; i++) {
         machine.start(servers);
         results.push(await round(sides, o, i));
-        if (o.short > 0) short.push(await shortPairs(sides, o, i));
+        if (o.short > 0) short.push(await shortRequests((["direct", ...HOPS] as const).filter((side) => sides[side] !== undefined), shortSend(sides, o, i), o.short, i));
         machine.stop();
         say(roundLine(i, o.rounds, results[i]) + (o.short > 0 ? `; short requests: added p50 ${HOPS.filter((h) => short[i].deltas[h]).map((h) => `${h} ${fixed(quantile(short[i].deltas[h]!, 0.5))}`).join(", ")} ms` : ""));
       }
@@ -416,7 +369,7 @@ async function main(): Promise<number> {
     await rm(folder, { recursive: true, force: true });
   }
   print(o, results, machine);
-  if (o.short > 0) printShort(o, short);
+  if (o.short > 0) printShort(o.shortTokens, short);
   if (o.json) console.log(JSON.stringify({ options: o, rounds: results, short, othersPct: machine.othersPct() }));
   const failed = results.flat().reduce((a, l) => a + l.directFailed + l.gatewayFailed, 0) + short.reduce((a, r) => a + r.failed, 0);
   if (failed > 0) console.log(`\nFAILED: ${failed} requests failed (each round's line on stderr says why).`);
