@@ -5,9 +5,18 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { medianInterval, quantile } from "../src/bench/stats.js";
+import { intervalVerdict, medianInterval, quantile } from "../src/bench/stats.js";
 
 describe("bench statistics", () => {
+  it("an interval decides a target only when it lies wholly on one side of it", () => {
+    assert.equal(intervalVerdict({ low: 1.01, high: 1.2 }, "≥", 1), "holds");
+    assert.equal(intervalVerdict({ low: 0.8, high: 0.99 }, "≥", 1), "missed");
+    assert.equal(intervalVerdict({ low: 0.9, high: 1.1 }, "≥", 1), "undecided");
+    assert.equal(intervalVerdict({ low: 0.5, high: 1 }, "≤", 1), "holds");
+    assert.equal(intervalVerdict({ low: 1.04, high: 1.1 }, "≤", 1), "missed");
+    assert.equal(intervalVerdict({ low: NaN, high: NaN }, "≤", 1), "too few");
+  });
+
   it("the median's interval takes the order statistics of the binomial tables", () => {
     const ranks = (n: number): [number, number] => {
       const { low, high } = medianInterval(Array.from({ length: n }, (_, i) => i));

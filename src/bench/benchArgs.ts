@@ -47,6 +47,15 @@ function parse(options: Record<string, Option>, usage: string): Record<string, s
   }
 }
 
+/**
+ * A string option counting something that may be 0 to switch it off
+ * (benchArgs' counts must be positive): its whole number, or the one-line
+ * error, naming what it counts and what 0 means.
+ */
+export function zeroOrCount(name: string, text: string, what: string, zero: string): number {
+  return /^\d+$/.test(text) && Number.isSafeInteger(Number(text)) ? Number(text) : argError(`--${name} must be a whole number of ${what} (0: ${zero}), got "${text}"`);
+}
+
 /** The usage line of the options parsed last, for `argError`. */
 let lastUsage = "";
 

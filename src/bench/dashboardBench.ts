@@ -27,7 +27,7 @@ import { ensureSyntheticModel } from "../model/defaultModel.js";
 import { argError, benchArgs } from "./benchArgs.js";
 import { startBenchServer, type BenchServer } from "./benchServer.js";
 import { treeCpuMs } from "./procStat.js";
-import { medianInterval, quantile } from "./stats.js";
+import { intervalVerdict, medianInterval, quantile } from "./stats.js";
 import { burst, type Burst } from "./streamBurst.js";
 
 /** Starts watching; resolves to its stop. */
@@ -272,7 +272,8 @@ async function main(): Promise<void> {
     const ns = (c: { ms: number; tokens: number }): number => (c.ms * 1e6) / c.tokens;
     const ci = medianInterval(ratios);
     console.log(`\nthroughput watched / unwatched, median of the paired rounds: ${quantile(ratios, 0.5).toFixed(4)} (target ≥ 0.99)`);
-    const verdict = Number.isNaN(ci.low) ? "too few rounds for one (at least 6)" : `${ci.low.toFixed(4)} … ${ci.high.toFixed(4)}${ci.low >= 0.99 ? " — the target holds" : ci.high < 0.99 ? " — the target is missed" : " — too wide to decide: run more rounds"}`;
+    const said = intervalVerdict(ci, "≥", 0.99);
+    const verdict = said === "too few" ? "too few rounds for one (at least 6)" : `${ci.low.toFixed(4)} … ${ci.high.toFixed(4)}${said === "holds" ? " — the target holds" : said === "missed" ? " — the target is missed" : " — too wide to decide: run more rounds"}`;
     console.log(`95 % confidence interval of that median (distribution-free): ${verdict}`);
     console.log(`server CPU per generated token: watched ${ns(cpu.watched).toFixed(0)} ns, unwatched ${ns(cpu.alone).toFixed(0)} ns (10 ms tick resolution, summed over all rounds)`);
     console.log(`the server's own time on the feeds (llm_serving_debug_view_seconds_total): ${((view.ms / view.watchedMs) * 1000).toFixed(2)} ms per second watched (${((view.ms / view.watchedMs) * 100).toFixed(3)} % of its main thread); ${view.unwatchedMs.toFixed(3)} ms in all while nobody watched`);

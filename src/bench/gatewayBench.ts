@@ -27,7 +27,7 @@ import { fileURLToPath } from "node:url";
 import { now } from "../timing/clock.js";
 import { ensureSyntheticModel } from "../model/defaultModel.js";
 import type { PresetName } from "../model/presets.js";
-import { argError, benchArgs, presetArg } from "./benchArgs.js";
+import { argError, benchArgs, presetArg, zeroOrCount } from "./benchArgs.js";
 import { benchServerOf, spawnServer, type BenchServer } from "./benchServer.js";
 import { LoadClient, type ClientRecord } from "./LoadClient.js";
 import { ensureLlamaCppBuild } from "./llamaCppBuild.js";
@@ -65,11 +65,10 @@ interface Options {
 }
 
 function options(): Options {
-  const { "short-tokens": shortTokens, short, ...o } = benchArgs({ rounds: 6, tokens: 128, requests: 16, threads: 1, slots: 8 }, ["json", "pin", "floor"], { preset: "small", short: "24", "short-tokens": "2" });
-  const count = (name: string, text: string, min: number): number => (/^\d+$/.test(text) && Number(text) >= min ? Number(text) : argError(`--${name} must be a whole number ≥ ${min}, got "${text}"`));
+  const { "short-tokens": shortTokens, short, ...o } = benchArgs({ rounds: 6, tokens: 128, requests: 16, threads: 1, slots: 8, "short-tokens": 2 }, ["json", "pin", "floor"], { preset: "small", short: "24" });
   // At least 2 tokens: a per-token gap needs two token arrivals.
   if (o.tokens < 2) argError(`--tokens must be at least 2, got ${o.tokens}`);
-  return { ...o, preset: presetArg(o.preset), short: count("short", short, 0), shortTokens: count("short-tokens", shortTokens, 1) };
+  return { ...o, preset: presetArg(o.preset), short: zeroOrCount("short", short, "sets of short requests per round", "none"), shortTokens };
 }
 
 /** Our server as a gateway to llama-server: a config file with one engine, served on a free port. */

@@ -9,7 +9,7 @@
  * moving by several milliseconds with llama-server's decode: their Δe2e p50
  * cannot resolve 1 ms.)
  */
-import { fixed, medianInterval, quantile } from "./stats.js";
+import { fixed, intervalVerdict, medianInterval, quantile } from "./stats.js";
 
 /** The ways a short request goes, beside direct: through each reference relay (--floor) and through our gateway. */
 export const HOPS = ["pipe", "relay", "gateway"] as const;
@@ -55,7 +55,8 @@ export function printShort(tokens: number, runs: readonly ShortRun[]): void {
     if (!runs.some((r) => r.deltas[hop])) continue;
     const all = runs.flatMap((r) => r.deltas[hop] ?? []);
     const ci = medianInterval(all);
-    const verdict = hop !== "gateway" ? "" : Number.isFinite(ci.high) && ci.high <= 1 ? "met" : Number.isFinite(ci.low) && ci.low > 1 ? "MISSED" : "undecided";
+    const said = hop === "gateway" ? intervalVerdict(ci, "≤", 1) : undefined;
+    const verdict = said === undefined ? "" : said === "holds" ? "met" : said === "missed" ? "MISSED" : "undecided";
     console.log(`| ${HOP_LABELS[hop]}, ${all.length} sets (ms) | ${runs.map((r) => fixed(quantile(r.deltas[hop] ?? [], 0.5))).join(" ")} | ${fixed(quantile(all, 0.5))} | ${fixed(ci.low)} … ${fixed(ci.high)} | ${hop === "gateway" ? "≤ 1" : ""} | ${verdict} |`);
   }
   console.log(`| direct, e2e p50 (ms) | ${runs.map((r) => fixed(quantile(r.direct, 0.5))).join(" ")} | ${fixed(quantile(runs.flatMap((r) => r.direct), 0.5))} | | | |`);

@@ -16,6 +16,19 @@ export function fixed(x: number, digits = 3): string {
 }
 
 /**
+ * What an interval says of a target the figure must be `op` (at least, or at
+ * most): it holds when the whole interval is on that side, is missed when the
+ * whole interval is on the other, and is undecided across it; too few values
+ * for an interval (NaN bounds) decide nothing.
+ */
+export function intervalVerdict(ci: { low: number; high: number }, op: "≥" | "≤", target: number): "holds" | "missed" | "undecided" | "too few" {
+  if (Number.isNaN(ci.low) || Number.isNaN(ci.high)) return "too few";
+  if (op === "≥" ? ci.low >= target : ci.high <= target) return "holds";
+  if (op === "≥" ? ci.high < target : ci.low > target) return "missed";
+  return "undecided";
+}
+
+/**
  * A distribution-free confidence interval for the median: the order
  * statistics v[j] and v[n−1−j] (0-based), with j the largest rank such
  * that the binomial(n, ½) chance of at most j values below the median is

@@ -8,7 +8,7 @@
  * distribution-free 95 % interval, and a verdict only when the interval lies
  * on one side of the target.
  */
-import { medianInterval, quantile } from "./stats.js";
+import { intervalVerdict, medianInterval, quantile } from "./stats.js";
 
 /** One server, as the pairs ask it. */
 export interface PairSide {
@@ -28,11 +28,16 @@ export interface PairRatios {
 export async function runPairs(ours: PairSide, theirs: PairSide, n: number, say: (line: string) => void): Promise<PairRatios> {
   const out: PairRatios = { c1: [], gap: [], slope: [] };
   for (let i = 0; i < n; i++) {
-    const first = i % 2 === 0;
-    const [a, b] = first ? [await ours.stream(), await theirs.stream()] : [await theirs.stream(), await ours.stream()].reverse();
+    // Both asked, ours first in even pairs and second in odd ones; the answers come back as [ours, theirs].
+    const both = async <T>(ask: (side: PairSide) => Promise<T>): Promise<[T, T]> => {
+      if (i % 2 === 0) return [await ask(ours), await ask(theirs)];
+      const t = await ask(theirs);
+      return [await ask(ours), t];
+    };
+    const [a, b] = await both((side) => side.stream());
     out.c1.push(a.tokensPerS / b.tokensPerS);
     out.gap.push(a.gap / b.gap);
-    const [s, t] = first ? [await ours.slope(), await theirs.slope()] : [await theirs.slope(), await ours.slope()].reverse();
+    const [s, t] = await both((side) => side.slope());
     out.slope.push(s / t);
     if ((i + 1) % 10 === 0) say(`pair ${i + 1}/${n}: medians so far c1 ${quantile(out.c1, 0.5).toFixed(3)}, gap ${quantile(out.gap, 0.5).toFixed(3)}, slope ${quantile(out.slope, 0.5).toFixed(3)}`);
   }
@@ -53,9 +58,8 @@ export function printPairs(preset: string, r: PairRatios): void {
   for (const t of TARGETS) {
     const values = r[t.key];
     const ci = medianInterval(values);
-    const holds = t.op === "≥" ? ci.low >= 1 : ci.high <= 1;
-    const missed = t.op === "≥" ? ci.high < 1 : ci.low > 1;
-    const verdict = !t.op ? "" : Number.isNaN(ci.low) ? "too few pairs" : holds ? "holds" : missed ? "MISSED" : "undecided";
+    const said = t.op ? intervalVerdict(ci, t.op, 1) : undefined;
+    const verdict = said === undefined ? "" : said === "too few" ? "too few pairs" : said === "missed" ? "MISSED" : said;
     console.log(`| ${t.label} | ${quantile(values, 0.5).toFixed(3)} | ${ci.low.toFixed(3)} … ${ci.high.toFixed(3)} | ${t.op ? `${t.op} 1.00` : ""} | ${verdict} |`);
   }
 }

@@ -18,7 +18,7 @@ import { ensureSyntheticModel } from "../model/defaultModel.js";
 import type { PresetName } from "../model/presets.js";
 import { largest, linearFit, median, smallest } from "../analysis/fit.js";
 import { backendEngineMs } from "../timing/backendTimings.js";
-import { argError, benchArgs, presetsArg } from "./benchArgs.js";
+import { benchArgs, presetsArg, zeroOrCount } from "./benchArgs.js";
 import { decodeInServer, decodeTriples, engineBenchDecode, llamaBenchDecode, printTriples } from "./decodeWays.js";
 import { startBenchServer, type BenchServer } from "./benchServer.js";
 import { LoadClient, serverIdOf, type ClientRecord } from "./LoadClient.js";
@@ -282,10 +282,8 @@ async function main(): Promise<number> {
   const values = benchArgs({ rounds: 6 }, ["json"], { presets: "small,medium", decode: "0", pairs: "0" });
   const presets = presetsArg(values.presets);
   const rounds = values.rounds;
-  const triples = Number(values.decode);
-  if (!Number.isSafeInteger(triples) || triples < 0) argError(`--decode must be a whole number of triples (0: the rounds instead), got "${values.decode}"`);
-  const pairs = Number(values.pairs);
-  if (!Number.isSafeInteger(pairs) || pairs < 0) argError(`--pairs must be a whole number of pairs (0: none), got "${values.pairs}"`);
+  const triples = zeroOrCount("decode", values.decode, "triples", "the rounds instead");
+  const pairs = zeroOrCount("pairs", values.pairs, "pairs", "none");
   const build = await ensureLlamaCppBuild(say);
   if (triples > 0) {
     console.log(`# bench:vs-llama-server --decode — the decode step three ways, llama.cpp ${build.tag}, node ${process.version}, ${new Date().toISOString()}`);
