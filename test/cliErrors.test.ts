@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { VERSION } from "../src/version.js";
 import { runCli, spawnCli, type CliOutcome } from "./helpers/cli.js";
+import { closedPort } from "./helpers/closedPort.js";
 import { tinyModelPath } from "./helpers/tinyModel.js";
 
 const STACK_LINE = /^\s+at /m;
@@ -25,15 +26,6 @@ function assertOneErrorLine(o: CliOutcome, message: RegExp, options: { help?: bo
   assert.match(lines[0], message);
   if (options.help) assert.match(o.stderr, /\nUsage: llm-serving /, "commander's help after the error");
   else assert.equal(lines.length, 1, `exactly one line on stderr, got:\n${o.stderr}`);
-}
-
-/** A port with nothing listening on it: bound, then closed. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** A server that names its model but refuses every generation, so that every request of a run fails. */

@@ -24,6 +24,7 @@ import { protocol } from "../src/bench/protocols.js";
 import { forceGc } from "./helpers/forceGc.js";
 import { jsonOf, postJson, startTestServer, waitFor, withTestServer, type TestServer } from "./helpers/serverHarness.js";
 import { spawnCli } from "./helpers/cli.js";
+import { closedPort } from "./helpers/closedPort.js";
 
 /** What the in-page code below uses of the page's globals: the tests compile without the DOM's types. */
 interface InPageElement {
@@ -359,13 +360,29 @@ for (const b of BROWSERS) {
     });
 
     it("in front of remote engines: each engine in the engines table, a relayed request's waterfall with its hop's spans", async () => {
-      const gw = await startTestServer({ modelName: "llama2", engines: [{ ...BACKEND_DEFAULTS, name: "upstream", url: s.url, kind: "openai", model: "llama2", healthIntervalMs: 200 }] });
+      // "gone": a port nothing listens on (a socket bound and closed), its health check refused.
+      const gone = await closedPort();
+      const gw = await startTestServer({
+        modelName: "llama2",
+        engines: [
+          { ...BACKEND_DEFAULTS, name: "upstream", url: s.url, kind: "openai", model: "llama2", healthIntervalMs: 200 },
+          { ...BACKEND_DEFAULTS, name: "gone", url: `http://127.0.0.1:${gone}`, kind: "openai", model: "llama2", healthIntervalMs: 200 },
+        ],
+      });
       try {
         await gw.server.engine.ready;
         await page.goto(`${gw.url}/dashboard`);
         await page.waitForSelector('#engines tr[data-engine="upstream"]', { timeout: 3000 });
         const cells = await page.$$eval('#engines tr[data-engine="upstream"] td', (tds) => tds.map((td) => td.textContent));
         assert.deepEqual(cells.slice(0, 3), ["upstream", "openai", "up"]);
+        assert.equal(cells.at(-1), "");
+        // The engine that is out says why; its message is cut to fit the column, the whole of it in the cell's title.
+        await page.waitForSelector('#engines tr[data-engine="gone"]', { timeout: 3000 });
+        const why = await page.$eval('#engines tr[data-engine="gone"] td:last-child', (td) => ({ text: td.textContent, title: td.getAttribute("title")}));
+        assert.match(why.text ?? "", /^out: health check failed: ECONNREFUSED/);
+        assert.equal(why.title, why.text);
+        const table = await page.$eval("#engines", (t) => ({ table: t.getBoundingClientRect().width, box: t.closest("section")!.clientWidth }));
+        assert.ok(table.table <= table.box, `the engines table (${table.table} px) fits its column (${table.box} px)`);
         // No steps, batches or KV cache here: the page says so instead of showing empty panels.
         await page.waitForSelector("#steps[hidden]", { state: "attached", timeout: 3000 });
         assert.match((await page.textContent("#steps-note")) ?? "", /^No engine steps here: every engine is remote\./);
@@ -389,6 +406,39 @@ for (const b of BROWSERS) {
       } finally {
         await page.goto("about:blank");
         await gw.server.close(1000);
+      }
+    });
+
+    it("on a server without timing: says there is no live view, asks once, and still opens a file", async () => {
+      const off = await startTestServer({ timing: false });
+      const dir = await mkdtemp(join(tmpdir(), "llm-serving-untimed-"));
+      const asked: string[] = [];
+      const onRequest = (r: { url(): string }): void => {
+        if (r.url().endsWith("/debug/stream")) asked.push(r.url());
+      };
+      page.on("request", onRequest);
+      try {
+        await off.server.engine.ready;
+        await page.goto(`${off.url}/dashboard`);
+        await page.waitForSelector("#connection:has-text('no live view: timing is switched off on this server (--no-timing)')", { timeout: 5000 });
+        // It used to ask again every second, each 404 another console error.
+        await new Promise((r) => setTimeout(r, 2500));
+        assert.equal(asked.length, 1, `GET /debug/stream asked ${asked.length} times`);
+        // The page is still the offline viewer: a timelines file another server wrote opens on it.
+        const file = join(dir, "timelines.jsonl");
+        await withTestServer({ timelineFile: file }, async (writer) => {
+          await postJson(`${writer.url}/generate`, { inputs: "keep me", parameters: { max_new_tokens: 3 } }, { "x-request-id": "untimed-viewer" });
+        });
+        await page.setInputFiles("#open-file", file);
+        await page.waitForSelector('#recent tr[data-id="untimed-viewer"]', { timeout: 5000 });
+        assert.match((await page.textContent("#connection")) ?? "", /^offline: timelines\.jsonl, 1 request \(1 server timeline\)$/);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+        page.off("request", onRequest);
+        // The one 404 the browser logs is this test's, not the others'.
+        errors.splice(0, errors.length, ...errors.filter((e) => !/404/.test(e)));
+        await page.goto("about:blank");
+        await off.server.close(1000);
       }
     });
 

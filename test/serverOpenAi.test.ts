@@ -103,6 +103,10 @@ describe("OpenAI routes, through the official client", () => {
     assert.doesNotMatch(e.message, /max_new_tokens/);
     // The SDK shows the message as is.
     await assert.rejects(client().completions.create({ model: "llama2", prompt: "x", max_tokens: huge }), (err: Error) => /400 max_tokens: /.test(err.message));
+    // An integer beyond what a JSON number holds exactly is one: it is refused as too large, not as "not an integer".
+    const seed = await postJson(`${url}/v1/completions`, '{"model": "llama2", "prompt": "x", "max_tokens": 2, "seed": 18446744073709551615}');
+    assert.equal(seed.status, 400);
+    assert.match((await jsonOf(seed)).error.message, /^seed: is too large to be an exact integer \(at most 9007199254740991 either way\), got number 18446744073709552000$/);
   });
 });
 

@@ -170,6 +170,11 @@ describe("responses carry the timeline", () => {
       const llm = await (await postJson(`${s.url}/models/llama2/generate_stream`, { inputs: "untimed", parameters: { max_new_tokens: 3, return_full_text: false } })).text();
       assert.equal(llm.trim().split("\n").length, 3, "no timings line");
       for (const path of ["/debug/requests", "/debug/trace", "/metrics"]) assert.equal((await fetch(`${s.url}${path}`)).status, 404, path);
+      // The index lists none of what answers 404 here; the dashboard still opens files, and says so.
+      const index = (await jsonOf(fetch(`${s.url}/`))) as { timing: boolean; routes: Record<string, string> };
+      assert.equal(index.timing, false);
+      assert.deepEqual(Object.keys(index.routes).filter((r) => /\/(debug|metrics)/.test(r)), []);
+      assert.match(index.routes["GET /dashboard"], /for files only: timing is switched off/);
     } finally {
       await s.server.close(1000);
     }

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { RequestError } from "../src/master/errors.js";
 import type { GenerationRequest } from "../src/master/GenerationRequest.js";
-import { validate, type IntakeLimits, type IntakeTokenizer, type ValidRequest } from "../src/master/validate.js";
+import { validate, validateParams, type IntakeLimits, type IntakeTokenizer, type ValidRequest } from "../src/master/validate.js";
 
 const BOS = 1;
 const limits: IntakeLimits = { vocabSize: 1000, rowCapacity: 32, bosToken: BOS, addBos: true };
@@ -54,6 +54,13 @@ describe("validate: one pass from a request to a valid one", () => {
     refused({ truncate: 0 }, "truncate");
     refused({ prompt: "" }, "prompt");
     refused({ prompt: [1, 1000] }, "prompt");
+  });
+
+  test("a range with no upper bound of ours (a gateway's: its backend knows the context) is said as a lower bound", () => {
+    // A new user saw "max_tokens: must be in [1, 9007199254740990], got -1" through a gateway.
+    const gateway = { vocabSize: Number.MAX_SAFE_INTEGER, rowCapacity: Number.MAX_SAFE_INTEGER };
+    assert.throws(() => validateParams({ maxNewTokens: -1 }, gateway), { message: "max_new_tokens: must be at least 1, got -1" });
+    assert.throws(() => validateParams({ maxNewTokens: 40 }, { vocabSize: 1000, rowCapacity: 32 }), { message: "max_new_tokens: must be in [1, 31], got 40" });
   });
 
   test("the prompt must fit its row with max_new_tokens; a defaulted limit shrinks to fit instead", () => {

@@ -8,7 +8,7 @@ import { renderDecodeByBatch, renderDecodeByContext, renderQueue, renderThroughp
 import { clearDistributions, drawDistributions, type Distributions } from "./distributionCharts.js";
 import { renderStepDetail } from "./stepDetail.js";
 import { readOfflineRun } from "./offlineRecords.js";
-import { dur, gauges, path, rows, setText } from "./liveTables.js";
+import { counted, dur, engineRows, gauges, path, rows, setText } from "./liveTables.js";
 import { followLive } from "./liveFeed.js";
 import type { Snapshot, Stats } from "./snapshot.js";
 import { HeldSteps } from "./stepFeed.js";
@@ -94,20 +94,7 @@ function render(s: Snapshot): void {
   ]);
   const box = $("engines-box");
   if (box.hidden !== (engines.length === 0)) box.hidden = engines.length === 0;
-  const body = $("engines").querySelector("tbody")!;
-  if (engines.length > 0 || body.children.length > 0) body.replaceChildren(
-    ...engines.map((x) => {
-      const tr = document.createElement("tr");
-      tr.dataset.engine = x.name;
-      const load = x.load;
-      for (const c of [x.name, x.kind, x.healthy ? "up" : "down", String(x.outstanding), String(x.served), String(x.failures), load ? `${f(load.running)} / ${f(load.waiting)}` : "–", load?.kvUsage === undefined ? "–" : `${Math.round(load.kvUsage * 100)} %`, x.lastError ?? x.lastFailure ?? ""]) {
-        const td = document.createElement("td");
-        td.textContent = c;
-        tr.appendChild(td);
-      }
-      return tr;
-    }),
-  );
+  engineRows($("engines").querySelector("tbody")!, engines);
   const w = s.window;
   gauges($("window"), [
     ["requests", String(w.requests)],
@@ -289,8 +276,8 @@ function openRecords(texts: readonly string[], name: string): void {
   const run = readOfflineRun(texts);
   offline = run.requests;
   offlineClientE2e = run.clientE2e;
-  const parts = [run.servers ? `${run.servers} server timelines` : "", run.clients ? `${run.clients} client records` : "", run.skipped ? `${run.skipped} other lines skipped` : ""].filter((p) => p !== "");
-  status(`offline: ${name}, ${run.requests.size} requests${parts.length ? ` (${parts.join(", ")})` : ""}`, "");
+  const parts = [run.servers ? counted(run.servers, "server timeline") : "", run.clients ? counted(run.clients, "client record") : "", run.skipped ? `${counted(run.skipped, "other line")} skipped` : ""].filter((p) => p !== "");
+  status(`offline: ${name}, ${counted(run.requests.size, "request")}${parts.length ? ` (${parts.join(", ")})` : ""}`, "");
   // Nothing live stays on the page: the file's requests only.
   stepWindow = undefined;
   heldSteps.clear();

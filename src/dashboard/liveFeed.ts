@@ -3,8 +3,8 @@
  * fetch, so that an API key can go with it; paused while the page is hidden
  * (a tab in the background is nobody watching: the server then sends
  * nothing); reconnected when the server closes it or it fails; given up
- * when a file is opened (the page is the file's then) or the server wants a
- * key.
+ * when a file is opened (the page is the file's then), when the server wants
+ * a key, or when its timing is switched off (it has no feed).
  */
 import type { Snapshot } from "./snapshot.js";
 
@@ -27,6 +27,7 @@ export async function followLive(hooks: LiveFeedHooks): Promise<void> {
     try {
       const outcome = await follow(hooks);
       if (outcome === "unauthorized") return hooks.unauthorized();
+      if (outcome === "timing off") return hooks.status("no live view: timing is switched off on this server (--no-timing); a file can still be opened", "down");
       // A file opened while the feed was open ends it (follow()): the status line is the file's now, not a dropped feed's.
       if (hooks.offline()) return;
       if (outcome === "hidden") {
@@ -44,7 +45,7 @@ export async function followLive(hooks: LiveFeedHooks): Promise<void> {
 }
 
 /** Reads the SSE stream; resolves when it ends, or when the page is hidden or a file opened. */
-async function follow(hooks: LiveFeedHooks): Promise<"ended" | "unauthorized" | "hidden"> {
+async function follow(hooks: LiveFeedHooks): Promise<"ended" | "unauthorized" | "hidden" | "timing off"> {
   const res = await fetch("/debug/stream", { headers: hooks.headers() });
   // A file opened while the feed was still connecting: the page is the file's now.
   if (hooks.offline()) {
@@ -52,6 +53,8 @@ async function follow(hooks: LiveFeedHooks): Promise<"ended" | "unauthorized" | 
     return "ended";
   }
   if (res.status === 401) return "unauthorized";
+  // A server without timing has no feed and never will: asking again every second would only fill the console.
+  if (res.status === 404 && (await errorCode(res)) === "timing_off") return "timing off";
   if (!res.ok || !res.body) throw new Error(`the live feed answered ${res.status}`);
   hooks.opened();
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -75,6 +78,16 @@ async function follow(hooks: LiveFeedHooks): Promise<"ended" | "unauthorized" | 
         throw err;
       }
     }
+  }
+}
+
+/** The code of an error body ({"error": {"code": …}}), if it has one. */
+async function errorCode(res: Response): Promise<string | undefined> {
+  try {
+    const body = (await res.json()) as { error?: { code?: unknown } };
+    return typeof body.error?.code === "string" ? body.error.code : undefined;
+  } catch {
+    return undefined;
   }
 }
 

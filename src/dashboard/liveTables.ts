@@ -3,6 +3,9 @@
  * a few times a second and mostly repeats the last, and every node written
  * is laid out and painted again, so only what changed is written.
  */
+import { failureOf } from "./engineFailure.js";
+import type { EngineRow } from "./snapshot.js";
+import { f } from "./svg.js";
 
 /** Name–value pairs, updated in place: they are redrawn with every snapshot, and mostly the same. */
 export function gauges(list: HTMLElement, items: Array<[string, string]>): void {
@@ -26,6 +29,8 @@ export function setText(node: Element, text: string): void {
 
 /** A duration in a table cell: about four significant digits, so that the tables fit a laptop's half screen (the waterfall has the µs). */
 export const dur = (x: number | null | undefined): string => (x === null || x === undefined ? "–" : Math.abs(x) >= 100 ? String(Math.round(x)) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(2));
+/** "1 request", "2 requests". */
+export const counted = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? "" : "s"}`;
 /** Generation routes are all POSTs: the path says which. */
 export const path = (route: string): string => route.replace(/^POST /, "");
 
@@ -73,4 +78,25 @@ export function rows(body: HTMLElement, items: Array<{ id: string; cells: string
   const row = body.querySelector<HTMLElement>(`tr[data-id="${CSS.escape(focused)}"]`);
   // A row that was moved lost the focus: it goes back to it. One whose request left the list is gone, and the focus with it.
   if (row) row.focus({ preventScroll: true });
+}
+
+/** The engines behind the router, one row each (as the router sees it, and as it says it is loaded). */
+export function engineRows(body: HTMLElement, engines: readonly EngineRow[]): void {
+  if (engines.length === 0 && body.children.length === 0) return;
+  body.replaceChildren(
+    ...engines.map((x) => {
+      const tr = document.createElement("tr");
+      tr.dataset.engine = x.name;
+      const load = x.load;
+      const failure = failureOf(x);
+      for (const c of [x.name, x.kind, x.healthy ? "up" : "down", String(x.outstanding), String(x.served), String(x.failures), load ? `${f(load.running)} / ${f(load.waiting)}` : "–", load?.kvUsage === undefined ? "–" : `${Math.round(load.kvUsage * 100)} %`, failure]) {
+        const td = document.createElement("td");
+        td.textContent = c;
+        tr.appendChild(td);
+      }
+      // The failure's text is cut to fit: the whole of it on hover.
+      tr.lastElementChild!.setAttribute("title", failure);
+      return tr;
+    }),
+  );
 }

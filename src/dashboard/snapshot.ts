@@ -7,6 +7,21 @@ export interface Stats {
   p90: number | null;
 }
 
+/** One engine behind the router, as GET /stats and the feed give it. */
+export interface EngineRow {
+  name: string;
+  kind: string;
+  healthy: boolean;
+  outstanding: number;
+  served: number;
+  failures: number;
+  /** Why it is out (cleared when a health check passes). */
+  lastError: string | null;
+  /** Why its last failed request failed (kept after it is back). */
+  lastFailure?: string | null;
+  load: { running?: number; waiting?: number; kvUsage?: number } | null;
+}
+
 export interface Snapshot {
   model: string;
   state: string;
@@ -16,7 +31,7 @@ export interface Snapshot {
     batchSize: number;
     steps: number;
     kv: { usedBlocks: number; totalBlocks: number };
-    engines?: Array<{ name: string; kind: string; healthy: boolean; outstanding: number; served: number; failures: number; lastError: string | null; lastFailure?: string | null; load: { running?: number; waiting?: number; kvUsage?: number } | null }>;
+    engines?: EngineRow[];
   } | null;
   running: Array<{ id: string; route: string; phase: string; age_ms: number; prompt_tokens: number; generated_tokens: number; engine: string | null }>;
   recent: Array<{ id: string; route: string; status: number; finish_reason: string | null; generated_tokens: number; e2e_ms: number; ttft_ms: number | null; tpot_ms: number | null }>;

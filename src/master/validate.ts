@@ -169,9 +169,10 @@ function finiteIn(param: string, v: unknown, min: number, max: number, minExclus
   return v;
 }
 
+/** `max` of Number.MAX_SAFE_INTEGER − 1 or more is no bound of ours (a gateway leaves the context to its backend): the message gives only `min`. */
 function integerIn(param: string, v: unknown, min: number, max: number): number {
   if (typeof v !== "number" || !Number.isSafeInteger(v)) fail(param, `must be an integer, got ${shownValue(v)}`);
-  if (v < min || v > max) fail(param, `must be in [${min}, ${max}], got ${v}`);
+  if (v < min || v > max) fail(param, max >= Number.MAX_SAFE_INTEGER - 1 ? `must be at least ${min}, got ${v}` : `must be in [${min}, ${max}], got ${v}`);
   return v;
 }
 

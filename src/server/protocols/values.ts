@@ -40,8 +40,13 @@ export function number(v: unknown, name: string): number {
 }
 
 export function integer(v: unknown, name: string): number {
-  if (typeof v !== "number" || !Number.isSafeInteger(v)) throw badParam(name, `must be an integer, got ${kind(v)}`);
+  if (typeof v !== "number" || !Number.isSafeInteger(v)) throw badParam(name, notAnInteger(v, v));
   return v;
+}
+
+/** Why `v` (read as `n`) is not an integer we take: one too large to be exact says so (it was written as an integer, and is one). */
+function notAnInteger(n: unknown, v: unknown): string {
+  return typeof n === "number" && Number.isInteger(n) ? `is too large to be an exact integer (at most ${Number.MAX_SAFE_INTEGER} either way), got ${kind(v)}` : `must be an integer, got ${kind(v)}`;
 }
 
 /** llm-serving's booleans: true/false, or the strings "True"/"False" (any case), or 1/0. */
@@ -61,7 +66,7 @@ export function lenientNumber(v: unknown, name: string): number {
 
 export function lenientInteger(v: unknown, name: string): number {
   const n = lenientNumber(v, name);
-  if (!Number.isSafeInteger(n)) throw badParam(name, `must be an integer, got ${kind(v)}`);
+  if (!Number.isSafeInteger(n)) throw badParam(name, notAnInteger(n, v));
   return n;
 }
 
