@@ -91,6 +91,25 @@ describe("bad input", () => {
     });
   }
 
+  test("a body the framework refuses is said in our words and codes, not fastify's (fst_err_…)", async () => {
+    const refusal = async (path: string, init: RequestInit): Promise<{ status: number; code: string; message: string }> => {
+      const res = await fetch(url(path), { method: "POST", ...init });
+      const { error } = (await jsonOf(res)) as { error: { code: string; message: string } };
+      return { status: res.status, code: error.code, message: error.message };
+    };
+    const json = { "content-type": "application/json" };
+    assert.deepEqual(await refusal("/v1/completions", { headers: json, body: "{not json" }), { status: 400, code: "invalid_json", message: "the body is not valid JSON" });
+    assert.deepEqual(await refusal("/v1/completions", { headers: json, body: "" }), { status: 400, code: "invalid_json", message: "the body is empty: send a JSON object" });
+    assert.deepEqual(await refusal("/v1/completions", { headers: { "content-type": "application/xml" }, body: "<a/>" }), {
+      status: 415,
+      code: "unsupported_media_type",
+      message: "the body's content type is not JSON: send Content-Type: application/json",
+    });
+    const badUrl = await fetch(url("/models/%zz/generate"), { method: "POST", headers: json, body: "{}" });
+    assert.equal(badUrl.status, 400);
+    assert.equal(((await jsonOf(badUrl)) as { error: { code: string } }).error.code, "bad_url");
+  });
+
   test("after all that, the server still serves", async () => {
     const res = await postJson(url("/models/llama2/generate"), { inputs: "still here", parameters: { max_new_tokens: 3 } });
     assert.equal(res.status, 200);

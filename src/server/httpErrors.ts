@@ -51,11 +51,30 @@ export function toHttpError(err: unknown): HttpError {
   }
   if (err instanceof EngineError) return new HttpError(500, "engine_error", err.message);
   const e = err as FastifyLikeError;
-  if (typeof e?.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500) {
-    // fastify's own: malformed JSON, empty body, unsupported content type, body too large, …
-    return new HttpError(e.statusCode, (e.code ?? "bad_request").toLowerCase(), e.message);
-  }
+  if (typeof e?.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500) return frameworkRefusal(e.statusCode, e.code, e.message);
   return new HttpError(500, "internal_error", e instanceof Error ? e.message : String(err));
+}
+
+/**
+ * fastify's own refusals (the body's JSON, its length, its content type, the
+ * URL) in our words and codes: its codes (fst_err_ctp_invalid_json_body) and
+ * messages name the framework, not what the client should change.
+ */
+const FRAMEWORK_REFUSALS: Record<string, [code: string, message: string]> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: ["invalid_json", "the body is not valid JSON"],
+  FST_ERR_CTP_EMPTY_JSON_BODY: ["invalid_json", "the body is empty: send a JSON object"],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: ["unsupported_media_type", "the body's content type is not JSON: send Content-Type: application/json"],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: ["invalid_content_length", "the body's length is not what Content-Length says"],
+  FST_ERR_CTP_BODY_TOO_LARGE: ["body_too_large", "the body is larger than this server takes"],
+  FST_ERR_BAD_URL: ["bad_url", "the URL is not valid (bad percent-encoding)"],
+  FST_ERR_MAX_PARAM_LENGTH: ["param_too_long", "a path parameter is too long"],
+};
+
+export function frameworkRefusal(status: number, fastifyCode: string | undefined, fastifyMessage: string): HttpError {
+  const known = fastifyCode === undefined ? undefined : FRAMEWORK_REFUSALS[fastifyCode];
+  if (known) return new HttpError(status, known[0], known[1]);
+  // One we have not named: its code without the framework's prefix, its message as fastify says it.
+  return new HttpError(status, (fastifyCode ?? "bad_request").toLowerCase().replace(/^fst_err_(ctp_)?/, ""), fastifyMessage);
 }
 
 /** TGI answers validation errors with 422. */

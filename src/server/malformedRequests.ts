@@ -7,7 +7,7 @@
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
-import { errorBody, HttpError } from "./httpErrors.js";
+import { errorBody, frameworkRefusal, HttpError } from "./httpErrors.js";
 
 /** Node's HTTP parser refused the bytes: answer and close, as Node itself does. */
 export function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
@@ -28,7 +28,6 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Socket): v
 /** fastify's own refusals before routing (a URL it cannot decode, an over-long path parameter). */
 export function answerFrameworkError(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const status = typeof err.statusCode === "number" && err.statusCode >= 400 ? err.statusCode : 400;
-  const message = err.code === "FST_ERR_BAD_URL" ? "the URL is not valid (bad percent-encoding)" : err.code === "FST_ERR_MAX_PARAM_LENGTH" ? "a path parameter is too long" : "the request cannot be routed";
-  const { body } = errorBody(request.routeOptions?.config?.family ?? "operations", new HttpError(status, (err.code ?? "bad_request").toLowerCase(), message));
+  const { body } = errorBody(request.routeOptions?.config?.family ?? "operations", frameworkRefusal(status, err.code, "the request cannot be routed"));
   void reply.code(status).send(body);
 }
