@@ -35,9 +35,24 @@ test("without --model, the default model is made on first use into the cache", a
   }
 });
 
+test("an empty prompt is refused before the model loads; a greedy run names no seed, a sampled one does", async () => {
+  const started = performance.now();
+  await assert.rejects(run(process.execPath, [cli, "generate", "--model", await tinyModelPath(), "--prompt", ""]), (err: { code: number; stderr: string }) => {
+    assert.equal(err.code, 1);
+    assert.equal(err.stderr, "error: --prompt is empty: give the text to continue\n");
+    return true;
+  });
+  assert.ok(performance.now() - started < 10_000);
+  const greedy = await run(process.execPath, [cli, "generate", "--model", await tinyModelPath(), "--prompt", "Hello", "--max-new-tokens", "1"]);
+  assert.match(greedy.stderr, /finish: length; 1 token in [\d.]+ s \([\d.]+ tokens\/s\)\n$/);
+  const sampled = await run(process.execPath, [cli, "generate", "--model", await tinyModelPath(), "--prompt", "Hello", "--max-new-tokens", "2", "--temperature", "0.8", "--seed", "7"]);
+  assert.match(sampled.stderr, /finish: length; 2 tokens in .*; seed 7\n$/);
+});
+
 test("bad generate options are clear errors", async () => {
   for (const [args, message] of [
-    [["--max-new-tokens", "0"], /--max-new-tokens must be in \[1/],
+    [["--max-new-tokens", "0"], /--max-new-tokens must be at least 1, got 0/],
+    [["--max-new-tokens", "-3"], /--max-new-tokens must be at least 1, got -3/],
     [["--temperature", "hot"], /--temperature must be a number/],
     [["--top-p", "0"], /top_p: must be in \(0, 1\]/],
   ] as const) {

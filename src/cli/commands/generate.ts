@@ -49,6 +49,8 @@ export function registerGenerate(program: Command): void {
 
 async function generate(o: GenerateOptions): Promise<void> {
   const log = (line: string): boolean => process.stderr.write(`${line}\n`);
+  // Said before the model loads (seconds for a large one), as the server's intake would say it after.
+  if (o.prompt === "") throw new Error("--prompt is empty: give the text to continue");
   const modelPath = await resolveModelPath(o.model, log);
   const agent = await Agent.load({ modelPath, rows: 1, contextSize: o.contextSize, threads: o.threads, gpu: o.gpu });
   log(describeModelForUser(agent.info));
@@ -74,7 +76,9 @@ async function generate(o: GenerateOptions): Promise<void> {
       else {
         process.stdout.write("\n");
         const seconds = (performance.now() - started) / 1000;
-        log(`finish: ${event.finishReason}${event.error ? ` (${event.error.message})` : ""}; ${event.generatedTokens} tokens in ${seconds.toFixed(2)} s (${(event.generatedTokens / seconds).toFixed(1)} tokens/s); seed ${event.seed}`);
+        // A greedy generation uses no seed: naming one would suggest another seed gives other text.
+        const seed = o.temperature > 0 ? `; seed ${event.seed}` : "";
+        log(`finish: ${event.finishReason}${event.error ? ` (${event.error.message})` : ""}; ${event.generatedTokens} ${event.generatedTokens === 1 ? "token" : "tokens"} in ${seconds.toFixed(2)} s (${(event.generatedTokens / seconds).toFixed(1)} tokens/s)${seed}`);
         if (event.finishReason === "error") process.exitCode = 1;
       }
     }
