@@ -86,6 +86,8 @@ for (const b of BROWSERS) {
       await page.goto(`${s.url}/dashboard`);
       await page.waitForSelector("#connection.live", { timeout: 5000 });
       assert.equal(await page.textContent("#model"), "llama2");
+      assert.equal(await page.innerText("#now-title"), "Now");
+      assert.equal(await page.innerText("#steps-title"), "Engine steps, last 5 s");
       assert.deepEqual(errors, []);
       // Only the page's own files are served.
       for (const path of ["..%2F..%2F..%2Fpackage.json", "app.ts", "index.html.map", "nothing.js"]) assert.equal((await fetch(`${s.url}/dashboard/${path}`)).status, 404, path);
@@ -239,6 +241,8 @@ for (const b of BROWSERS) {
       assert.ok(d.itl_ms.n > d.e2e_ms.n, `${d.itl_ms.n} gaps from ${d.e2e_ms.n} requests`);
       assert.ok((await page.$$("[data-chart=queue] polyline")).length === 2, "running and waiting lines");
       assert.ok((await page.$$("[data-chart=throughput] polyline")).length === 1, "a throughput line");
+      // The axis is the two minutes the title names, however long the page has been open (it said "−0 s" at first).
+      assert.ok((await page.textContent("[data-chart=throughput]"))!.includes("−2 min"));
       // The throughput now is counted from the tokens' delivery times: a request streaming now shows in it.
       const busy = postJson(`${s.url}/generate`, { inputs: "count me", parameters: { max_new_tokens: 480, ignore_eos: true } });
       let seen = 0;
@@ -289,6 +293,10 @@ for (const b of BROWSERS) {
       const opened = async (): Promise<void> => {
         await page.waitForSelector('#recent tr[data-id="saved-2"]', { timeout: 5000 });
         assert.match((await page.textContent("#connection")) ?? "", /^offline: timelines\.jsonl, 2 requests \(2 server timelines\)$/);
+        // Only what a file holds: no live lists or gauges, and titles that say so.
+        assert.equal(await page.innerText("#now-title"), "From the file");
+        assert.equal(await page.innerText("#steps-title"), "Engine steps");
+        for (const live of ["#running", "#gauges", "#window", "#charts"]) assert.ok(await page.isHidden(live), `${live} is hidden offline`);
         await page.click('#recent tr[data-id="saved-1"]');
         await page.waitForSelector("#waterfall svg rect[data-span=step]");
         assert.match((await page.textContent("#waterfall-summary")) ?? "", /5 output tokens/);

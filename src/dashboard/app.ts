@@ -279,6 +279,7 @@ function openRecords(texts: readonly string[], name: string): void {
   const parts = [run.servers ? counted(run.servers, "server timeline") : "", run.clients ? counted(run.clients, "client record") : "", run.skipped ? `${counted(run.skipped, "other line")} skipped` : ""].filter((p) => p !== "");
   status(`offline: ${name}, ${counted(run.requests.size, "request")}${parts.length ? ` (${parts.join(", ")})` : ""}`, "");
   // Nothing live stays on the page: the file's requests only.
+  document.body.classList.add("offline");
   stepWindow = undefined;
   heldSteps.clear();
   clearDistributions();

@@ -138,22 +138,25 @@ export interface HistoryPoint {
   tokensPerSecond: number;
 }
 
-/** Lines over the history's time axis, one per key, on one scale. */
+/** The time axis of the history charts: the last two minutes, however much of them the page has seen (it says what its title says). */
+const HISTORY_MS = 120_000;
+
+/** Lines over the last two minutes, one per key, on one scale; a page open for less draws what it has at the right. */
 function series(container: HTMLElement, chart: string, title: string, history: readonly HistoryPoint[], keys: ReadonlyArray<{ key: "running" | "waiting" | "tokensPerSecond"; cls: string }>): void {
   const svg = frame(container, chart, title);
   if (history.length < 2) return;
-  const t0 = history[0].at;
-  const span = Math.max(1, history[history.length - 1].at - t0);
+  const span = HISTORY_MS;
+  const t0 = history[history.length - 1].at - span;
   let max = 1;
   for (const p of history) for (const { key } of keys) max = Math.max(max, p[key]);
   const plotW = W - PAD.left - PAD.right;
   const plotH = H - PAD.top - PAD.bottom;
   for (const { key, cls } of keys) {
-    const points = history.map((p) => `${PAD.left + ((p.at - t0) / span) * plotW},${PAD.top + plotH - (p[key] / max) * plotH}`).join(" ");
+    const points = history.map((p) => `${PAD.left + (Math.max(0, p.at - t0) / span) * plotW},${PAD.top + plotH - (p[key] / max) * plotH}`).join(" ");
     el("polyline", { points, class: cls, fill: "none", "data-series": key }, svg);
   }
   text(svg, PAD.left - 3, PAD.top + 8, String(Math.round(max)), "end");
-  text(svg, PAD.left, H - 6, `−${Math.round(span / 1000)} s`);
+  text(svg, PAD.left, H - 6, "−2 min");
   text(svg, W - PAD.right, H - 6, "now", "end");
 }
 
