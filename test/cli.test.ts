@@ -53,6 +53,7 @@ test("bad generate options are clear errors", async () => {
   for (const [args, message] of [
     [["--max-new-tokens", "0"], /--max-new-tokens must be at least 1, got 0/],
     [["--max-new-tokens", "-3"], /--max-new-tokens must be at least 1, got -3/],
+    [["--seed", "18446744073709551615"], /--seed is too large, got 18446744073709551615/],
     [["--temperature", "hot"], /--temperature must be a number/],
     [["--top-p", "0"], /top_p: must be in \(0, 1\]/],
   ] as const) {

@@ -16,4 +16,6 @@ test("an engine that is back shows its last failure as past, and nothing when no
   assert.equal(failureOf({ healthy: true, lastError: null, lastFailure: "the backend could not be reached: ECONNREFUSED" }), "earlier: the backend could not be reached: ECONNREFUSED");
   assert.equal(failureOf({ healthy: true, lastError: null, lastFailure: null }), "");
   assert.equal(failureOf({ healthy: true, lastError: null }), "");
+  // Not what RemoteBackend reports today (a passing check clears it), but not to be dropped if it ever is.
+  assert.equal(failureOf({ healthy: true, lastError: "slow to answer" }), "earlier: slow to answer");
 });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { frameworkRefusal } from "../src/server/httpErrors.js";
 import { jsonOf, postJson, sharedTestServer, startTestServer, waitFor } from "./helpers/serverHarness.js";
 import { tinyModelPath } from "./helpers/tinyModel.js";
 
@@ -100,6 +101,9 @@ describe("bad input", () => {
     const json = { "content-type": "application/json" };
     assert.deepEqual(await refusal("/v1/completions", { headers: json, body: "{not json" }), { status: 400, code: "invalid_json", message: "the body is not valid JSON" });
     assert.deepEqual(await refusal("/v1/completions", { headers: json, body: "" }), { status: 400, code: "invalid_json", message: "the body is empty: send a JSON object" });
+    // A body read as JSON though sent as text is refused in the same words.
+    assert.deepEqual(await refusal("/v1/completions", { headers: { "content-type": "text/plain" }, body: " " }), { status: 400, code: "invalid_json", message: "the body is empty: send a JSON object" });
+    assert.deepEqual(await refusal("/v1/completions", { headers: { "content-type": "application/x-www-form-urlencoded" }, body: "a=b" }), { status: 400, code: "invalid_json", message: "the body is not valid JSON" });
     assert.deepEqual(await refusal("/v1/completions", { headers: { "content-type": "application/xml" }, body: "<a/>" }), {
       status: 415,
       code: "unsupported_media_type",
@@ -108,6 +112,16 @@ describe("bad input", () => {
     const badUrl = await fetch(url("/models/%zz/generate"), { method: "POST", headers: json, body: "{}" });
     assert.equal(badUrl.status, 400);
     assert.equal(((await jsonOf(badUrl)) as { error: { code: string } }).error.code, "bad_url");
+  });
+
+  test("every framework refusal we name has our code; one we do not keeps its status and loses only fastify's prefix", () => {
+    const codes = Object.fromEntries(
+      ["FST_ERR_CTP_INVALID_JSON_BODY", "FST_ERR_CTP_EMPTY_JSON_BODY", "FST_ERR_CTP_INVALID_MEDIA_TYPE", "FST_ERR_CTP_INVALID_CONTENT_LENGTH", "FST_ERR_CTP_BODY_TOO_LARGE", "FST_ERR_BAD_URL", "FST_ERR_MAX_PARAM_LENGTH"].map((c) => [c, frameworkRefusal(400, c, "fastify's words").code]),
+    );
+    assert.deepEqual(Object.values(codes), ["invalid_json", "invalid_json", "unsupported_media_type", "invalid_content_length", "body_too_large", "bad_url", "param_too_long"]);
+    assert.match(frameworkRefusal(413, "FST_ERR_CTP_BODY_TOO_LARGE", "").message, /\(1 MiB\)$/);
+    const other = frameworkRefusal(405, "FST_ERR_SOMETHING_NEW", "fastify's words");
+    assert.deepEqual([other.status, other.code, other.message], [405, "something_new", "fastify's words"]);
   });
 
   test("after all that, the server still serves", async () => {

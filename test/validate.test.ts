@@ -58,8 +58,11 @@ describe("validate: one pass from a request to a valid one", () => {
 
   test("a range with no upper bound of ours (a gateway's: its backend knows the context) is said as a lower bound", () => {
     // A new user saw "max_tokens: must be in [1, 9007199254740990], got -1" through a gateway.
-    const gateway = { vocabSize: Number.MAX_SAFE_INTEGER, rowCapacity: Number.MAX_SAFE_INTEGER };
+    const gateway = { vocabSize: Infinity, rowCapacity: Infinity };
     assert.throws(() => validateParams({ maxNewTokens: -1 }, gateway), { message: "max_new_tokens: must be at least 1, got -1" });
+    assert.throws(() => validateParams({ maxNewTokens: 4, sampling: { topK: -1 } }, gateway), { message: "top_k: must be at least 0, got -1" });
+    assert.equal(validateParams({ maxNewTokens: 100_000, sampling: { topK: 50_000 } }, gateway).maxNewTokens, 100_000);
+    assert.throws(() => validateParams({ maxNewTokens: 4, eosTokenIds: [-1] }, gateway), { message: "eos_token_id: token ids must be non-negative integers, got -1" });
     assert.throws(() => validateParams({ maxNewTokens: 40 }, { vocabSize: 1000, rowCapacity: 32 }), { message: "max_new_tokens: must be in [1, 31], got 40" });
   });
 

@@ -5,7 +5,8 @@ import { GPU_CHOICES, isGpuChoice, parseGpuLayers, type GpuChoice, type GpuLayer
 export function integerOption(name: string, min = -Infinity, max = Infinity) {
   return (value: string): number => {
     const n = Number(value);
-    if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`${name} must be an integer, got "${value}"`);
+    if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgumentError(`${name} must be an integer, got "${value}"`);
+    if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`${name} is too large, got ${value.trim()}`);
     if (n < min || n > max) throw new InvalidArgumentError(`${name} must be ${max === Infinity ? `at least ${min}` : min === -Infinity ? `at most ${max}` : `in [${min}, ${max}]`}, got ${n}`);
     return n;
   };

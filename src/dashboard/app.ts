@@ -179,7 +179,7 @@ function drawStepCharts(): void {
 
 /** The last minute's histograms, every 5 s while the page is shown and live (every 0.5 s until drawn once). */
 async function refreshCharts(): Promise<void> {
-  if (offline) return;
+  if (offline || liveless()) return;
   let drawn = false;
   try {
     if (document.visibilityState === "visible" && $("connection").className === "live") {
@@ -197,6 +197,9 @@ async function refreshCharts(): Promise<void> {
     if (!offline) setTimeout(() => void refreshCharts(), drawn ? 5000 : 500);
   }
 }
+
+/** The server has no live view (its timing is off): the page is a file viewer only, and says so. */
+const liveless = (): boolean => document.body.classList.contains("liveless");
 
 /** A request's record from the server (GET /debug/requests/{id}); none, with the answer's status, once it has left the ring. */
 async function fetchRecord(id: string): Promise<{ record: RequestRecord | undefined; status: number }> {
@@ -227,7 +230,7 @@ async function showRequest(id: string): Promise<void> {
     if (record) {
       drawRequest(record);
       if (!record.complete) setTimeout(() => void followRunning(id, ticket), RUNNING_REFRESH_MS);
-    } else missing(`not available (${status}): it may have left the ring of recent requests`);
+    } else missing(status === 404 && liveless() ? "not available: timing is switched off on this server (--no-timing)" : `not available (${status}): it may have left the ring of recent requests`);
   } catch (err) {
     if (ticket === showing) missing(`not available: ${(err as Error).message}`);
   }
@@ -307,6 +310,11 @@ function live(): Promise<void> {
       status("this server wants an API key", "down");
       $("key-form").hidden = false;
     },
+    unavailable: () => {
+      document.body.classList.add("liveless");
+      $("steps-note").textContent = "No engine steps or requests here: this server's timing is switched off (--no-timing). Open a timelines or client-records file from disk to look at its requests.";
+      status("no live view: timing is switched off on this server (--no-timing); a file can still be opened", "down");
+    },
   });
 }
 
@@ -357,6 +365,8 @@ document.addEventListener("drop", (e) => {
 const params = new URLSearchParams(location.search);
 const asked = params.get("request");
 if (params.get("offline") !== null) {
+  // The page is the files' from the start: no live parts while they load, nor if they cannot be read.
+  document.body.classList.add("offline");
   // `llm-serving dashboard FILE` serves the file beside the page.
   const name = params.get("offline") || "the files";
   void (async () => {

@@ -144,15 +144,17 @@ const HISTORY_MS = 120_000;
 /** Lines over the last two minutes, one per key, on one scale; a page open for less draws what it has at the right. */
 function series(container: HTMLElement, chart: string, title: string, history: readonly HistoryPoint[], keys: ReadonlyArray<{ key: "running" | "waiting" | "tokensPerSecond"; cls: string }>): void {
   const svg = frame(container, chart, title);
-  if (history.length < 2) return;
   const span = HISTORY_MS;
-  const t0 = history[history.length - 1].at - span;
+  const t0 = (history.at(-1)?.at ?? 0) - span;
+  // A page that was hidden holds points older than the axis (the feed pauses while it is): they are left out, not piled at its edge.
+  const shown = history.filter((p) => p.at >= t0);
+  if (shown.length < 2) return;
   let max = 1;
-  for (const p of history) for (const { key } of keys) max = Math.max(max, p[key]);
+  for (const p of shown) for (const { key } of keys) max = Math.max(max, p[key]);
   const plotW = W - PAD.left - PAD.right;
   const plotH = H - PAD.top - PAD.bottom;
   for (const { key, cls } of keys) {
-    const points = history.map((p) => `${PAD.left + (Math.max(0, p.at - t0) / span) * plotW},${PAD.top + plotH - (p[key] / max) * plotH}`).join(" ");
+    const points = shown.map((p) => `${PAD.left + ((p.at - t0) / span) * plotW},${PAD.top + plotH - (p[key] / max) * plotH}`).join(" ");
     el("polyline", { points, class: cls, fill: "none", "data-series": key }, svg);
   }
   text(svg, PAD.left - 3, PAD.top + 8, String(Math.round(max)), "end");

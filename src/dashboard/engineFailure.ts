@@ -12,5 +12,6 @@ export interface EngineHealth {
 
 export function failureOf(x: EngineHealth): string {
   if (!x.healthy) return x.lastError ? `out: ${x.lastError}` : "out";
-  return x.lastFailure ? `earlier: ${x.lastFailure}` : "";
+  const earlier = x.lastFailure ?? x.lastError;
+  return earlier ? `earlier: ${earlier}` : "";
 }

@@ -18,6 +18,8 @@ export interface LiveFeedHooks {
   status(text: string, kind: "live" | "down" | ""): void;
   /** The server wants an API key (the feed stops until asked again). */
   unauthorized(): void;
+  /** The server has no feed (its timing is off): the feed stops for good. */
+  unavailable(): void;
 }
 
 /** Follows the feed until a file is opened or the server wants a key. */
@@ -27,7 +29,9 @@ export async function followLive(hooks: LiveFeedHooks): Promise<void> {
     try {
       const outcome = await follow(hooks);
       if (outcome === "unauthorized") return hooks.unauthorized();
-      if (outcome === "timing off") return hooks.status("no live view: timing is switched off on this server (--no-timing); a file can still be opened", "down");
+      // A file opened while the refusal's body was read: the status line is the file's.
+      if (hooks.offline()) return;
+      if (outcome === "timing off") return hooks.unavailable();
       // A file opened while the feed was open ends it (follow()): the status line is the file's now, not a dropped feed's.
       if (hooks.offline()) return;
       if (outcome === "hidden") {

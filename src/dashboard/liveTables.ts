@@ -82,20 +82,25 @@ export function rows(body: HTMLElement, items: Array<{ id: string; cells: string
 
 /** The engines behind the router, one row each (as the router sees it, and as it says it is loaded). */
 export function engineRows(body: HTMLElement, engines: readonly EngineRow[]): void {
-  if (engines.length === 0 && body.children.length === 0) return;
+  const table = engines.map((x) => {
+    const load = x.load;
+    return [x.name, x.kind, x.healthy ? "up" : "down", String(x.outstanding), String(x.served), String(x.failures), load ? `${f(load.running)} / ${f(load.waiting)}` : "–", load?.kvUsage === undefined ? "–" : `${Math.round(load.kvUsage * 100)} %`, failureOf(x)];
+  });
+  // A few engines, mostly unchanged from one snapshot to the next: written only when something in them changed.
+  const written = JSON.stringify(table);
+  if (body.dataset.written === written) return;
+  body.dataset.written = written;
   body.replaceChildren(
-    ...engines.map((x) => {
+    ...table.map((cells) => {
       const tr = document.createElement("tr");
-      tr.dataset.engine = x.name;
-      const load = x.load;
-      const failure = failureOf(x);
-      for (const c of [x.name, x.kind, x.healthy ? "up" : "down", String(x.outstanding), String(x.served), String(x.failures), load ? `${f(load.running)} / ${f(load.waiting)}` : "–", load?.kvUsage === undefined ? "–" : `${Math.round(load.kvUsage * 100)} %`, failure]) {
+      tr.dataset.engine = cells[0];
+      for (const c of cells) {
         const td = document.createElement("td");
         td.textContent = c;
         tr.appendChild(td);
       }
       // The failure's text is cut to fit: the whole of it on hover.
-      tr.lastElementChild!.setAttribute("title", failure);
+      tr.lastElementChild!.setAttribute("title", cells.at(-1)!);
       return tr;
     }),
   );

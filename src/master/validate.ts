@@ -169,10 +169,10 @@ function finiteIn(param: string, v: unknown, min: number, max: number, minExclus
   return v;
 }
 
-/** `max` of Number.MAX_SAFE_INTEGER − 1 or more is no bound of ours (a gateway leaves the context to its backend): the message gives only `min`. */
+/** `max` Infinity: no bound of ours (a gateway leaves the context and the vocabulary to its backend), and the message gives only `min`. */
 function integerIn(param: string, v: unknown, min: number, max: number): number {
   if (typeof v !== "number" || !Number.isSafeInteger(v)) fail(param, `must be an integer, got ${shownValue(v)}`);
-  if (v < min || v > max) fail(param, max >= Number.MAX_SAFE_INTEGER - 1 ? `must be at least ${min}, got ${v}` : `must be in [${min}, ${max}], got ${v}`);
+  if (v < min || v > max) fail(param, max === Infinity ? `must be at least ${min}, got ${v}` : `must be in [${min}, ${max}], got ${v}`);
   return v;
 }
 
@@ -203,7 +203,8 @@ function validateStop(stop: unknown): readonly string[] {
 export function validateTokenIds(param: string, ids: readonly unknown[], vocabSize: number): void {
   for (const id of ids) {
     if (typeof id !== "number" || !Number.isInteger(id) || id < 0 || id >= vocabSize) {
-      throw new RequestError(param === "prompt" ? "invalid_prompt" : "invalid_parameter", `${param}: token ids must be integers in [0, ${vocabSize}), got ${shownValue(id)}`, param);
+      const range = vocabSize === Infinity ? "non-negative integers" : `integers in [0, ${vocabSize})`;
+      throw new RequestError(param === "prompt" ? "invalid_prompt" : "invalid_parameter", `${param}: token ids must be ${range}, got ${shownValue(id)}`, param);
     }
   }
 }

@@ -19,6 +19,7 @@ import { registerLlmServingRoutes } from "./protocols/llmServing/llmServingRoute
 import { registerOpenAiRoutes } from "./protocols/openai/openAiRoutes.js";
 import { registerTgiRoutes } from "./protocols/tgi/tgiRoutes.js";
 import { answerClientError, answerFrameworkError } from "./malformedRequests.js";
+import { MAX_BODY_BYTES } from "./httpErrors.js";
 import { installLifecycle, RECEIVED, requestId, type TimedRequest } from "./requestLifecycle.js";
 import { registerIndexRoute } from "./routes/indexRoute.js";
 import { registerOperationsRoutes } from "./routes/operationsRoutes.js";
@@ -76,7 +77,7 @@ export class LlmServer {
       childLoggerFactory: (logger) => logger,
       requestIdHeader: false,
       genReqId: requestId,
-      bodyLimit: 1 << 20,
+      bodyLimit: MAX_BODY_BYTES,
       // Requests that arrive while closing reach the routes, which answer 503 in their family's shape with Retry-After.
       return503OnClosing: false,
       clientErrorHandler: answerClientError,

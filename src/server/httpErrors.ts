@@ -31,6 +31,9 @@ export function badParam(param: string, message: string): HttpError {
 
 const RETRY_AFTER_SECONDS = "1";
 
+/** The largest request body read at all (fastify's bodyLimit); an engine may bound it lower by its context (requestLifecycle.ts). */
+export const MAX_BODY_BYTES = 1 << 20;
+
 interface FastifyLikeError {
   statusCode?: number;
   code?: string;
@@ -65,7 +68,7 @@ const FRAMEWORK_REFUSALS: Record<string, [code: string, message: string]> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: ["invalid_json", "the body is empty: send a JSON object"],
   FST_ERR_CTP_INVALID_MEDIA_TYPE: ["unsupported_media_type", "the body's content type is not JSON: send Content-Type: application/json"],
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: ["invalid_content_length", "the body's length is not what Content-Length says"],
-  FST_ERR_CTP_BODY_TOO_LARGE: ["body_too_large", "the body is larger than this server takes"],
+  FST_ERR_CTP_BODY_TOO_LARGE: ["body_too_large", `the body is larger than this server reads (${MAX_BODY_BYTES / (1 << 20)} MiB)`],
   FST_ERR_BAD_URL: ["bad_url", "the URL is not valid (bad percent-encoding)"],
   FST_ERR_MAX_PARAM_LENGTH: ["param_too_long", "a path parameter is too long"],
 };

@@ -16,7 +16,7 @@ import { HttpPoint } from "../timing/points.js";
 import type { RequestTimeline } from "../timing/RequestTimeline.js";
 import { checkApiKey } from "./apiKey.js";
 import { NO_TIMING, TimelineTiming, type HttpTiming } from "./httpTiming.js";
-import { errorBody, HttpError, toHttpError } from "./httpErrors.js";
+import { errorBody, frameworkRefusal, HttpError, toHttpError } from "./httpErrors.js";
 import "./requestTimeline.js";
 import type { ServerContext } from "./ServerContext.js";
 
@@ -102,7 +102,8 @@ export function installLifecycle(app: FastifyInstance, ctx: ServerContext, optio
     try {
       done(null, JSON.parse(body as string));
     } catch {
-      done(new HttpError(400, "invalid_json", "the body is not valid JSON"));
+      // Said as for an application/json body, empty or not.
+      done(frameworkRefusal(400, (body as string).trim() === "" ? "FST_ERR_CTP_EMPTY_JSON_BODY" : "FST_ERR_CTP_INVALID_JSON_BODY", "the body is not valid JSON"));
     }
   });
   app.setErrorHandler(async (err, request, reply) => {

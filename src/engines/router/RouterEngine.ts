@@ -132,7 +132,8 @@ export class RouterEngine implements Engine {
 
   /** The request's checks, as far as they can be made without the backend's tokenizer. */
   private intake(request: EngineRequest): RemoteRequest {
-    const p = validateParams(request, { vocabSize: Number.MAX_SAFE_INTEGER, rowCapacity: this.options.contextSize ?? Number.MAX_SAFE_INTEGER });
+    // Unbounded where the backend knows the bound (its vocabulary, its context): it refuses what does not fit.
+    const p = validateParams(request, { vocabSize: Infinity, rowCapacity: this.options.contextSize ?? Infinity });
     if (p.topLogprobs > 0) throw new RequestError("invalid_parameter", "top_logprobs: remote engines do not relay alternatives", "top_logprobs");
     if (p.eosTokenIds !== undefined) throw new RequestError("invalid_parameter", "eos_token_id: remote engines use their model's own end tokens", "eos_token_id");
     const base = { maxNewTokens: p.maxNewTokens, sampling: { ...GREEDY, ...p.sampling }, seed: p.seed, stop: p.stop, ignoreEos: p.ignoreEos };
