@@ -7,7 +7,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import type { EngineRow } from "../src/dashboard/engineRow.js";
 import type { RequestRecord } from "../src/dashboard/requestRecord.js";
+import type { RemoteEngineStats } from "../src/engines/Engine.js";
 import { BACKEND_DEFAULTS } from "../src/engines/remote/RemoteBackend.js";
 import type { DistributionsJson } from "../src/timing/distributions.js";
 import type { RequestRecordJson } from "../src/timing/recordJson.js";
@@ -16,6 +18,8 @@ import { jsonOf, postJson, requestRecord, sseData, startTestServer, waitFor, typ
 
 /** The page restates the server's record shapes (it compiles on its own, without src/timing): this stops compiling when the two part. */
 export const pageReadsServerRecords = (r: RequestRecordJson): RequestRecord => r;
+/** The same for the engines table: what /stats and the feed say of an engine is what the page reads. */
+export const pageReadsEngineStats = (e: RemoteEngineStats): EngineRow => e;
 
 describe("the dashboard's data", () => {
   let s: TestServer;

@@ -3,14 +3,9 @@
  * out while it is; once it is back, its last failed request, said as past —
  * a failure shown as "the error" beside "up" read as if it were still failing.
  */
-/** An engine's row as GET /stats gives it (EngineRow in snapshot.ts), the fields this reads; apart, so that node's tests can load this without the page's DOM types. */
-export interface EngineHealth {
-  healthy: boolean;
-  lastError: string | null;
-  lastFailure?: string | null;
-}
+import type { EngineRow } from "./engineRow.js";
 
-export function failureOf(x: EngineHealth): string {
+export function failureOf(x: Pick<EngineRow, "healthy" | "lastError" | "lastFailure">): string {
   if (!x.healthy) return x.lastError ? `out: ${x.lastError}` : "out";
   const earlier = x.lastFailure ?? x.lastError;
   return earlier ? `earlier: ${earlier}` : "";

@@ -4,7 +4,7 @@
  * is laid out and painted again, so only what changed is written.
  */
 import { failureOf } from "./engineFailure.js";
-import type { EngineRow } from "./snapshot.js";
+import type { EngineRow } from "./engineRow.js";
 import { f } from "./svg.js";
 
 /** Name–value pairs, updated in place: they are redrawn with every snapshot, and mostly the same. */

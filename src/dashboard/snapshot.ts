@@ -1,25 +1,11 @@
 /** What the live feed (GET /debug/stream) sends a few times a second: the server's "now", and the engine steps since the last one. */
 import type { StepFeed } from "./stepFeed.js";
+import type { EngineRow } from "./engineRow.js";
 
 export interface Stats {
   n: number;
   p50: number | null;
   p90: number | null;
-}
-
-/** One engine behind the router, as GET /stats and the feed give it. */
-export interface EngineRow {
-  name: string;
-  kind: string;
-  healthy: boolean;
-  outstanding: number;
-  served: number;
-  failures: number;
-  /** Why it is out (cleared when a health check passes). */
-  lastError: string | null;
-  /** Why its last failed request failed (kept after it is back). */
-  lastFailure?: string | null;
-  load: { running?: number; waiting?: number; kvUsage?: number } | null;
 }
 
 export interface Snapshot {
