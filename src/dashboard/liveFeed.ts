@@ -29,11 +29,9 @@ export async function followLive(hooks: LiveFeedHooks): Promise<void> {
     try {
       const outcome = await follow(hooks);
       if (outcome === "unauthorized") return hooks.unauthorized();
-      // A file opened while the refusal's body was read: the status line is the file's.
+      // A file opened while the feed was open ends it (follow()), or while a refusal's body was read: the status line is the file's now.
       if (hooks.offline()) return;
       if (outcome === "timing off") return hooks.unavailable();
-      // A file opened while the feed was open ends it (follow()): the status line is the file's now, not a dropped feed's.
-      if (hooks.offline()) return;
       if (outcome === "hidden") {
         hooks.status("paused while the page is hidden", "");
         await shown();
