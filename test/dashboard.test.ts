@@ -1,83 +1,43 @@
 /**
- * The dashboard in real browsers, each suite run in Debian's chromium and in
- * Debian's firefox-esr (test/helpers/browsers.ts; a missing browser fails its
- * suite): it loads without console errors, a request the test makes appears
- * in the live list within a second, its waterfall (opened from the keyboard,
- * the row keeping its focus through the list's redraws) draws the named spans
- * in order at the page's scale (within 1 px per ms of its timeline), a forced
- * GC inside a request shows on its waterfall, a saved file opens from the
- * file input, a drop and the CLI, and the live feed costs nothing while
- * nobody watches. Screenshots go to docs/dashboard-*.png, from chromium, when
- * DASHBOARD_SCREENSHOTS is set.
+ * The live dashboard in real browsers, each suite run in Debian's chromium
+ * and in Debian's firefox-esr (test/helpers/browsers.ts; a missing browser
+ * fails its suite): it loads without console errors, a request the test
+ * makes appears in the live list within a second, its waterfall (opened from
+ * the keyboard, the row keeping its focus through the list's redraws) draws
+ * the named spans in order at the page's scale (within 1 px per ms of its
+ * timeline), the step timeline and the charts, a forced GC inside a request
+ * shows on its waterfall, remote engines have their table and charts, and
+ * the live feed costs nothing while nobody watches. Files opened on the page
+ * are in dashboardFiles.test.ts. Screenshots go to docs/dashboard-*.png,
+ * from chromium, when DASHBOARD_SCREENSHOTS is set.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { before, describe, it } from "node:test";
 import { join } from "node:path";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { BACKEND_DEFAULTS } from "../src/engines/remote/RemoteBackend.js";
 import { BROWSERS } from "./helpers/browsers.js";
-import { LoadClient } from "../src/bench/LoadClient.js";
-import { writeClientRecords } from "../src/bench/clientRecords.js";
-import { protocol } from "../src/bench/protocols.js";
-import { forceGc } from "./helpers/forceGc.js";
-import { jsonOf, postJson, startTestServer, waitFor, withTestServer, type TestServer } from "./helpers/serverHarness.js";
-import { spawnCli } from "./helpers/cli.js";
 import { closedPort } from "./helpers/closedPort.js";
+import { dashboardPage } from "./helpers/dashboardPage.js";
+import { forceGc } from "./helpers/forceGc.js";
+import { jsonOf, postJson, startTestServer, waitFor, type TestServer } from "./helpers/serverHarness.js";
 
 /** What the in-page code below uses of the page's globals: the tests compile without the DOM's types. */
 interface InPageElement {
   isConnected: boolean;
   focus(): void;
-  dispatchEvent(event: DragEvent): boolean;
 }
 declare const document: { body: InPageElement; querySelector(selector: string): InPageElement | null; dispatchEvent(event: Event): boolean };
-declare class DataTransfer {
-  readonly items: { add(file: File): void };
-}
-declare class DragEvent {
-  constructor(type: string, init: { dataTransfer: DataTransfer; bubbles: boolean; cancelable: boolean });
-}
-
-const ALL_SHOTS = process.env.DASHBOARD_SCREENSHOTS ? join(import.meta.dirname, "..", "..", "docs") : undefined;
-
-/** `llm-serving dashboard FILE…` on a free port, for `use` to visit its URL (the page on those files). */
-async function withDashboardCli(files: readonly string[], use: (url: string) => Promise<void>): Promise<void> {
-  const dashboard = spawnCli(["dashboard", ...files, "--port", "0"]);
-  try {
-    const offline = /(http:\/\/\S+\/dashboard\?offline=\S+)/;
-    await dashboard.until(offline);
-    await use(offline.exec(dashboard.stderr())![1]);
-  } finally {
-    dashboard.stop();
-  }
-}
 
 for (const b of BROWSERS) {
-  // The docs' pictures are chromium's: a second browser would only overwrite them with its own.
-  const SHOTS = b.name === "chromium" ? ALL_SHOTS : undefined;
-
   describe(`the dashboard, in ${b.name}`, () => {
+    const d = dashboardPage(b);
+    const { errors, shots: SHOTS } = d;
     let s: TestServer;
-    let browser: Browser;
     let page: Page;
-    const errors: string[] = [];
-
-    before(async () => {
-      s = await startTestServer({ rows: 4, contextSize: 2048 });
-      await s.server.engine.ready;
-      browser = await b.launch();
-      page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-      page.on("console", (m) => {
-        if (m.type() === "error") errors.push(m.text());
-      });
-      page.on("pageerror", (e) => errors.push(e.message));
-    });
-
-    after(async () => {
-      await browser?.close();
-      await s?.server.close(1000);
+    before(() => {
+      s = d.server;
+      page = d.page;
     });
 
     it("loads from GET / with no console errors and goes live", async () => {
@@ -283,89 +243,6 @@ for (const b of BROWSERS) {
       assert.deepEqual(errors, []);
     });
 
-    it("offline: a saved timelines file opens in the page (file input, drop) and with llm-serving dashboard FILE", async () => {
-      const dir = await mkdtemp(join(tmpdir(), "llm-serving-dashboard-"));
-      const file = join(dir, "timelines.jsonl");
-      // Closing the server writes the file out.
-      await withTestServer({ timelineFile: file }, async (writer) => {
-        for (const id of ["saved-1", "saved-2"]) await postJson(`${writer.url}/generate`, { inputs: "keep me", parameters: { max_new_tokens: 5 } }, { "x-request-id": id });
-      });
-      const opened = async (): Promise<void> => {
-        await page.waitForSelector('#recent tr[data-id="saved-2"]', { timeout: 5000 });
-        assert.match((await page.textContent("#connection")) ?? "", /^offline: timelines\.jsonl, 2 requests \(2 server timelines\)$/);
-        // Only what a file holds: no live lists or gauges, and titles that say so.
-        assert.equal(await page.innerText("#now-title"), "From the file");
-        assert.equal(await page.innerText("#steps-title"), "Engine steps");
-        for (const live of ["#running", "#gauges", "#window", "#charts"]) assert.ok(await page.isHidden(live), `${live} is hidden offline`);
-        await page.click('#recent tr[data-id="saved-1"]');
-        await page.waitForSelector("#waterfall svg rect[data-span=step]");
-        assert.match((await page.textContent("#waterfall-summary")) ?? "", /5 output tokens/);
-        // Longer than a snapshot's period (500 ms): the live feed the file stopped must not then report itself dropped.
-        await page.waitForTimeout(700);
-        assert.match((await page.textContent("#connection")) ?? "", /^offline: timelines\.jsonl, 2 requests \(2 server timelines\)$/);
-      };
-      try {
-        await page.goto(`${s.url}/dashboard`);
-        await page.setInputFiles("#open-file", file);
-        await opened();
-        // Dropped on the page (an untrusted drop: playwright cannot drag a file in from outside the page).
-        await page.goto(`${s.url}/dashboard`);
-        await page.evaluate((text) => {
-          const dataTransfer = new DataTransfer();
-          dataTransfer.items.add(new File([text], "timelines.jsonl"));
-          for (const type of ["dragover", "drop"]) document.body.dispatchEvent(new DragEvent(type, { dataTransfer, bubbles: true, cancelable: true }));
-        }, await readFile(file, "utf8"));
-        await opened();
-        await withDashboardCli([file], async (url) => {
-          await page.goto(url);
-          await opened();
-        });
-        if (SHOTS) await page.screenshot({ path: join(SHOTS, "dashboard-offline.png"), fullPage: true });
-        assert.deepEqual(errors, []);
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
-    });
-
-    it("offline: a load client's records (bench --records) open alone and joined by id with the server's timelines", async () => {
-      const dir = await mkdtemp(join(tmpdir(), "llm-serving-dashboard-"));
-      const [timelines, recordsFile] = [join(dir, "timelines.jsonl"), join(dir, "records.jsonl")];
-      const records = await withTestServer({ timelineFile: timelines }, (writer) =>
-        new LoadClient({ url: writer.url, protocol: protocol("tgi"), model: "llama2", prompts: [{ prompt: "measured twice" }], maxTokens: 6, count: 2, stream: true, ignoreEos: true, greedy: true, concurrency: 1, idPrefix: "joined" }).run(),
-      );
-      // A third request only the client measured (as against any other server).
-      const elsewhere = { ...records[0], id: "elsewhere", serverId: undefined };
-      await writeClientRecords(recordsFile, [...records, elsewhere]);
-      try {
-        await page.goto(`${s.url}/dashboard`);
-        await page.setInputFiles("#open-file", [timelines, recordsFile]);
-        await page.waitForSelector('#recent tr[data-id="elsewhere"]', { timeout: 5000 });
-        assert.equal(await page.textContent("#connection"), "offline: timelines.jsonl + records.jsonl, 3 requests (2 server timelines, 3 client records)");
-        // Joined: the server's waterfall (its steps), and the client's e2e beside the server's.
-        const joined = records[0];
-        await page.click(`#recent tr[data-id="${joined.id}"]`);
-        await page.waitForSelector("#waterfall svg rect[data-span=step]");
-        const summary = (await page.textContent("#waterfall-summary")) ?? "";
-        const clientE2e = Math.round((joined.end - joined.sent) * 1000) / 1000;
-        assert.ok(summary.includes(`client e2e ${clientE2e} ms (`), summary);
-        // Only the client saw it: its own view, from sending to the end, every part in order.
-        await page.click('#recent tr[data-id="elsewhere"]');
-        await page.waitForSelector("#waterfall svg rect[data-span=stream]");
-        const spans = await page.$$eval("#waterfall svg rect[data-span]", (rects) => rects.map((r) => ({ name: r.getAttribute("data-span"), start: Number(r.getAttribute("data-start")), dur: Number(r.getAttribute("data-dur")) })));
-        assert.deepEqual(spans.map((x) => x.name), ["answer", "first token", "stream", "end"]);
-        assert.ok(Math.abs(spans.reduce((a, x) => a + x.dur, 0) - (elsewhere.end - elsewhere.sent)) < 1e-6, "the parts add up to the client's e2e");
-        assert.match((await page.textContent("#waterfall-summary")) ?? "", /^client \(tgi\) · status 200 /);
-        // The same two files given to llm-serving dashboard.
-        await withDashboardCli([timelines, recordsFile], async (url) => {
-          await page.goto(url);
-          await page.waitForSelector('#recent tr[data-id="elsewhere"]', { timeout: 5000 });
-          assert.equal(await page.textContent("#connection"), "offline: timelines.jsonl + records.jsonl, 3 requests (2 server timelines, 3 client records)");
-        });
-        assert.deepEqual(errors, []);
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
-    });
 
     it("in front of remote engines: each engine in the engines table, a relayed request's waterfall with its hop's spans", async () => {
       // "gone": a port nothing listens on (a socket bound and closed), its health check refused.
@@ -417,41 +294,6 @@ for (const b of BROWSERS) {
       }
     });
 
-    it("on a server without timing: says there is no live view, asks once, and still opens a file", async () => {
-      const off = await startTestServer({ timing: false });
-      const dir = await mkdtemp(join(tmpdir(), "llm-serving-untimed-"));
-      const asked: string[] = [];
-      const onRequest = (r: { url(): string }): void => {
-        if (r.url().includes("/debug/")) asked.push(new URL(r.url()).pathname);
-      };
-      page.on("request", onRequest);
-      const before = errors.length;
-      try {
-        await off.server.engine.ready;
-        await page.goto(`${off.url}/dashboard`);
-        await page.waitForSelector("#connection:has-text('no live view: timing is switched off on this server (--no-timing)')", { timeout: 5000 });
-        // It used to ask again every second, each 404 another console error; nothing else live is asked for either.
-        await new Promise((r) => setTimeout(r, 2500));
-        assert.deepEqual(asked, ["/debug/stream"]);
-        for (const live of ["#running", "#gauges", "#window", "#charts"]) assert.ok(await page.isHidden(live), `${live} is hidden: nothing live will come`);
-        // The browser may log that one 404 (chromium does): no other error.
-        const logged = errors.splice(before);
-        assert.ok(logged.length <= 1 && logged.every((e) => /404/.test(e)), logged.join("\n"));
-        // The page is still the offline viewer: a timelines file another server wrote opens on it.
-        const file = join(dir, "timelines.jsonl");
-        await withTestServer({ timelineFile: file }, async (writer) => {
-          await postJson(`${writer.url}/generate`, { inputs: "keep me", parameters: { max_new_tokens: 3 } }, { "x-request-id": "untimed-viewer" });
-        });
-        await page.setInputFiles("#open-file", file);
-        await page.waitForSelector('#recent tr[data-id="untimed-viewer"]', { timeout: 5000 });
-        assert.match((await page.textContent("#connection")) ?? "", /^offline: timelines\.jsonl, 1 request \(1 server timeline\)$/);
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-        page.off("request", onRequest);
-        await page.goto("about:blank");
-        await off.server.close(1000);
-      }
-    });
 
     it("a hidden page is sent nothing, and is live again once shown", async () => {
       const streamSeconds = async (): Promise<string | undefined> => /^llm_serving_debug_view_seconds_total\{view="stream"\} (\S+)$/m.exec(await (await fetch(`${s.url}/metrics`)).text())?.[1];
