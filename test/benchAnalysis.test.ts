@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -163,6 +165,32 @@ describe("the load client", () => {
     const a = analyze(records, timelines);
     assert.equal(a.joinRate, 1);
     assert.equal(a.fit, undefined, "one output length: no slope to fit");
+  });
+
+  test("a server that closes its connection after each streamed answer while saying keep-alive (llama-server) loses no request", async () => {
+    // Found by a new user: half of `bench --protocol llama.cpp --stream` failed with "socket hang up".
+    let connections = 0;
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        const socket = res.socket;
+        res.writeHead(200, { "content-type": "text/event-stream", connection: "keep-alive" });
+        res.write(`data: ${JSON.stringify({ content: "a", tokens: [1], stop: false })}\n\n`);
+        res.end(`data: ${JSON.stringify({ content: "", stop: true, tokens_predicted: 1, tokens_evaluated: 2 })}\n\n`, () => setImmediate(() => socket?.destroy()));
+      });
+    });
+    server.on("connection", () => connections++);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const at = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const records = await new LoadClient({ url: at, protocol: protocol("llama.cpp"), model: "m", prompts: [{ prompt: "x" }], maxTokens: 1, count: 12, stream: true, ignoreEos: true, greedy: true, concurrency: 3 }).run();
+      assert.deepEqual(records.filter((r) => r.error).map((r) => r.error), []);
+      assert.equal(summarize(records).completed, 12);
+      assert.ok(connections >= 12, `${connections} connections: each answer's was closed`);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   test("errors are recorded, not thrown", async () => {

@@ -162,37 +162,48 @@ export class LoadClient {
         resolve();
       };
       const make = this.base.protocol === "https:" ? httpsRequest : httpRequest;
-      const req = make(this.url, {
-        method: "POST",
-        agent: this.base.protocol === "https:" ? undefined : this.agent,
-        headers,
-        timeout: o.timeoutMs ?? 600_000,
-      });
-      req.on("response", (res) => {
-        r.headers = t();
-        r.status = res.statusCode ?? 0;
-        const answeredId = res.headers["x-request-id"];
-        if (typeof answeredId === "string") r.serverId = answeredId;
-        res.setEncoding("utf8");
-        const parser = o.stream && r.status === 200 ? o.protocol.streamParser() : undefined;
-        let whole = "";
-        res.on("data", (chunk: string) => {
-          const at = t();
-          if (Number.isNaN(r.firstByte)) r.firstByte = at;
-          r.chunks.push(at);
-          if (parser) for (let n = parser.push(chunk); n > 0; n--) r.tokens.push(at);
-          else whole += chunk;
+      const attempt = (agent: Agent | undefined | false): void => {
+        const req = make(this.url, {
+          method: "POST",
+          agent,
+          headers,
+          timeout: o.timeoutMs ?? 600_000,
         });
-        res.on("end", () => {
-          if (r.status === 200) readAnswer(r, o.protocol, parser, res.headers, whole);
-          finish(r.status === 200 ? undefined : `HTTP ${r.status}: ${whole.slice(0, 200)}`);
+        let answered = false;
+        req.on("response", (res) => {
+          answered = true;
+          r.headers = t();
+          r.status = res.statusCode ?? 0;
+          const answeredId = res.headers["x-request-id"];
+          if (typeof answeredId === "string") r.serverId = answeredId;
+          res.setEncoding("utf8");
+          const parser = o.stream && r.status === 200 ? o.protocol.streamParser() : undefined;
+          let whole = "";
+          res.on("data", (chunk: string) => {
+            const at = t();
+            if (Number.isNaN(r.firstByte)) r.firstByte = at;
+            r.chunks.push(at);
+            if (parser) for (let n = parser.push(chunk); n > 0; n--) r.tokens.push(at);
+            else whole += chunk;
+          });
+          res.on("end", () => {
+            if (r.status === 200) readAnswer(r, o.protocol, parser, res.headers, whole);
+            finish(r.status === 200 ? undefined : `HTTP ${r.status}: ${whole.slice(0, 200)}`);
+          });
+          res.on("error", (e) => finish(e.message));
         });
-        res.on("error", (e) => finish(e.message));
-      });
-      req.on("timeout", () => req.destroy(new Error("timed out")));
-      req.on("error", (e) => finish(e.message));
-      req.end(body);
-      r.sent = t();
+        req.on("timeout", () => req.destroy(new Error("timed out")));
+        req.on("error", (e: NodeJS.ErrnoException) => {
+          // llama-server closes its connection after each streamed answer while saying keep-alive: a request written on
+          // that kept socket meets the close ("socket hang up"). It is sent again on a connection of its own, as Node's
+          // docs advise; its time counts from then, the time the server had it.
+          if (agent !== false && req.reusedSocket && !answered && (e.code === "ECONNRESET" || e.code === "EPIPE")) return attempt(false);
+          finish(e.message);
+        });
+        req.end(body);
+        r.sent = t();
+      };
+      attempt(this.base.protocol === "https:" ? undefined : this.agent);
       o.onSent?.(r);
     });
   }
