@@ -130,6 +130,11 @@ describe("command-line errors", () => {
       assertOneErrorLine(o, /^error: every request failed \(3 of 3\); the first: HTTP 503: overloaded try again later$/);
     });
 
+    test("analyze --url a server that has none of the records' timelines: join rate 0 %, not a report without them", async () => {
+      // A new user's records from another server were analyzed "with 0 server timelines", exit 0.
+      assertOneErrorLine(await runCli(["analyze", "--records", records, "--url", refusing!.url]), /^error: join rate 0 %: http:\/\/127\.0\.0\.1:\d+ has no timeline for the record \(GET \/debug\/requests\/\{id\} answered nothing/);
+    });
+
     test("sweep prints its tables, then fails: every request failed", async () => {
       const o = await runCli(["sweep", "--url", refusing!.url, "--lengths", "1,2", "--repetitions", "1", "--no-progress"]);
       assert.match(o.stdout, /## Table 1/, "the tables first");

@@ -52,7 +52,7 @@ async function sweep(flags: SweepFlags): Promise<void> {
   // Nothing to analyze: the report files would only hide the failure.
   assertSomeSucceeded(result.records);
   if (flags.report || flags.html) {
-    const explanation = explain({ records: { list: result.records, source: `a sweep of ${flags.url}: ${result.records.length} requests, their timelines from the server`, timelines: result.timelines }, k: flags.k });
+    const explanation = explain({ records: { list: result.records, source: `a sweep of ${flags.url}: ${result.records.length} requests, ${result.timelines.size > 0 ? `${result.timelines.size} of their timelines from the server` : "no timelines from the server (GET /debug/requests/{id} answered nothing)"}`, timelines: result.timelines }, k: flags.k });
     const input = { explanation, preface: tables };
     if (flags.report) await writeFile(flags.report, markdownReport(input));
     if (flags.html) await writeFile(flags.html, htmlReport(input));
