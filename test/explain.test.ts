@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { explain } from "../src/analysis/explain.js";
+import { readStepLogForT } from "../src/analysis/input/stepLog.js";
 import { readTable } from "../src/analysis/input/table.js";
 import { markdownReport } from "../src/analysis/report.js";
 import { LoadClient, type ClientRecord } from "../src/bench/LoadClient.js";
@@ -28,6 +29,23 @@ function table(layout: "csv" | "tsv" | "markdown", names: [string, string], unit
   const sep = layout === "csv" ? "," : "\t";
   return [names.join(sep), ...rows.map((r) => r.join(sep))].join("\n");
 }
+
+describe("t from our own step log", () => {
+  test("is the decode steps' mean: a prompt's step is not a token's (a new user saw t = 0.52 ms over 102 steps, 6 of them prompts, against 0.35 ms per token)", () => {
+    const step = (id: number, prompt: boolean, ms: number): string =>
+      [`[step ${id}] rows=1 requests=a${prompt ? "(prefill 40)" : ""} gap 0.020 ms`, `  master.step ${ms.toFixed(3)} ms`, "    master.schedule 0.010 ms", `    worker.run ${(ms - 0.01).toFixed(3)} ms`].join("\n");
+    const log = [step(1, true, 30), ...Array.from({ length: 8 }, (_, i) => step(i + 2, false, 2)), step(10, true, 30)].join("\n");
+    const data = readTable(table("csv", ["output_tokens", "e2e_ms"], "ms"));
+    const e = explain({ table: { data, source: "test" }, stepLog: { ...readStepLogForT(log), source: "log" } });
+    assert.equal(e.reconciliation.t!.ms, 2);
+    assert.equal(e.reconciliation.t!.source, "the step log's master.step, mean over 8 decode steps");
+    // The whole log is still the trace the report shows, prompt steps and all.
+    assert.deepEqual(e.stepTrace!.kinds, { decode: 8, prefill: 2 });
+    // A log of decode steps only (the study's has no prompt steps) reads as before.
+    const decodes = readStepLogForT(Array.from({ length: 3 }, (_, i) => step(i + 1, false, 2)).join("\n"));
+    assert.equal(decodes.decode, undefined);
+  });
+});
 
 describe("a table with a known answer", () => {
   for (const [layout, names, unit] of [

@@ -22,7 +22,8 @@ export interface ExplainInput {
   table?: { data: TableData; source: string };
   /** The load client's records, and our server's timelines when there are any. */
   records?: { list: readonly ClientRecord[]; source: string; timelines?: ReadonlyMap<string, ServerTimeline> };
-  stepLog?: { trace: StepTrace; source: string };
+  /** `decode`: the log's decode steps alone, when it has prompt steps too (t is a decode step's time). */
+  stepLog?: { trace: StepTrace; source: string; decode?: StepTrace };
   /** A known time per token, ms (--step-ms). */
   stepMs?: number;
   k?: number;
@@ -78,9 +79,12 @@ function backendPerToken(r: ClientRecord): number | undefined {
 
 function stepTime(input: ExplainInput, server: Analysis | undefined, done: readonly ClientRecord[]): StepTime | undefined {
   if (input.stepMs !== undefined) return { ms: input.stepMs, source: "given with --step-ms" };
-  const trace = input.stepLog?.trace;
+  // A prompt's step is not a token's: t is the decode steps' mean when the log has both.
+  const decodeOnly = input.stepLog?.decode;
+  const trace = decodeOnly ?? input.stepLog?.trace;
   const top = trace?.levels.find((l) => l.depth === 0) ?? trace?.levels[0];
-  if (top && Number.isFinite(top.mean)) return { ms: top.mean, source: `the step log's ${top.name}, ${top.count === 1 ? "its one step" : `mean over ${top.count} steps`}` };
+  const steps = decodeOnly ? "decode steps" : "steps";
+  if (top && Number.isFinite(top.mean)) return { ms: top.mean, source: `the step log's ${top.name}, ${top.count === 1 ? `its one ${steps.slice(0, -1)}` : `mean over ${top.count} ${steps}`}` };
   if (server && Number.isFinite(server.enginePerToken)) return { ms: server.enginePerToken, source: "the engine's own time per token, from the server's records" };
   const reported = done.map(backendPerToken).filter((x): x is number => x !== undefined && Number.isFinite(x));
   if (reported.length) return { ms: median(reported), source: `the time per token the backend reported (${[...new Set(done.map((r) => r.backend?.source).filter(Boolean))].join(", ")}), median over ${reported.length} requests` };

@@ -37,6 +37,17 @@ export function detectStepLogFormat(text: string): StepLogFormat {
   throw new StepLogError(`no step timing found: expected lines like ${EXAMPLES.study}, or ${EXAMPLES["llm-serving"]}`);
 }
 
+/**
+ * The step log for analyze: the whole trace, and when it has prompt steps
+ * among its decode steps (ours), its decode steps alone — t, the time per
+ * token, is a decode step's, and a prompt's step can be many times longer.
+ */
+export function readStepLogForT(text: string, format?: StepLogFormat): { trace: StepTrace; decode?: StepTrace } {
+  const trace = readStepLog(text, format);
+  const mixed = trace.kinds !== undefined && trace.kinds.prefill > 0 && trace.kinds.decode > 0;
+  return mixed ? { trace, decode: readStepLog(text, trace.format, { only: "decode" }) } : { trace };
+}
+
 export function readStepLog(text: string, format?: StepLogFormat, options: StepLogOptions = {}): StepTrace {
   const f = format ?? detectStepLogFormat(text);
   const raw = f === "study" ? readStudyLog(text) : readServerStepLog(text, options.only);

@@ -7,7 +7,7 @@
 import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { explain, type ExplainInput } from "../../analysis/explain.js";
-import { readStepLog, type StepLogFormat } from "../../analysis/input/stepLog.js";
+import { readStepLogForT, type StepLogFormat } from "../../analysis/input/stepLog.js";
 import { describeTable, readTable } from "../../analysis/input/table.js";
 import { htmlReport, markdownReport } from "../../analysis/report.js";
 import { readClientRecords, readRecordsFile } from "../../bench/clientRecords.js";
@@ -90,9 +90,13 @@ async function recordsInput(flags: AnalyzeFlags): Promise<ExplainInput["records"
   return { list, timelines, source: `${flags.records}: ${list.length} client records (${streamed} streamed, ${withBackend} with timings the backend reported)${server}.` };
 }
 
+async function stepLogInput(path: string, format: StepLogFormat | undefined): Promise<ExplainInput["stepLog"]> {
+  return { ...readStepLogForT(await readRecordsFile(path, "the step log"), format), source: path };
+}
+
 async function run(flags: AnalyzeFlags): Promise<void> {
   check(flags);
-  const stepLog = flags.stepLog ? { trace: readStepLog(await readRecordsFile(flags.stepLog, "the step log"), flags.stepFormat as StepLogFormat | undefined), source: flags.stepLog } : undefined;
+  const stepLog = flags.stepLog ? await stepLogInput(flags.stepLog, flags.stepFormat as StepLogFormat | undefined) : undefined;
   const explanation = explain({ table: flags.table ? await tableInput(flags) : undefined, records: flags.records ? await recordsInput(flags) : undefined, stepLog, stepMs: flags.stepMs, k: flags.k });
   const input = { explanation };
   const markdown = markdownReport(input);
