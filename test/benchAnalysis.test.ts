@@ -267,6 +267,12 @@ describe("the commands", () => {
     for (const [args, message] of [
       [["bench", "--protocol", "grpc"], /unknown protocol "grpc"/],
       [["bench", "--arrival", "sometimes", "--rate", "1"], /--arrival must be constant, poisson or gamma/],
+      // Options that were silently dropped (a new user's -T without -X ran 100 requests in a closed loop).
+      [["bench", "-T", "1"], /-T\/--duration goes with -X\/--rate/],
+      [["bench", "-X", "4", "--concurrency", "2", "-n", "3"], /give -X\/--rate .* or --concurrency .*, not both/],
+      [["bench", "-X", "4", "-T", "1", "-n", "3"], /give -T\/--duration or -n\/--count with --rate, not both/],
+      [["bench", "--arrival", "poisson"], /--arrival poisson goes with -X\/--rate/],
+      [["bench", "-X", "4", "--burstiness", "0.5"], /--burstiness goes with --arrival gamma/],
       [["bench", "--slo", "ttft=fast"], /--slo: "ttft=fast"/],
       [["sweep", "--lengths", "1,zero"], /--lengths must be positive integers/],
       [["analyze"], /--records FILE or --table FILE/],

@@ -134,7 +134,7 @@ export function markdownReport(input: ReportInput): string {
       lines.push("");
     }
   }
-  lines.push("(Charts: see the HTML report.)");
+  lines.push("(Charts: in the HTML report, written with `--html FILE`.)");
   return lines.join("\n") + "\n";
 }
 

@@ -32,11 +32,11 @@ interface BenchFlags extends TargetFlags {
 
 export function registerBench(program: Command): void {
   targetOptions(program.command("bench"))
-    .description("send load to a server (ours or any llm-serving, TGI or OpenAI-compatible one) and report latencies and throughput")
+    .description("send load to a server (ours, or any llm-serving, TGI, OpenAI-compatible, llama.cpp or Ollama one) and report latencies and throughput")
     .option("--stream", "stream the responses")
     .option("-X, --rate <requests/s>", "open loop: requests per second", numberOption("--rate"))
     .option("-T, --duration <seconds>", "with --rate: run this long (sends rate × duration requests)", numberOption("--duration"))
-    .option("-n, --count <n>", "number of requests", integerOption("--count", 1))
+    .option("-n, --count <n>", "number of requests (default: rate × duration with -T, else 100)", integerOption("--count", 1))
     .option("--concurrency <c>", "closed loop: keep c requests in flight (instead of a rate)", integerOption("--concurrency", 1))
     .option("--arrival <pattern>", "with --rate: constant, poisson or gamma", "constant")
     .option("--burstiness <b>", "gamma arrivals: shape (1 = Poisson, < 1 burstier)", numberOption("--burstiness"), 1)
@@ -64,11 +64,21 @@ function parseSlo(text: string | undefined): Slo | undefined {
   return slo;
 }
 
+/** Options that only mean something with others, or that contradict each other: said, not silently dropped (a new user's -T without -X ran 100 requests). */
+function checkLoadShape(flags: BenchFlags): void {
+  if (flags.duration !== undefined && flags.rate === undefined) throw new Error("-T/--duration goes with -X/--rate (an open loop); a closed loop is -n with --concurrency");
+  if (flags.rate !== undefined && flags.concurrency !== undefined) throw new Error("give -X/--rate (an open loop: requests sent on a schedule) or --concurrency (a closed loop: c in flight), not both");
+  if (flags.rate !== undefined && flags.duration !== undefined && flags.count !== undefined) throw new Error("give -T/--duration or -n/--count with --rate, not both (the run sends rate × duration requests, or n)");
+  if (flags.arrival !== "constant" && flags.rate === undefined) throw new Error(`--arrival ${flags.arrival} goes with -X/--rate`);
+  if (flags.burstiness !== 1 && flags.arrival !== "gamma") throw new Error("--burstiness goes with --arrival gamma");
+}
+
 async function bench(flags: BenchFlags): Promise<void> {
   const proto = protocol(flags.protocol);
   const slo = parseSlo(flags.slo);
   if (slo && (slo.ttft !== undefined || slo.tpot !== undefined) && flags.stream !== true) throw new Error("--slo ttft= and tpot= need --stream: a whole response does not show when its first token arrived");
   if (!["constant", "poisson", "gamma"].includes(flags.arrival)) throw new Error(`--arrival must be constant, poisson or gamma, got "${flags.arrival}"`);
+  checkLoadShape(flags);
   const count = flags.count ?? (flags.rate && flags.duration ? Math.floor(flags.rate * flags.duration) : 100);
   if (count < 1) throw new Error("no requests to send (rate × duration < 1)");
   const prompts = flags.prompts ? await loadPrompts(flags.prompts) : syntheticPrompts(flags.inputWords, Math.min(count, 1000), flags.seed);
