@@ -205,6 +205,17 @@ describe("where else timelines go", () => {
     assert.ok(attr("gen_ai.usage.output_tokens"), "output token count");
     assert.ok(attr("gen_ai.usage.input_tokens"), "input token count");
     assert.ok(spans.some((sp) => sp.name === "decode"), "phase spans");
+    // The phases under the root follow one another: none overlaps the next (decode ran into respond by the outbox's hold,
+    // and a new user found the children of 329 of 330 traces adding up to more than their root).
+    const ns = (x: string): bigint => BigInt(x);
+    const children = spans.filter((sp) => sp.parentSpanId === root.spanId && sp.kind === 1).sort((a, b) => (ns(a.startTimeUnixNano) < ns(b.startTimeUnixNano) ? -1 : 1));
+    assert.deepEqual(children.map((c) => c.name).slice(-3), ["prefill", "decode", "respond"]);
+    for (let i = 1; i < children.length; i++) {
+      // 1 µs: times go out as whole microseconds of a fractional-ms clock.
+      assert.ok(ns(children[i].startTimeUnixNano) >= ns(children[i - 1].endTimeUnixNano) - 1000n, `${children[i - 1].name} overlaps ${children[i].name}`);
+    }
+    const sum = children.reduce((a, c) => a + (ns(c.endTimeUnixNano) - ns(c.startTimeUnixNano)), 0n);
+    assert.ok(sum <= ns(root.endTimeUnixNano) - ns(root.startTimeUnixNano) + 1000n * BigInt(children.length), "the children add up to no more than the root");
   });
 
   test("an OTLP endpoint that refuses the spans is said once, as a warning, and its recovery once, as news", async () => {

@@ -158,7 +158,6 @@ export class OtelExporter {
     // The HTTP phases and the queue as they are; the engine steps as prefill (to the first token) and decode.
     for (const c of b.span.children ?? []) if (c.name !== "step" && c.name !== "loop") child(c.name, c.start, c.end);
     const firstToken = t.trace?.marks.get(RequestPoint.first_token) ?? NaN;
-    const lastToken = t.trace?.marks.get(RequestPoint.last_token) ?? NaN;
     if (b.hop && sent) {
       // The hop as the backend saw its parent: a CLIENT span with the span id its traceparent named.
       const routed = t.trace?.marks.get(RequestPoint.queued) ?? NaN;
@@ -171,7 +170,8 @@ export class OtelExporter {
     }
     const firstStep = b.span.children?.find((c) => c.name === "step");
     if (firstStep) child("prefill", firstStep.start, firstToken);
-    child("decode", firstToken, lastToken);
+    // To where respond begins (durations.decode): the spans under the root do not overlap.
+    child("decode", firstToken, firstToken + (b.durations.decode ?? NaN));
     root.end(epoch(b.span.end));
   }
 

@@ -261,6 +261,10 @@ export function breakdownRequest(t: RequestTimeline, steps: StepStore | undefine
   const named = children.reduce((a, c) => a + c.dur, 0);
   const firstToken = engine(RequestPoint.first_token);
   const lastToken = engine(RequestPoint.last_token);
+  // The last token is generated when its step is delivered and handed to the stream a moment later (the outbox), inside
+  // `respond`: decode ends where respond begins, so that prefill, decode and respond do not overlap (OTLP, Server-Timing).
+  const respondStart = children.at(-1)?.name === "respond" ? children.at(-1)!.start : NaN;
+  const decodeEnd = respondStart < lastToken ? respondStart : lastToken;
   const { e2e, ttft, tpot, delivered: n } = latencies(t, end);
 
   const points: Record<string, number | null> = {};
@@ -292,7 +296,7 @@ export function breakdownRequest(t: RequestTimeline, steps: StepStore | undefine
       },
       queue: children.filter((c) => c.name === "queue").reduce((a, c) => a + c.dur, 0),
       prefill: orNull(firstToken - firstStepStart),
-      decode: orNull(lastToken - firstToken),
+      decode: orNull(decodeEnd - firstToken),
       respond: children.at(-1)?.name === "respond" ? children.at(-1)!.dur : 0,
       overhead: e2e - nativeMs,
       gc: root.gcMs,

@@ -8,6 +8,9 @@ export interface OtlpSpan {
   parentSpanId?: string;
   name: string;
   kind: number;
+  /** Nanoseconds since the epoch, as a decimal string (OTLP/JSON). */
+  startTimeUnixNano: string;
+  endTimeUnixNano: string;
   attributes: Array<{ key: string; value: Record<string, unknown> }>;
 }
 
