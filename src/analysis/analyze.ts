@@ -50,7 +50,7 @@ export interface Analysis {
   fitExcluded: number;
   /**
    * The engine's own time against output length, over the requests of the
-   * fit: (last_token − first_token) = a + b·(n − 1). Its slope is the
+   * fit: its decode phase (durations.decode) = a + b·(n − 1). Its slope is the
    * engine's time per token as the fit sees it (a request that ran slow is
    * slow in both), so the fit's slope should match it.
    */
@@ -59,7 +59,7 @@ export interface Analysis {
   decodeFit?: { a: number; b: number; r2: number };
   /** Median server TTFT, ms. */
   ttft: number;
-  /** The engine's time per token: median over requests of (last_token − first_token) / (n − 1). */
+  /** The engine's time per token: median over requests of its decode phase (durations.decode: first token → its last step) / (n − 1). */
   enginePerToken: number;
   /** Native time (decode + sample) of one typical decode step (perTokenNative), median over requests. */
   nativePerToken: number;

@@ -16,7 +16,7 @@ function engineBlocks(a: Analysis): Block[] {
   const rows = a.lengths.filter((l) => Number.isFinite(l.engineExtraPct) && Number.isFinite(l.outsidePct));
   out.push({
     kind: "text",
-    text: `${a.clientRecords} client records; ${a.completed} completed; ${a.joined} joined with the server's timelines by request id: join rate ${f(a.joinRate * 100, 1)} %. The engine's time per token t = ${val(a.enginePerToken)} ms ((last_token − first_token) / (n − 1), median over requests); the native time of one decode step (decode + sample) c = ${val(a.nativePerToken)} ms; median TTFT at the server ${val(a.ttft)} ms.`,
+    text: `${a.clientRecords} client records; ${a.completed} completed; ${a.joined} joined with the server's timelines by request id: join rate ${f(a.joinRate * 100, 1)} %. The engine's time per token t = ${val(a.enginePerToken)} ms (the decode phase, first token to the last step, / (n − 1), median over requests); the native time of one decode step (decode + sample) c = ${val(a.nativePerToken)} ms; median TTFT at the server ${val(a.ttft)} ms.`,
   });
   out.push({
     kind: "table",
