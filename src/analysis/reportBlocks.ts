@@ -30,7 +30,13 @@ export function outlierTable(outliers: readonly Outlier[], why: string): Block {
  * A Markdown pipe table's lines: "|" inside a cell escaped, every column
  * right-aligned (figures) except those `left` says hold text.
  */
-export function markdownTable(head: readonly string[], rows: ReadonlyArray<readonly string[]>, left: (column: number) => boolean = (c) => c === 0): string[] {
+export function markdownTable(head: readonly string[], rows: ReadonlyArray<readonly string[]>, left: (column: number) => boolean = (c) => c === 0 || wordsIn(rows, c)): string[] {
   const line = (cells: readonly string[]): string => `| ${cells.map((c) => c.replace(/\|/g, "\\|")).join(" | ")} |`;
   return [line(head), `|${head.map((_, i) => (left(i) ? "---" : "---:")).join("|")}|`, ...rows.map(line)];
+}
+
+/** A column of words (what a part is, its cause), not of figures: most of its cells begin with a letter, and read better left-aligned. */
+function wordsIn(rows: ReadonlyArray<readonly string[]>, column: number): boolean {
+  const cells = rows.map((r) => r[column]?.trim() ?? "").filter((c) => c !== "");
+  return cells.length > 0 && cells.filter((c) => /^\p{L}/u.test(c)).length * 2 > cells.length;
 }
