@@ -11,6 +11,7 @@ import { explain } from "../src/analysis/explain.js";
 import { readStepLogForT } from "../src/analysis/input/stepLog.js";
 import { readTable } from "../src/analysis/input/table.js";
 import { markdownReport } from "../src/analysis/report.js";
+import { markdownTable } from "../src/analysis/reportBlocks.js";
 import { LoadClient, type ClientRecord } from "../src/bench/LoadClient.js";
 import { protocol } from "../src/bench/protocols.js";
 import { fetchTimelines } from "../src/bench/serverRecords.js";
@@ -29,6 +30,11 @@ function table(layout: "csv" | "tsv" | "markdown", names: [string, string], unit
   const sep = layout === "csv" ? "," : "\t";
   return [names.join(sep), ...rows.map((r) => r.join(sep))].join("\n");
 }
+
+test("a Markdown table's columns of words are left-aligned, its figures right-aligned", () => {
+  const [, align] = markdownTable(["n", "cause", "ms", "share"], [["1", "the queue", "1.0", "28.7 (71.4 %)"], ["5", "GC", "–", "n/a"], ["10", "", "2.5", "3.1 (2.0 %)"]]);
+  assert.equal(align, "|---|---|---:|---:|");
+});
 
 describe("t from our own step log", () => {
   test("is the decode steps' mean: a prompt's step is not a token's (a new user saw t = 0.52 ms over 102 steps, 6 of them prompts, against 0.35 ms per token)", () => {
