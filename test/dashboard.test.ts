@@ -294,7 +294,6 @@ for (const b of BROWSERS) {
       }
     });
 
-
     it("a hidden page is sent nothing, and is live again once shown", async () => {
       const streamSeconds = async (): Promise<string | undefined> => /^llm_serving_debug_view_seconds_total\{view="stream"\} (\S+)$/m.exec(await (await fetch(`${s.url}/metrics`)).text())?.[1];
       const visibility = (state: "hidden" | "visible"): Promise<void> =>

@@ -100,6 +100,9 @@ describe("time points on real requests", () => {
     const respond = (t.span.children as Array<{ name: string; start: number }>).find((c) => c.name === "respond");
     assert.ok(respond && respond.start <= t.points.last_token, "the last step is delivered before its token reaches the stream");
     assert.ok(Math.abs(d.decode - (respond.start - t.points.first_token)) < 0.002);
+    // One token: it reaches the stream after respond began; its decode is 0, never negative.
+    await postJson(url("/generate"), { inputs: "formulas", parameters: { max_new_tokens: 1 } }, { "x-request-id": "formula-1" });
+    assert.equal((await completeTimeline("formula-1")).durations.decode, 0);
   });
 });
 

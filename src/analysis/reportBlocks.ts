@@ -37,6 +37,7 @@ export function markdownTable(head: readonly string[], rows: ReadonlyArray<reado
 
 /** A column of words (what a part is, its cause), not of figures: most of its cells begin with a letter, and read better left-aligned. */
 function wordsIn(rows: ReadonlyArray<readonly string[]>, column: number): boolean {
-  const cells = rows.map((r) => r[column]?.trim() ?? "").filter((c) => c !== "");
+  // "not measured" stands in a column of figures, and does not make it one of words.
+  const cells = rows.map((r) => r[column]?.trim() ?? "").filter((c) => c !== "" && c !== NOT_MEASURED);
   return cells.length > 0 && cells.filter((c) => /^\p{L}/u.test(c)).length * 2 > cells.length;
 }

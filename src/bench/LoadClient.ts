@@ -162,7 +162,7 @@ export class LoadClient {
         resolve();
       };
       const make = this.base.protocol === "https:" ? httpsRequest : httpRequest;
-      const attempt = (agent: Agent | undefined | false): void => {
+      const attempt = (agent: Agent | undefined | false, firstError?: string): void => {
         const req = make(this.url, {
           method: "POST",
           agent,
@@ -197,8 +197,8 @@ export class LoadClient {
           // llama-server closes its connection after each streamed answer while saying keep-alive: a request written on
           // that kept socket meets the close ("socket hang up"). It is sent again on a connection of its own, as Node's
           // docs advise; its time counts from then, the time the server had it.
-          if (agent !== false && req.reusedSocket && !answered && (e.code === "ECONNRESET" || e.code === "EPIPE")) return attempt(false);
-          finish(e.message);
+          if (agent !== false && req.reusedSocket && !answered && (e.code === "ECONNRESET" || e.code === "EPIPE")) return attempt(false, e.message);
+          finish(firstError ? `${e.message} (sent again on a new connection after "${firstError}" on a kept-alive one)` : e.message);
         });
         req.end(body);
         r.sent = t();

@@ -152,7 +152,7 @@ export class OtelExporter {
     if (t.status >= 500 || t.aborted) root.setStatus({ code: SpanStatusCode.ERROR, message: t.aborted ? "client went away" : `HTTP ${t.status}` });
     const inner = trace.setSpan(parent, root);
     const child = (name: string, start: number, end: number): void => {
-      if (Number.isNaN(start) || Number.isNaN(end) || end < start) return;
+      if (Number.isNaN(start) || Number.isNaN(end) || end <= start) return;
       this.tracer.startSpan(name, { startTime: epoch(start), kind: SpanKind.INTERNAL }, inner).end(epoch(end));
     };
     // The HTTP phases and the queue as they are; the engine steps as prefill (to the first token) and decode.
@@ -168,10 +168,15 @@ export class OtelExporter {
         this.tracer.startSpan(`relay ${b.hop.engine}`, { kind: SpanKind.CLIENT, startTime: epoch(routed), attributes }, inner).end(epoch(finished));
       }
     }
+    // Our engine's phases, for a request it ran (a relayed one has its hop's spans and the relay span instead), cut where
+    // respond begins and where the request ended (a client that left): the spans under the root do not overlap.
     const firstStep = b.span.children?.find((c) => c.name === "step");
-    if (firstStep) child("prefill", firstStep.start, firstToken);
-    // To where respond begins (durations.decode): the spans under the root do not overlap.
-    child("decode", firstToken, firstToken + (b.durations.decode ?? NaN));
+    const respond = b.span.children?.find((c) => c.name === "respond");
+    const cut = Math.min(respond?.start ?? Infinity, b.span.end);
+    if (firstStep && !b.hop) {
+      child("prefill", firstStep.start, Math.min(firstToken, cut));
+      child("decode", firstToken, Math.min(firstToken + (b.durations.decode ?? NaN), cut));
+    }
     root.end(epoch(b.span.end));
   }
 

@@ -264,7 +264,9 @@ export function breakdownRequest(t: RequestTimeline, steps: StepStore | undefine
   // The last token is generated when its step is delivered and handed to the stream a moment later (the outbox), inside
   // `respond`: decode ends where respond begins, so that prefill, decode and respond do not overlap (OTLP, Server-Timing).
   const respondStart = children.at(-1)?.name === "respond" ? children.at(-1)!.start : NaN;
-  const decodeEnd = respondStart < lastToken ? respondStart : lastToken;
+  // Only a respond that begins after the first token cuts decode short (a one-token request's token, and a request whose
+  // steps have left the store, reach the stream after respond began: decode is then last − first, as before).
+  const decodeEnd = respondStart >= firstToken && respondStart < lastToken ? respondStart : lastToken;
   const { e2e, ttft, tpot, delivered: n } = latencies(t, end);
 
   const points: Record<string, number | null> = {};

@@ -80,9 +80,11 @@ async function tableInput(flags: AnalyzeFlags): Promise<ExplainInput["table"]> {
 async function recordsInput(flags: AnalyzeFlags): Promise<ExplainInput["records"]> {
   const list = await readClientRecords(flags.records!);
   const timelines = flags.timelines ? await loadTimelines(flags.timelines) : flags.url ? await fetchTimelines(flags.url, list.map(serverIdOf)) : undefined;
-  // Asked for and none came: the join is what --url is for (a --timelines file that holds other ids is refused by the join itself).
-  if (flags.url && timelines?.size === 0) {
-    throw new Error(`join rate 0 %: ${flags.url} has no timeline for ${list.length === 1 ? "the record" : `any of the ${list.length} records`} (GET /debug/requests/{id} answered nothing: is it our server, with timing on, and are the records from a run against it?)`);
+  // Asked for and none came: the join is what they are for (a --timelines file that holds other ids is refused by the join
+  // itself). Records that all failed are said as such by explain, first.
+  if (timelines?.size === 0 && list.some((r) => !r.error && r.outputTokens > 0)) {
+    const where = flags.url ? `${flags.url} has no timeline for ${list.length === 1 ? "the record" : `any of the ${list.length} records`} (GET /debug/requests/{id} answered nothing: is it our server, with timing on, and are the records from a run against it?)` : `${flags.timelines} holds no timeline`;
+    throw new Error(`join rate 0 %: ${where}`);
   }
   const streamed = list.filter((r) => r.stream).length;
   const withBackend = list.filter((r) => r.backend).length;
