@@ -4,7 +4,7 @@
  * with what was measured (the study's table, done right), splits every
  * request's overhead into named parts, and explains each outlier.
  */
-import { serverIdOf, type ClientRecord } from "../bench/LoadClient.js";
+import { completed, serverIdOf, type ClientRecord } from "../bench/LoadClient.js";
 import { engineMs, type ServerTimeline } from "../bench/serverRecords.js";
 import { groupBy, linearFit, mean, median, robustBaseline, smallest } from "./fit.js";
 import { findOutliers, type AnalyzedRequest, type Outlier } from "./outliers.js";
@@ -92,7 +92,7 @@ export function analyze(records: readonly ClientRecord[], serverTimelines: Reado
   const k = options.k ?? 5;
   // Keyed by the client's id from here on.
   const timelines = new Map(records.filter((r) => serverTimelines.has(serverIdOf(r))).map((r) => [r.id, serverTimelines.get(serverIdOf(r))!]));
-  const done = records.filter((r) => !r.error && r.outputTokens > 0);
+  const done = records.filter(completed);
   const joined = done.filter((r) => timelines.has(r.id));
   const e2e = (r: ClientRecord): number => r.end - r.sent;
   const { fit, kept } = robustBaseline(

@@ -6,7 +6,7 @@
  * explanation as the data allows, and a plain "not measured" (with the
  * reason) for everything it does not.
  */
-import type { ClientRecord } from "../bench/LoadClient.js";
+import { completed, type ClientRecord } from "../bench/LoadClient.js";
 import { backendEngineMs } from "../timing/backendTimings.js";
 import type { ServerTimeline } from "../bench/serverRecords.js";
 import { analyze, type Analysis } from "./analyze.js";
@@ -186,7 +186,7 @@ function fromTable(input: ExplainInput, k: number): Explanation {
 
 function fromRecords(input: ExplainInput, k: number): Explanation {
   const { list, source, timelines } = input.records!;
-  const done = list.filter((r) => !r.error && r.outputTokens > 0 && Number.isFinite(r.end - r.sent));
+  const done = list.filter((r) => completed(r) && Number.isFinite(r.end - r.sent));
   if (done.length === 0) throw new ExplainError(`${source}: no completed request to analyze (${list.length} records, all failed or empty)`);
   const server = timelines?.size ? analyze(list, timelines, { k }) : undefined;
   if (server?.joined === 0) {

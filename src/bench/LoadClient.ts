@@ -51,6 +51,11 @@ export function serverIdOf(r: ClientRecord): string {
   return r.serverId ?? r.id;
 }
 
+/** A request that generated tokens without error: what the analyses read. */
+export function completed(r: ClientRecord): boolean {
+  return !r.error && r.outputTokens > 0;
+}
+
 export interface LoadOptions {
   url: string;
   protocol: Protocol;

@@ -11,7 +11,7 @@ import { readStepLogForT, type StepLogFormat } from "../../analysis/input/stepLo
 import { describeTable, readTable } from "../../analysis/input/table.js";
 import { htmlReport, markdownReport } from "../../analysis/report.js";
 import { readClientRecords, readRecordsFile } from "../../bench/clientRecords.js";
-import { serverIdOf } from "../../bench/LoadClient.js";
+import { completed, serverIdOf } from "../../bench/LoadClient.js";
 import { fetchTimelines, loadTimelines } from "../../bench/serverRecords.js";
 import { collectOption, numberOption, urlOption } from "../options.js";
 
@@ -82,7 +82,7 @@ async function recordsInput(flags: AnalyzeFlags): Promise<ExplainInput["records"
   const timelines = flags.timelines ? await loadTimelines(flags.timelines) : flags.url ? await fetchTimelines(flags.url, list.map(serverIdOf)) : undefined;
   // Asked for and none came: the join is what they are for (a --timelines file that holds other ids is refused by the join
   // itself). Records that all failed are said as such by explain, first.
-  if (timelines?.size === 0 && list.some((r) => !r.error && r.outputTokens > 0)) {
+  if (timelines?.size === 0 && list.some(completed)) {
     const where = flags.url ? `${flags.url} has no timeline for ${list.length === 1 ? "the record" : `any of the ${list.length} records`} (GET /debug/requests/{id} answered nothing: is it our server, with timing on, and are the records from a run against it?)` : `${flags.timelines} holds no timeline`;
     throw new Error(`join rate 0 %: ${where}`);
   }
