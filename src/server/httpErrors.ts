@@ -63,9 +63,17 @@ export function toHttpError(err: unknown): HttpError {
  * URL) in our words and codes: its codes (fst_err_ctp_invalid_json_body) and
  * messages name the framework, not what the client should change.
  */
+const NOT_JSON = "the body is not valid JSON";
+const EMPTY_BODY = "the body is empty: send a JSON object";
+
+/** A body that is not JSON, or empty: as fastify's JSON parser refuses it, and our parser of bodies sent as text. */
+export function invalidJson(empty: boolean): HttpError {
+  return new HttpError(400, "invalid_json", empty ? EMPTY_BODY : NOT_JSON);
+}
+
 const FRAMEWORK_REFUSALS: Record<string, [code: string, message: string]> = {
-  FST_ERR_CTP_INVALID_JSON_BODY: ["invalid_json", "the body is not valid JSON"],
-  FST_ERR_CTP_EMPTY_JSON_BODY: ["invalid_json", "the body is empty: send a JSON object"],
+  FST_ERR_CTP_INVALID_JSON_BODY: ["invalid_json", NOT_JSON],
+  FST_ERR_CTP_EMPTY_JSON_BODY: ["invalid_json", EMPTY_BODY],
   FST_ERR_CTP_INVALID_MEDIA_TYPE: ["unsupported_media_type", "the body's content type is not JSON: send Content-Type: application/json"],
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: ["invalid_content_length", "the body's length is not what Content-Length says"],
   FST_ERR_CTP_BODY_TOO_LARGE: ["body_too_large", `the body is larger than this server reads (${MAX_BODY_BYTES / (1 << 20)} MiB)`],

@@ -16,7 +16,7 @@ import { HttpPoint } from "../timing/points.js";
 import type { RequestTimeline } from "../timing/RequestTimeline.js";
 import { checkApiKey } from "./apiKey.js";
 import { NO_TIMING, TimelineTiming, type HttpTiming } from "./httpTiming.js";
-import { errorBody, frameworkRefusal, HttpError, toHttpError } from "./httpErrors.js";
+import { errorBody, HttpError, invalidJson, toHttpError } from "./httpErrors.js";
 import "./requestTimeline.js";
 import type { ServerContext } from "./ServerContext.js";
 
@@ -103,7 +103,7 @@ export function installLifecycle(app: FastifyInstance, ctx: ServerContext, optio
       done(null, JSON.parse(body as string));
     } catch {
       // Said as for an application/json body, empty or not.
-      done(frameworkRefusal(400, (body as string).trim() === "" ? "FST_ERR_CTP_EMPTY_JSON_BODY" : "FST_ERR_CTP_INVALID_JSON_BODY", "the body is not valid JSON"));
+      done(invalidJson((body as string).trim() === ""));
     }
   });
   app.setErrorHandler(async (err, request, reply) => {
