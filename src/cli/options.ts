@@ -1,5 +1,6 @@
 /** Parsers for command-line option values: a bad value is a clear error naming the option. */
 import { InvalidArgumentError } from "commander";
+import { shownRange } from "../master/shownValue.js";
 import { GPU_CHOICES, isGpuChoice, parseGpuLayers, type GpuChoice, type GpuLayers } from "../agent/gpu.js";
 
 export function integerOption(name: string, min = -Infinity, max = Infinity) {
@@ -7,7 +8,7 @@ export function integerOption(name: string, min = -Infinity, max = Infinity) {
     const n = Number(value);
     if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgumentError(`${name} must be an integer, got "${value}"`);
     if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`${name} is too large, got ${value.trim()}`);
-    if (n < min || n > max) throw new InvalidArgumentError(`${name} must be ${max === Infinity ? `at least ${min}` : min === -Infinity ? `at most ${max}` : `in [${min}, ${max}]`}, got ${n}`);
+    if (n < min || n > max) throw new InvalidArgumentError(`${name} must be ${shownRange(min, max)}, got ${n}`);
     return n;
   };
 }

@@ -10,3 +10,10 @@ export function shownValue(v: unknown): string {
   if (v !== null && typeof v === "object") return Array.isArray(v) ? "an array" : "an object";
   return typeof v === "string" ? JSON.stringify(v.length > QUOTE_CHARS ? `${v.slice(0, QUOTE_CHARS)}…` : v) : String(v);
 }
+
+/** The integers allowed, as an error says them: Infinity is no bound ("at least 1", not "in [1, Infinity]"). */
+export function shownRange(min: number, max: number): string {
+  if (max === Infinity) return `at least ${min}`;
+  if (min === -Infinity) return `at most ${max}`;
+  return `in [${min}, ${max}]`;
+}

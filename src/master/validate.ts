@@ -9,7 +9,7 @@
 import { GREEDY, type SamplingParams } from "../agent/Sampling.js";
 import { RequestError } from "./errors.js";
 import type { GenerationRequest } from "./GenerationRequest.js";
-import { shownValue } from "./shownValue.js";
+import { shownRange, shownValue } from "./shownValue.js";
 
 export const MAX_STOP_STRINGS = 16;
 export const MAX_STOP_LENGTH = 256;
@@ -172,7 +172,7 @@ function finiteIn(param: string, v: unknown, min: number, max: number, minExclus
 /** `max` Infinity: no bound of ours (a gateway leaves the context and the vocabulary to its backend), and the message gives only `min`. */
 function integerIn(param: string, v: unknown, min: number, max: number): number {
   if (typeof v !== "number" || !Number.isSafeInteger(v)) fail(param, `must be an integer, got ${shownValue(v)}`);
-  if (v < min || v > max) fail(param, max === Infinity ? `must be at least ${min}, got ${v}` : `must be in [${min}, ${max}], got ${v}`);
+  if (v < min || v > max) fail(param, `must be ${shownRange(min, max)}, got ${v}`);
   return v;
 }
 
