@@ -14,6 +14,7 @@ import { groupBy, mean, median } from "./fit.js";
 import type { TableData } from "./input/table.js";
 import type { StepTrace } from "./input/stepLog.js";
 import { findOutliers, type Outlier } from "./outliers.js";
+import { causesClause, pauseCauses, type PauseCauses } from "./pauseCauses.js";
 import { analyzePauses, type PauseAnalysis, type PausesNotMeasured } from "./pauses.js";
 import { reconcile, type PauseEvidence, type Reconciliation, type Sample, type StepTime } from "./reconcile.js";
 
@@ -52,6 +53,8 @@ export interface Explanation {
   reconciliation: Reconciliation;
   stepTrace?: StepTrace;
   pauses?: PauseAnalysis | PausesNotMeasured;
+  /** Each pause's cause on our server's records, when the records joined them. */
+  pauseCauses?: PauseCauses;
   backend?: { sources: string[]; rows: BackendRow[] };
   /** The analysis against our server's timelines (overhead parts, outliers), when records joined them. */
   server?: Analysis;
@@ -99,10 +102,11 @@ function firstToken(done: readonly ClientRecord[], server: Analysis | undefined)
   return undefined;
 }
 
-function pauseEvidence(p: PauseAnalysis | PausesNotMeasured): PauseEvidence | string {
+function pauseEvidence(p: PauseAnalysis | PausesNotMeasured, causes: PauseCauses | undefined): PauseEvidence | string {
   if (!p.measured) return `${p.reason} (bench --stream records every token's arrival)`;
   const tokens = p.requests.reduce((a, r) => a + r.tokens, 0);
-  return { kind: p.kind, perTokenMs: tokens ? p.summary.totalMs / tokens : 0, verdict: p.verdict };
+  const onServer = causes && causesClause(causes);
+  return { kind: p.kind, perTokenMs: tokens ? p.summary.totalMs / tokens : 0, verdict: onServer ? `${p.verdict}; ${onServer}` : p.verdict };
 }
 
 /** A record whose backend reported its engine time, and that time (backendEngineMs), read once for the table and the outliers. */
@@ -193,6 +197,7 @@ function fromRecords(input: ExplainInput, k: number): Explanation {
     throw new ExplainError(`join rate 0 %: none of the ${done.length} completed requests has a server timeline (the ids differ: was --timeline-file or --url from the same run?)`);
   }
   const pauses = analyzePauses(list, { k });
+  const causes = pauses.measured && server ? pauseCauses(pauses, timelines!) : undefined;
   const samples: Sample[] = done.map((r) => ({ n: r.outputTokens, e2e: r.end - r.sent, length: r.maxTokens }));
   const t = stepTime(input, server, done);
   const notMeasured: string[] = [];
@@ -201,12 +206,13 @@ function fromRecords(input: ExplainInput, k: number): Explanation {
   const reported = reportedEngine(done);
   const backend = backendRows(reported);
   if (!backend && !server) notMeasured.push("The engine's own time per request: not measured (the backend reported no timings, and there are no server records).");
-  const reconciliation = reconcile(samples, t, k, firstToken(done, server), pauseEvidence(pauses));
+  const reconciliation = reconcile(samples, t, k, firstToken(done, server), pauseEvidence(pauses, causes));
   return {
     source,
     reconciliation,
     stepTrace: input.stepLog?.trace,
     pauses,
+    pauseCauses: causes,
     backend,
     server,
     outliers: server ? undefined : clientOutliers(done, reported, reconciliation, pauses, k),

@@ -10,6 +10,8 @@ import type { Explanation } from "./explain.js";
 import { esc, REPORT_CSS, tableHtml } from "./htmlTable.js";
 import { stepTraceRows } from "./input/stepTable.js";
 import { CLIENT_CLOCK_CAVEAT, pauseRequestTable, pauseSummaryTable } from "./pauseReport.js";
+import { causesClause, PAUSE_CAUSES, type PauseCauses } from "./pauseCauses.js";
+import { grouped, ms, pct } from "./pauseVerdict.js";
 import { prefaceHtml } from "./markdownToHtml.js";
 import type { Reconciliation } from "./reconcile.js";
 import { markdownTable, msPct, NOT_MEASURED, outlierTable, val, type Block } from "./reportBlocks.js";
@@ -78,12 +80,28 @@ function pauseBlocks(e: Explanation): Block[] {
   if (!p.measured) return [{ kind: "heading", text: "Pauses in the stream" }, { kind: "text", text: `${NOT_MEASURED}: ${p.reason}.` }];
   const summary = pauseSummaryTable(p);
   const requests = pauseRequestTable(p);
+  const c = e.pauseCauses;
+  const onServer = c && causesClause(c);
   return [
     { kind: "heading", text: "Pauses in the stream (client side)" },
-    { kind: "text", text: `${p.verdict}. ${CLIENT_CLOCK_CAVEAT}` },
+    { kind: "text", text: `${p.verdict}${onServer ? `; ${onServer}` : ""}. ${c ? "" : CLIENT_CLOCK_CAVEAT}`.trimEnd() },
     { kind: "table", head: ["figure", "value"], rows: summary.rows },
+    ...(c?.pauses.length ? [causeTable(c)] : []),
     { kind: "table", head: requests.head, rows: requests.rows, caption: "The requests that paused most." },
   ];
+}
+
+function causeTable(c: PauseCauses): Block {
+  const rows = PAUSE_CAUSES.flatMap(({ cause, meaning }) => {
+    const x = c.byCause.get(cause);
+    return x ? [[cause, `pauses that ${meaning}`, grouped(x.count), ms(x.ms), pct(x.ms / c.totalMs)]] : [];
+  });
+  return {
+    kind: "table",
+    caption: "Each pause's cause on the server's records: the engine steps that made its late token, and what they carried. One cause per pause, the one that accounts for most of it (at least a quarter).",
+    head: ["cause", "meaning", "pauses", "pause ms", "% of pause time"],
+    rows,
+  };
 }
 
 function clientOutlierBlocks(e: Explanation): Block[] {
