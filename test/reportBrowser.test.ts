@@ -348,4 +348,13 @@ describe("chart axes and lines (no browser)", () => {
     const svg = timeSeries("t", [0, 1, 2, 3, 500, 501, 502].map((t) => ({ t, v: t % 3 })), [], "v (ms)");
     assert.equal(/class="series" d="([^"]*)"/.exec(svg)![1].split("M").length - 1, 2);
   });
+
+  test("a long engine step does not break the step-duration line: only the idle time after a step's end does", () => {
+    // Steps of 1 ms back to back, then one of 40 ms, then 1 ms steps again; later an idle second.
+    const steps = [0, 1, 2, 3, 4, 44, 45, 46, 1046, 1047].map((t) => ({ t, dur: t === 4 ? 40 : 1 }));
+    const at = segments(steps, (s) => s.t, 10, (s) => s.t + s.dur).map((seg) => seg.map((s) => s.t));
+    assert.deepEqual(at, [[0, 1, 2, 3, 4, 44, 45, 46], [1046, 1047]]);
+    const svg = timeSeries("t", steps.map((s) => ({ t: s.t, v: s.dur, end: s.t + s.dur })), [], "step (ms)");
+    assert.equal(/class="series" d="([^"]*)"/.exec(svg)![1].split("M").length - 1, 2);
+  });
 });

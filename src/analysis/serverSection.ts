@@ -91,7 +91,7 @@ function outlierBlocks(a: Analysis): Block[] {
     out.push({
       kind: "chart",
       caption: "Every engine step of the joined requests on the server's clock; GC pauses marked.",
-      svg: timeSeries("engine step durations, GC pauses marked", a.steps.map((s) => ({ t: s.t, v: s.dur })), a.gc.map((g) => ({ t: g.t, label: `${g.kind} GC ${f(g.dur, 1)} ms` })), "step (ms)"),
+      svg: timeSeries("engine step durations, GC pauses marked", a.steps.map((s) => ({ t: s.t, v: s.dur, end: s.t + s.dur })), a.gc.map((g) => ({ t: g.t, label: `${g.kind} GC ${f(g.dur, 1)} ms` })), "step (ms)"),
     });
   }
   return out;

@@ -65,9 +65,10 @@ export function project(axis: Axis, from: number, to: number): (v: number) => nu
 /**
  * Splits time-ordered points where the time between two is more than
  * `factor` × the median interval: a line across an idle period would show
- * values nobody measured.
+ * values nobody measured. A point that spans time (an engine step) is idle
+ * only after its `end`: a long step is not an idle period.
  */
-export function segments<P>(points: readonly P[], time: (p: P) => number, factor = 10): P[][] {
+export function segments<P>(points: readonly P[], time: (p: P) => number, factor = 10, end: (p: P) => number = time): P[][] {
   const sorted = [...points].sort((a, b) => time(a) - time(b));
   const intervals = sorted
     .slice(1)
@@ -77,7 +78,7 @@ export function segments<P>(points: readonly P[], time: (p: P) => number, factor
   const typical = intervals.length ? intervals[Math.floor((intervals.length - 1) / 2)] : Infinity;
   const out: P[][] = [];
   sorted.forEach((p, i) => {
-    if (i === 0 || time(p) - time(sorted[i - 1]) > factor * typical) out.push([]);
+    if (i === 0 || time(p) - end(sorted[i - 1]) > factor * typical) out.push([]);
     out.at(-1)!.push(p);
   });
   return out;

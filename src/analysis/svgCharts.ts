@@ -100,9 +100,10 @@ export function stackedBars(title: string, categories: readonly string[], series
 /**
  * Values over time, with vertical marks for events (GC pauses). Where the
  * time between two values is far beyond the usual (an idle server), the
- * line stops and starts again.
+ * line stops and starts again; a value that spans time (`end`: an engine
+ * step) counts as idle only after it ends.
  */
-export function timeSeries(title: string, points: ReadonlyArray<{ t: number; v: number }>, marks: ReadonlyArray<{ t: number; label: string }>, yLabel: string): string {
+export function timeSeries(title: string, points: ReadonlyArray<{ t: number; v: number; end?: number }>, marks: ReadonlyArray<{ t: number; label: string }>, yLabel: string): string {
   const end = Math.max(1, ...points.map((p) => p.t), ...marks.map((m) => m.t));
   // Minutes of server time read better in seconds than as six-digit ms.
   const unit = end > 20_000 ? { div: 1000, name: "s" } : { div: 1, name: "ms" };
@@ -112,7 +113,7 @@ export function timeSeries(title: string, points: ReadonlyArray<{ t: number; v: 
   const toX = project(x, plot.left, plot.right);
   const px = (t: number): number => toX(t / unit.div);
   const py = project(y, plot.bottom, plot.top);
-  const parts = segments(points, (p) => p.t).map((seg) => seg.map((p) => ({ x: px(p.t), y: py(p.v) })));
+  const parts = segments(points, (p) => p.t, undefined, (p) => p.end ?? p.t).map((seg) => seg.map((p) => ({ x: px(p.t), y: py(p.v) })));
   const line = `<path class="series" d="${pathData(parts)}" fill="none" stroke="${PALETTE[0]}" stroke-width="1" stroke-linejoin="round" stroke-linecap="round"/>`;
   const ticks = marks.map((m) => `<line class="mark" x1="${px(m.t).toFixed(1)}" x2="${px(m.t).toFixed(1)}" y1="${plot.top}" y2="${plot.bottom}" stroke="${PALETTE[3]}" stroke-opacity="0.7"><title>${esc(m.label)}</title></line>`).join("");
   const legend: LegendItem[] = [{ name: yLabel, shape: "line", color: PALETTE[0] }];
