@@ -22,7 +22,7 @@ import { readTable } from "../src/analysis/input/table.js";
 import { OVERHEAD_PARTS, type Parts } from "../src/analysis/overhead.js";
 import { htmlReport, markdownReport, type ReportInput } from "../src/analysis/report.js";
 import { niceAxis, segments } from "../src/analysis/svgAxes.js";
-import { scatterWithFit, timeSeries } from "../src/analysis/svgCharts.js";
+import { scatterWithFit, stackedBars, timeSeries } from "../src/analysis/svgCharts.js";
 import type { ClientRecord } from "../src/bench/LoadClient.js";
 import type { ServerTimeline } from "../src/bench/serverRecords.js";
 import { formatSweep, type SweepResult } from "../src/bench/sweep.js";
@@ -347,6 +347,17 @@ describe("chart axes and lines (no browser)", () => {
     assert.deepEqual(at([5]), [[5]]);
     const svg = timeSeries("t", [0, 1, 2, 3, 500, 501, 502].map((t) => ({ t, v: t % 3 })), [], "v (ms)");
     assert.equal(/class="series" d="([^"]*)"/.exec(svg)![1].split("M").length - 1, 2);
+  });
+
+  test("the overhead parts beyond the palette are hatched in colours far apart, the stripes leaning in turn", () => {
+    const svg = stackedBars("parts", ["8"], OVERHEAD_PARTS.map((name) => ({ name, values: [1] })), "ms");
+    const patterns = [...svg.matchAll(/<pattern id="[^"]*" [^>]*rotate\((-?\d+)\)"><rect width="6" height="6" fill="([^"]+)"/g)].map((m) => ({ angle: m[1], color: m[2] }));
+    assert.equal(patterns.length, OVERHEAD_PARTS.length - 8);
+    assert.equal(new Set(patterns.map((p) => p.color)).size, patterns.length, "no two hatched parts share a colour");
+    // "remote" and "stall" were hatched orange and vermilion: one colour to the eye.
+    const color = (part: string): string => patterns[OVERHEAD_PARTS.indexOf(part as never) - 8].color;
+    assert.ok(!["#E69F00", "#D55E00"].every((c) => [color("remote"), color("stall")].includes(c)), `remote ${color("remote")}, stall ${color("stall")}`);
+    patterns.slice(1).forEach((p, i) => assert.notEqual(p.angle, patterns[i].angle, "next hatched parts lean different ways"));
   });
 
   test("a long engine step does not break the step-duration line: only the idle time after a step's end does", () => {

@@ -55,14 +55,23 @@ export function scatterWithFit(title: string, points: ReadonlyArray<{ x: number;
 }
 
 /**
- * The fill of series k: the palette's colours, then the same colours hatched
- * (twelve overhead parts are more than eight colours can keep apart).
+ * The palette's colours in the order the hatched series take them: next
+ * hatched series get colours far apart (blue, green, orange, pink, black),
+ * not the palette's neighbours (orange and vermilion read as one when both
+ * are hatched).
+ */
+const HATCH_ORDER = [0, 2, 1, 5, 7, 3, 4, 6];
+
+/**
+ * The fill of series k: the palette's colours, then the palette hatched
+ * (twelve overhead parts are more than eight colours can keep apart), the
+ * stripes leaning one way and the other in turn.
  */
 function fills(count: number, id: string): { defs: string; fill: (k: number) => string } {
   const hatched = Math.max(0, count - PALETTE.length);
   const patterns = Array.from({ length: hatched }, (_, i) => {
-    const color = PALETTE[i % PALETTE.length];
-    return `<pattern id="${id}-${i}" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="${color}"/><rect width="2.5" height="6" fill="#fff" fill-opacity="0.85"/></pattern>`;
+    const color = PALETTE[HATCH_ORDER[i % HATCH_ORDER.length]];
+    return `<pattern id="${id}-${i}" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(${i % 2 ? -45 : 45})"><rect width="6" height="6" fill="${color}"/><rect width="2.5" height="6" fill="#fff" fill-opacity="0.85"/></pattern>`;
   });
   return {
     defs: patterns.length ? `<defs>${patterns.join("")}</defs>` : "",
