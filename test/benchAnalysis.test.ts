@@ -219,8 +219,16 @@ describe("the bench report", () => {
   test("the client warns when it sent late", () => {
     assert.equal(lagWarning(summarize(Array.from({ length: 100 }, (_, i) => record(i, 0.2)))), undefined);
     const late = summarize(Array.from({ length: 100 }, (_, i) => record(i, i < 5 ? 3 : 0.2)));
-    assert.match(lagWarning(late) ?? "", /sent late \(send lag p99 3\.00 ms > 1 ms\)/);
+    assert.match(lagWarning(late) ?? "", /sent late \(send lag p99 3\.00 ms > 1\.00 ms, the larger of 1 ms and 1 % of the median gap between streamed tokens, 2\.00 ms\)/);
     assert.match(formatReport(late), /WARNING: the client sent late/);
+  });
+
+  test("a late send is weighed against the finest time the client measures", () => {
+    // Whole answers of 2 s: 3 ms late is under 1 % of them.
+    const whole = (i: number, lag: number): ClientRecord => ({ ...record(i, lag), tokens: [], stream: false, end: i * 10 + lag + 2000 });
+    assert.equal(lagWarning(summarize(Array.from({ length: 100 }, (_, i) => whole(i, i < 5 ? 3 : 0.2)))), undefined);
+    // 30 ms late is over 1 % of them.
+    assert.match(lagWarning(summarize(Array.from({ length: 100 }, (_, i) => whole(i, i < 5 ? 30 : 0.2)))) ?? "", /> 20\.00 ms, the larger of 1 ms and 1 % of the median e2e, 2000\.00 ms/);
   });
 });
 

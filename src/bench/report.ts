@@ -129,13 +129,22 @@ function row(name: string, d: Distribution, absent = "not measured"): string {
   return `| ${name} | ${d.n} | ${f(d.p50)} | ${f(d.p90)} | ${f(d.p99)} | ${f(d.mean)} | ${f(d.max)} | ${f(d.min)} |`;
 }
 
-/** The send lag that makes the client's figures suspect: more than 1 ms at p99. */
+/** The send lag that makes the client's figures suspect: more than 1 ms at p99… */
 export const LAG_WARNING_MS = 1;
+/** …and more than this share of the finest time it measures (the median gap between streamed tokens, else the median e2e). */
+export const LAG_WARNING_SHARE = 0.01;
 
-/** The warning a report carries when the client sent late, if it did. */
+/**
+ * The warning a report carries when the client sent late, if it did. A late
+ * send means a busy client, whose reading of the answers is late too: that
+ * matters against the finest time it measures. 3 ms late is a tenth of a
+ * 30 ms gap between tokens, and nothing against whole answers of 2 s.
+ */
 export function lagWarning(r: BenchReport): string | undefined {
-  if (!(r.sendLag.p99 > LAG_WARNING_MS)) return undefined;
-  return `WARNING: the client sent late (send lag p99 ${f(r.sendLag.p99)} ms > ${LAG_WARNING_MS} ms): it may be the bottleneck; its timings include its own delay.`;
+  const scale = r.itlGaps.n > 0 ? { name: "gap between streamed tokens", ms: r.itlGaps.p50 } : { name: "e2e", ms: r.e2e.p50 };
+  const limit = Math.max(LAG_WARNING_MS, Number.isFinite(scale.ms) ? LAG_WARNING_SHARE * scale.ms : 0);
+  if (!(r.sendLag.p99 > limit)) return undefined;
+  return `WARNING: the client sent late (send lag p99 ${f(r.sendLag.p99)} ms > ${f(limit)} ms, the larger of ${LAG_WARNING_MS} ms and ${LAG_WARNING_SHARE * 100} % of the median ${scale.name}, ${f(scale.ms)} ms): it may be the bottleneck, and its timings may include its own delay.`;
 }
 
 export function formatReport(r: BenchReport): string {
