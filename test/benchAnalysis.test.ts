@@ -187,6 +187,10 @@ describe("the load client", () => {
       assert.deepEqual(records.filter((r) => r.error).map((r) => r.error), []);
       assert.equal(summarize(records).completed, 12);
       assert.ok(connections >= 12, `${connections} connections: each answer's was closed`);
+      // A request sent again says so, and why: its record's times count from the second send.
+      const resent = records.filter((r) => r.resent);
+      for (const r of resent) assert.match(r.resent!, /socket hang up|ECONNRESET|EPIPE/);
+      assert.ok(resent.length > 0, "requests written on a socket the server was closing were sent again");
     } finally {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -36,6 +36,8 @@ export interface ClientRecord {
   end: number;
   status: number;
   error?: string;
+  /** Sent a second time, on a connection of its own, after this error on a kept-alive connection the server had closed; `sent` is the second send. */
+  resent?: string;
   /** Output tokens, as the server reported (or as counted in the stream). */
   outputTokens: number;
   maxTokens: number;
@@ -202,7 +204,10 @@ export class LoadClient {
           // llama-server closes its connection after each streamed answer while saying keep-alive: a request written on
           // that kept socket meets the close ("socket hang up"). It is sent again on a connection of its own, as Node's
           // docs advise; its time counts from then, the time the server had it.
-          if (agent !== false && req.reusedSocket && !answered && (e.code === "ECONNRESET" || e.code === "EPIPE")) return attempt(false, e.message);
+          if (agent !== false && req.reusedSocket && !answered && (e.code === "ECONNRESET" || e.code === "EPIPE")) {
+            r.resent = e.message;
+            return attempt(false, e.message);
+          }
           finish(firstError ? `${e.message} (sent again on a new connection after "${firstError}" on a kept-alive one)` : e.message);
         });
         req.end(body);

@@ -47,6 +47,7 @@ export const clientRecordSchema = z
     end: z.number().describe("the response's end (or the error's)"),
     status: z.number().int().default(200).describe("HTTP status; 0 when there was no response"),
     error: z.string().optional(),
+    resent: z.string().optional().describe("sent a second time, on a connection of its own, after this error on a kept-alive connection the server had closed (sent is then the second send)"),
     outputTokens: z.number().int().nonnegative().describe("output tokens, as the server reported or as counted in the stream"),
     maxTokens: z.number().int().positive().optional().describe("the output length asked for (default: outputTokens); requests are grouped by it"),
     promptChars: z.number().int().nonnegative().default(0),
