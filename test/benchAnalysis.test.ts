@@ -191,6 +191,7 @@ describe("the load client", () => {
       const resent = records.filter((r) => r.resent);
       for (const r of resent) assert.match(r.resent!, /socket hang up|ECONNRESET|EPIPE/);
       assert.ok(resent.length > 0, "requests written on a socket the server was closing were sent again");
+      assert.match(formatReport(summarize(records)), new RegExp(`${resent.length} requests? (was|were) sent again on a new connection`));
     } finally {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -35,6 +35,8 @@ export interface BenchReport {
   requests: number;
   completed: number;
   errors: number;
+  /** Requests sent a second time on a new connection (the server had closed the kept-alive one they were written on). */
+  resent: number;
   /** From the first send to the last end, s. */
   durationS: number;
   requestsPerS: number;
@@ -97,6 +99,7 @@ export function summarize(records: readonly ClientRecord[], slo?: Slo): BenchRep
     requests: records.length,
     completed: ok.length,
     errors: records.length - ok.length,
+    resent: records.filter((r) => r.resent !== undefined).length,
     durationS,
     requestsPerS: ok.length / durationS,
     outputTokensPerS: ok.reduce((a, r) => a + r.outputTokens, 0) / durationS,
@@ -165,6 +168,7 @@ export function formatReport(r: BenchReport): string {
     const parts = Object.entries(r.slo).map(([k, v]) => `${k} ≤ ${v} ms`).join(", ");
     lines.push("", `goodput (${parts}): ${f(r.goodput!)} requests/s, ${f(r.goodFraction! * 100, 1)} % of requests`);
   }
+  if (r.resent) lines.push("", `${r.resent} ${r.resent === 1 ? "request was" : "requests were"} sent again on a new connection: the server had closed the kept-alive connection ${r.resent === 1 ? "it was" : "they were"} written on (their times count from the second send).`);
   const warning = lagWarning(r);
   if (warning) lines.push("", warning);
   if (r.errorSamples.length) lines.push("", "errors:", ...r.errorSamples.map((e) => `  ${e}`));
