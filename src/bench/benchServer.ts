@@ -20,6 +20,7 @@ const TAIL_CHARS = 4000;
 
 export interface BenchServer {
   url: string;
+  pid: number;
   /** CPU time (user + system) the server process has used so far, ms (Linux /proc; 10 ms ticks). */
   cpuMs(): number;
   stop(): Promise<void>;
@@ -149,6 +150,7 @@ export function startServe(modelPath: string, name: string, args: readonly strin
 export function benchServerOf(s: ServerChild): BenchServer {
   return {
     url: s.url,
+    pid: s.child.pid!,
     cpuMs: () => processCpuMs(s.child.pid!),
     async stop() {
       await s.stop();

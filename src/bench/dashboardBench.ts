@@ -16,7 +16,10 @@
  * instead; --control watches with nothing (an A/A run: what the bench reads
  * when watching costs nothing, its own bias and spread), and with --page
  * opens a blank page in the same browser (what the browser costs with
- * nothing to draw). A benchmark, not a test: run it on a quiet machine.
+ * nothing to draw). --pin (Linux) gives the server core 0 alone and puts
+ * this load client and the browser on the others: what watching costs the
+ * server itself, apart from a browser's drawing on the server's cores. A
+ * benchmark, not a test: run it on a quiet machine.
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -26,6 +29,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { ensureSyntheticModel } from "../model/defaultModel.js";
 import { argError, benchArgs } from "./benchArgs.js";
 import { startBenchServer, type BenchServer } from "./benchServer.js";
+import { pinning, pinProcess, type Pinning } from "./corePinning.js";
 import { treeCpuMs } from "./procStat.js";
 import { intervalVerdict, medianInterval, quantile } from "./stats.js";
 import { burst, type Burst } from "./streamBurst.js";
@@ -104,12 +108,14 @@ interface Tabs {
  * still reads and draws all of it, but its drawing no longer takes a core
  * from the server on this one.
  */
-async function startTabs(idle: boolean): Promise<Tabs> {
+async function startTabs(idle: boolean, pins: Pinning | undefined): Promise<Tabs> {
   const executable = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
   const profile = await mkdtemp(join(tmpdir(), "llm-serving-bench-chromium-"));
   const flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", `--user-data-dir=${profile}`, "--window-size=1400,900", "--remote-debugging-port=0"];
   // chrt execs the browser, so the pid is the browser's and the class is inherited by every process it starts.
-  const [command, args] = idle ? ["chrt", ["--idle", "0", executable, ...flags, "about:blank"]] : [executable, [...flags, "about:blank"]];
+  const browserArgs = [...(idle ? ["chrt", "--idle", "0"] : []), executable, ...flags, "about:blank"];
+  // taskset too execs what it runs: the pin is inherited alike.
+  const [command, ...args] = [...(pins?.others ?? []), ...browserArgs];
   const browser = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"] });
   // Settles when it has gone, whether it exited or could not be started (no such file): never rejects.
   const gone = new Promise<void>((resolve) => {
@@ -136,7 +142,7 @@ async function startTabs(idle: boolean): Promise<Tabs> {
         resolve(`http://${m[1]}`);
       };
       browser.stderr!.on("data", read);
-      browser.once("error", (err) => reject(new Error(`${command} could not be started: ${err.message} (${idle ? "--idle-browser needs chrt, from util-linux" : "set CHROMIUM_PATH, or apt-get install chromium"})`)));
+      browser.once("error", (err) => reject(new Error(`${command} could not be started: ${err.message} (${command === executable ? "set CHROMIUM_PATH, or apt-get install chromium" : "--idle-browser and --pin need chrt and taskset, from util-linux"})`)));
       void gone.then(() => reject(new Error(`${executable} exited before it listened: ${text.slice(-500)}`)));
       setTimeout(() => reject(new Error(`${executable} did not say where it listens within 20 s`)), 20_000).unref();
     });
@@ -225,22 +231,25 @@ async function watched(server: BenchServer, watch: Watch, batch: number, tokens:
 }
 
 async function main(): Promise<void> {
-  const { rounds, tokens, batch, page, control, "idle-browser": idle } = benchArgs({ rounds: 30, tokens: 256, batch: 8 }, ["page", "control", "idle-browser"]);
+  const { rounds, tokens, batch, page, control, "idle-browser": idle, pin } = benchArgs({ rounds: 30, tokens: 256, batch: 8 }, ["page", "control", "idle-browser", "pin"]);
   if (idle && !page) argError("--idle-browser is an option of --page");
   const model = await ensureSyntheticModel({ preset: "tiny", dtype: "Q8_0", seed: 0 });
+  const pins = pin ? pinning() : undefined;
   // The browser first: one that cannot start leaves no server behind.
-  const tabs = page ? await startTabs(idle) : undefined;
+  const tabs = page ? await startTabs(idle, pins) : undefined;
   const server = await startBenchServer(model, "tiny-watched", ["--rows", String(batch)]).catch(async (err: unknown) => {
     await tabs?.quit();
     throw err;
   });
+  // Once it is up, every thread it has (its decode thread too) on core 0; the threads it starts later inherit it.
+  if (pins) pinProcess(server.pid, "0");
   const browserCpu: BrowserCpu = { ms: 0 };
   const watch = tabs ? pageWatch(tabs, control, browserCpu) : control ? noWatch : fetchWatch;
   try {
     for (let i = 0; i < 3; i++) await burst(server, batch, tokens); // warm-up
     const ratios: number[] = [];
     const cpu = { watched: { ms: 0, tokens: 0 }, alone: { ms: 0, tokens: 0 } };
-    console.log(`# bench:dashboard — tiny preset, batch ${batch}, ${tokens} tokens per request, ${rounds} alternating rounds, watched by ${page ? `${control ? "a blank page in headless Chromium (--control)" : "the page in headless Chromium"}${idle ? " at idle priority (--idle-browser)" : ""}` : control ? "nothing (--control, an A/A run)" : "fetch, asking what the page asks"}, node ${process.version}, ${new Date().toISOString()}\n`);
+    console.log(`# bench:dashboard — tiny preset, batch ${batch}, ${tokens} tokens per request, ${rounds} alternating rounds, watched by ${page ? `${control ? "a blank page in headless Chromium (--control)" : "the page in headless Chromium"}${idle ? " at idle priority (--idle-browser)" : ""}` : control ? "nothing (--control, an A/A run)" : "fetch, asking what the page asks"}${pins ? `; the server on core 0 alone, this load client${page ? " and the browser" : ""} on cores ${pins.rest} (--pin)` : ""}, node ${process.version}, ${new Date().toISOString()}\n`);
     console.log("| round | watched tok/s | unwatched tok/s | watched / unwatched |\n|---:|---:|---:|---:|");
     const view = { ms: 0, watchedMs: 0, unwatchedMs: 0 };
     const alone = async (): Promise<Burst> => {

@@ -20,8 +20,7 @@
  * refused. A benchmark, not a test: run it on a quiet machine.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { execFileSync } from "node:child_process";
-import { availableParallelism, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { now } from "../timing/clock.js";
@@ -29,6 +28,7 @@ import { ensureSyntheticModel } from "../model/defaultModel.js";
 import type { PresetName } from "../model/presets.js";
 import { argError, benchArgs, presetArg, zeroOrCount } from "./benchArgs.js";
 import { benchServerOf, spawnServer, type BenchServer } from "./benchServer.js";
+import { pinning } from "./corePinning.js";
 import { LoadClient, type ClientRecord } from "./LoadClient.js";
 import { ensureLlamaCppBuild } from "./llamaCppBuild.js";
 import { startLlamaServer } from "./llamaServerProcess.js";
@@ -314,20 +314,6 @@ function print(o: Options, results: readonly LevelRound[][], machine: MachineLoa
   console.log(`Every request, on both sides, has a connection of its own (llama-server closes each after a streamed response). Pairs with a failed side are left out of the Δ figures; failed requests count in throughput as no tokens.`);
   console.log(`ours_ms is the gateway's own figure (e2e − queued → finished: from routing to the generation's end as the gateway saw it), as its responses report it: taken before its last bytes are written.`);
   console.log(`Other processes used ${machine.othersPct().toFixed(1)} % of a core on average during the rounds.`);
-}
-
-/**
- * --pin: on a small machine the relay's CPU (a read and a write per token)
- * preempts llama-server's compute thread; with llama-server alone on core 0
- * and everything else on the other cores, what is left is the relay's own cost.
- */
-function pinning(): { server: string[]; others: string[]; rest: string } {
-  const cores = availableParallelism();
-  if (process.platform !== "linux" || cores < 2) throw new Error("--pin needs Linux (taskset) and at least 2 cores");
-  const rest = cores === 2 ? "1" : `1-${cores - 1}`;
-  // This process (the load client), all its threads.
-  execFileSync("taskset", ["-a", "-pc", rest, String(process.pid)], { stdio: "ignore" });
-  return { server: ["taskset", "-c", "0"], others: ["taskset", "-c", rest], rest };
 }
 
 async function main(): Promise<number> {
