@@ -91,6 +91,15 @@ test("a GC too small to account for a quarter of a pause does not take it from t
   assert.equal(pauseCauses(pa, new Map([["a", plain]])).pauses[0].cause, "long step");
 });
 
+test("a relayed request's late token came late from its remote engine, unless a GC or a stall here accounts for it", () => {
+  const a = record("a", 0, { 12: 30 });
+  const pa = analysis([a]);
+  const relayed = { ...timeline(a, {}), hop: { engine: "gpu-1" } } as unknown as ServerTimeline;
+  assert.equal(pauseCauses(pa, new Map([["a", relayed]])).pauses[0].cause, "backend");
+  const withGc = { ...timeline(a, { events: [{ type: "gc", kind: "major", start: a.tokens[11], dur: 15, step: null }] }), hop: { engine: "gpu-1" } } as unknown as ServerTimeline;
+  assert.equal(pauseCauses(pa, new Map([["a", withGc]])).pauses[0].cause, "gc");
+});
+
 test("a stall on the server's event loop is named; no pauses make no clause", () => {
   const a = record("a", 0, { 12: 30 });
   const pa = analysis([a]);

@@ -4,9 +4,10 @@
  * engine steps that made it — those after the token before it, up to its
  * own — and what happened in them: a GC pause or an event-loop stall, or
  * another request's prompt in the same step (continuous batching: a
- * newcomer's prefill makes every running stream's step longer). A pause the
- * server had already written on time happened after it: the network's or
- * the client's.
+ * newcomer's prefill makes every running stream's step longer). A relayed
+ * request's steps are its remote engine's: a token that reached us late came
+ * late from there. A pause the server had already written on time happened
+ * after it: the network's or the client's.
  *
  * Each pause gets one cause, the one that accounts for most of it, and only
  * when it accounts for at least a quarter of it: a 0.2 ms scavenge in a
@@ -17,13 +18,14 @@ import { median } from "./fit.js";
 import type { Pause, PauseAnalysis } from "./pauses.js";
 import { pct, plural } from "./pauseVerdict.js";
 
-export type PauseCause = "prompt" | "gc" | "stall" | "after write" | "long step" | "no record";
+export type PauseCause = "prompt" | "gc" | "stall" | "backend" | "after write" | "long step" | "no record";
 
 /** In the order the report lists them, with what each says of its pauses. */
 export const PAUSE_CAUSES: ReadonlyArray<{ cause: PauseCause; meaning: string }> = [
   { cause: "prompt", meaning: "came on steps that carried another request's prompt (continuous batching)" },
   { cause: "gc", meaning: "overlapped a GC pause on the server" },
   { cause: "stall", meaning: "overlapped an event-loop stall on the server" },
+  { cause: "backend", meaning: "came late from the remote engine that generated them (its steps, or the network to it)" },
   { cause: "long step", meaning: "came on a longer engine step with none of these in it" },
   { cause: "after write", meaning: "came after the server had written the token on time (the network's or the client's)" },
   { cause: "no record", meaning: "had no server record of the late token" },
@@ -83,7 +85,8 @@ function causeOf(pause: Pause, t: ServerTimeline | undefined, typicalGap: number
   ];
   const [cause, ms] = candidates.reduce((a, b) => (b[1] > a[1] ? b : a));
   if (ms >= NAMED_SHARE * pause.size) return { pause, cause, ms };
-  return { pause, cause: "long step", ms: Math.max(0, to - from - typicalGap) };
+  // A relayed request's steps are the backend's, not in this record: the token reached us late.
+  return { pause, cause: t.hop ? "backend" : "long step", ms: Math.max(0, to - from - typicalGap) };
 }
 
 /** Each pause's cause on the server's records (the requests without one: "no record"). */
