@@ -154,6 +154,24 @@ describe("SIGTERM under load", () => {
     }
   });
 
+  test("SIGHUP (the terminal that started it closed) drains as SIGTERM does: a stream in flight gets its whole answer, exit 0", async () => {
+    // Found by a new user: SIGHUP killed the server at once (exit 129), cutting streams without their last event.
+    const server = await startCliServer(["--rows", "2"]);
+    try {
+      const tokens = 96;
+      const stream = postJson(`${server.url}/generate_stream`, { inputs: "hang up", parameters: { max_new_tokens: tokens, ignore_eos: true } }).then(async (r) => sseData(await r.text()));
+      await waitFor(async () => (await jsonOf(fetch(`${server.url}/stats`))).running === 1, "the stream to run");
+      server.child.kill("SIGHUP");
+      await waitFor(() => /SIGHUP: finishing in-flight requests/.test(server.stderr()), "the server to take the signal");
+      const events = (await stream) as Array<{ generated_text: string | null }>;
+      assert.equal(events.length, tokens);
+      assert.equal(typeof events.at(-1)!.generated_text, "string", "the last event, with the whole text");
+      assert.equal(await server.exited, 0, server.stderr());
+    } finally {
+      server.stop();
+    }
+  });
+
   test("a request whose body is still arriving at SIGTERM gets its answer; one sent after it gets our 503 with Retry-After", async () => {
     const server = await startCliServer(["--rows", "2"]);
     try {

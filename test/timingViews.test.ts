@@ -10,7 +10,9 @@ import type { TraceEvent } from "../src/timing/chromeTrace.js";
 import { now } from "../src/timing/clock.js";
 import { Instrumentation } from "../src/timing/Instrumentation.js";
 import { Logger } from "../src/timing/Logger.js";
+import { SHUTDOWN_FLUSH_MS } from "../src/timing/OtelExporter.js";
 import { HttpPoint } from "../src/timing/points.js";
+import { closedPort } from "./helpers/closedPort.js";
 import { startOtlpCollector, type OtlpSpan } from "./helpers/otlpCollector.js";
 import { jsonOf, postJson, sharedTestServer, sseData, startTestServer, waitFor } from "./helpers/serverHarness.js";
 
@@ -256,6 +258,31 @@ describe("where else timelines go", () => {
       // The exporter keeps its connection alive: close() alone would wait for it.
       collector.closeAllConnections();
       collector.close();
+    }
+  });
+
+  test("a collector that is down or silent at shutdown neither holds the exit nor fails it: a warning says what was not sent", async () => {
+    // Found by a new user: with the collector down, a drained server exited 1 after 8–10 s ("connect ECONNREFUSED").
+    const silent = createServer(() => undefined); // takes the request, never answers
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    try {
+      for (const endpoint of [`http://127.0.0.1:${await closedPort()}`, `http://127.0.0.1:${(silent.address() as AddressInfo).port}`]) {
+        const said: string[] = [];
+        const s = await startTestServer({ otlpEndpoint: endpoint }, undefined, new Logger("info", (line) => said.push(line)));
+        await s.server.engine.ready;
+        await postJson(`${s.url}/generate`, { inputs: "unsent", parameters: { max_new_tokens: 2 } });
+        const started = performance.now();
+        await s.server.close(1000); // rejected before
+        const took = performance.now() - started;
+        assert.ok(took < SHUTDOWN_FLUSH_MS + 3000, `${endpoint}: closed after ${took.toFixed(0)} ms`);
+        assert.ok(
+          said.some((l) => /^warning: OTLP: the spans still queued at shutdown were not sent: /.test(l)),
+          said.join("\n"),
+        );
+      }
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
     }
   });
 

@@ -89,14 +89,27 @@ class ReportingExporter implements SpanExporter {
   }
 }
 
+/**
+ * At shutdown, the spans still queued get this long to reach the collector:
+ * the exporter retries a collector that is down or silent for ~10 s, and
+ * telemetry must not hold a drained server's exit (nor fail it).
+ */
+export const SHUTDOWN_FLUSH_MS = 2000;
+
 export class OtelExporter {
   private readonly provider: BasicTracerProvider;
   private readonly tracer: Tracer;
   private readonly ids = new PresetIds();
+  private readonly url: string;
 
-  /** `report`: a line for the operator when export starts or stops failing. */
-  constructor(endpoint: string, report: (level: "warn" | "info", message: string) => void, serviceName = "llm-serving") {
-    const url = endpoint.endsWith("/v1/traces") ? endpoint : `${endpoint.replace(/\/$/, "")}/v1/traces`;
+  /** `report`: a line for the operator when export starts or stops failing, or when spans are left unsent at shutdown. */
+  constructor(
+    endpoint: string,
+    private readonly report: (level: "warn" | "info", message: string) => void,
+    serviceName = "llm-serving",
+    private readonly flushMs = SHUTDOWN_FLUSH_MS,
+  ) {
+    const url = (this.url = endpoint.endsWith("/v1/traces") ? endpoint : `${endpoint.replace(/\/$/, "")}/v1/traces`);
     this.provider = new BasicTracerProvider({
       idGenerator: this.ids,
       resource: resourceFromAttributes({ "service.name": serviceName }),
@@ -180,8 +193,18 @@ export class OtelExporter {
     root.end(epoch(b.span.end));
   }
 
-  shutdown(): Promise<void> {
-    return this.provider.shutdown();
+  /** Sends what is queued, for up to flushMs; never fails: what could not be sent is said in a warning. */
+  async shutdown(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), this.flushMs)));
+    try {
+      const outcome = await Promise.race([this.provider.shutdown(), late]);
+      if (outcome === "late") this.report("warn", `OTLP: the spans still queued at shutdown were not sent: ${this.url} did not take them within ${this.flushMs / 1000} s`);
+    } catch (err) {
+      this.report("warn", `OTLP: the spans still queued at shutdown were not sent: ${(err as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
 

@@ -171,7 +171,12 @@ async function serve(flags: ServeFlags): Promise<void> {
   if (config.timing) log(`and watch it at ${url}/dashboard`);
 }
 
-/** SIGTERM/SIGINT: finish what is in flight (up to the timeout), then exit 0; a second signal exits at once. */
+/**
+ * SIGTERM/SIGINT/SIGHUP: finish what is in flight (up to the timeout), then
+ * exit 0; a second signal exits at once. SIGHUP too: the terminal that
+ * started the server closed, or an operator expected a reload — neither
+ * should cut the streams in flight (Node's default for it is to die at once).
+ */
 function stopOnSignals(server: LlmServer, timeoutMs: number, log: (line: string) => void): void {
   let signals = 0;
   const stop = (signal: string): void => {
@@ -195,6 +200,7 @@ function stopOnSignals(server: LlmServer, timeoutMs: number, log: (line: string)
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGHUP", () => stop("SIGHUP"));
 }
 
 /** What went wrong with listening, in one line a user can act on. */
