@@ -205,6 +205,17 @@ describe("serve and bench inputs", () => {
     assertOneErrorLine(await runCli(["serve", "--otlp-endpoint", "notaurl", "--port", "0"]), /^error: --otlp-endpoint must be an http\(s\) URL such as http:\/\/127\.0\.0\.1:4318, got "notaurl"$/);
   });
 
+  test("serve: a --timeline-file that cannot be written is one line before anything starts, not a server that writes nothing", async () => {
+    // Found by a new user: the server started, warned once in Node's own format, and lost every timeline.
+    const folder = await mkdtemp(join(tmpdir(), "llm-serving-tlfile-"));
+    try {
+      assertOneErrorLine(await runCli(["serve", "--timeline-file", join(folder, "no-such-folder", "t.jsonl"), "--port", "0"]), /^error: --timeline-file .*t\.jsonl: cannot be written: ENOENT: no such file or directory/);
+      assertOneErrorLine(await runCli(["serve", "--timeline-file", folder, "--port", "0"]), /^error: --timeline-file .*: is a folder, not a file$/);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
   test("dashboard: a file the page cannot draw is said at the command line, not only in the page; one the page draws is served", async () => {
     const folder = await mkdtemp(join(tmpdir(), "llm-serving-dash-"));
     const server = { id: "r1", span: { name: "request", start: 0, dur: 5, children: [] }, durations: { e2e: 5 } };

@@ -286,6 +286,25 @@ describe("where else timelines go", () => {
     }
   });
 
+  test("a timelines file that fails while the server runs is said once, as a warning, and the lines it loses are counted in /metrics", async () => {
+    // Before, Node printed its own warning and the lost lines were counted nowhere anyone could see.
+    const dir = await mkdtemp(join(tmpdir(), "llm-serving-jsonl-"));
+    const said: string[] = [];
+    // The folder goes before the file is opened: as a disk that fails under a running server.
+    const s = await startTestServer({ timelineFile: join(dir, "gone", "timelines.jsonl") }, undefined, new Logger("info", (line) => said.push(line)));
+    try {
+      await s.server.engine.ready;
+      for (const i of [1, 2]) await postJson(`${s.url}/generate`, { inputs: `lost ${i}`, parameters: { max_new_tokens: 2 } });
+      await waitFor(async () => /^llm_serving_timeline_lines_dropped_total 2$/m.test(await (await fetch(`${s.url}/metrics`)).text()), "both lines counted as dropped", 10_000);
+      const warnings = said.filter((l) => /timeline file/.test(l));
+      assert.equal(warnings.length, 1, said.join("\n"));
+      assert.match(warnings[0], /^warning: timeline file .*timelines\.jsonl: ENOENT: .*; request timelines are no longer written to it \(llm_serving_timeline_lines_dropped_total counts them\)$/);
+    } finally {
+      await s.server.close(1000);
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   test("finished timelines are appended to a JSONL file", async () => {
     const dir = await mkdtemp(join(tmpdir(), "llm-serving-jsonl-"));
     const file = join(dir, "timelines.jsonl");

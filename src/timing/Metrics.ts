@@ -59,6 +59,7 @@ export class Metrics {
   private readonly gc: Histogram<string>;
   private readonly requests: Counter<string>;
   private readonly tokens: Counter<string>;
+  private readonly timelineDropped: Counter<string>;
   private readonly hop: Histogram<string>;
   private readonly views: Counter<string>;
 
@@ -82,6 +83,7 @@ export class Metrics {
     this.gc = new Histogram({ name: "llm_serving_gc_pause_seconds", help: "GC pauses by kind", labelNames: ["kind"], buckets: STAGE_BUCKETS, registers });
     this.requests = new Counter({ name: "llm_serving_requests_total", help: "Finished HTTP generation requests by finish reason", labelNames: ["finish_reason"], registers });
     this.tokens = new Counter({ name: "llm_serving_tokens_total", help: "Prompt and generated tokens", labelNames: ["kind"], registers });
+    this.timelineDropped = new Counter({ name: "llm_serving_timeline_lines_dropped_total", help: "Request timelines not written to --timeline-file: the file failed, or fell too far behind the disk", registers });
     const gauge = (name: string, help: string, read: (g: EngineGauges) => number): void => {
       new Gauge({
         name,
@@ -175,6 +177,10 @@ export class Metrics {
   /** Time the server spent on a dashboard feed (its JSON and its writes). */
   observeView(view: "stream" | "steps" | "distributions", durationMs: number): void {
     this.views.inc({ view }, s(durationMs));
+  }
+
+  timelineLineDropped(): void {
+    this.timelineDropped.inc();
   }
 
   observeGc(kind: string, durationMs: number): void {

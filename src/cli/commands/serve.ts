@@ -11,6 +11,7 @@ import { apiKeyProblem } from "../../server/apiKey.js";
 import { httpUrlProblem } from "../../server/config/httpUrl.js";
 import { LlmServer } from "../../server/Server.js";
 import { describeModelForUser } from "../modelSource.js";
+import { assertAppendable } from "../../timing/JsonlSink.js";
 import { isLogLevel } from "../../timing/Logger.js";
 import { collectOption, gpuLayersOption, gpuOption, integerOption, numberOption } from "../options.js";
 
@@ -127,6 +128,8 @@ async function serve(flags: ServeFlags): Promise<void> {
   // A file that is not a model is said at once, before the server listens (the check reads only its header), and not checked again.
   const modelPath = config.modelPath;
   if (modelPath) await assertGgufFile(modelPath);
+  // A timelines file that cannot be written is said at once too: the server would run and write nothing.
+  if (config.timelineFile && config.timing) await assertAppendable(config.timelineFile);
   // A GPU build asked for by name is loaded before listening, so that its absence is one line, not a server that never turns ready.
   if (config.gpu === "cuda" || config.gpu === "vulkan") await loadLlama(config.gpu);
   const server = new LlmServer({ config, resolveModelPath: modelPath ? async () => modelPath : () => resolveModelPath(undefined, log) });
