@@ -90,4 +90,16 @@ describe("TGI routes", () => {
       assert.equal(typeof body.error, "string");
     }
   });
+
+  test("a refusal names the parameter as TGI's client sent it, not as the engine or OpenAI calls it", async () => {
+    // Found by a new user: top_n_tokens 1000 was refused as "top_logprobs: must be in [0, 20]".
+    const refused = async (body: object): Promise<string> => {
+      const res = await postJson(url("/generate"), body);
+      assert.equal(res.status, 422, JSON.stringify(body));
+      return (await jsonOf(res)).error;
+    };
+    assert.equal(await refused({ inputs: "x", parameters: { max_new_tokens: 2, details: true, top_n_tokens: 1000 } }), "parameters.top_n_tokens: must be in [0, 20], got 1000");
+    assert.match(await refused({ inputs: "x", parameters: { max_new_tokens: 100000 } }), /^parameters\.max_new_tokens: must be in \[1, \d+\], got 100000$/);
+    assert.match(await refused({ inputs: "x", parameters: { max_new_tokens: 2, seed: -1 } }), /^parameters\.seed: /);
+  });
 });
