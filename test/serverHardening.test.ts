@@ -281,6 +281,9 @@ describe("what operators expect", () => {
       assert.equal((await postJson(`${s.url}/v1/chat/completions`, chat(), auth)).status, 200);
       assert.equal((await fetch(`${s.url}/debug/requests`, { headers: auth })).status, 200);
       assert.equal((await fetch(`${s.url}/health`)).status, 200);
+      // The page and its files hold no data (it asks for the key); browsers ask for a favicon with every page.
+      for (const path of ["/dashboard", "/dashboard/app.js", "/dashboard/dashboard.css"]) assert.equal((await fetch(`${s.url}${path}`)).status, 200, path);
+      assert.equal((await fetch(`${s.url}/favicon.ico`)).status, 204);
     }));
 
   test("--cors-origin: preflight and responses carry the CORS headers for that origin", () =>

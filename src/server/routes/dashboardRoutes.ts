@@ -144,6 +144,8 @@ export function registerDashboardRoutes(app: FastifyInstance, ctx: ServerContext
  */
 export function registerDashboardPage(app: FastifyInstance, offlineFiles: readonly string[] = []): void {
   const config = { family: "operations" as const, public: true };
+  // Browsers ask for it with every page; we have none, and a 401 or a 404 would sit in the page's console as an error.
+  app.get("/favicon.ico", { config }, async (_request, reply) => reply.code(204).send());
   app.get("/dashboard", { config }, async (_request, reply) => {
     return reply.type("text/html; charset=utf-8").send(await readFile(new URL("index.html", PAGE_DIR), "utf8"));
   });
