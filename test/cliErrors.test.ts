@@ -203,6 +203,12 @@ describe("serve and bench inputs", () => {
     // A key from the environment is named as such: the user typed no --api-key.
     assertOneErrorLine(await runCli(["serve", "--port", "0"], { env: { ...process.env, LLM_SERVING_API_KEY: "my key" } }), /^error: LLM_SERVING_API_KEY must be visible ASCII, no spaces .* it has a space at character 3$/);
     assertOneErrorLine(await runCli(["serve", "--otlp-endpoint", "notaurl", "--port", "0"]), /^error: --otlp-endpoint must be an http\(s\) URL such as http:\/\/127\.0\.0\.1:4318, got "notaurl"$/);
+    assertOneErrorLine(await runCli(["serve", "--cors-origin", "app.example", "--port", "0"]), /^error: --cors-origin must be \* or an origin such as http:\/\/localhost:3000 \(scheme, host and port, nothing after\), got "app\.example"$/);
+    // Seconds, as the config file's shutdown_timeout: fractions too (it took whole seconds only).
+    const negative = await runCli(["serve", "--shutdown-timeout", "-1", "--port", "0"]);
+    assert.match(negative.stderr.split("\n")[0], /^error: option '--shutdown-timeout <seconds>' argument '-1' is invalid\. --shutdown-timeout must be at least 0, got -1$/);
+    const fraction = await runCli(["serve", "--shutdown-timeout", "0.5", "--port", "0", "--cors-origin", "nope"]);
+    assert.match(fraction.stderr, /^error: --cors-origin /, "0.5 was taken: the next check spoke");
   });
 
   test("serve: a --timeline-file that cannot be written is one line before anything starts, not a server that writes nothing", async () => {

@@ -121,6 +121,12 @@ serving_config:
     // A key no HTTP header can carry (pasted from a page with "…" in it) would refuse every request.
     assert.throws(() => parseConfig("serving_config:\n  api_key: sk-…\n"), (e: Error) => e instanceof ConfigError && /api_key.*must be visible ASCII.*U\+2026/.test(e.message));
     assert.throws(() => parseConfig("timing_config:\n  otlp_endpoint: ftp://collector:4318\n"), (e: Error) => e instanceof ConfigError && /otlp_endpoint.*http\(s\)/.test(e.message));
+    // An origin no browser sends would never match: it was taken without a word.
+    assert.throws(() => parseConfig("serving_config:\n  cors_origins: [not a url]\n"), (e: Error) => e instanceof ConfigError && /cors_origins.*must be \* or an origin such as http:\/\/localhost:3000.*got "not a url"/.test(e.message));
+    assert.throws(() => parseConfig("serving_config:\n  cors_origins: https://app.example/\n"), (e: Error) => e instanceof ConfigError && /did you mean "https:\/\/app\.example"\?/.test(e.message));
+    assert.deepEqual(parseConfig("serving_config:\n  cors_origins: ['*', 'http://localhost:3000']\n").config.corsOrigins, ["*", "http://localhost:3000"]);
+    // 0 seconds: the requests in flight are cancelled at once, as --shutdown-timeout 0 does.
+    assert.equal(parseConfig("serving_config:\n  shutdown_timeout: 0\n").config.shutdownTimeoutMs, 0);
   });
 
   test("engines: remote ones with their units in seconds, this process's model as kind local, routing", () => {

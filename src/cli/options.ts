@@ -21,6 +21,16 @@ export function numberOption(name: string) {
   };
 }
 
+/** A number of seconds or the like: fractions allowed, not below 0. */
+export function nonNegativeOption(name: string) {
+  const number = numberOption(name);
+  return (value: string): number => {
+    const n = number(value);
+    if (n < 0) throw new InvalidArgumentError(`${name} must be at least 0, got ${value}`);
+    return n;
+  };
+}
+
 export function collectOption(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }

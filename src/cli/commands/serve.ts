@@ -8,12 +8,12 @@ import { resolveModelPath } from "../../model/modelSource.js";
 import { ConfigError, loadConfigFile } from "../../server/config/configFile.js";
 import { mergeConfig, type ServeConfig } from "../../server/config/ServeConfig.js";
 import { apiKeyProblem } from "../../server/apiKey.js";
-import { httpUrlProblem } from "../../server/config/httpUrl.js";
+import { httpUrlProblem, originProblem } from "../../server/config/httpUrl.js";
 import { LlmServer } from "../../server/Server.js";
 import { describeModelForUser } from "../modelSource.js";
 import { assertAppendable } from "../../timing/JsonlSink.js";
 import { isLogLevel } from "../../timing/Logger.js";
-import { collectOption, gpuLayersOption, gpuOption, integerOption, numberOption } from "../options.js";
+import { collectOption, gpuLayersOption, gpuOption, integerOption, nonNegativeOption, numberOption } from "../options.js";
 
 interface ServeFlags {
   config?: string;
@@ -61,7 +61,7 @@ export function registerServe(program: Command): void {
     .option("--batching <policy>", "continuous or static (default continuous)")
     .option("--block-size <n>", "KV accounting block size (default 16)", integerOption("--block-size", 1))
     .option("--queue-limit <n>", "most waiting requests before 503 (default 256)", integerOption("--queue-limit", 1))
-    .option("--shutdown-timeout <seconds>", "time in-flight requests get on SIGTERM (default 30)", integerOption("--shutdown-timeout", 0))
+    .option("--shutdown-timeout <seconds>", "time in-flight requests get on SIGTERM (default 30)", nonNegativeOption("--shutdown-timeout"))
     .option("--no-timing", "switch off all timing: timelines, response timings, /debug/*, /metrics, runtime monitors")
     .option("--timelines <n>", "recent request timelines kept for /debug (default 1000)", integerOption("--timelines", 1))
     .option("--timeline-file <file>", "also append each finished request's timeline to this JSONL file")
@@ -90,6 +90,10 @@ function flagsToConfig(f: ServeFlags): Partial<ServeConfig> {
   if (keyProblem) throw new ConfigError(`${keyFrom} ${keyProblem}`);
   const otlpProblem = f.otlpEndpoint === undefined ? undefined : httpUrlProblem(f.otlpEndpoint, "http://127.0.0.1:4318");
   if (otlpProblem) throw new ConfigError(`--otlp-endpoint ${otlpProblem}`);
+  for (const o of f.corsOrigin ?? []) {
+    const problem = originProblem(o);
+    if (problem) throw new ConfigError(`--cors-origin ${problem}`);
+  }
   return {
     modelPath: f.model,
     modelName: f.modelName,

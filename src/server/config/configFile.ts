@@ -13,7 +13,7 @@ import { BACKEND_KINDS } from "../../engines/remote/backendProtocol.js";
 import { BACKEND_DEFAULTS, type BackendConfig } from "../../engines/remote/RemoteBackend.js";
 import { ROUTING_POLICIES } from "../../engines/router/routingPolicy.js";
 import { apiKeyProblem } from "../apiKey.js";
-import { httpUrlProblem } from "./httpUrl.js";
+import { httpUrlProblem, originProblem } from "./httpUrl.js";
 import type { ServeConfig } from "./ServeConfig.js";
 
 export class ConfigError extends Error {
@@ -37,6 +37,10 @@ const httpUrl = (example: string) =>
     if (problem) ctx.addIssue({ code: "custom", message: problem });
   });
 const tierList = z.union([positiveInt, z.array(positiveInt).nonempty()]);
+const origin = z.string().superRefine((o, ctx) => {
+  const problem = originProblem(o);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
 
 /** llm-serving keys with no meaning here, and why. */
 const IGNORED: Record<string, Record<string, string>> = {
@@ -98,9 +102,9 @@ const schema = z.strictObject({
       server_port: z.number().int().min(0).max(65535).optional(),
       // ours
       queue_limit: positiveInt.optional(),
-      shutdown_timeout: z.number().positive().optional(),
+      shutdown_timeout: z.number().nonnegative().optional(),
       api_key: apiKey.optional(),
-      cors_origins: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
+      cors_origins: z.union([origin, z.array(origin)]).optional(),
       access_log: z.boolean().optional(),
       model_name_check: z.enum(["on", "off"]).optional(),
     })
