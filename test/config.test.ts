@@ -154,7 +154,9 @@ routing:
     for (const [yaml, message] of [
       ["engines:\n  - {name: a, kind: local}\n  - {name: b, kind: local}\n", /at most one engine of kind local/],
       ["engines:\n  - {name: a, kind: tgi}\n", /"a" needs a url/],
-      ["engines:\n  - {name: a, kind: vllm, url: http://x}\n", /engines\.0\.kind/],
+      ["engines:\n  - {name: a, kind: vllm, url: http://x}\n", /engines\.0 \(a\)\.kind/],
+      // An entry is known by its name: "engines.1" sent the reader counting.
+      ["engines:\n  - {name: a, kind: tgi, url: http://x}\n  - {name: gpu-b, kind: tgi, url: http://y, max_outstandng: 3}\n", /engines\.1 \(gpu-b\): unknown key "max_outstandng"/],
       ["engines:\n  - {name: a, kind: tgi, url: ftp://x}\n", /must be an http\(s\) URL/],
       ["engines:\n  - {name: a, kind: tgi, url: http://x}\n  - {name: a, kind: tgi, url: http://y}\n", /the name "a" is used twice/],
       ["routing:\n  policy: random\n", /routing\.policy/],

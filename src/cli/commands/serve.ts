@@ -172,7 +172,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     log(`engine ${e.name}: ${where}, ${e.healthy ? "healthy" : `not healthy (${e.lastError ?? "no answer"}); checked again with backoff`}`);
   }
   if (stats.engines) log(`serving "${name}" through ${stats.engines.length} engine(s), routing ${config.routing}. Try:`);
-  else log(`serving "${name}" (${model.info!.fileType}, context ${model.contextSize} tokens per request, ${config.rows} rows, ${config.batching} batching). Try:`);
+  else log(`serving "${name}" (${model.info!.fileType}, context ${model.contextSize} tokens per request, ${config.rows} ${config.rows === 1 ? "row" : "rows"}, ${config.batching} batching). Try:`);
   const auth = config.apiKey ? ` -H 'Authorization: Bearer …'` : "";
   log(`  curl ${url}/models/${name}/generate${auth} -H 'Content-Type: application/json' -d '{"inputs": "Hello", "parameters": {"max_new_tokens": 20, "do_sample": false}}'`);
   if (config.timing) log(`and watch it at ${url}/dashboard`);

@@ -189,10 +189,20 @@ function stripIgnored(raw: Record<string, unknown>): string[] {
   return warnings;
 }
 
-function describe(error: z.ZodError): string {
+/** engines.1.max_outstanding → engines.1 (gpu-b).max_outstanding: an entry is known by its name, not its place in the list. */
+function whereOf(path: readonly PropertyKey[], raw: unknown): string {
+  return path
+    .map((part, i) => {
+      const name = i === 1 && path[0] === "engines" && typeof part === "number" ? (raw as { engines?: Array<{ name?: unknown }> }).engines?.[part]?.name : undefined;
+      return typeof name === "string" && name !== "" ? `${String(part)} (${name})` : String(part);
+    })
+    .join(".");
+}
+
+function describe(error: z.ZodError, raw: unknown): string {
   return error.issues
     .map((issue) => {
-      const where = issue.path.join(".") || "(top level)";
+      const where = whereOf(issue.path, raw) || "(top level)";
       if (issue.code === "unrecognized_keys") return `${where ? `${where}: ` : ""}unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
       // zod says "Invalid input: expected string, received undefined" for a key left out.
       if (issue.input === undefined && issue.code === "invalid_value") return `${where}: missing (one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")})`;
@@ -219,7 +229,7 @@ export function parseConfig(text: string, source = "config", folder = "."): Load
   const warnings = stripIgnored(raw as Record<string, unknown>);
   // reportInput: an issue says what it was given, so that a key left out can be told from a wrong one.
   const parsed = schema.safeParse(raw, { reportInput: true });
-  if (!parsed.success) throw new ConfigError(`${source}: ${describe(parsed.error)}`);
+  if (!parsed.success) throw new ConfigError(`${source}: ${describe(parsed.error, raw)}`);
   const { model_config: m = {}, serving_config: s = {}, pa_config: pa = {}, timing_config: tc = {}, engines, routing } = parsed.data;
   const names = engines?.map((e) => e.name) ?? [];
   const twice = names.find((n, i) => names.indexOf(n) !== i);
