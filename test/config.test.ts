@@ -83,8 +83,8 @@ model_path:
     // The yaml library's message goes on over lines with an excerpt: one line, ending on where.
     ["a tab as indentation", "model_config:\n\tmodel_name: x\n", /^config: not valid YAML: .*[Tt]ab.* at line 2, column 1$/],
     ["an engine without a name", "engines:\n  - url: http://127.0.0.1:1\n    kind: llama.cpp\n", /^config: engines\.0\.name: missing$/],
-    ["an engine without a kind", "engines:\n  - name: a\n    url: http://127.0.0.1:1\n", /^config: engines\.0\.kind: missing \(one of "llama\.cpp", "openai", "tgi", "local"\)$/],
-    ["an engine URL that is not http(s)", "engines:\n  - name: a\n    url: 127.0.0.1:8080\n    kind: llama.cpp\n", /^config: engines\.0\.url: must be an http\(s\) URL such as http:\/\/127\.0\.0\.1:8080, got "127\.0\.0\.1:8080"$/],
+    ["an engine without a kind", "engines:\n  - name: a\n    url: http://127.0.0.1:1\n", /^config: engines\.0 \(a\)\.kind: missing \(one of "llama\.cpp", "openai", "tgi", "local"\)$/],
+    ["an engine URL that is not http(s)", "engines:\n  - name: a\n    url: 127.0.0.1:8080\n    kind: llama.cpp\n", /^config: engines\.0 \(a\)\.url: must be an http\(s\) URL such as http:\/\/127\.0\.0\.1:8080, got "127\.0\.0\.1:8080"$/],
   ] as const) {
     test(`${name} is a clear error`, () => {
       assert.throws(() => parseConfig(yaml), (e: Error) => e instanceof ConfigError && message.test(e.message) && !e.message.includes("\n"));
