@@ -181,7 +181,7 @@ describe("serve and bench inputs", () => {
   test("a context too large for the machine's memory is refused before llama.cpp allocates it: generate, and serve while it listens", async () => {
     // Before, serve listened and swelled by ~300 MB a second, answering 503, until the machine ran out.
     const g = await runCli(["generate", "--model", await tinyModelPath(), "--prompt", "hi", "--context-size", "99999999"]);
-    assertOneErrorLine(g, /^error: 1 rows × 99999999 tokens of context need about \d+\.\d GiB of memory( besides the model's [\d.]+ GiB)?, more than the [\d.]+ GiB this process may use \(the machine's, or its container's limit\); use a smaller --context-size or fewer --rows \(the model was trained on 4096 tokens\)$/);
+    assertOneErrorLine(g, /^error: 1 row × 99999999 tokens of context need about \d+\.\d GiB of memory( besides the model's [\d.]+ GiB)?, more than the [\d.]+ GiB this process may use \(the machine's, or its container's limit\); use a smaller --context-size or fewer --rows \(in a config file: model_config\.context_size or max_generate_length, and decode_batch_size\) \(the model was trained on 4096 tokens\)$/);
     const s = await runCli(["serve", "--model", await tinyModelPath(), "--port", "0", "--no-access-log", "--rows", "2", "--context-size", "99999999"]);
     assert.equal(s.code, 1, s.stderr);
     assert.match(s.stderr, /\nerror: the model could not be loaded: 2 rows × 99999999 tokens of context need about/);

@@ -42,9 +42,9 @@ export function assertContextFits(model: LlamaModel, shape: ContextShape, onGpu:
   const weights = onGpu ? 0 : model.size;
   if (ram + weights <= memoryBytes * MEMORY_SHARE) return;
   throw new ContextTooLargeError(
-    `${shape.rows} rows × ${shape.contextSize} tokens of context need about ${gib(ram)} GiB of memory` +
+    `${shape.rows} ${shape.rows === 1 ? "row" : "rows"} × ${shape.contextSize} tokens of context need about ${gib(ram)} GiB of memory` +
       (gib(weights) !== "0.00" ? ` besides the model's ${gib(weights)} GiB` : "") +
-      `, more than the ${gib(memoryBytes)} GiB this process may use (the machine's, or its container's limit); use a smaller --context-size or fewer --rows` +
+      `, more than the ${gib(memoryBytes)} GiB this process may use (the machine's, or its container's limit); use a smaller --context-size or fewer --rows (in a config file: model_config.context_size or max_generate_length, and decode_batch_size)` +
       (shape.contextSize > model.trainContextSize ? ` (the model was trained on ${model.trainContextSize} tokens)` : ""),
   );
 }
