@@ -108,6 +108,17 @@ describe("OpenAI routes, through the official client", () => {
     assert.equal(seed.status, 400);
     assert.match((await jsonOf(seed)).error.message, /^seed: is too large to be an exact integer \(at most 9007199254740991 either way\), got number 18446744073709552000$/);
   });
+
+  test("special tokens written as text in a prompt are read as those tokens, as llama.cpp's server and vLLM read them", async () => {
+    // Found by a new user: "<s></s><s></s><unk></s>" made 24 tokens of plain text.
+    const url = shared.get().url;
+    const promptTokens = async (prompt: string): Promise<number> => (await jsonOf(postJson(`${url}/v1/completions`, { model: "llama2", prompt, max_tokens: 1 }))).usage.prompt_tokens;
+    const specials = await promptTokens("<s></s><s></s><unk></s>");
+    const words = await promptTokens("hello");
+    // Six special tokens, and what the model puts before any prompt (BOS): no more than a one-word prompt's share of it.
+    assert.ok(specials <= 6 + (words - 1), `${specials} prompt tokens`);
+    assert.ok(specials >= 6, `${specials} prompt tokens`);
+  });
 });
 
 describe("chat templates", () => {

@@ -28,7 +28,12 @@ export interface GenerationRequest {
   topLogprobs?: number;
   /** If prompt + max_new_tokens would not fit the row, generate only what fits (for defaulted limits). */
   fitContext?: boolean;
-  /** The text prompt holds special tokens as text (a rendered chat template): parse them as such. */
+  /**
+   * Special tokens written as text in the prompt ("<s>", "<|im_end|>") are
+   * read as those tokens, as llama.cpp's server, vLLM and TGI read a text
+   * prompt. Default true; false for a chat rendered with no template of the
+   * model's (its markers are plain text there, and so is what users wrote).
+   */
   specialTokens?: boolean;
   /** Keep only the last `truncate` prompt tokens (after BOS), as TGI's truncate asks. Never done otherwise. */
   truncate?: number;

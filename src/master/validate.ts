@@ -110,7 +110,7 @@ function promptTokens(r: GenerationRequest, limits: IntakeLimits, tokenizer: Int
         "prompt",
       );
     }
-    return tokenizer.tokenize(prompt, r.specialTokens === true);
+    return tokenizer.tokenize(prompt, r.specialTokens !== false);
   }
   if (!Array.isArray(prompt)) throw new RequestError("invalid_prompt", "prompt: must be a string or a list of token ids", "prompt");
   validateTokenIds("prompt", prompt, limits.vocabSize);
