@@ -124,6 +124,24 @@ describe("bad input", () => {
     assert.deepEqual([other.status, other.code, other.message], [405, "something_new", "fastify's words"]);
   });
 
+  test("a path that exists asked with the wrong method is a 405 with Allow, in the shape of the path's family; an unknown path stays a 404", async () => {
+    const wrong = async (method: string, path: string): Promise<{ status: number; allow: string | null; body: unknown }> => {
+      const res = await fetch(url(path), { method });
+      assert.match(res.headers.get("content-type")!, /application\/json/);
+      return { status: res.status, allow: res.headers.get("allow"), body: await jsonOf(res) };
+    };
+    const openAi = (message: string) => ({ error: { message, type: "invalid_request_error", param: null, code: "method_not_allowed" } });
+    assert.deepEqual(await wrong("GET", "/generate"), { status: 405, allow: "POST", body: { error: "GET /generate: this path takes POST", error_type: "invalid_request" } });
+    assert.deepEqual(await wrong("GET", "/v1/completions?x=1"), { status: 405, allow: "POST", body: openAi("GET /v1/completions: this path takes POST") });
+    assert.deepEqual(await wrong("GET", "/models/llama2/generate"), { status: 405, allow: "POST", body: openAi("GET /models/llama2/generate: this path takes POST") });
+    assert.deepEqual(await wrong("POST", "/serving/get_bs"), { status: 405, allow: "GET, HEAD", body: openAi("POST /serving/get_bs: this path takes GET") });
+    assert.deepEqual(await wrong("DELETE", "/health"), { status: 405, allow: "GET, HEAD", body: openAi("DELETE /health: this path takes GET") });
+    // GET / is our index and POST / is TGI's: the path has no one family, so the operations shape.
+    assert.deepEqual(await wrong("PUT", "/"), { status: 405, allow: "GET, HEAD, POST", body: openAi("PUT /: this path takes GET or POST") });
+    const unknown = await wrong("GET", "/nope");
+    assert.deepEqual([unknown.status, unknown.allow, (unknown.body as { error: { code: string } }).error.code], [404, null, "not_found"]);
+  });
+
   test("after all that, the server still serves", async () => {
     const res = await postJson(url("/models/llama2/generate"), { inputs: "still here", parameters: { max_new_tokens: 3 } });
     assert.equal(res.status, 200);

@@ -24,6 +24,7 @@ import { installLifecycle, RECEIVED, requestId, type TimedRequest } from "./requ
 import { registerIndexRoute } from "./routes/indexRoute.js";
 import { registerOperationsRoutes } from "./routes/operationsRoutes.js";
 import { registerDashboardRoutes } from "./routes/dashboardRoutes.js";
+import { RouteTable } from "./routeTable.js";
 import type { ServerContext } from "./ServerContext.js";
 
 /**
@@ -118,7 +119,9 @@ export class LlmServer {
     if (config.corsOrigins.length > 0) {
       void this.app.register(cors, { origin: config.corsOrigins.includes("*") ? "*" : config.corsOrigins, exposedHeaders: ["x-request-id", "server-timing"] });
     }
-    installLifecycle(this.app, ctx, { apiKey: config.apiKey });
+    const routes = new RouteTable();
+    routes.install(this.app);
+    installLifecycle(this.app, ctx, { apiKey: config.apiKey, routes });
     registerIndexRoute(this.app, ctx);
     registerLlmServingRoutes(this.app, ctx);
     registerTgiRoutes(this.app, ctx);

@@ -29,6 +29,20 @@ export function badParam(param: string, message: string): HttpError {
   return new HttpError(400, "invalid_parameter", `${param}: ${message}`, param);
 }
 
+/** Methods as a message says them: "POST", "GET or HEAD", "GET, HEAD or POST". */
+function oneOf(methods: readonly string[]): string {
+  return methods.length < 2 ? methods.join("") : `${methods.slice(0, -1).join(", ")} or ${methods.at(-1)}`;
+}
+
+/** Methods that come with others (HEAD with GET, OPTIONS with CORS): in Allow, but not worth a reader's attention. */
+const IMPLIED = new Set(["HEAD", "OPTIONS"]);
+
+/** A path that exists asked with a method it does not take: 405 with Allow, as vLLM and TGI answer. */
+export function methodNotAllowed(method: string, path: string, methods: readonly string[]): HttpError {
+  const main = methods.filter((m) => !IMPLIED.has(m));
+  return new HttpError(405, "method_not_allowed", `${method} ${path}: this path takes ${oneOf(main.length > 0 ? main : methods)}`, undefined, { allow: methods.join(", ") });
+}
+
 const RETRY_AFTER_SECONDS = "1";
 
 /** The largest request body read at all (fastify's bodyLimit); an engine may bound it lower by its context (requestLifecycle.ts). */

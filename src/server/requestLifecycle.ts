@@ -16,8 +16,9 @@ import { HttpPoint } from "../timing/points.js";
 import type { RequestTimeline } from "../timing/RequestTimeline.js";
 import { checkApiKey } from "./apiKey.js";
 import { NO_TIMING, TimelineTiming, type HttpTiming } from "./httpTiming.js";
-import { errorBody, HttpError, invalidJson, toHttpError } from "./httpErrors.js";
+import { errorBody, HttpError, invalidJson, methodNotAllowed, toHttpError } from "./httpErrors.js";
 import "./requestTimeline.js";
+import { pathOf, type RouteTable } from "./routeTable.js";
 import type { ServerContext } from "./ServerContext.js";
 
 /** Incoming x-request-id values we keep: printable ASCII without spaces, at most 128 characters. */
@@ -37,6 +38,8 @@ export function requestId(req: IncomingMessage): string {
 
 export interface LifecycleOptions {
   apiKey: string | undefined;
+  /** The routes, to tell a wrong method (405) from an unknown path (404), and whose error shape a path has. */
+  routes: RouteTable;
 }
 
 export function installLifecycle(app: FastifyInstance, ctx: ServerContext, options: LifecycleOptions): void {
@@ -108,12 +111,14 @@ export function installLifecycle(app: FastifyInstance, ctx: ServerContext, optio
   });
   app.setErrorHandler(async (err, request, reply) => {
     const e = toHttpError(err);
-    const { status, body } = errorBody(request.routeOptions.config.family ?? "operations", e);
+    const { status, body } = errorBody(options.routes.familyOf(request), e);
     return reply.code(status).headers(e.headers).send(body);
   });
-  app.setNotFoundHandler(async (request, reply) => {
-    const { status, body } = errorBody("operations", new HttpError(404, "not_found", `no route ${request.method} ${request.url}`));
-    return reply.code(status).send(body);
+  app.setNotFoundHandler(async (request) => {
+    const path = pathOf(request.url);
+    const known = options.routes.lookup(path);
+    // Thrown, so that the error handler answers it in the path's family's shape.
+    throw known ? methodNotAllowed(request.method, path, known.methods) : new HttpError(404, "not_found", `no route ${request.method} ${request.url}`);
   });
 }
 
