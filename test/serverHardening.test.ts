@@ -297,6 +297,21 @@ describe("what operators expect", () => {
       assert.equal(other.headers.get("access-control-allow-origin"), null);
     }));
 
+  test("--cors-origin: an OPTIONS request that is not a preflight is refused in JSON, in the shape of the path's family", () =>
+    withTestServer({ corsOrigins: ["http://app.example"] }, async (s) => {
+      const message = "a CORS preflight needs Origin and Access-Control-Request-Method headers";
+      const options = async (path: string, headers: Record<string, string> = {}): Promise<[number, string | null, unknown]> => {
+        const res = await fetch(`${s.url}${path}`, { method: "OPTIONS", headers });
+        return [res.status, res.headers.get("content-type"), await jsonOf(res)];
+      };
+      const openAi = [400, "application/json; charset=utf-8", { error: { message, type: "invalid_request_error", param: null, code: "invalid_preflight" } }];
+      assert.deepEqual(await options("/v1/completions"), openAi);
+      assert.deepEqual(await options("/v1/completions", { origin: "http://app.example" }), openAi);
+      assert.deepEqual(await options("/v1/completions", { "access-control-request-method": "POST" }), openAi);
+      // TGI answers a client's mistake with 422.
+      assert.deepEqual(await options("/generate"), [422, "application/json; charset=utf-8", { error: message, error_type: "validation" }]);
+    }));
+
   test("GET / is an index (JSON, or a page of links for a browser); /metrics has process metrics", async () => {
     const index = await jsonOf(fetch(url("/")));
     assert.equal(index.name, "llm-serving");

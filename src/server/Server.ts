@@ -4,7 +4,6 @@
  * requestLifecycle.ts; the routes are grouped by API family.
  */
 import { createServer, type ServerResponse } from "node:http";
-import cors from "@fastify/cors";
 import Fastify, { LogController, type FastifyInstance } from "fastify";
 import { now } from "../timing/clock.js";
 import { Instrumentation } from "../timing/Instrumentation.js";
@@ -15,6 +14,7 @@ import { LocalEngine } from "../engines/LocalEngine.js";
 import { RouterEngine } from "../engines/router/RouterEngine.js";
 import type { HealthChange } from "../engines/remote/RemoteBackend.js";
 import { modelNameCheck } from "./modelName.js";
+import { registerCors } from "./cors.js";
 import { registerLlmServingRoutes } from "./protocols/llmServing/llmServingRoutes.js";
 import { registerOpenAiRoutes } from "./protocols/openai/openAiRoutes.js";
 import { registerTgiRoutes } from "./protocols/tgi/tgiRoutes.js";
@@ -116,9 +116,7 @@ export class LlmServer {
       this.engine = this.localEngine!;
     }
     const ctx: ServerContext = { engine: this.engine, checkModelName: modelNameCheck(this.engine, config.modelNameCheck), instrumentation, logger: this.logger };
-    if (config.corsOrigins.length > 0) {
-      void this.app.register(cors, { origin: config.corsOrigins.includes("*") ? "*" : config.corsOrigins, exposedHeaders: ["x-request-id", "server-timing"] });
-    }
+    if (config.corsOrigins.length > 0) registerCors(this.app, config.corsOrigins);
     const routes = new RouteTable();
     routes.install(this.app);
     installLifecycle(this.app, ctx, { apiKey: config.apiKey, routes });
