@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { gzipSync } from "node:zlib";
 import { frameworkRefusal } from "../src/server/httpErrors.js";
+import { sendHttp } from "./helpers/rawHttp.js";
 import { jsonOf, postJson, sharedTestServer, startTestServer, waitFor } from "./helpers/serverHarness.js";
 import { tinyModelPath } from "./helpers/tinyModel.js";
 
@@ -112,6 +114,27 @@ describe("bad input", () => {
     const badUrl = await fetch(url("/models/%zz/generate"), { method: "POST", headers: json, body: "{}" });
     assert.equal(badUrl.status, 400);
     assert.equal(((await jsonOf(badUrl)) as { error: { code: string } }).error.code, "bad_url");
+  });
+
+  test("a body without Content-Type is read as JSON (Python's requests.post(data=...)); another explicit type stays a 415; an encoded body is a 415 that says so", async () => {
+    const send = (path: string, headers: Record<string, string>, body: string | Buffer) => sendHttp(shared.get().url, { method: "POST", path, headers, body });
+    const body = JSON.stringify({ prompt: "no type", max_tokens: 2 });
+    const untyped = await send("/v1/completions", {}, body);
+    assert.equal(untyped.status, 200, untyped.text);
+    assert.equal(JSON.parse(untyped.text).usage.completion_tokens, 2);
+    const tgi = await send("/generate", {}, JSON.stringify({ inputs: "no type", parameters: { max_new_tokens: 2 } }));
+    assert.equal(tgi.status, 200, tgi.text);
+    const broken = await send("/v1/completions", {}, "{not json");
+    assert.deepEqual([broken.status, JSON.parse(broken.text).error.code], [400, "invalid_json"]);
+    const xml = await send("/v1/completions", { "content-type": "text/xml" }, body);
+    assert.deepEqual([xml.status, JSON.parse(xml.text).error.code], [415, "unsupported_media_type"]);
+    const message = "the body has a Content-Encoding: this server reads only unencoded (identity) bodies; send it uncompressed";
+    const gzipped = await send("/v1/completions", { "content-type": "application/json", "content-encoding": "gzip" }, gzipSync(body));
+    assert.deepEqual([gzipped.status, gzipped.headers["accept-encoding"], JSON.parse(gzipped.text).error], [415, "identity", { message, type: "invalid_request_error", param: null, code: "unsupported_content_encoding" }]);
+    const tgiGzipped = await send("/generate", { "content-type": "application/json", "content-encoding": "GZIP" }, gzipSync(body));
+    assert.deepEqual([tgiGzipped.status, JSON.parse(tgiGzipped.text)], [415, { error: message, error_type: "invalid_request" }]);
+    const identity = await send("/v1/completions", { "content-type": "application/json", "content-encoding": "identity" }, body);
+    assert.equal(identity.status, 200, identity.text);
   });
 
   test("every framework refusal we name has our code; one we do not keeps its status and loses only fastify's prefix", () => {

@@ -16,7 +16,8 @@ import { HttpPoint } from "../timing/points.js";
 import type { RequestTimeline } from "../timing/RequestTimeline.js";
 import { checkApiKey } from "./apiKey.js";
 import { NO_TIMING, TimelineTiming, type HttpTiming } from "./httpTiming.js";
-import { errorBody, HttpError, invalidJson, methodNotAllowed, toHttpError } from "./httpErrors.js";
+import { errorBody, HttpError, methodNotAllowed, toHttpError } from "./httpErrors.js";
+import { installBodyReading } from "./requestBodies.js";
 import "./requestTimeline.js";
 import { pathOf, type RouteTable } from "./routeTable.js";
 import type { ServerContext } from "./ServerContext.js";
@@ -100,15 +101,7 @@ export function installLifecycle(app: FastifyInstance, ctx: ServerContext, optio
     }
     return payload;
   });
-  // Clients that forget Content-Type: application/json still get their JSON read.
-  app.addContentTypeParser(["text/plain", "application/x-www-form-urlencoded"], { parseAs: "string" }, (_request, body, done) => {
-    try {
-      done(null, JSON.parse(body as string));
-    } catch {
-      // Said as for an application/json body, empty or not.
-      done(invalidJson((body as string).trim() === ""));
-    }
-  });
+  installBodyReading(app);
   app.setErrorHandler(async (err, request, reply) => {
     const e = toHttpError(err);
     const { status, body } = errorBody(options.routes.familyOf(request), e);
