@@ -254,6 +254,17 @@ describe("what operators expect", () => {
     }, { accessLogStream: sink });
   });
 
+  test("the access log's stream (stdout) carries only request lines: fastify's own \"Server listening at …\" stays off it", async () => {
+    const sink = new PassThrough();
+    let out = "";
+    sink.on("data", (d) => (out += d));
+    await withTestServer({ accessLog: true }, async (s) => {
+      await (await fetch(`${s.url}/health`, { headers: { "x-request-id": "only-me" } })).text();
+      await waitFor(() => out.includes('"only-me"'), "the request's line");
+    }, { accessLogStream: sink });
+    assert.deepEqual(lines(out).map((l) => JSON.parse(l).msg), ["request"], out);
+  });
+
   test("an access log whose reader went away (EPIPE) stops, with one warning; the server serves on", async () => {
     const broken = new Writable({
       write(_chunk, _encoding, done) {
