@@ -6,6 +6,9 @@
  * the access log, the API key, CORS, the index page, process metrics.
  */
 import assert from "node:assert/strict";
+import { once } from "node:events";
+import { Agent, get } from "node:http";
+import { connect, type Socket } from "node:net";
 import { PassThrough, Writable } from "node:stream";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -224,6 +227,32 @@ describe("a graceful shutdown delivers every accepted request", () => {
     const events = sseData(await (await streamed).text());
     assert.equal(events.length, 200);
     assert.equal(await closed, true);
+  });
+
+  test("connections that carry no request (never used, idle keep-alive, headers still arriving) do not hold the close once the last response is out", async () => {
+    const s = await startTestServer({ rows: 2 });
+    await s.server.engine.ready;
+    const { hostname, port } = new URL(s.url);
+    const opened = async (bytes?: string): Promise<Socket> => {
+      const socket = connect(Number(port), hostname);
+      socket.on("error", () => {});
+      await once(socket, "connect");
+      if (bytes !== undefined) socket.write(bytes);
+      return socket;
+    };
+    const keepAlive = new Agent({ keepAlive: true });
+    await new Promise<void>((resolve) => get(`${s.url}/health`, { agent: keepAlive }, (res) => res.resume().on("end", resolve)));
+    const sockets = [await opened(), await opened("GET /health HTTP/1.1\r\nHost: x\r\n")];
+    const inFlight = postJson(`${s.url}/generate`, { inputs: "finish me", parameters: { max_new_tokens: 100, ignore_eos: true } }).then((r) => r.json());
+    await waitFor(() => s.server.localEngine!.master!.stats.running === 1, "the generation to run");
+    const closed = s.server.close(30_000).then(() => performance.now());
+    assert.equal(((await inFlight) as { generated_text: string }).generated_text.length > 0, true, "the request in flight got its answer");
+    const answered = performance.now();
+    const ms = (await closed) - answered;
+    // The grace for responses still writing is 2 s: the close must not have waited for it.
+    assert.ok(ms < 500, `the close ended ${Math.round(ms)} ms after the last response`);
+    keepAlive.destroy();
+    for (const socket of sockets) socket.destroy();
   });
 });
 

@@ -20,6 +20,7 @@ import { registerOpenAiRoutes } from "./protocols/openai/openAiRoutes.js";
 import { registerTgiRoutes } from "./protocols/tgi/tgiRoutes.js";
 import { answerClientError, answerFrameworkError } from "./malformedRequests.js";
 import { MAX_BODY_BYTES } from "./httpErrors.js";
+import { Connections } from "./connections.js";
 import { installLifecycle, RECEIVED, requestId, type TimedRequest } from "./requestLifecycle.js";
 import { registerIndexRoute } from "./routes/indexRoute.js";
 import { registerOperationsRoutes } from "./routes/operationsRoutes.js";
@@ -76,10 +77,13 @@ export class LlmServer {
   readonly instrumentation: Instrumentation | undefined;
   readonly logger: Logger;
   private closing: Promise<boolean> | undefined;
+  private readonly connections: Connections;
 
   constructor(options: ServerOptions) {
     const config = options.config;
     this.logger = options.logger ?? new Logger(config.logLevel);
+    this.connections = new Connections();
+    const connections = this.connections;
     this.app = Fastify({
       // pino writes the access log (one line per request); fastify's own request lines would double it.
       // fastify's own lines (its info "Server listening at …") stay off the access log: only requests log at info (requestLogger).
@@ -94,10 +98,13 @@ export class LlmServer {
       clientErrorHandler: answerClientError,
       frameworkErrors: answerFrameworkError,
       serverFactory: (handler) =>
-        createServer((req: TimedRequest, res: ServerResponse) => {
-          req[RECEIVED] = now();
-          handler(req, res);
-        }),
+        connections.watch(
+          createServer((req: TimedRequest, res: ServerResponse) => {
+            req[RECEIVED] = now();
+            connections.received(req, res);
+            handler(req, res);
+          }),
+        ),
     });
     this.instrumentation = config.timing
       ? new Instrumentation({
@@ -151,9 +158,11 @@ export class LlmServer {
     this.closing ??= (async () => {
       const httpClosed = this.app.close();
       const finished = await this.engine.drain(timeoutMs);
-      // Generations are over; their responses end within moments. Keep-alive connections would
-      // hold the close for their whole timeout: close each as soon as it is idle, and any left after a grace.
-      const sweep = setInterval(() => this.app.server.closeIdleConnections(), 20);
+      // Generations are over; their responses end within moments. A connection that carries no request
+      // (idle keep-alive, never used, its next request's headers still arriving) would hold the close
+      // for its whole timeout: close it now, each other one as soon as its response ends, any left after a grace.
+      this.connections.closeUnserved();
+      const sweep = setInterval(() => this.connections.closeUnserved(), 20);
       const grace = setTimeout(() => this.app.server.closeAllConnections(), CLOSE_GRACE_MS);
       await httpClosed;
       clearInterval(sweep);
