@@ -352,6 +352,27 @@ describe("what operators expect", () => {
       assert.deepEqual(await options("/generate"), [422, "application/json; charset=utf-8", { error: message, error_type: "validation" }]);
     }));
 
+  test("--cors-origin with --api-key: preflights, answered or refused, get an id and an access-log line; a 401 carries the CORS headers", async () => {
+    const sink = new PassThrough();
+    let out = "";
+    sink.on("data", (d) => (out += d));
+    await withTestServer({ corsOrigins: ["http://app.example"], apiKey: "sk-test", accessLog: true }, async (s) => {
+      const origin = "http://app.example";
+      const preflight = await fetch(`${s.url}/v1/completions`, { method: "OPTIONS", headers: { origin, "access-control-request-method": "POST", "x-request-id": "preflight" } });
+      assert.equal(preflight.status, 204);
+      assert.equal(preflight.headers.get("x-request-id"), "preflight");
+      const refused = await fetch(`${s.url}/v1/completions`, { method: "OPTIONS", headers: { "x-request-id": "not-a-preflight" } });
+      assert.equal(refused.status, 400);
+      assert.equal(refused.headers.get("x-request-id"), "not-a-preflight");
+      const unauthorized = await postJson(`${s.url}/v1/completions`, { prompt: "x", max_tokens: 1 }, { origin });
+      assert.equal(unauthorized.status, 401);
+      assert.equal(unauthorized.headers.get("access-control-allow-origin"), origin);
+      await waitFor(() => out.includes('"not-a-preflight"'), "the refusal's line");
+    }, { accessLogStream: sink });
+    const logged = lines(out).map((l) => JSON.parse(l)).filter((e) => e.method === "OPTIONS").map((e) => [e.request_id, e.route, e.status]);
+    assert.deepEqual(logged, [["preflight", "/v1/completions", 204], ["not-a-preflight", "/v1/completions", 400]]);
+  });
+
   test("GET / is an index (JSON, or a page of links for a browser); /metrics has process metrics", async () => {
     const index = await jsonOf(fetch(url("/")));
     assert.equal(index.name, "llm-serving");

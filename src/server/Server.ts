@@ -13,6 +13,7 @@ import type { Engine } from "../engines/Engine.js";
 import { LocalEngine } from "../engines/LocalEngine.js";
 import { RouterEngine } from "../engines/router/RouterEngine.js";
 import type { HealthChange } from "../engines/remote/RemoteBackend.js";
+import { requireApiKey } from "./apiKey.js";
 import { modelNameCheck } from "./modelName.js";
 import { registerCors } from "./cors.js";
 import { registerLlmServingRoutes } from "./protocols/llmServing/llmServingRoutes.js";
@@ -133,10 +134,13 @@ export class LlmServer {
       this.engine = this.localEngine!;
     }
     const ctx: ServerContext = { engine: this.engine, checkModelName: modelNameCheck(this.engine, config.modelNameCheck), instrumentation, logger: this.logger };
-    if (config.corsOrigins.length > 0) registerCors(this.app, config.corsOrigins);
     const routes = new RouteTable();
     routes.install(this.app);
-    installLifecycle(this.app, ctx, { apiKey: config.apiKey, routes });
+    installLifecycle(this.app, ctx, { routes });
+    // Hooks run in this order. CORS after the lifecycle, so that preflights get an id and an access-log line too;
+    // before the API key, so that a 401 carries the CORS headers a browser needs to read it.
+    if (config.corsOrigins.length > 0) registerCors(this.app, config.corsOrigins);
+    if (config.apiKey !== undefined) requireApiKey(this.app, config.apiKey);
     registerIndexRoute(this.app, ctx);
     registerLlmServingRoutes(this.app, ctx);
     registerTgiRoutes(this.app, ctx);

@@ -5,7 +5,7 @@
  * not tell how much of it was right.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { HttpError } from "./httpErrors.js";
 
 const digest = (s: string): Buffer => createHash("sha256").update(s).digest();
@@ -31,5 +31,12 @@ export function checkApiKey(request: FastifyRequest, key: string): void {
   if (given !== undefined && timingSafeEqual(digest(given), digest(key))) return;
   throw new HttpError(401, "invalid_api_key", given === undefined ? "this server needs an API key: send Authorization: Bearer KEY" : "the API key is not valid", undefined, {
     "www-authenticate": 'Bearer realm="llm-serving"',
+  });
+}
+
+/** Every request must carry `key`, but the public routes' and CORS preflights (browsers send those without credentials). */
+export function requireApiKey(app: FastifyInstance, key: string): void {
+  app.addHook("onRequest", async (request) => {
+    if (!request.routeOptions.config.public && request.method !== "OPTIONS") checkApiKey(request, key);
   });
 }

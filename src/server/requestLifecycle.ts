@@ -1,7 +1,7 @@
 /**
  * Every request's way through the server, in fastify hooks: its id (echoed),
  * its timeline (API routes, when timing is on), the client's disconnect (API
- * routes: it cancels the generation), the API key, its end — the timeline
+ * routes: it cancels the generation), its end — the timeline
  * closed and one access-log line — and errors in the route family's shape.
  */
 import { randomUUID } from "node:crypto";
@@ -14,7 +14,6 @@ import type { Instrumentation } from "../timing/Instrumentation.js";
 import { readTraceparent } from "../timing/OtelExporter.js";
 import { HttpPoint } from "../timing/points.js";
 import type { RequestTimeline } from "../timing/RequestTimeline.js";
-import { checkApiKey } from "./apiKey.js";
 import { NO_TIMING, TimelineTiming, type HttpTiming } from "./httpTiming.js";
 import { errorBody, HttpError, methodNotAllowed, toHttpError } from "./httpErrors.js";
 import { installBodyReading } from "./requestBodies.js";
@@ -38,7 +37,6 @@ export function requestId(req: IncomingMessage): string {
 }
 
 export interface LifecycleOptions {
-  apiKey: string | undefined;
   /** The routes, to tell a wrong method (405) from an unknown path (404), and whose error shape a path has. */
   routes: RouteTable;
 }
@@ -81,7 +79,6 @@ export function installLifecycle(app: FastifyInstance, ctx: ServerContext, optio
       if (done) void done.then(record);
       else record();
     });
-    if (options.apiKey !== undefined && !config.public && request.method !== "OPTIONS") checkApiKey(request, options.apiKey);
   });
   app.addHook("preParsing", async (request, _reply, payload) => {
     const limit = maxBodyBytes(ctx.engine);
@@ -196,6 +193,12 @@ function endTimeline(timeline: RequestTimeline, reply: FastifyReply, aborted: bo
   }
 }
 
+/** The route's URL pattern; the request's own URL where no route or a catch-all (CORS's OPTIONS *) matched. */
+function routeOf(request: FastifyRequest): string {
+  const url = request.routeOptions.url;
+  return url === undefined || url.includes("*") ? request.url : url;
+}
+
 /** One line per request at info level (fastify's logger, pino), 404s and refusals included. */
 function accessLog(request: FastifyRequest, reply: FastifyReply, aborted: boolean, ended: number): void {
   const received = (request.raw as TimedRequest)[RECEIVED];
@@ -205,7 +208,7 @@ function accessLog(request: FastifyRequest, reply: FastifyReply, aborted: boolea
     {
       request_id: request.id,
       method: request.method,
-      route: request.routeOptions.url ?? request.url,
+      route: routeOf(request),
       status: aborted ? CLIENT_CLOSED_REQUEST : reply.raw.statusCode,
       // A remote engine's stream has no prompt ids here: its backend's count comes with the finish.
       prompt_tokens: generation && (outcome?.promptTokens || generation.prompt.length),
