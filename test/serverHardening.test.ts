@@ -373,6 +373,23 @@ describe("what operators expect", () => {
     assert.deepEqual(logged, [["preflight", "/v1/completions", 204], ["not-a-preflight", "/v1/completions", 400]]);
   });
 
+  test("/metrics counts every answered request by route pattern and status, refusals and unknown paths too, with no label per URL", () =>
+    // Found by a new user: 503s for a full queue, 401s and 422s were counted nowhere an operator could alert on.
+    withTestServer({ apiKey: "sk-test" }, async (s) => {
+      const auth = { authorization: "Bearer sk-test" };
+      await postJson(`${s.url}/generate`, { inputs: "x", parameters: { max_new_tokens: 1 } });
+      await postJson(`${s.url}/generate`, { inputs: "x", parameters: { max_new_tokens: 0 } }, auth);
+      await postJson(`${s.url}/generate`, { inputs: "x", parameters: { max_new_tokens: 1 } }, auth);
+      for (const path of ["/no/such/path-1", "/no/such/path-2"]) await fetch(`${s.url}${path}`, { headers: auth });
+      const text = await (await fetch(`${s.url}/metrics`)).text();
+      const count = (route: string, status: number): number => Number(new RegExp(`^llm_serving_http_requests_total\\{route="${route.replace(/[/.]/g, "\\$&")}",status="${status}"\\} (\\d+)$`, "m").exec(text)?.[1] ?? 0);
+      assert.equal(count("/generate", 401), 1, text.split("\n").filter((l) => l.startsWith("llm_serving_http")).join("\n"));
+      assert.equal(count("/generate", 422), 1);
+      assert.equal(count("/generate", 200), 1);
+      assert.equal(count("unmatched", 404), 2);
+      assert.doesNotMatch(text, /path-1/, "no label per URL: they would grow without bound");
+    }));
+
   test("GET / is an index (JSON, or a page of links for a browser); /metrics has process metrics", async () => {
     const index = await jsonOf(fetch(url("/")));
     assert.equal(index.name, "llm-serving");

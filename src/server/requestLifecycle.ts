@@ -72,6 +72,7 @@ export function installLifecycle(app: FastifyInstance, ctx: ServerContext, optio
       request.settle?.();
       const record = (): void => {
         if (timeline) ctx.instrumentation!.endRequest(timeline);
+        ctx.instrumentation?.metrics.countResponse(routePattern(request), statusOf(reply, aborted));
         accessLog(request, reply, aborted, ended);
       };
       // A request whose client left is recorded once the engine has released its row: with its time to free and what it generated.
@@ -199,6 +200,17 @@ function routeOf(request: FastifyRequest): string {
   return url === undefined || url.includes("*") ? request.url : url;
 }
 
+/** The route's pattern for a metric's label: a path the server does not have is "unmatched", never the URL sent; CORS preflights are "preflight". */
+function routePattern(request: FastifyRequest): string {
+  const url = request.routeOptions.url;
+  if (url !== undefined && !url.includes("*")) return url;
+  return request.method === "OPTIONS" ? "preflight" : "unmatched";
+}
+
+function statusOf(reply: FastifyReply, aborted: boolean): number {
+  return aborted ? CLIENT_CLOSED_REQUEST : reply.raw.statusCode;
+}
+
 /** One line per request at info level (fastify's logger, pino), 404s and refusals included. */
 function accessLog(request: FastifyRequest, reply: FastifyReply, aborted: boolean, ended: number): void {
   const received = (request.raw as TimedRequest)[RECEIVED];
@@ -209,7 +221,7 @@ function accessLog(request: FastifyRequest, reply: FastifyReply, aborted: boolea
       request_id: request.id,
       method: request.method,
       route: routeOf(request),
-      status: aborted ? CLIENT_CLOSED_REQUEST : reply.raw.statusCode,
+      status: statusOf(reply, aborted),
       // A remote engine's stream has no prompt ids here: its backend's count comes with the finish.
       prompt_tokens: generation && (outcome?.promptTokens || generation.prompt.length),
       generated_tokens: generation && (outcome?.generatedTokens ?? 0),

@@ -88,6 +88,7 @@ export class Instrumentation {
   /** Observes the steps recorded since the last flush (those still kept), and exports the settled requests. */
   flush(): void {
     this.exportSettled(false);
+    this.metrics.rollLoopWindow(now());
     const latest = this.steps.latest;
     const debug = this.logger.enabled("debug");
     for (let id = Math.max(this.flushed + 1, latest - this.steps.capacity + 1); id <= latest; id++) {

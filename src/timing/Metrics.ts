@@ -6,7 +6,9 @@
  * KV blocks, running and waiting requests; and prom-client's process
  * metrics (RSS, CPU, heap, handles, event-loop lag).
  */
+import { performance } from "node:perf_hooks";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { now } from "./clock.js";
 import type { RequestBreakdown } from "./requestBreakdown.js";
 import { STEP_SPANS, StepPoint } from "./points.js";
 import type { StepStore } from "./StepStore.js";
@@ -21,6 +23,15 @@ export interface EngineGauges {
 }
 
 const s = (ms: number): number => ms / 1000;
+
+/** The event loop's delay (ms) and utilisation over one window. */
+export interface LoopWindow {
+  delay: { p50: number; p99: number; max: number; mean: number };
+  utilization: number;
+}
+
+/** The event-loop gauges' window: shorter than a usual scrape interval (15–60 s), long enough to hold a spike until it is read. */
+export const LOOP_WINDOW_MS = 10_000;
 
 /** Step stages last from microseconds (tiny models) to seconds (prefill of long prompts). */
 const STAGE_BUCKETS = [1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5, 1, 2.5];
@@ -58,14 +69,18 @@ export class Metrics {
   private readonly batch: Histogram<string>;
   private readonly gc: Histogram<string>;
   private readonly requests: Counter<string>;
+  private readonly responses: Counter<string>;
   private readonly tokens: Counter<string>;
   private readonly timelineDropped: Counter<string>;
   private readonly hop: Histogram<string>;
   private readonly views: Counter<string>;
+  private readonly loop: () => LoopWindow;
+  private loopWindow: LoopWindow = { delay: { p50: 0, p99: 0, max: 0, mean: 0 }, utilization: 0 };
+  private windowStart = now();
 
   constructor(
     gauges: () => EngineGauges | undefined,
-    loop: () => { delay: { p50: number; p99: number; max: number; mean: number }; utilization: number },
+    loop: () => LoopWindow,
     private readonly model: () => string,
   ) {
     const registers = [this.registry];
@@ -83,6 +98,7 @@ export class Metrics {
     this.gc = new Histogram({ name: "llm_serving_gc_pause_seconds", help: "GC pauses by kind", labelNames: ["kind"], buckets: STAGE_BUCKETS, registers });
     this.requests = new Counter({ name: "llm_serving_requests_total", help: "Finished HTTP generation requests by finish reason", labelNames: ["finish_reason"], registers });
     this.tokens = new Counter({ name: "llm_serving_tokens_total", help: "Prompt and generated tokens", labelNames: ["kind"], registers });
+    this.responses = new Counter({ name: "llm_serving_http_requests_total", help: "Every HTTP request answered, by route (its pattern; unmatched for a path the server does not have) and status: refusals (401, 413, 422, 429, 503…) and clients gone (499) too", labelNames: ["route", "status"], registers });
     this.timelineDropped = new Counter({ name: "llm_serving_timeline_lines_dropped_total", help: "Request timelines not written to --timeline-file: the file failed, or fell too far behind the disk", registers });
     const gauge = (name: string, help: string, read: (g: EngineGauges) => number): void => {
       new Gauge({
@@ -141,27 +157,48 @@ export class Metrics {
     perEngine("llm_serving_engine_backend_kv_usage", "KV cache use of a remote engine, 0-1, as it reports (vLLM /metrics)", (e) => e.load?.kvUsage);
     this.hop = new Histogram({ name: "llm_serving_hop_seconds", help: "A relayed request's time by part: ours, network_and_front (network, the backend's front end and queue), backend_engine (as the backend reports)", labelNames: ["engine", "part"], buckets: DURATION_BUCKETS, registers });
     this.views = new Counter({ name: "llm_serving_debug_view_seconds_total", help: "Main-thread time spent on the dashboard's feeds (view=stream|steps|distributions): building their JSON, and for the stream writing it to every watcher; what watching costs", labelNames: ["view"], registers });
-    let utilization = 0;
+    this.loop = loop;
+    const window = (): LoopWindow => this.loopWindow;
     new Gauge({
       name: "llm_serving_event_loop_delay_seconds",
-      help: "Event-loop delay since the previous scrape (monitorEventLoopDelay)",
+      help: `Event-loop delay over the last complete ${LOOP_WINDOW_MS / 1000} s window (monitorEventLoopDelay; 0 until the first ends)`,
       labelNames: ["stat"],
       registers,
-      // Collected before the utilisation gauge (registration order): one sample per scrape serves both.
       collect() {
-        const l = loop();
-        for (const [stat, v] of Object.entries(l.delay)) this.set({ stat }, s(v));
-        utilization = l.utilization;
+        for (const [stat, v] of Object.entries(window().delay)) this.set({ stat }, s(v));
       },
     });
     new Gauge({
       name: "llm_serving_event_loop_utilization",
-      help: "Event-loop utilisation since the previous scrape (0-1)",
+      help: `Event-loop utilisation over the last complete ${LOOP_WINDOW_MS / 1000} s window (0-1; 0 until the first ends)`,
       registers,
       collect() {
-        this.set(utilization);
+        this.set(window().utilization);
       },
     });
+    let busy = performance.eventLoopUtilization().active;
+    new Counter({
+      name: "llm_serving_event_loop_busy_seconds_total",
+      help: "Time the event loop was busy (not waiting for I/O); its rate is the utilisation over any window",
+      registers,
+      collect() {
+        const now = performance.eventLoopUtilization().active;
+        this.inc(Math.max(0, now - busy) / 1000);
+        busy = now;
+      },
+    });
+  }
+
+  /**
+   * Ends the event-loop window once it is LOOP_WINDOW_MS long (called every
+   * 100 ms): the gauges show the last whole window, the same to every
+   * scraper, however many scrape and however often (taken at each scrape,
+   * a second scraper stole the first one's window).
+   */
+  rollLoopWindow(at: number): void {
+    if (at - this.windowStart < LOOP_WINDOW_MS) return;
+    this.loopWindow = this.loop();
+    this.windowStart = at;
   }
 
   observeStep(steps: StepStore, id: number): void {
@@ -177,6 +214,11 @@ export class Metrics {
   /** Time the server spent on a dashboard feed (its JSON and its writes). */
   observeView(view: "stream" | "steps" | "distributions", durationMs: number): void {
     this.views.inc({ view }, s(durationMs));
+  }
+
+  /** `route`: the route's pattern, never the URL sent (a label per URL would grow without bound). */
+  countResponse(route: string, status: number): void {
+    this.responses.inc({ route, status: String(status) });
   }
 
   timelineLineDropped(): void {
