@@ -163,6 +163,15 @@ describe("bad input", () => {
     assert.deepEqual(await wrong("PUT", "/"), { status: 405, allow: "GET, HEAD, POST", body: openAi("PUT /: this path takes GET or POST") });
     const unknown = await wrong("GET", "/nope");
     assert.deepEqual([unknown.status, unknown.allow, (unknown.body as { error: { code: string } }).error.code], [404, null, "not_found"]);
+    // What was sent is shown up to a line's length, not the whole 8 KB of it.
+    const long = "x".repeat(8000);
+    for (const [method, path, code] of [["GET", `/nope/${long}`, 404], ["GET", `/models/${long}/generate`, 405]] as const) {
+      const r = await wrong(method, path);
+      assert.equal(r.status, code);
+      const message = JSON.stringify(r.body);
+      assert.ok(message.length < 400, `${code}: ${message.length} characters`);
+      assert.match(message, /… \(80\d\d characters\)/);
+    }
   });
 
   test("after all that, the server still serves", async () => {

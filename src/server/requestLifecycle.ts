@@ -109,8 +109,13 @@ export function installLifecycle(app: FastifyInstance, ctx: ServerContext, optio
     const path = pathOf(request.url);
     const known = options.routes.lookup(path);
     // Thrown, so that the error handler answers it in the path's family's shape.
-    throw known ? methodNotAllowed(request.method, path, known.methods) : new HttpError(404, "not_found", `no route ${request.method} ${request.url}`);
+    throw known ? methodNotAllowed(request.method, cut(path), known.methods) : new HttpError(404, "not_found", `no route ${request.method} ${cut(request.url)}`);
   });
+}
+
+/** A URL as an error message shows it: whole up to a line's length, not the 16 KB a request line may carry. */
+function cut(url: string, max = 200): string {
+  return url.length <= max ? url : `${url.slice(0, max)}… (${url.length} characters)`;
 }
 
 /** Room in a request body for what is not prompt text (parameters, stop strings, chat roles). */
