@@ -113,7 +113,7 @@ describe("batching", () => {
   test("end tokens of the server's own that the model does not have are refused, named as the config file names them", () => {
     // Found by a new user: end_token 999999 was refused as "eos_token_id", a key the user never wrote.
     const vocab = agent().info.vocabSize;
-    assert.throws(() => new Master(agent(), { eosTokenIds: [2, vocab] }), { message: `model_config.end_token: token ids must be integers in [0, ${vocab}), got ${vocab}` });
+    assert.throws(() => new Master(agent(), { eosTokenIds: [2, vocab] }), { message: `end_token: token ids must be integers in [0, ${vocab}), got ${vocab}` });
   });
 
   test("the batch size is the rows of the step in flight, and 0 once the loop is idle", async () => {

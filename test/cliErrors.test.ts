@@ -206,7 +206,7 @@ describe("serve and bench inputs", () => {
     assertOneErrorLine(await runCli(["serve", "--cors-origin", "app.example", "--port", "0"]), /^error: --cors-origin must be \* or an origin such as http:\/\/localhost:3000 \(scheme, host and port, nothing after\), got "app\.example"$/);
     // Seconds, as the config file's shutdown_timeout: fractions too (it took whole seconds only).
     const negative = await runCli(["serve", "--shutdown-timeout", "-1", "--port", "0"]);
-    assert.match(negative.stderr.split("\n")[0], /^error: option '--shutdown-timeout <seconds>' argument '-1' is invalid\. --shutdown-timeout must be at least 0, got -1$/);
+    assert.match(negative.stderr.split("\n")[0], /^error: option '--shutdown-timeout <seconds>' argument '-1' is invalid\. --shutdown-timeout must be in \[0, 86400\], got -1$/);
     const fraction = await runCli(["serve", "--shutdown-timeout", "0.5", "--port", "0", "--cors-origin", "nope"]);
     assert.match(fraction.stderr, /^error: --cors-origin /, "0.5 was taken: the next check spoke");
   });

@@ -125,6 +125,9 @@ serving_config:
     assert.throws(() => parseConfig("serving_config:\n  cors_origins: [not a url]\n"), (e: Error) => e instanceof ConfigError && /cors_origins.*must be \* or an origin such as http:\/\/localhost:3000.*got "not a url"/.test(e.message));
     assert.throws(() => parseConfig("serving_config:\n  cors_origins: https://app.example/\n"), (e: Error) => e instanceof ConfigError && /did you mean "https:\/\/app\.example"\?/.test(e.message));
     assert.deepEqual(parseConfig("serving_config:\n  cors_origins: ['*', 'http://localhost:3000']\n").config.corsOrigins, ["*", "http://localhost:3000"]);
+    // Browser extensions and desktop apps send origins of their own schemes.
+    const apps = ["chrome-extension://abcdefghijklmnop", "moz-extension://1234-5678", "tauri://localhost"];
+    assert.deepEqual(parseConfig(`serving_config:\n  cors_origins: [${apps.join(", ")}]\n`).config.corsOrigins, apps);
     // 0 seconds: the requests in flight are cancelled at once, as --shutdown-timeout 0 does.
     assert.equal(parseConfig("serving_config:\n  shutdown_timeout: 0\n").config.shutdownTimeoutMs, 0);
   });

@@ -100,6 +100,19 @@ test("a relayed request's late token came late from its remote engine, unless a 
   assert.equal(pauseCauses(pa, new Map([["a", withGc]])).pauses[0].cause, "gc");
 });
 
+test("a GC is named as such though the stall it caused is as long: a stall's time includes its GC", () => {
+  const a = record("a", 0, { 12: 40 });
+  const pa = analysis([a]);
+  const at = a.tokens[11];
+  const t = timeline(a, {
+    events: [
+      { type: "gc", kind: "major", start: at, dur: 25, step: 13 },
+      { type: "stall", start: at, dur: 26, step: 13 },
+    ],
+  });
+  assert.equal(pauseCauses(pa, new Map([["a", t]])).pauses[0].cause, "gc");
+});
+
 test("a stall on the server's event loop is named; no pauses make no clause", () => {
   const a = record("a", 0, { 12: 30 });
   const pa = analysis([a]);

@@ -249,8 +249,9 @@ describe("a graceful shutdown delivers every accepted request", () => {
     assert.equal(((await inFlight) as { generated_text: string }).generated_text.length > 0, true, "the request in flight got its answer");
     const answered = performance.now();
     const ms = (await closed) - answered;
-    // The grace for responses still writing is 2 s: the close must not have waited for it.
-    assert.ok(ms < 500, `the close ended ${Math.round(ms)} ms after the last response`);
+    // The grace for responses still writing is 2 s: the close must not have waited for it (it ends within ~0.1 s;
+    // the bound leaves room for a loaded machine, and is still well short of the grace).
+    assert.ok(ms < 1500, `the close ended ${Math.round(ms)} ms after the last response`);
     keepAlive.destroy();
     for (const socket of sockets) socket.destroy();
   });

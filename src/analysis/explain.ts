@@ -6,7 +6,7 @@
  * explanation as the data allows, and a plain "not measured" (with the
  * reason) for everything it does not.
  */
-import { completed, type ClientRecord } from "../bench/LoadClient.js";
+import { completed, serverIdOf, type ClientRecord } from "../bench/LoadClient.js";
 import { backendEngineMs } from "../timing/backendTimings.js";
 import type { ServerTimeline } from "../bench/serverRecords.js";
 import { analyze, type Analysis } from "./analyze.js";
@@ -188,6 +188,16 @@ function fromTable(input: ExplainInput, k: number): Explanation {
   return { source, reconciliation: reconcile(samples, t, k, undefined, "a table has one time per request, not every token's arrival"), stepTrace: input.stepLog?.trace, spans: spanRows(data), notMeasured, k };
 }
 
+/** The server's records by the client's ids: the pauses are the client's, the records under the id the server answered with. */
+function byClientId(list: readonly ClientRecord[], timelines: ReadonlyMap<string, ServerTimeline>): Map<string, ServerTimeline> {
+  const out = new Map<string, ServerTimeline>();
+  for (const r of list) {
+    const t = timelines.get(serverIdOf(r));
+    if (t) out.set(r.id, t);
+  }
+  return out;
+}
+
 function fromRecords(input: ExplainInput, k: number): Explanation {
   const { list, source, timelines } = input.records!;
   const done = list.filter((r) => completed(r) && Number.isFinite(r.end - r.sent));
@@ -197,7 +207,7 @@ function fromRecords(input: ExplainInput, k: number): Explanation {
     throw new ExplainError(`join rate 0 %: none of the ${done.length} completed requests has a server timeline (the ids differ: was --timeline-file or --url from the same run?)`);
   }
   const pauses = analyzePauses(list, { k });
-  const causes = pauses.measured && server ? pauseCauses(pauses, timelines!) : undefined;
+  const causes = pauses.measured && server ? pauseCauses(pauses, byClientId(list, timelines!)) : undefined;
   const samples: Sample[] = done.map((r) => ({ n: r.outputTokens, e2e: r.end - r.sent, length: r.maxTokens }));
   const t = stepTime(input, server, done);
   const notMeasured: string[] = [];

@@ -78,10 +78,12 @@ function causeOf(pause: Pause, t: ServerTimeline | undefined, typicalGap: number
   const overlap = (type: "gc" | "stall"): number =>
     t.events.filter((e) => e.type === type && e.start < to && e.start + e.dur > from).reduce((sum, e) => sum + Math.min(e.start + e.dur, to) - Math.max(e.start, from), 0);
   const prompt = steps.filter((s) => carriedPrompt(s, t.id)).reduce((sum, s) => sum + Math.max(0, s.dur - (Number.isFinite(typical) ? typical : 0)), 0);
+  const gc = overlap("gc");
   const candidates: Array<[PauseCause, number]> = [
     ["prompt", prompt],
-    ["gc", overlap("gc")],
-    ["stall", overlap("stall")],
+    ["gc", gc],
+    // A stall's time includes the GC pauses in it (docs/timing.md): what is left is the loop's own.
+    ["stall", Math.max(0, overlap("stall") - gc)],
   ];
   const [cause, ms] = candidates.reduce((a, b) => (b[1] > a[1] ? b : a));
   if (ms >= NAMED_SHARE * pause.size) return { pause, cause, ms };

@@ -84,7 +84,7 @@ function pauseBlocks(e: Explanation): Block[] {
   const onServer = c && causesClause(c);
   return [
     { kind: "heading", text: "Pauses in the stream (client side)" },
-    { kind: "text", text: `${p.verdict}${onServer ? `; ${onServer}` : ""}. ${c ? "" : CLIENT_CLOCK_CAVEAT}`.trimEnd() },
+    { kind: "text", text: `${p.verdict}${onServer ? `; ${onServer}` : ""}. ${onServer ? "" : CLIENT_CLOCK_CAVEAT}`.trimEnd() },
     { kind: "table", head: ["figure", "value"], rows: summary.rows },
     ...(c?.pauses.length ? [causeTable(c)] : []),
     { kind: "table", head: requests.head, rows: requests.rows, caption: "The requests that paused most." },

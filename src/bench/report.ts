@@ -109,7 +109,8 @@ export function summarize(records: readonly ClientRecord[], slo?: Slo): BenchRep
     itlPerRequest: distribution(perRequest),
     e2e: distribution(ok.map((r) => r.end - r.sent)),
     outputTokens: distribution(ok.map((r) => r.outputTokens)),
-    sendLag: distribution(records.map((r) => r.sent - r.planned)),
+    // A request sent again has `sent` at its second send: its first attempt is not the client's lateness.
+    sendLag: distribution(records.filter((r) => r.resent === undefined).map((r) => r.sent - r.planned)),
     errorSamples: [...new Set(records.filter((r) => r.error).map((r) => r.error!))].slice(0, 5),
   };
   if (slo) {

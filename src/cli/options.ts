@@ -21,12 +21,12 @@ export function numberOption(name: string) {
   };
 }
 
-/** A number of seconds or the like: fractions allowed, not below 0. */
-export function nonNegativeOption(name: string) {
+/** A number of seconds or the like: fractions allowed, from 0 up to `max`. */
+export function nonNegativeOption(name: string, max = Infinity) {
   const number = numberOption(name);
   return (value: string): number => {
     const n = number(value);
-    if (n < 0) throw new InvalidArgumentError(`${name} must be at least 0, got ${value}`);
+    if (n < 0 || n > max) throw new InvalidArgumentError(`${name} must be ${max === Infinity ? "at least 0" : `in [0, ${max}]`}, got ${value}`);
     return n;
   };
 }

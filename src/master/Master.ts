@@ -87,8 +87,8 @@ export class Master {
     if (!Number.isInteger(maxBatchSize) || maxBatchSize < 1 || maxBatchSize > agent.pool.capacity) {
       throw new RangeError(`maxBatchSize must be an integer in [1, ${agent.pool.capacity}] (the agent's rows), got ${maxBatchSize}`);
     }
-    // Named as the config file names it: the only way a server gets end tokens of its own.
-    if (options.eosTokenIds) validateTokenIds("model_config.end_token", options.eosTokenIds, agent.info.vocabSize);
+    // Named as llm-serving names a server's own end tokens (its config's end_token), not as a request's eos_token_id.
+    if (options.eosTokenIds) validateTokenIds("end_token", options.eosTokenIds, agent.info.vocabSize);
     this.maxWaiting = options.maxWaiting ?? 1024;
     this.blockSize = options.blockSize ?? 16;
     this.eosTokenIds = options.eosTokenIds ? new Set(options.eosTokenIds) : undefined;

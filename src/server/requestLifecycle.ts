@@ -205,11 +205,15 @@ function routeOf(request: FastifyRequest): string {
   return url === undefined || url.includes("*") ? request.url : url;
 }
 
-/** The route's pattern for a metric's label: a path the server does not have is "unmatched", never the URL sent; CORS preflights are "preflight". */
+/**
+ * The route's pattern for a metric's label, never the URL sent: "unmatched"
+ * for a request no route took (an unknown path, 404, or a method its path
+ * does not take, 405); "preflight" for what CORS's catch-all route answered.
+ */
 function routePattern(request: FastifyRequest): string {
   const url = request.routeOptions.url;
-  if (url !== undefined && !url.includes("*")) return url;
-  return request.method === "OPTIONS" ? "preflight" : "unmatched";
+  if (url === undefined) return "unmatched";
+  return url.includes("*") ? "preflight" : url;
 }
 
 function statusOf(reply: FastifyReply, aborted: boolean): number {

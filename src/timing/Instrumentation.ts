@@ -68,7 +68,9 @@ export class Instrumentation {
       resolutionMs: options.loopResolutionMs,
       onGc: (kind, ms) => this.metrics.observeGc(gcKindName(kind), ms),
     });
-    this.jsonl = options.timelineFile ? new JsonlSink(options.timelineFile, (message) => this.logger.log("warn", `warning: ${message}`)) : undefined;
+    this.jsonl = options.timelineFile
+      ? new JsonlSink(options.timelineFile, { failed: (message) => this.logger.log("warn", `warning: ${message}`), dropped: () => this.metrics.timelineLineDropped() })
+      : undefined;
     this.otel = options.otlpEndpoint ? new OtelExporter(options.otlpEndpoint, (level, message) => this.logger.log(level, level === "warn" ? `warning: ${message}` : message)) : undefined;
     this.flushTimer = setInterval(() => this.flush(), FLUSH_INTERVAL_MS);
     this.flushTimer.unref();
@@ -124,7 +126,7 @@ export class Instrumentation {
     let i = 0;
     for (; i < this.ended.length && (all || this.ended[i].at <= settled); i++) {
       const { t } = this.ended[i];
-      if (this.jsonl && !this.jsonl.write(requestDetailJson(this.breakdown(t, true), t, this.steps, this.runtime))) this.metrics.timelineLineDropped();
+      this.jsonl?.write(requestDetailJson(this.breakdown(t, true), t, this.steps, this.runtime));
       if (t.genAi) this.otel?.export(this.breakdown(t), t, t.genAi);
     }
     this.ended.splice(0, i);

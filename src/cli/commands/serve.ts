@@ -6,7 +6,7 @@ import { loadLlama } from "../../agent/llama.js";
 import { assertGgufFile } from "../../model/ggufFile.js";
 import { resolveModelPath } from "../../model/modelSource.js";
 import { ConfigError, loadConfigFile } from "../../server/config/configFile.js";
-import { mergeConfig, type ServeConfig } from "../../server/config/ServeConfig.js";
+import { MAX_SHUTDOWN_TIMEOUT_S, mergeConfig, type ServeConfig } from "../../server/config/ServeConfig.js";
 import { apiKeyProblem } from "../../server/apiKey.js";
 import { httpUrlProblem, originProblem } from "../../server/config/httpUrl.js";
 import { LlmServer } from "../../server/Server.js";
@@ -61,7 +61,7 @@ export function registerServe(program: Command): void {
     .option("--batching <policy>", "continuous or static (default continuous)")
     .option("--block-size <n>", "KV accounting block size (default 16)", integerOption("--block-size", 1))
     .option("--queue-limit <n>", "most waiting requests before 503 (default 256)", integerOption("--queue-limit", 1))
-    .option("--shutdown-timeout <seconds>", "time in-flight requests get on SIGTERM (default 30)", nonNegativeOption("--shutdown-timeout"))
+    .option("--shutdown-timeout <seconds>", "time in-flight requests get on SIGTERM (default 30)", nonNegativeOption("--shutdown-timeout", MAX_SHUTDOWN_TIMEOUT_S))
     .option("--no-timing", "switch off all timing: timelines, response timings, /debug/*, /metrics, runtime monitors")
     .option("--timelines <n>", "recent request timelines kept for /debug (default 1000)", integerOption("--timelines", 1))
     .option("--timeline-file <file>", "also append each finished request's timeline to this JSONL file")
@@ -125,6 +125,8 @@ function flagsToConfig(f: ServeFlags): Partial<ServeConfig> {
 }
 
 async function serve(flags: ServeFlags): Promise<void> {
+  // A terminal that closed (SIGHUP) fails every later write to it: the drain must go on without its lines.
+  process.stderr.on("error", () => undefined);
   const log = (line: string): boolean => process.stderr.write(`${line}\n`);
   const file = flags.config ? await loadConfigFile(flags.config) : { config: {}, warnings: [] };
   for (const w of file.warnings) log(`warning: ${w}`);
@@ -133,7 +135,7 @@ async function serve(flags: ServeFlags): Promise<void> {
   const modelPath = config.modelPath;
   if (modelPath) await assertGgufFile(modelPath);
   // A timelines file that cannot be written is said at once too: the server would run and write nothing.
-  if (config.timelineFile && config.timing) await assertAppendable(config.timelineFile);
+  if (config.timelineFile && config.timing) await assertAppendable(config.timelineFile, flags.timelineFile !== undefined ? "--timeline-file" : "timing_config.timeline_file");
   // A GPU build asked for by name is loaded before listening, so that its absence is one line, not a server that never turns ready.
   if (config.gpu === "cuda" || config.gpu === "vulkan") await loadLlama(config.gpu);
   const server = new LlmServer({ config, resolveModelPath: modelPath ? async () => modelPath : () => resolveModelPath(undefined, log) });

@@ -64,6 +64,9 @@ export interface ServeConfig {
   routing: RoutingPolicyName;
 }
 
+/** The longest drain a shutdown may be given: a day (Node's timers misfire beyond 24.8 days, and would cancel everything at once). */
+export const MAX_SHUTDOWN_TIMEOUT_S = 86_400;
+
 export const DEFAULT_CONFIG: Readonly<ServeConfig> = Object.freeze({
   modelPath: undefined,
   modelName: undefined,

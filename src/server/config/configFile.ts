@@ -14,7 +14,7 @@ import { BACKEND_DEFAULTS, type BackendConfig } from "../../engines/remote/Remot
 import { ROUTING_POLICIES } from "../../engines/router/routingPolicy.js";
 import { apiKeyProblem } from "../apiKey.js";
 import { httpUrlProblem, originProblem } from "./httpUrl.js";
-import type { ServeConfig } from "./ServeConfig.js";
+import { MAX_SHUTDOWN_TIMEOUT_S, type ServeConfig } from "./ServeConfig.js";
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -102,7 +102,7 @@ const schema = z.strictObject({
       server_port: z.number().int().min(0).max(65535).optional(),
       // ours
       queue_limit: positiveInt.optional(),
-      shutdown_timeout: z.number().nonnegative().optional(),
+      shutdown_timeout: z.number().nonnegative().max(MAX_SHUTDOWN_TIMEOUT_S).optional(),
       api_key: apiKey.optional(),
       cors_origins: z.union([origin, z.array(origin)]).optional(),
       access_log: z.boolean().optional(),

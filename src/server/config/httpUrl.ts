@@ -4,12 +4,17 @@ export function httpUrlProblem(text: string, example: string): string | undefine
   return protocol === "http:" || protocol === "https:" ? undefined : `must be an http(s) URL such as ${example}, got "${text}"`;
 }
 
-/** Why `text` is not a browser origin CORS can name ("*", or scheme://host[:port] with nothing after), or undefined. */
+/**
+ * Why `text` is not a browser origin CORS can name, or undefined: "*", or
+ * scheme://host[:port] with nothing after, as a browser sends it in Origin
+ * (http://localhost:3000, and an extension's chrome-extension://id or
+ * moz-extension://id, an app's tauri://localhost).
+ */
 export function originProblem(text: string): string | undefined {
   if (text === "*") return undefined;
   const url = URL.canParse(text) ? new URL(text) : undefined;
-  // A browser's Origin header is exactly scheme://host[:port]: anything else would never match one.
-  if (url && (url.protocol === "http:" || url.protocol === "https:") && url.origin === text) return undefined;
-  const hint = url && url.origin !== "null" && (url.protocol === "http:" || url.protocol === "https:") ? ` (did you mean "${url.origin}"?)` : "";
+  // Exactly scheme://host[:port]: a trailing "/" or a path would never match a browser's Origin.
+  if (url && url.host !== "" && text === `${url.protocol}//${url.host}`) return undefined;
+  const hint = url && url.host !== "" && text.startsWith(`${url.protocol}//${url.host}`) ? ` (did you mean "${url.protocol}//${url.host}"?)` : "";
   return `must be * or an origin such as http://localhost:3000 (scheme, host and port, nothing after), got "${text}"${hint}`;
 }
