@@ -135,6 +135,12 @@ describe("command-line errors", () => {
       assertOneErrorLine(await runCli(["analyze", "--records", records, "--url", refusing!.url]), /^error: join rate 0 %: http:\/\/127\.0\.0\.1:\d+ has no timeline for the record \(GET \/debug\/requests\/\{id\} answered nothing/);
     });
 
+    test("analyze --timelines given twice is refused: the second silently replaced the first", async () => {
+      const o = await runCli(["analyze", "--records", records, "--timelines", "gateway.jsonl", "--timelines", "backend.jsonl"]);
+      assert.notEqual(o.code, 0);
+      assert.match(o.stderr.split("\n")[0], /^error: option '--timelines <file\.jsonl>' argument 'backend\.jsonl' is invalid\. give --timelines once \(one server's --timeline-file/);
+    });
+
     test("sweep prints its tables, then fails: every request failed", async () => {
       const o = await runCli(["sweep", "--url", refusing!.url, "--lengths", "1,2", "--repetitions", "1", "--no-progress"]);
       assert.match(o.stdout, /## Table 1/, "the tables first");

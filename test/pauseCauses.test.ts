@@ -35,11 +35,11 @@ function record(id: string, index: number, longer: Record<number, number>): Clie
  * written `lead` ms before it arrived, except where `written` says when; the
  * steps `prompt` lists also carried another request's prompt; `events` as given.
  */
-function timeline(r: ClientRecord, o: { prompt?: number[]; written?: Record<number, number>; events?: ServerTimeline["events"]; lead?: number }): ServerTimeline {
+function timeline(r: ClientRecord, o: { prompt?: number[]; written?: Record<number, number>; delivered?: Record<number, number>; events?: ServerTimeline["events"]; lead?: number }): ServerTimeline {
   const lead = o.lead ?? 1;
   const tokens = r.tokens.map((at, i) => {
     const written = o.written?.[i] ?? at - lead;
-    return { step: i + 1, sampled: written - 0.3, detokenized: written - 0.2, delivered: written - 0.1, written };
+    return { step: i + 1, sampled: written - 0.3, detokenized: written - 0.2, delivered: o.delivered?.[i] ?? written - 0.1, written };
   });
   const steps: StepJson[] = tokens.map((t, i) => {
     const start = i === 0 ? 0 : tokens[i - 1].sampled!;
@@ -91,13 +91,18 @@ test("a GC too small to account for a quarter of a pause does not take it from t
   assert.equal(pauseCauses(pa, new Map([["a", plain]])).pauses[0].cause, "long step");
 });
 
-test("a relayed request's late token came late from its remote engine, unless a GC or a stall here accounts for it", () => {
+test("a relayed request's late token came late from its remote engine, unless it arrived on time and a GC or a stall here held it", () => {
   const a = record("a", 0, { 12: 30 });
   const pa = analysis([a]);
   const relayed = { ...timeline(a, {}), hop: { engine: "gpu-1" } } as unknown as ServerTimeline;
   assert.equal(pauseCauses(pa, new Map([["a", relayed]])).pauses[0].cause, "backend");
-  const withGc = { ...timeline(a, { events: [{ type: "gc", kind: "major", start: a.tokens[11], dur: 15, step: null }] }), hop: { engine: "gpu-1" } } as unknown as ServerTimeline;
-  assert.equal(pauseCauses(pa, new Map([["a", withGc]])).pauses[0].cause, "gc");
+  // Found by a new user: a gateway's own stall overlapping a token that came 569 ms late from its backend took the blame.
+  const stallHere = { ...timeline(a, { events: [{ type: "stall", start: a.tokens[11], dur: 15, step: null }] }), hop: { engine: "gpu-1" } } as unknown as ServerTimeline;
+  assert.equal(pauseCauses(pa, new Map([["a", stallHere]])).pauses[0].cause, "backend", "it arrived late: our stall did not delay it");
+  // The token arrived on time and was held here by a GC: ours.
+  const onTime = a.tokens[11] - 1 + GAP - 0.1;
+  const heldByGc = { ...timeline(a, { delivered: { 12: onTime }, events: [{ type: "gc", kind: "major", start: onTime, dur: 19, step: null }] }), hop: { engine: "gpu-1" } } as unknown as ServerTimeline;
+  assert.equal(pauseCauses(pa, new Map([["a", heldByGc]])).pauses[0].cause, "gc");
 });
 
 test("a GC is named as such though the stall it caused is as long: a stall's time includes its GC", () => {

@@ -229,6 +229,26 @@ describe("one trace across the hop", () => {
   });
 });
 
+describe("one request id across the hop", () => {
+  it("the gateway sends the request's id on as x-request-id: the backend (ours) keeps its record under the same id", async () => {
+    // Found by a new user: the two hops' records had different ids and could not be joined.
+    const backendServer = await startTestServer({ modelName: "llama2" });
+    await backendServer.server.engine.ready;
+    const gw = await startTestServer({ modelName: MODEL, engines: [backend("ours", backendServer.url, "openai", { model: "llama2" })] });
+    await gw.server.engine.ready;
+    try {
+      assert.equal((await postJson(`${gw.url}/v1/completions`, { prompt: "join me", max_tokens: 3 }, { "x-request-id": "hop-join-1" })).status, 200);
+      const [front, back] = await Promise.all([gw, backendServer].map((s) => fetch(`${s.url}/debug/requests/hop-join-1`)));
+      assert.equal(front.status, 200);
+      assert.equal(back.status, 200, "the backend has the request under the gateway's id");
+      assert.equal(((await back.json()) as { generated_tokens: number }).generated_tokens, 3);
+    } finally {
+      await gw.server.close(1000);
+      await backendServer.server.close(1000);
+    }
+  });
+});
+
 describe("this process's model as one of the engines", () => {
   it("round-robin between the local model and a remote one: local requests keep their steps, remote ones their hop", async () => {
     const remote = await startTestServer({ modelName: "llama2" });

@@ -207,7 +207,7 @@ describe("RemoteBackend and its spare", () => {
     const relay = (): Promise<number> =>
       new Promise((resolve, reject) => {
         const at = performance.now();
-        b.relay({ path: "/completion", body: { prompt: "x" } }, new HopTrace("s", "test", url), { event: () => undefined, end: () => resolve(at), failed: reject }, "00-0123456789abcdef0123456789abcdef-0123456789abcdef-01");
+        b.relay({ path: "/completion", body: { prompt: "x" } }, new HopTrace("s", "test", url), { event: () => undefined, end: () => resolve(at), failed: reject }, "00-0123456789abcdef0123456789abcdef-0123456789abcdef-01", "spare-1");
       });
     const first = await relay();
     assert.ok(postConnectionsAt[0] >= first, "the first request connected anew");

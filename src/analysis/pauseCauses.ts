@@ -73,22 +73,47 @@ function causeOf(pause: Pause, t: ServerTimeline | undefined, typicalGap: number
   if (!t || !prev || !cur || from === undefined || to === undefined) return { pause, cause: "no record", ms: 0 };
   // The server had the token out within half the pause of on time: the rest of the delay came after it.
   if (to - from <= typicalGap + pause.size / 2) return { pause, cause: "after write", ms: 0 };
-  const steps = t.steps.filter((s) => s.id > prev.step && s.id <= cur.step);
-  const typical = typicalStep(t);
   const overlap = (type: "gc" | "stall"): number =>
     t.events.filter((e) => e.type === type && e.start < to && e.start + e.dur > from).reduce((sum, e) => sum + Math.min(e.start + e.dur, to) - Math.max(e.start, from), 0);
-  const prompt = steps.filter((s) => carriedPrompt(s, t.id)).reduce((sum, s) => sum + Math.max(0, s.dur - (Number.isFinite(typical) ? typical : 0)), 0);
   const gc = overlap("gc");
-  const candidates: Array<[PauseCause, number]> = [
-    ["prompt", prompt],
-    ["gc", gc],
-    // A stall's time includes the GC pauses in it (docs/timing.md): what is left is the loop's own.
-    ["stall", Math.max(0, overlap("stall") - gc)],
-  ];
+  // A stall's time includes the GC pauses in it (docs/timing.md): what is left is the loop's own.
+  const stall = Math.max(0, overlap("stall") - gc);
+  const candidates = t.hop ? relayed(prev, cur, from, to, typicalGap, gc, stall) : local(t, prev.step, cur.step, gc, stall);
   const [cause, ms] = candidates.reduce((a, b) => (b[1] > a[1] ? b : a));
   if (ms >= NAMED_SHARE * pause.size) return { pause, cause, ms };
   // A relayed request's steps are the backend's, not in this record: the token reached us late.
   return { pause, cause: t.hop ? "backend" : "long step", ms: Math.max(0, to - from - typicalGap) };
+}
+
+type Token = ServerTimeline["tokens"][number];
+
+/** Our engine's request: the steps that made the token, and what ran beside them. */
+function local(t: ServerTimeline, after: number, upTo: number, gc: number, stall: number): Array<[PauseCause, number]> {
+  const typical = typicalStep(t);
+  const steps = t.steps.filter((s) => s.id > after && s.id <= upTo);
+  const prompt = steps.filter((s) => carriedPrompt(s, t.id)).reduce((sum, s) => sum + Math.max(0, s.dur - (Number.isFinite(typical) ? typical : 0)), 0);
+  return [
+    ["prompt", prompt],
+    ["gc", gc],
+    ["stall", stall],
+  ];
+}
+
+/**
+ * A relayed request: how late the token reached this process from its
+ * remote engine, against how much longer this process then held it before
+ * writing it. A GC or a stall here delays only the holding: a token that
+ * arrived late was late before any of ours.
+ */
+function relayed(prev: Token, cur: Token, from: number, to: number, typicalGap: number, gc: number, stall: number): Array<[PauseCause, number]> {
+  const [arrivedBefore, arrived] = [prev.delivered ?? from, cur.delivered ?? to];
+  const late = Math.max(0, arrived - arrivedBefore - typicalGap);
+  const held = Math.max(0, to - arrived - (from - arrivedBefore));
+  return [
+    ["backend", late],
+    ["gc", Math.min(gc, held)],
+    ["stall", Math.min(stall, held)],
+  ];
 }
 
 /** Each pause's cause on the server's records (the requests without one: "no record"). */

@@ -31,6 +31,14 @@ export function nonNegativeOption(name: string, max = Infinity) {
   };
 }
 
+/** An option given at most once: a second would silently replace the first. */
+export function onceOption(name: string, why: string) {
+  return (value: string, previous: string | undefined): string => {
+    if (previous !== undefined) throw new InvalidArgumentError(`give ${name} once (${why})`);
+    return value;
+  };
+}
+
 export function collectOption(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }

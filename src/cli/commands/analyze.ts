@@ -13,7 +13,7 @@ import { htmlReport, markdownReport } from "../../analysis/report.js";
 import { readClientRecords, readRecordsFile } from "../../bench/clientRecords.js";
 import { completed, serverIdOf } from "../../bench/LoadClient.js";
 import { fetchTimelines, loadTimelines } from "../../bench/serverRecords.js";
-import { collectOption, numberOption, urlOption } from "../options.js";
+import { collectOption, numberOption, onceOption, urlOption } from "../options.js";
 
 interface AnalyzeFlags {
   records?: string;
@@ -39,7 +39,7 @@ export function registerAnalyze(program: Command): void {
     .description("explain where the time went: from client records (with or without server timelines or backend timings), or a table; with a step log or a known step time")
     .option("--records <file.jsonl>", "the client's records (bench --records, sweep --records), against any server")
     .option("--url <url>", "with --records: read our server's timelines from its /debug/requests/{id}", urlOption("--url"))
-    .option("--timelines <file.jsonl>", "with --records: read our server's timelines from its --timeline-file")
+    .option("--timelines <file.jsonl>", "with --records: read our server's timelines from its --timeline-file", onceOption("--timelines", "one server's --timeline-file: a gateway's and its backend's records share the request ids, analyze one hop at a time"))
     .option("--table <file>", "a table of measurements instead: CSV, TSV or Markdown, one row per request or per length")
     .option("--length-column <name>", "with --table: the output-length column (default: detected)")
     .option("--e2e-column <name>", "with --table: the end-to-end time column (default: detected)")

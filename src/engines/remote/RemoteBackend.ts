@@ -99,8 +99,13 @@ export class RemoteBackend {
     return this.firstCheck;
   }
 
-  /** Relays a request built by this backend's protocol (`spec`); returns its abort. */
-  relay(spec: BackendCallSpec, hop: HopTrace, handlers: CallHandlers, traceparent: string): () => void {
+  /**
+   * Relays a request built by this backend's protocol (`spec`); returns its
+   * abort. `requestId` goes as x-request-id, as the client's came to us: a
+   * backend that adopts it (ours, vLLM) keeps its record of the request under
+   * the same id, so that the two hops' records join.
+   */
+  relay(spec: BackendCallSpec, hop: HopTrace, handlers: CallHandlers, traceparent: string, requestId: string): () => void {
     this.outstanding++;
     let done = false;
     const finish = (): void => {
@@ -125,7 +130,7 @@ export class RemoteBackend {
     }, {
       agent: this.agent,
       spare: this.spare?.take(),
-      headers: { traceparent, ...(this.config.apiKey ? { authorization: `Bearer ${this.config.apiKey}` } : {}) },
+      headers: { traceparent, "x-request-id": requestId, ...(this.config.apiKey ? { authorization: `Bearer ${this.config.apiKey}` } : {}) },
       firstByteTimeoutMs: this.config.firstByteTimeoutMs,
       idleTimeoutMs: this.config.idleTimeoutMs,
     });

@@ -210,7 +210,7 @@ export class RouterEngine implements Engine {
         const message = `engine ${engine.name}: ${err.message}`;
         this.fail(stream, err.kind === "refused" ? new RequestError("invalid_parameter", message) : new EngineError(message), relay.relayed);
       },
-    }, (hop.traceparent = hopTraceparent(callerTrace)));
+    }, (hop.traceparent = hopTraceparent(callerTrace)), stream.id);
     let current = (): void => {
       cancelled = true;
       relay.stop();
