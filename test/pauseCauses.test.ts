@@ -4,6 +4,7 @@ import type { ClientRecord } from "../src/bench/LoadClient.js";
 import type { ServerTimeline, StepJson } from "../src/bench/serverRecords.js";
 import { causesClause, pauseCauses } from "../src/analysis/pauseCauses.js";
 import { analyzePauses, type PauseAnalysis } from "../src/analysis/pauses.js";
+import { largestPausesTable } from "../src/analysis/pauseReport.js";
 
 const GAP = 10;
 
@@ -125,4 +126,19 @@ test("a stall on the server's event loop is named; no pauses make no clause", ()
   assert.equal(pauseCauses(pa, new Map([["a", t]])).pauses[0].cause, "stall");
   const steady = analysis([record("s", 0, {})]);
   assert.equal(causesClause(pauseCauses(steady, new Map())), "");
+});
+
+test("the largest pauses are listed one by one, with the token they held up and their cause", () => {
+  // Found by a new user: only per-request totals were shown, so a pause could not be looked up.
+  const a = record("a", 0, { 10: 45, 20: 40, 30: 35, 35: 30 });
+  const pa = analysis([a]);
+  const c = pauseCauses(pa, new Map([["a", timeline(a, { prompt: [11] })]]));
+  const t = largestPausesTable(pa, new Map(c.pauses.map((x) => [x.pause, x.cause])), 3);
+  assert.deepEqual(t.head, ["request", "token", "gap ms", "pause ms", "cause"]);
+  assert.deepEqual(t.rows, [
+    ["a", "10", "45", "35", "prompt"],
+    ["a", "20", "40", "30", "long step"],
+    ["a", "30", "35", "25", "long step"],
+  ]);
+  assert.deepEqual(largestPausesTable(pa, undefined, 1).rows, [["a", "10", "45", "35"]]);
 });

@@ -2,7 +2,7 @@
  * The pauses as tables (head and rows, for the report's blocks) and as a
  * Markdown section, so that the report shows the numbers behind the verdict.
  */
-import type { PauseAnalysis, PausesNotMeasured } from "./pauses.js";
+import type { Pause, PauseAnalysis, PausesNotMeasured } from "./pauses.js";
 import { grouped, ms, pct, periodText, ruleText } from "./pauseVerdict.js";
 import type { Periodicity } from "./pausePeriod.js";
 import { markdownTable } from "./reportBlocks.js";
@@ -52,6 +52,15 @@ export function pauseRequestTable(a: PauseAnalysis, maxRows = 20): PauseTable {
     .slice(0, maxRows)
     .map((r) => [r.id, String(r.tokens), ms(r.ttft), ms(r.typicalGap), String(r.pauses.length), ms(r.pauseMs)]);
   return { head: ["request", "tokens", "TTFT ms", "typical gap ms", "pauses", "pause ms"], rows };
+}
+
+/** The largest pauses one by one, with the token they held up and, with the server's records, their cause: what to look up in /debug/requests/{id}. */
+export function largestPausesTable(a: PauseAnalysis, causes: ReadonlyMap<Pause, string> | undefined, maxRows = 20): PauseTable {
+  const rows = [...a.pauses]
+    .sort((x, y) => y.size - x.size)
+    .slice(0, maxRows)
+    .map((p) => [p.id, String(p.position), ms(p.gap), ms(p.size), ...(causes ? [causes.get(p) ?? ""] : [])]);
+  return { head: ["request", "token", "gap ms", "pause ms", ...(causes ? ["cause"] : [])], rows };
 }
 
 /** A Markdown section: the verdict, its numbers, the requests that paused most. */

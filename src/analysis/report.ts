@@ -9,10 +9,11 @@ import { fixed as f } from "../bench/stats.js";
 import type { Explanation } from "./explain.js";
 import { esc, REPORT_CSS, tableHtml } from "./htmlTable.js";
 import { stepTraceRows } from "./input/stepTable.js";
-import { CLIENT_CLOCK_CAVEAT, pauseRequestTable, pauseSummaryTable } from "./pauseReport.js";
+import { CLIENT_CLOCK_CAVEAT, largestPausesTable, pauseRequestTable, pauseSummaryTable } from "./pauseReport.js";
 import { causesClause, PAUSE_CAUSES, type PauseCauses } from "./pauseCauses.js";
 import { grouped, ms, pct } from "./pauseVerdict.js";
 import { prefaceHtml } from "./markdownToHtml.js";
+import type { PauseAnalysis } from "./pauses.js";
 import type { Reconciliation } from "./reconcile.js";
 import { markdownTable, msPct, NOT_MEASURED, outlierTable, val, type Block } from "./reportBlocks.js";
 import { serverBlocks } from "./serverSection.js";
@@ -88,7 +89,14 @@ function pauseBlocks(e: Explanation): Block[] {
     { kind: "table", head: ["figure", "value"], rows: summary.rows },
     ...(c?.pauses.length ? [causeTable(c)] : []),
     { kind: "table", head: requests.head, rows: requests.rows, caption: "The requests that paused most." },
+    largestPauses(p, c),
   ];
+}
+
+function largestPauses(p: PauseAnalysis, c: PauseCauses | undefined): Block {
+  const t = largestPausesTable(p, c && new Map(c.pauses.map((x) => [x.pause, x.cause])));
+  const why = c ? ", and its cause on the server's records" : "";
+  return { kind: "table", head: t.head, rows: t.rows, caption: `The largest pauses: the request, the token that came late (its index in the stream), the gap before it, the pause (gap − the request's typical gap)${why}. GET /debug/requests/{id} shows the steps that made it.` };
 }
 
 function causeTable(c: PauseCauses): Block {
