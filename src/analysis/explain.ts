@@ -87,7 +87,7 @@ function stepTime(input: ExplainInput, server: Analysis | undefined, done: reado
   const trace = decodeOnly ?? input.stepLog?.trace;
   const top = trace?.levels.find((l) => l.depth === 0) ?? trace?.levels[0];
   const steps = decodeOnly ? "decode steps" : "steps";
-  if (top && Number.isFinite(top.mean)) return { ms: top.mean, source: `the step log's ${top.name}, ${top.count === 1 ? `its one ${steps.slice(0, -1)}` : `mean over ${top.count} ${steps}`}` };
+  if (top && Number.isFinite(top.mean)) return { ms: top.mean, traced: true, source: `the step log's ${top.name}, ${top.count === 1 ? `its one ${steps.slice(0, -1)}` : `mean over ${top.count} ${steps}`}` };
   if (server && Number.isFinite(server.enginePerToken)) return { ms: server.enginePerToken, source: "the engine's own time per token, from the server's records" };
   const reported = done.map(backendPerToken).filter((x): x is number => x !== undefined && Number.isFinite(x));
   if (reported.length) return { ms: median(reported), source: `the time per token the backend reported (${[...new Set(done.map((r) => r.backend?.source).filter(Boolean))].join(", ")}), median over ${reported.length} requests` };

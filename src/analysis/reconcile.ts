@@ -16,6 +16,8 @@ import { groupBy, mad, mean, median, robustBaseline } from "./fit.js";
 export interface StepTime {
   ms: number;
   source: string;
+  /** t is a traced step (a step log's), not an engine's or a backend's own time per token, nor a given one. */
+  traced?: boolean;
 }
 
 export interface Sample {
@@ -86,6 +88,9 @@ export interface Reconciliation {
 }
 
 const NOT_STREAMED = "the records were not streamed (bench --stream records every token's arrival)";
+
+/** Below this R² the line's split of the extra is said to be rough. */
+const ROUGH_FIT_R2 = 0.5;
 
 /** Least share of its measured e2e that a length's residual must be to be called an event. */
 const EVENT_SHARE = 0.01;
@@ -164,11 +169,14 @@ function verdicts(r: Reconciliation): string[] {
   const t = r.t.ms;
   const first = r.rows[0];
   const last = r.rows.at(-1)!;
+  // A line through scattered points (continuous batching: a request's time depends on what ran beside it) splits the extra only roughly.
+  const rough = r.fit.r2 < ROUGH_FIT_R2 ? `; the line fits the measurements loosely (R² = ${f(r.fit.r2, 2)}): read this split as rough` : "";
   out.push(
-    `Fixed cost: the line's intercept is ${f(a)} ms per request, ${f(first.fixed!.pct)} % of n × t at n = ${f(first.n, 0)} and ${f(last.fixed!.pct)} % at n = ${f(last.n, 0)}${a < 0 ? " (negative: the cost per token grows with n, and the line's intercept is its curvature, not a cost)" : ""}.`,
+    `Fixed cost: the line's intercept is ${f(a)} ms per request, ${f(first.fixed!.pct)} % of n × t at n = ${f(first.n, 0)} and ${f(last.fixed!.pct)} % at n = ${f(last.n, 0)}${a < 0 ? " (negative: the cost per token grows with n, and the line's intercept is its curvature, not a cost)" : ""}${rough}.`,
   );
   const excess = r.perTokenExcess!;
-  const where = excess >= 0 ? "outside the traced step" : "less than the traced step (the step time t is larger than what each further token costs end to end)";
+  const step = r.t.traced ? "the traced step" : "t";
+  const where = excess >= 0 ? `outside ${step}` : `less than ${step} (t is larger than what each further token costs end to end)`;
   out.push(
     `Per token: ${f(b, 2)} ms per token end to end against t = ${f(t, 2)} ms (${r.t.source}): ${excess >= 0 ? "+" : "−"}${f(Math.abs(excess), 2)} ms per token (${f((Math.abs(excess) / t) * 100)} % of t) ${where}; it is ${f(last.perToken!.pct)} % of n × t at n = ${f(last.n, 0)}. ${pauseShape(r.pauses, excess)}`,
   );
