@@ -21,6 +21,7 @@ import { readStepLog } from "../src/analysis/input/stepLog.js";
 import { readTable } from "../src/analysis/input/table.js";
 import { OVERHEAD_PARTS, type Parts } from "../src/analysis/overhead.js";
 import { htmlReport, markdownReport, type ReportInput } from "../src/analysis/report.js";
+import { isFigure, tableHtml } from "../src/analysis/htmlTable.js";
 import { niceAxis, segments } from "../src/analysis/svgAxes.js";
 import { scatterWithFit, stackedBars, timeSeries } from "../src/analysis/svgCharts.js";
 import type { ClientRecord } from "../src/bench/LoadClient.js";
@@ -347,6 +348,13 @@ describe("chart axes and lines (no browser)", () => {
     assert.deepEqual(at([5]), [[5]]);
     const svg = timeSeries("t", [0, 1, 2, 3, 500, 501, 502].map((t) => ({ t, v: t % 3 })), [], "v (ms)");
     assert.equal(/class="series" d="([^"]*)"/.exec(svg)![1].split("M").length - 1, 2);
+  });
+
+  test("figures with their thousands grouped ('55 469') are figures: their columns align right with the rest", () => {
+    // Found by a new user: "pause ms" and "TTFT ms" sat left-aligned beside right-aligned neighbours.
+    for (const yes of ["55 469", "1 110", "79 586.5", "12 ms", "−3.5", "12.5 (3.1 %)"]) assert.ok(isFigure(yes), yes);
+    for (const no of ["3 4", "1 23", "12 345 6", "abc", "bench-1"]) assert.ok(!isFigure(no), no);
+    assert.match(tableHtml({ head: ["request", "pause ms"], rows: [["a", "55 469"], ["b", "131"]] }), /<td class="num">55 469<\/td>/);
   });
 
   test("the overhead parts beyond the palette are hatched in colours far apart, the stripes leaning in turn", () => {

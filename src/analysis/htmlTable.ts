@@ -6,8 +6,8 @@
 
 export const esc = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
-/** A figure: a number, maybe with a unit or a share in brackets ("12.5 (3.1 %)"). */
-export const isFigure = (s: string): boolean => /^[−+-]?[\d.,]+( \([−+-]?[\d.,]+ %\))?( %| ms)?$/.test(s.trim());
+/** A figure: a number, its thousands maybe grouped ("55 469"), maybe with a unit or a share in brackets ("12.5 (3.1 %)"). */
+export const isFigure = (s: string): boolean => /^[−+-]?(\d{1,3}( \d{3})+(\.\d+)?|[\d.,]+)( \([−+-]?[\d.,]+ %\))?( %| ms)?$/.test(s.trim());
 
 /** What stands in a figure's place when there is none. */
 const isPlaceholder = (s: string): boolean => /^(–|-|not measured|)$/.test(s.trim());

@@ -27,7 +27,7 @@ export const PAUSE_CAUSES: ReadonlyArray<{ cause: PauseCause; meaning: string }>
   { cause: "stall", meaning: "overlapped an event-loop stall on the server" },
   { cause: "backend", meaning: "came late from the remote engine that generated them (its steps, or the network to it)" },
   { cause: "long step", meaning: "came on a longer engine step with none of these in it" },
-  { cause: "after write", meaning: "came after the server had written the token on time (the network's or the client's)" },
+  { cause: "after write", meaning: "came mostly after the server had written the token (the network's or the client's)" },
   { cause: "no record", meaning: "had no server record of the late token" },
 ];
 
@@ -71,7 +71,7 @@ function causeOf(pause: Pause, t: ServerTimeline | undefined, typicalGap: number
   const cur = t?.tokens[pause.position];
   const [from, to] = [sentAt(prev), sentAt(cur)];
   if (!t || !prev || !cur || from === undefined || to === undefined) return { pause, cause: "no record", ms: 0 };
-  // The server had the token out within half the pause of on time: the rest of the delay came after it.
+  // The server had the token out within half the pause of when it was due: most of the delay came after it.
   if (to - from <= typicalGap + pause.size / 2) return { pause, cause: "after write", ms: 0 };
   const overlap = (type: "gc" | "stall"): number =>
     t.events.filter((e) => e.type === type && e.start < to && e.start + e.dur > from).reduce((sum, e) => sum + Math.min(e.start + e.dur, to) - Math.max(e.start, from), 0);

@@ -35,7 +35,7 @@ export function pauseSummaryTable(a: PauseAnalysis): PauseTable {
       ["rule", `${ruleText(a.options)}; size = gap − typical`],
       ["requests, gaps", `${grouped(s.requests)}, ${grouped(s.gaps)}`],
       ["left out", `${left.notStreamed} not streamed, ${left.errors} errors, ${left.fewTokens} under 3 tokens, ${left.fewArrivals} under 3 arrivals`],
-      ["pauses", `${grouped(s.count)} (${pct(s.share)} % of gaps), ${grouped(a.episodes.length)} stalls across requests`],
+      ["pauses", `${grouped(s.count)} (${pct(s.share)} % of gaps), ${grouped(a.episodes.length)} episodes (pauses that overlapped in time, across requests, counted once)`],
       ["pause time", `${ms(s.totalMs)} ms (${pct(s.decodeShare)} % of ${ms(s.decodeMs)} ms decode time)`],
       ["pause size", s.count ? `median ${ms(s.medianSize)} ms, ${ms(s.minSize)}–${ms(s.maxSize)} ms` : "no pause"],
       ["median TTFT", `${ms(s.medianTtft)} ms`],

@@ -74,7 +74,7 @@ export function pauseVerdict(v: VerdictInput): string {
   if (s.count === 0) return `no pause (${ruleText(v.options)}) in ${plural(s.gaps, "gap")} of ${plural(s.requests, "request")}: absent`;
   if (v.kind === "absent") return `${count} of ${sizes} in ${plural(s.gaps, "gap")} (${pct(s.share)} % of gaps, ${cost}): too few to matter, absent`;
   if (v.kind === "periodic" && v.periodicIn === "wall time" && v.wall) {
-    const stalls = v.episodes < s.count ? ` (${grouped(v.episodes)} stalls across requests)` : "";
+    const stalls = v.episodes < s.count ? ` (${grouped(v.episodes)} episodes across requests)` : "";
     return `${count}${stalls} of ${sizes} every ~${periodText(v.wall)} of wall time across requests (CV ${v.wall.cv.toFixed(2)}; ${cost}): periodic, GC-shaped`;
   }
   if (v.kind === "periodic" && v.position) {
