@@ -93,12 +93,16 @@ for (const b of BROWSERS) {
       );
       // A third request only the client measured (as against any other server).
       const elsewhere = { ...records[0], id: "elsewhere", serverId: undefined };
-      await writeClientRecords(recordsFile, [...records, elsewhere]);
+      // A fourth with a load client's usual id: found by a new user, every such id was cut to "bench-mx7ws4…".
+      const benchLike = { ...records[0], id: "bench-mx7ws4pk-36", serverId: undefined };
+      await writeClientRecords(recordsFile, [...records, elsewhere, benchLike]);
       try {
         await page.goto(`${s.url}/dashboard`);
         await page.setInputFiles("#open-file", [timelines, recordsFile]);
         await page.waitForSelector('#recent tr[data-id="elsewhere"]', { timeout: 5000 });
-        assert.equal(await page.textContent("#connection"), "offline: timelines.jsonl + records.jsonl, 3 requests (2 server timelines, 3 client records)");
+        assert.equal(await page.textContent("#connection"), "offline: timelines.jsonl + records.jsonl, 4 requests (2 server timelines, 4 client records)");
+        const cut = await page.$eval('#recent tr[data-id="bench-mx7ws4pk-36"] td', (td) => td.scrollWidth > td.clientWidth);
+        assert.equal(cut, false, "a load client's id is shown whole");
         // Joined: the server's waterfall (its steps), and the client's e2e beside the server's.
         const joined = records[0];
         await page.click(`#recent tr[data-id="${joined.id}"]`);
@@ -117,7 +121,7 @@ for (const b of BROWSERS) {
         await withDashboardCli([timelines, recordsFile], async (url) => {
           await page.goto(url);
           await page.waitForSelector('#recent tr[data-id="elsewhere"]', { timeout: 5000 });
-          assert.equal(await page.textContent("#connection"), "offline: timelines.jsonl + records.jsonl, 3 requests (2 server timelines, 3 client records)");
+          assert.equal(await page.textContent("#connection"), "offline: timelines.jsonl + records.jsonl, 4 requests (2 server timelines, 4 client records)");
         });
         assert.deepEqual(errors, []);
       } finally {
