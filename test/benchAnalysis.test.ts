@@ -221,6 +221,9 @@ describe("the bench report", () => {
     assert.equal(whole.ttft.n, 0);
     assert.match(formatReport(whole), /TTFT \(first token − sent\) \| 0 \| n\/a \(not streamed\) \|/);
     assert.match(formatReport(whole), /TPOT \(\(e2e − TTFT\) \/ \(n − 1\)\) \| 0 \| n\/a \(not streamed\) \|/);
+    // A closed loop plans no send times: said so, not a bare "not measured".
+    const closed = summarize([{ ...record(0, 0), planned: NaN }]);
+    assert.match(formatReport(closed), /send lag \(sent − planned\) \| 0 \| n\/a \(closed loop: each request goes when one ends, no planned time\) \|/);
   });
 
   test("the client warns when it sent late", () => {

@@ -162,7 +162,7 @@ export function formatReport(r: BenchReport): string {
     row("ITL, gaps (arrival[i] − arrival[i−1])", r.itlGaps, NOT_STREAMED),
     row("ITL, per request ((last − first) / (arrivals − 1))", r.itlPerRequest, NOT_STREAMED),
     row("e2e (end − sent)", r.e2e),
-    row("send lag (sent − planned)", r.sendLag),
+    row("send lag (sent − planned)", r.sendLag, "n/a (closed loop: each request goes when one ends, no planned time)"),
     `| output tokens | ${r.outputTokens.n} | ${f(r.outputTokens.p50, 0)} | ${f(r.outputTokens.p90, 0)} | ${f(r.outputTokens.p99, 0)} | ${f(r.outputTokens.mean, 1)} | ${f(r.outputTokens.max, 0)} | ${f(r.outputTokens.min, 0)} |`,
   ];
   if (r.slo) {
