@@ -241,7 +241,12 @@ describe("one request id across the hop", () => {
       const [front, back] = await Promise.all([gw, backendServer].map((s) => fetch(`${s.url}/debug/requests/hop-join-1`)));
       assert.equal(front.status, 200);
       assert.equal(back.status, 200, "the backend has the request under the gateway's id");
-      assert.equal(((await back.json()) as { generated_tokens: number }).generated_tokens, 3);
+      const backendRecord = (await back.json()) as { generated_tokens: number; durations: { queue: number } };
+      assert.equal(backendRecord.generated_tokens, 3);
+      // The gateway's own timings give the backend's queue, as its prefill and decode (its own queue it skips: it was 0.000).
+      const relayed = await jsonOf(postJson(`${gw.url}/generate`, { inputs: "queue me", parameters: { max_new_tokens: 2 } }, { "x-request-id": "hop-join-2" }));
+      const backendQueue = ((await (await fetch(`${backendServer.url}/debug/requests/hop-join-2`)).json()) as { durations: { queue: number } }).durations.queue;
+      assert.equal(relayed.timings.queue, backendQueue);
     } finally {
       await gw.server.close(1000);
       await backendServer.server.close(1000);

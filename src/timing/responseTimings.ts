@@ -62,6 +62,8 @@ export function timingsObject(b: RequestBreakdown): object {
     id: b.id,
     complete: b.complete,
     ...durationsJson(b),
+    // A relayed request waited in its engine's queue, not ours (which it skips): the engine's, as prefill and decode are, or null.
+    ...(b.hop ? { queue: ms(b.hop.backend?.queueMs) } : {}),
     points: Object.fromEntries(Object.entries(b.points).map(([k, v]) => [k, ms(v)])),
     ...(b.hop ? { hop: hopJson(b.hop) } : {}),
   };
