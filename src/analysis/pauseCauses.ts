@@ -24,7 +24,7 @@ export type PauseCause = "prompt" | "gc" | "stall" | "backend" | "after write" |
 export const PAUSE_CAUSES: ReadonlyArray<{ cause: PauseCause; meaning: string }> = [
   { cause: "prompt", meaning: "came on steps that carried another request's prompt (continuous batching)" },
   { cause: "gc", meaning: "overlapped a GC pause on the server" },
-  { cause: "stall", meaning: "overlapped an event-loop stall on the server" },
+  { cause: "stall", meaning: "overlapped an event-loop stall on the server (its loop busy, or kept off the CPU by other work on the machine)" },
   { cause: "backend", meaning: "came late from the remote engine that generated them (its steps, or the network to it)" },
   { cause: "long step", meaning: "came on a longer engine step with none of these in it" },
   { cause: "after write", meaning: "came mostly after the server had written the token (the network's or the client's)" },

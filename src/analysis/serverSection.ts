@@ -40,23 +40,30 @@ function engineBlocks(a: Analysis): Block[] {
 
 function positionBlocks(a: Analysis): Block[] {
   if (a.positions.length < 2) return [];
-  const first = a.positions[0];
-  const last = a.positions.at(-1)!;
+  return [
+    { kind: "text", text: positionSentence(a.positions) },
+    { kind: "table", head: ["output positions", "steps", "mean step ms"], rows: a.positions.map((p) => [`${p.from}–${p.to}`, String(p.steps), f(p.meanMs)]) },
+  ];
+}
+
+/** What the decode step time does with the output position, as far as the groups (two or more) say it. */
+export function positionSentence(positions: Analysis["positions"]): string {
+  const first = positions[0];
+  const last = positions.at(-1)!;
   const change = ((last.meanMs - first.meanMs) / first.meanMs) * 100;
   const direction = change > 0 ? "grows" : change < 0 ? "falls" : "stays";
-  const why =
-    change > 10
+  const means = positions.map((p) => p.meanMs);
+  // Steady: each group within 5 % of the one before, in the direction of the change (a table that goes up and down is no trend).
+  const steady = means.every((m, i) => i === 0 || (change >= 0 ? m >= means[i - 1] * 0.95 : m <= means[i - 1] * 1.05));
+  const unsteady = ` Not steadily, though: between them it runs from ${f(Math.min(...means))} to ${f(Math.max(...means))} ms (a position's steps also carried other requests' prompts under continuous batching): read it as noise, not a trend.`;
+  const why = !steady && Math.abs(change) > 10
+    ? unsteady
+    : change > 10
       ? " A step attends to every token before it, so a step time that grows with the context makes n × t fall short of long requests inside the engine, and e2e is not a straight line in n: the fit's slope is an average over the lengths swept, and its intercept is partly curvature, not a fixed cost."
       : change < -10
         ? " It falls with the position: long requests' later steps were cheaper than their first ones (a warmer cache, or less load late in the run)."
         : " It changes by 10 % or less: the step time is flat enough for n × t to hold.";
-  return [
-    {
-      kind: "text",
-      text: `The engine's decode step time by output position (native: decode + sample) ${direction} from ${f(first.meanMs)} ms at positions ${first.from}–${first.to} to ${f(last.meanMs)} ms at ${last.from}–${last.to} (${change >= 0 ? "+" : ""}${f(change, 1)} %).${why}`,
-    },
-    { kind: "table", head: ["output positions", "steps", "mean step ms"], rows: a.positions.map((p) => [`${p.from}–${p.to}`, String(p.steps), f(p.meanMs)]) },
-  ];
+  return `The engine's decode step time by output position (native: decode + sample) ${direction} from ${f(first.meanMs)} ms at positions ${first.from}–${first.to} to ${f(last.meanMs)} ms at ${last.from}–${last.to} (${change >= 0 ? "+" : ""}${f(change, 1)} %).${why}`;
 }
 
 function overheadBlocks(a: Analysis): Block[] {
