@@ -350,6 +350,16 @@ describe("chart axes and lines (no browser)", () => {
     assert.equal(/class="series" d="([^"]*)"/.exec(svg)![1].split("M").length - 1, 2);
   });
 
+  test("a stacked chart that leaves out negative parts says so, so that a bar above its overhead is not taken for an error", () => {
+    // Found by a new user: through a gateway, native_variance was −138 ms and the bar stood 60 ms above the overhead.
+    const withNegative = serverAnalysis();
+    withNegative.lengths[0].parts.native_variance = -57;
+    // Charts are the HTML report's (the Markdown one has their tables).
+    const caption = (a: Analysis): string => /<figcaption>(Overhead parts per output length[^<]*)<\/figcaption>/.exec(htmlReport({ explanation: { ...reportInput().explanation, server: a } }))![1];
+    assert.match(caption(withNegative), /Negative parts \(a part below what c expects\) are not drawn/);
+    assert.doesNotMatch(caption(serverAnalysis()), /Negative parts/);
+  });
+
   test("figures with their thousands grouped ('55 469') are figures: their columns align right with the rest", () => {
     // Found by a new user: "pause ms" and "TTFT ms" sat left-aligned beside right-aligned neighbours.
     for (const yes of ["55 469", "1 110", "79 586.5", "12 ms", "−3.5", "12.5 (3.1 %)"]) assert.ok(isFigure(yes), yes);

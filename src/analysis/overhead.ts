@@ -37,7 +37,7 @@ export const PART_MEANING: Readonly<Record<OverheadPart, string>> = {
   tokenization: "the master's checks and tokenization, making the request (tokenize, enqueue)",
   queue: "waiting for a row and for the step that admits it",
   prefill_beyond_decode: "native time of the prompt's steps beyond one decode step",
-  native_variance: "native time of the decode steps beyond (n − 1) × c: the spikes",
+  native_variance: "native time of the decode steps beyond (n − 1) × c: the spikes (a step that also carried another request's prompt, under continuous batching, is one); negative when its steps ran faster than c",
   loop: "per step: schedule, build, dispatch, and the loop turn between steps",
   detokenization: "per step: stop checks and incremental detokenization (postprocess)",
   writing: "per step: delivery to the stream; then the response (respond)",

@@ -74,7 +74,7 @@ function overheadBlocks(a: Analysis): Block[] {
     { kind: "table", head: ["part", "mean ms", "what it is"], rows: OVERHEAD_PARTS.map((p) => [p, val(a.partsMean[p]), PART_MEANING[p]]) },
     {
       kind: "chart",
-      caption: "Overhead parts per output length: mean ms per request, stacked.",
+      caption: `Overhead parts per output length: mean ms per request, stacked.${a.lengths.some((l) => OVERHEAD_PARTS.some((p) => (l.parts[p] ?? 0) < 0)) ? " Negative parts (a part below what c expects) are not drawn, so a bar can stand above its overhead: the table above has them." : ""}`,
       svg: stackedBars(
         "overhead parts per output length (mean ms)",
         a.lengths.map((l) => String(l.length)),
