@@ -6,8 +6,8 @@
  * another request's prompt in the same step (continuous batching: a
  * newcomer's prefill makes every running stream's step longer). A relayed
  * request's steps are its remote engine's: a token that reached us late came
- * late from there. A pause the server had already written on time happened
- * after it: the network's or the client's.
+ * late from there. A token the server wrote within half the pause of when it
+ * was due was held up mostly after it: by the network or the client.
  *
  * Each pause gets one cause, the one that accounts for most of it, and only
  * when it accounts for at least a quarter of it: a 0.2 ms scavenge in a
