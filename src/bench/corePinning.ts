@@ -11,19 +11,21 @@ import { availableParallelism } from "node:os";
 export interface Pinning {
   /** A command prefix that starts a process on core 0 alone. */
   server: string[];
-  /** A command prefix that starts a process on the other cores. */
-  others: string[];
   /** The other cores, as taskset writes them ("1", "1-3"). */
   rest: string;
 }
 
-/** Moves this process (every thread of it) to the other cores; throws where pinning cannot be done. */
+/**
+ * Moves this process (every thread of it) to the other cores, and so every
+ * process it starts from then on (affinity is inherited across fork and
+ * exec): the load client, a relay, a browser. Throws where pinning cannot be done.
+ */
 export function pinning(): Pinning {
   const cores = availableParallelism();
   if (process.platform !== "linux" || cores < 2) throw new Error("--pin needs Linux (taskset) and at least 2 cores");
   const rest = cores === 2 ? "1" : `1-${cores - 1}`;
   pinProcess(process.pid, rest);
-  return { server: ["taskset", "-c", "0"], others: ["taskset", "-c", rest], rest };
+  return { server: ["taskset", "-c", "0"], rest };
 }
 
 /** Moves a running process, every thread it has, to `cores`; the threads it starts later inherit them. */

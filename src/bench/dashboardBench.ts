@@ -29,7 +29,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { ensureSyntheticModel } from "../model/defaultModel.js";
 import { argError, benchArgs } from "./benchArgs.js";
 import { startBenchServer, type BenchServer } from "./benchServer.js";
-import { pinning, pinProcess, type Pinning } from "./corePinning.js";
+import { pinning, pinProcess } from "./corePinning.js";
 import { treeCpuMs } from "./procStat.js";
 import { intervalVerdict, medianInterval, quantile } from "./stats.js";
 import { burst, type Burst } from "./streamBurst.js";
@@ -108,14 +108,12 @@ interface Tabs {
  * still reads and draws all of it, but its drawing no longer takes a core
  * from the server on this one.
  */
-async function startTabs(idle: boolean, pins: Pinning | undefined): Promise<Tabs> {
+async function startTabs(idle: boolean): Promise<Tabs> {
   const executable = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
   const profile = await mkdtemp(join(tmpdir(), "llm-serving-bench-chromium-"));
   const flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", `--user-data-dir=${profile}`, "--window-size=1400,900", "--remote-debugging-port=0"];
   // chrt execs the browser, so the pid is the browser's and the class is inherited by every process it starts.
-  const browserArgs = [...(idle ? ["chrt", "--idle", "0"] : []), executable, ...flags, "about:blank"];
-  // taskset too execs what it runs: the pin is inherited alike.
-  const [command, ...args] = [...(pins?.others ?? []), ...browserArgs];
+  const [command, args] = idle ? ["chrt", ["--idle", "0", executable, ...flags, "about:blank"]] : [executable, [...flags, "about:blank"]];
   const browser = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"] });
   // Settles when it has gone, whether it exited or could not be started (no such file): never rejects.
   const gone = new Promise<void>((resolve) => {
@@ -142,7 +140,7 @@ async function startTabs(idle: boolean, pins: Pinning | undefined): Promise<Tabs
         resolve(`http://${m[1]}`);
       };
       browser.stderr!.on("data", read);
-      browser.once("error", (err) => reject(new Error(`${command} could not be started: ${err.message} (${command === executable ? "set CHROMIUM_PATH, or apt-get install chromium" : "--idle-browser and --pin need chrt and taskset, from util-linux"})`)));
+      browser.once("error", (err) => reject(new Error(`${command} could not be started: ${err.message} (${command === executable ? "set CHROMIUM_PATH, or apt-get install chromium" : "--idle-browser needs chrt, from util-linux"})`)));
       void gone.then(() => reject(new Error(`${executable} exited before it listened: ${text.slice(-500)}`)));
       setTimeout(() => reject(new Error(`${executable} did not say where it listens within 20 s`)), 20_000).unref();
     });
@@ -234,9 +232,10 @@ async function main(): Promise<void> {
   const { rounds, tokens, batch, page, control, "idle-browser": idle, pin } = benchArgs({ rounds: 30, tokens: 256, batch: 8 }, ["page", "control", "idle-browser", "pin"]);
   if (idle && !page) argError("--idle-browser is an option of --page");
   const model = await ensureSyntheticModel({ preset: "tiny", dtype: "Q8_0", seed: 0 });
+  // Pinned, this process and all it starts from here on (the browser, the server until it is moved) are on the other cores.
   const pins = pin ? pinning() : undefined;
   // The browser first: one that cannot start leaves no server behind.
-  const tabs = page ? await startTabs(idle, pins) : undefined;
+  const tabs = page ? await startTabs(idle) : undefined;
   const server = await startBenchServer(model, "tiny-watched", ["--rows", String(batch)]).catch(async (err: unknown) => {
     await tabs?.quit();
     throw err;

@@ -72,11 +72,10 @@ function options(): Options {
 }
 
 /** Our server as a gateway to llama-server: a config file with one engine, served on a free port. */
-async function startGateway(llamaUrl: string, folder: string, under: readonly string[]): Promise<BenchServer> {
+async function startGateway(llamaUrl: string, folder: string): Promise<BenchServer> {
   const config = join(folder, "gateway.yaml");
   await writeFile(config, [`model_config:`, `  model_name: ${MODEL_NAME}`, `engines:`, `  - name: ls1`, `    url: ${llamaUrl}`, `    kind: llama.cpp`, ``].join("\n"));
-  const [command, ...prefix] = [...under, process.execPath];
-  const child = await spawnServer(command, [...prefix, CLI, "serve", "--config", config, "--port", "0", "--no-access-log"], {
+  const child = await spawnServer(process.execPath, [CLI, "serve", "--config", config, "--port", "0", "--no-access-log"], {
     name: "the gateway",
     // It says "serving … through" once every engine has been asked once; an engine it could not reach makes the run meaningless.
     ready: (stderr) => {
@@ -329,12 +328,12 @@ async function main(): Promise<number> {
   const results: LevelRound[][] = [];
   const short: ShortRun[] = [];
   try {
-    const gateway = await startGateway(direct.url, folder, pins?.others ?? []);
+    const gateway = await startGateway(direct.url, folder);
     const sides: Sides = { direct, gateway };
     try {
       if (o.floor && o.short > 0) {
-        sides.pipe = await startReferenceRelay("pipe", direct.url, pins?.others);
-        sides.relay = await startReferenceRelay("http", direct.url, pins?.others);
+        sides.pipe = await startReferenceRelay("pipe", direct.url);
+        sides.relay = await startReferenceRelay("http", direct.url);
       }
       const servers = [direct, gateway, ...(sides.pipe ? [sides.pipe] : []), ...(sides.relay ? [sides.relay] : [])];
       // Unmeasured: the first requests pay page faults, JIT and new sockets; every slot is used once.

@@ -15,10 +15,9 @@ import { benchServerOf, spawnServer, type BenchServer } from "./benchServer.js";
 
 export type RelayKind = "pipe" | "http";
 
-/** Starts a relay to `target` (under `under`, e.g. taskset); resolves once it listens. */
-export async function startReferenceRelay(kind: RelayKind, target: string, under: readonly string[] = []): Promise<BenchServer> {
-  const [command, ...prefix] = [...under, process.execPath];
-  const child = await spawnServer(command, [...prefix, fileURLToPath(import.meta.url), kind, target], {
+/** Starts a relay to `target`; resolves once it listens. */
+export async function startReferenceRelay(kind: RelayKind, target: string): Promise<BenchServer> {
+  const child = await spawnServer(process.execPath, [fileURLToPath(import.meta.url), kind, target], {
     name: `the ${kind} relay`,
     ready: (stderr) => /listening on (http:\/\/\S+)/.exec(stderr)?.[1],
     startTimeoutMs: 10_000,
