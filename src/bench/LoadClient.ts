@@ -169,7 +169,7 @@ export class LoadClient {
         resolve();
       };
       const make = this.base.protocol === "https:" ? httpsRequest : httpRequest;
-      const attempt = (agent: Agent | undefined | false, firstError?: string): void => {
+      const attempt = (agent: Agent | undefined | false): void => {
         const req = make(this.url, {
           method: "POST",
           agent,
@@ -206,9 +206,9 @@ export class LoadClient {
           // docs advise; its time counts from then, the time the server had it.
           if (agent !== false && req.reusedSocket && !answered && (e.code === "ECONNRESET" || e.code === "EPIPE")) {
             r.resent = e.message;
-            return attempt(false, e.message);
+            return attempt(false);
           }
-          finish(firstError ? `${e.message} (sent again on a new connection after "${firstError}" on a kept-alive one)` : e.message);
+          finish(r.resent !== undefined ? `${e.message} (sent again on a new connection after "${r.resent}" on a kept-alive one)` : e.message);
         });
         req.end(body);
         r.sent = t();

@@ -199,21 +199,24 @@ function endTimeline(timeline: RequestTimeline, reply: FastifyReply, aborted: bo
   }
 }
 
-/** The route's URL pattern; the request's own URL where no route or a catch-all (CORS's OPTIONS *) matched. */
-function routeOf(request: FastifyRequest): string {
+/** The pattern of the route that took the request; undefined when none did, or only a catch-all (CORS's OPTIONS *). */
+function matchedRoute(request: FastifyRequest): string | undefined {
   const url = request.routeOptions.url;
-  return url === undefined || url.includes("*") ? request.url : url;
+  return url === undefined || url.includes("*") ? undefined : url;
+}
+
+/** For the access log: the route's pattern, else the request's own URL. */
+function routeOf(request: FastifyRequest): string {
+  return matchedRoute(request) ?? request.url;
 }
 
 /**
- * The route's pattern for a metric's label, never the URL sent: "unmatched"
+ * For a metric's label, never the URL sent: the route's pattern; "unmatched"
  * for a request no route took (an unknown path, 404, or a method its path
  * does not take, 405); "preflight" for what CORS's catch-all route answered.
  */
 function routePattern(request: FastifyRequest): string {
-  const url = request.routeOptions.url;
-  if (url === undefined) return "unmatched";
-  return url.includes("*") ? "preflight" : url;
+  return matchedRoute(request) ?? (request.routeOptions.url === undefined ? "unmatched" : "preflight");
 }
 
 function statusOf(reply: FastifyReply, aborted: boolean): number {

@@ -68,10 +68,9 @@ export class Instrumentation {
       resolutionMs: options.loopResolutionMs,
       onGc: (kind, ms) => this.metrics.observeGc(gcKindName(kind), ms),
     });
-    this.jsonl = options.timelineFile
-      ? new JsonlSink(options.timelineFile, { failed: (message) => this.logger.log("warn", `warning: ${message}`), dropped: () => this.metrics.timelineLineDropped() })
-      : undefined;
-    this.otel = options.otlpEndpoint ? new OtelExporter(options.otlpEndpoint, (level, message) => this.logger.log(level, level === "warn" ? `warning: ${message}` : message)) : undefined;
+    const say = (level: "warn" | "info", message: string): void => this.logger.log(level, level === "warn" ? `warning: ${message}` : message);
+    this.jsonl = options.timelineFile ? new JsonlSink(options.timelineFile, { failed: (message) => say("warn", message), dropped: () => this.metrics.timelineLineDropped() }) : undefined;
+    this.otel = options.otlpEndpoint ? new OtelExporter(options.otlpEndpoint, say) : undefined;
     this.flushTimer = setInterval(() => this.flush(), FLUSH_INTERVAL_MS);
     this.flushTimer.unref();
   }

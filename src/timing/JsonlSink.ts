@@ -32,15 +32,11 @@ export class JsonlSink {
   }
 
   write(record: object): void {
-    if (this.failed || this.stream.writableLength > this.maxBacklog) return this.lose();
+    if (this.failed || this.stream.writableLength > this.maxBacklog) return this.events.dropped();
     // The lines still buffered when the file fails are lost too: each says so in its callback.
     this.stream.write(`${JSON.stringify(record)}\n`, (err) => {
-      if (err) this.lose();
+      if (err) this.events.dropped();
     });
-  }
-
-  private lose(): void {
-    this.events.dropped();
   }
 
   close(): Promise<void> {

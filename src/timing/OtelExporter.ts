@@ -107,7 +107,6 @@ export class OtelExporter {
     endpoint: string,
     private readonly report: (level: "warn" | "info", message: string) => void,
     serviceName = "llm-serving",
-    private readonly flushMs = SHUTDOWN_FLUSH_MS,
   ) {
     const url = (this.url = endpoint.endsWith("/v1/traces") ? endpoint : `${endpoint.replace(/\/$/, "")}/v1/traces`);
     this.provider = new BasicTracerProvider({
@@ -193,13 +192,13 @@ export class OtelExporter {
     root.end(epoch(b.span.end));
   }
 
-  /** Sends what is queued, for up to flushMs; never fails: what could not be sent is said in a warning. */
+  /** Sends what is queued, for up to SHUTDOWN_FLUSH_MS; never fails: what could not be sent is said in a warning. */
   async shutdown(): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), this.flushMs)));
+    const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), SHUTDOWN_FLUSH_MS)));
     try {
       const outcome = await Promise.race([this.provider.shutdown(), late]);
-      if (outcome === "late") this.report("warn", `OTLP: the spans still queued at shutdown were not sent: ${this.url} did not take them within ${this.flushMs / 1000} s`);
+      if (outcome === "late") this.report("warn", `OTLP: the spans still queued at shutdown were not sent: ${this.url} did not take them within ${SHUTDOWN_FLUSH_MS / 1000} s`);
     } catch (err) {
       this.report("warn", `OTLP: the spans still queued at shutdown were not sent: ${(err as Error).message}`);
     } finally {

@@ -20,27 +20,22 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-/** A key that an HTTP header can carry (src/server/apiKey.ts). */
-const apiKey = z
-  .string()
-  .min(1)
-  .superRefine((key, ctx) => {
-    const problem = apiKeyProblem(key);
+/** A string our own check judges, said in its one message (the command line's checks say the same). */
+const checked = (problemOf: (text: string) => string | undefined) =>
+  z.string().superRefine((text, ctx) => {
+    const problem = problemOf(text);
     if (problem) ctx.addIssue({ code: "custom", message: problem });
   });
+
+/** A key that an HTTP header can carry (src/server/apiKey.ts). */
+const apiKey = z.string().min(1).pipe(checked(apiKeyProblem));
 const positiveInt = z.number().int().positive();
 
 /** An http(s) URL, said in one message (zod's own URL check and ours said the same thing twice), as the command line says it. */
-const httpUrl = (example: string) =>
-  z.string().superRefine((u, ctx) => {
-    const problem = httpUrlProblem(u, example);
-    if (problem) ctx.addIssue({ code: "custom", message: problem });
-  });
+const httpUrl = (example: string) => checked((u) => httpUrlProblem(u, example));
 const tierList = z.union([positiveInt, z.array(positiveInt).nonempty()]);
-const origin = z.string().superRefine((o, ctx) => {
-  const problem = originProblem(o);
-  if (problem) ctx.addIssue({ code: "custom", message: problem });
-});
+/** A browser origin for CORS (httpUrl.ts). */
+const origin = checked(originProblem);
 
 /** llm-serving keys with no meaning here, and why. */
 const IGNORED: Record<string, Record<string, string>> = {
