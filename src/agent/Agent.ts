@@ -21,6 +21,7 @@ import { addonOf, newAddonSampler, type AddonContext } from "./internals.js";
 import { onePoolThread, type SamplingHandOff } from "./libuvPool.js";
 import { PromptTokenizer } from "./PromptTokenizer.js";
 import { RowSampler } from "./RowSampler.js";
+import { TokenFacts } from "./TokenFacts.js";
 import { errorOutput, sampleAfterDecode, sampleAll } from "./rowSampling.js";
 import { GREEDY, type SamplingParams } from "./Sampling.js";
 import { SequencePool, type Row } from "./SequencePool.js";
@@ -130,6 +131,8 @@ export class Agent {
   private disposing: Promise<void> | undefined;
   private readonly afterStep: Array<() => void> = [];
   private textContext: number[] | undefined;
+  /** Per-token answers, asked of the model once per id. */
+  private readonly facts: TokenFacts;
 
   private constructor(
     private readonly model: LlamaModel,
@@ -147,6 +150,14 @@ export class Agent {
     this.info = describeModel(model);
     this.placement = { backend: model.llama.gpu || "cpu", devices, gpuLayers: model.gpuLayers, totalLayers: model.fileInsights.totalLayers };
     this.prompts = new PromptTokenizer((text, special) => this.tokenize(text, special), modelPath, longestTokenBytes(model));
+    this.facts = new TokenFacts(this.info.vocabSize, {
+      isSpecial: (token) => model.isSpecialToken(token as Token),
+      isEndOfGeneration: (token) => model.isEogToken(token as Token),
+      text: (token) => {
+        this.textContext ??= this.tokenize("a").slice(-1);
+        return this.detokenize([token], this.textContext);
+      },
+    });
   }
 
   static async load(options: AgentOptions): Promise<Agent> {
@@ -202,16 +213,15 @@ export class Agent {
    * after a context token).
    */
   tokenText(token: number): string {
-    this.textContext ??= this.tokenize("a").slice(-1);
-    return this.detokenize([token], this.textContext);
+    return this.facts.text(token);
   }
 
   isEndOfGeneration(token: number): boolean {
-    return this.model.isEogToken(token as Token);
+    return this.facts.isEndOfGeneration(token);
   }
 
   isSpecial(token: number): boolean {
-    return this.model.isSpecialToken(token as Token);
+    return this.facts.isSpecial(token);
   }
 
   /**
