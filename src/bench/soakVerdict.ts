@@ -10,6 +10,7 @@ import { cpuBetween, type CpuShare, type ProcSample } from "./soakProc.js";
 import type { ServerExit } from "./benchServer.js";
 import { largest, smallest } from "../analysis/fit.js";
 import { quantile } from "./stats.js";
+import { cutText } from "../text/shownText.js";
 
 /** Allowed change of p50/p99 latency and of RSS from the first tenth of the run to the last. */
 export const DRIFT_LIMIT = 0.1;
@@ -66,7 +67,7 @@ function errorClass(detail: string | undefined): string {
   if (d.startsWith("asked for")) return "wrong token count";
   if (d.startsWith("the response did not report")) return "no final token count";
   if (d.startsWith("no outcome")) return "timeout";
-  return d.length > 60 ? `${d.slice(0, 60)}…` : d;
+  return cutText(d, 60);
 }
 
 function window(records: readonly SoakRecord[], samples: readonly ProcSample[]): Window {

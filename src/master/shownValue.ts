@@ -1,3 +1,5 @@
+import { quotedText } from "../text/shownText.js";
+
 /** Longest piece of a bad string quoted back in an error. */
 const QUOTE_CHARS = 64;
 
@@ -8,7 +10,7 @@ const QUOTE_CHARS = 64;
  */
 export function shownValue(v: unknown): string {
   if (v !== null && typeof v === "object") return Array.isArray(v) ? "an array" : "an object";
-  return typeof v === "string" ? JSON.stringify(v.length > QUOTE_CHARS ? `${v.slice(0, QUOTE_CHARS)}…` : v) : String(v);
+  return typeof v === "string" ? quotedText(v, QUOTE_CHARS) : String(v);
 }
 
 /** The integers allowed, as an error says them: Infinity is no bound ("at least 1", not "in [1, Infinity]"). */

@@ -9,6 +9,7 @@ import type { IncomingMessage } from "node:http";
 import { Transform, type Readable } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Engine } from "../engines/Engine.js";
+import { cutText } from "../text/shownText.js";
 import { now } from "../timing/clock.js";
 import type { Instrumentation } from "../timing/Instrumentation.js";
 import { readTraceparent } from "../timing/OtelExporter.js";
@@ -115,7 +116,7 @@ export function installLifecycle(app: FastifyInstance, ctx: ServerContext, optio
 
 /** A URL as an error message shows it: whole up to a line's length, not the 16 KB a request line may carry. */
 function cut(url: string, max = 200): string {
-  return url.length <= max ? url : `${url.slice(0, max)}… (${url.length} characters)`;
+  return url.length <= max ? url : `${cutText(url, max)} (${url.length} characters)`;
 }
 
 /** Room in a request body for what is not prompt text (parameters, stop strings, chat roles). */

@@ -3,6 +3,7 @@
  * line and the column but not the file: the caller knows its name and adds it,
  * so the readers stay pure (text in, data out).
  */
+import { quotedText } from "../../text/shownText.js";
 
 export class TableError extends Error {
   override name = "TableError";
@@ -24,6 +25,5 @@ export class StepLogError extends Error {
 
 /** A cell or header as it may appear in a message: quoted, on one line, cut short (the file is untrusted). */
 export function shown(text: string, max = 60): string {
-  const cut = text.length > max ? `${text.slice(0, max)}…` : text;
-  return JSON.stringify(cut);
+  return quotedText(text, max);
 }

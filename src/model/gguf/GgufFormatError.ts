@@ -3,6 +3,7 @@
  * fragment without the file's name: the caller names the file (and turns
  * it into a ModelFileError), so that the reader stays independent of paths.
  */
+import { quotedText } from "../../text/shownText.js";
 
 /**
  * "magic": not a GGUF file at all; "version": a GGUF version llama.cpp does
@@ -28,7 +29,5 @@ export class GgufFormatError extends Error {
  * them) and the Unicode line separators are escaped too.
  */
 export function quote(raw: string, max = 80): string {
-  const text = Buffer.from(raw, "latin1").toString("utf8");
-  const cut = text.length > max ? `${text.slice(0, max)}…` : text;
-  return JSON.stringify(cut).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return quotedText(Buffer.from(raw, "latin1").toString("utf8"), max);
 }
