@@ -182,7 +182,7 @@ describe("bad input", () => {
 });
 
 describe("overload and readiness", () => {
-  test("beyond the waiting-queue limit: 503 with Retry-After; every accepted request completes", async () => {
+  test("beyond the waiting-queue limit: 429 with Retry-After, in each family's shape; every accepted request completes", async () => {
     const s = await startTestServer({ rows: 1, queueLimit: 1 });
     try {
       await s.server.engine.ready;
@@ -191,10 +191,15 @@ describe("overload and readiness", () => {
       await waitFor(async () => (await jsonOf(fetch(`${s.url}/stats`))).running === 1, "the first request to run");
       const second = postJson(`${s.url}/generate`, body);
       await waitFor(async () => (await jsonOf(fetch(`${s.url}/stats`))).waiting === 1, "the second request to wait");
+      // 429 as TGI answers it: @huggingface/inference resends a 503 at once, without end.
       const third = await postJson(`${s.url}/generate`, body);
-      assert.equal(third.status, 503);
+      assert.equal(third.status, 429);
       assert.equal(third.headers.get("retry-after"), "1");
       assert.equal((await jsonOf(third)).error_type, "overloaded");
+      const openAi = await postJson(`${s.url}/v1/completions`, { prompt: "busy", max_tokens: 3 });
+      assert.equal(openAi.status, 429);
+      assert.equal(openAi.headers.get("retry-after"), "1");
+      assert.deepEqual(((await jsonOf(openAi)) as { error: { type: string; code: string } }).error.type, "rate_limit_error");
       for (const r of [await first, await second]) {
         assert.equal(r.status, 200);
         assert.equal((await jsonOf(r)).generated_text.length > 0, true);

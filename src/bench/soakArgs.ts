@@ -26,7 +26,7 @@ export interface SoakOptions {
 
 /** The first and last tenth are compared: fewer requests than this leave windows too small to mean anything. */
 export const MIN_REQUESTS = 100;
-/** Above the server's default queue limit plus its rows, requests would be refused with 503. */
+/** Above the server's default queue limit plus its rows, requests would be refused with 429. */
 export const MAX_CONCURRENCY = 256;
 
 export const USAGE = `usage: npm run bench:soak -- [--requests N (default 20000, ≥ ${MIN_REQUESTS})] [--concurrency C (default 16, 1–${MAX_CONCURRENCY})]

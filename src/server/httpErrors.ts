@@ -59,7 +59,9 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof EngineUnavailableError) return new HttpError(503, err.reason, err.message, undefined, err.retry ? { "retry-after": RETRY_AFTER_SECONDS } : {});
   if (err instanceof RequestError) {
     switch (err.code) {
+      // Too many waiting is 429, as TGI answers it: @huggingface/inference resends a 503 at once and without end (a storm of them under load).
       case "queue_full":
+        return new HttpError(429, err.code, err.message, undefined, { "retry-after": RETRY_AFTER_SECONDS });
       case "shutting_down":
         return new HttpError(503, err.code, err.message, undefined, { "retry-after": RETRY_AFTER_SECONDS });
       default:
@@ -109,13 +111,14 @@ function tgiStatus(e: HttpError): number {
 
 function tgiErrorType(e: HttpError): string {
   if (e.status === 401) return "authentication";
-  if (e.status === 503) return "overloaded";
+  if (e.status === 503 || e.status === 429) return "overloaded";
   if (e.status >= 500) return "generation";
   return e.status === 400 || e.status === 413 ? "validation" : "invalid_request";
 }
 
 function openAiType(e: HttpError): string {
   if (e.status === 503) return "service_unavailable";
+  if (e.status === 429) return "rate_limit_error";
   if (e.status >= 500) return "server_error";
   if (e.status === 404) return "not_found_error";
   if (e.status === 401) return "authentication_error";

@@ -28,7 +28,7 @@ export interface ServeConfig {
   batchTokens: number;
   batching: BatchingPolicy;
   blockSize: number;
-  /** Most requests waiting for a row; beyond it the server answers 503 with Retry-After. */
+  /** Most requests waiting for a row; beyond it the server answers 429 with Retry-After. */
   queueLimit: number;
   /** End tokens replacing the model's (llm-serving's end_token). */
   eosTokenIds: number[] | undefined;
