@@ -92,7 +92,9 @@ describe("sampling parameters out of range or mistyped", () => {
     { what: "top_p 0", parts: param("top_p", 0), expect: clamped("top_p") },
     { what: "top_p 1.5", parts: param("top_p", 1.5), expect: clamped("top_p") },
     { what: "top_p -1", parts: param("top_p", -1), expect: clamped("top_p") },
-    { what: "top_k -1", parts: param("top_k", -1), expect: clamped("top_k") },
+    // -1 is vLLM's "off", taken on the OpenAI routes; TGI refuses it, llm-serving clamps.
+    { what: "top_k -1", parts: param("top_k", -1), expect: { "llm-serving": ok, tgi: invalid("top_k"), openai: ok } },
+    { what: "top_k -2", parts: param("top_k", -2), expect: clamped("top_k") },
     // Beyond the vocabulary: llm-serving falls back to 1; TGI and OpenAI refuse it.
     { what: "top_k 1e9", parts: param("top_k", 1e9), expect: { "llm-serving": ok, tgi: invalid(/top_k/), openai: invalid(/top_k/) } },
     { what: "top_k 2.5", parts: param("top_k", 2.5), expect: refusedEverywhere("top_k") },
@@ -211,6 +213,21 @@ describe("features this engine refuses", () => {
     { what: "response_format json_object", parts: top({ response_format: { type: "json_object" } }), expect: (r) => (r === CHAT ? invalid("response_format")(r) : ignoredOrNamed("response_format")) },
     { what: "response_format 5", parts: top({ response_format: 5 }), expect: (r) => (r === CHAT ? invalid("response_format")(r) : ignoredOrNamed("response_format")) },
     { what: "suffix", parts: top({ suffix: "end" }), expect: (r) => (r === COMPLETIONS ? invalid("suffix")(r) : ignoredOrNamed("suffix")) },
+    // vLLM's and llama.cpp's extensions: refused when they ask for something (a 200 with text that ignores them would look like success), taken when they ask nothing.
+    { what: "guided_choice", parts: top({ guided_choice: ["yes", "no"] }), expect: invalid("guided_choice") },
+    { what: "guided_regex", parts: top({ guided_regex: "a+" }), expect: invalid("guided_regex") },
+    { what: "structured_outputs", parts: top({ structured_outputs: { choice: ["a"] } }), expect: invalid("structured_outputs") },
+    { what: "a llama.cpp grammar", parts: top({ grammar: 'root ::= "a"' }), expect: invalid("grammar") },
+    { what: "a llama.cpp json_schema", parts: top({ json_schema: { type: "object" } }), expect: invalid("json_schema") },
+    { what: "min_tokens 5", parts: top({ min_tokens: 5 }), expect: invalid("min_tokens") },
+    { what: "min_tokens 0", parts: top({ min_tokens: 0 }), expect: ok },
+    { what: "stop_token_ids [2]", parts: top({ stop_token_ids: [2] }), expect: invalid("stop_token_ids") },
+    { what: "stop_token_ids []", parts: top({ stop_token_ids: [] }), expect: ok },
+    { what: "include_stop_str_in_output true", parts: top({ include_stop_str_in_output: true }), expect: invalid("include_stop_str_in_output") },
+    { what: "include_stop_str_in_output false", parts: top({ include_stop_str_in_output: false }), expect: ok },
+    { what: "tool_choice naming a function", parts: top({ tool_choice: { type: "function", function: { name: "f" } } }), expect: (r) => (r === CHAT ? invalid("tool_choice")(r) : ignoredOrNamed("tool_choice")) },
+    { what: 'tool_choice "required"', parts: top({ tool_choice: "required" }), expect: (r) => (r === CHAT ? invalid("tool_choice")(r) : ignoredOrNamed("tool_choice")) },
+    { what: 'tool_choice "auto"', parts: top({ tool_choice: "auto" }), expect: ok },
   ];
   // Both OpenAI routes: each refuses a different subset.
   fuzz.cases(casesOf(rows, OPENAI, (route) => route.path));

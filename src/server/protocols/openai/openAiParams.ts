@@ -2,7 +2,9 @@
  * OpenAI's /v1/completions and /v1/chat/completions request bodies, with the
  * API's defaults. vLLM's extra sampling parameters (top_k, min_p,
  * repetition_penalty, ignore_eos) are accepted too. What this engine cannot
- * do (n > 1, tools, JSON mode, logit_bias, suffix) is refused with a 400.
+ * do (n > 1, tools, JSON mode, logit_bias, suffix, and vLLM's and
+ * llama.cpp's constrained output and stop options) is refused with a 400:
+ * answering with text that ignores them would look like success.
  */
 import type { GenerationRequest } from "../../../master/GenerationRequest.js";
 import type { SamplingParams } from "../../../agent/Sampling.js";
@@ -36,7 +38,22 @@ function refuse(b: Json, key: string, allowed: (v: unknown) => boolean, why: str
   if (b[key] !== undefined && b[key] !== null && !allowed(b[key])) throw badParam(key, why);
 }
 
+/** vLLM's and llama.cpp's extensions this engine cannot honour, and the values that ask nothing of it. */
+const UNSUPPORTED: ReadonlyArray<[key: string, asksNothing: (v: unknown) => boolean, what: string]> = [
+  ["guided_json", () => false, "constrained output (guided_json) is not supported by this server"],
+  ["guided_regex", () => false, "constrained output (guided_regex) is not supported by this server"],
+  ["guided_choice", () => false, "constrained output (guided_choice) is not supported by this server"],
+  ["guided_grammar", () => false, "constrained output (guided_grammar) is not supported by this server"],
+  ["structured_outputs", () => false, "constrained output (structured_outputs) is not supported by this server"],
+  ["grammar", (v) => v === "", "grammars are not supported by this server"],
+  ["json_schema", () => false, "JSON schemas are not supported by this server"],
+  ["min_tokens", (v) => v === 0, "min_tokens is not supported by this server (only 0)"],
+  ["stop_token_ids", (v) => Array.isArray(v) && v.length === 0, "stop_token_ids is not supported by this server: use stop strings"],
+  ["include_stop_str_in_output", (v) => v === false, "include_stop_str_in_output is not supported by this server (the stop string is never included)"],
+];
+
 function common(b: Json, maxTokens: number | undefined, defaultMaxTokens: number | undefined): OpenAiCommon {
+  for (const [key, asksNothing, what] of UNSUPPORTED) refuse(b, key, asksNothing, what);
   refuse(b, "n", (v) => v === 1, "only n = 1 is supported");
   refuse(b, "best_of", (v) => v === 1, "only best_of = 1 is supported");
   refuse(b, "logit_bias", (v) => typeof v === "object" && Object.keys(v as object).length === 0, "logit_bias is not supported by this server");
@@ -44,13 +61,14 @@ function common(b: Json, maxTokens: number | undefined, defaultMaxTokens: number
   const sampling: Partial<SamplingParams> = {
     temperature: or(b.temperature, number, "temperature", 1),
     topP: or(b.top_p, number, "top_p", 1),
-    topK: or(b.top_k, integer, "top_k", 0),
+    // -1 is vLLM's way of saying "off".
+    topK: b.top_k === -1 ? 0 : or(b.top_k, integer, "top_k", 0),
     minP: or(b.min_p, number, "min_p", 0),
     repetitionPenalty: or(b.repetition_penalty, number, "repetition_penalty", 1),
     frequencyPenalty: or(b.frequency_penalty, number, "frequency_penalty", 0),
     presencePenalty: or(b.presence_penalty, number, "presence_penalty", 0),
   };
-  if (sampling.topK! < 0) throw badParam("top_k", "must be ≥ 0 (0 = off)");
+  if (sampling.topK! < 0) throw badParam("top_k", "must be ≥ 0 (0 or -1 = off)");
   return {
     model: b.model,
     stream: or(b.stream, boolean, "stream", false),
@@ -95,6 +113,9 @@ export function parseChatBody(body: unknown): ChatRequest {
   const b = objectAt(body, "body");
   refuse(b, "tools", (v) => Array.isArray(v) && v.length === 0, "tools are not supported by this server");
   refuse(b, "functions", (v) => Array.isArray(v) && v.length === 0, "functions are not supported by this server");
+  // With no tools, "none" and "auto" ask for nothing; naming a function or "required" asks for a call this server cannot make.
+  refuse(b, "tool_choice", (v) => v === "none" || v === "auto", "tool calls are not supported by this server");
+  refuse(b, "function_call", (v) => v === "none" || v === "auto", "function calls are not supported by this server");
   refuse(b, "response_format", (v) => (v as { type?: unknown })?.type === "text", "only the text response format is supported");
   // No default limit for chat: generate until the end token or the context is full.
   const c = common(b, maxTokensOf(b, "max_completion_tokens", "max_tokens"), undefined);
