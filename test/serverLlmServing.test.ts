@@ -64,14 +64,19 @@ describe("llm-serving routes", () => {
     };
     const greedy = await run({ max_new_tokens: "10", do_sample: "False" });
     assert.equal(greedy.generated_tokens, 10);
-    assert.deepEqual(await run({ max_new_tokens: 10, temperature: "0.000001" }), greedy, "temperature ≤ 1e-5 turns sampling off");
+    // Greedy requests report the random seed each got: it does not matter to them.
+    const noSeed = ({ seed: _seed, ...rest }: Record<string, unknown>) => rest;
+    assert.deepEqual(noSeed(await run({ max_new_tokens: 10, temperature: "0.000001" })), noSeed(greedy), "temperature ≤ 1e-5 turns sampling off");
     const sampled = await run({ max_new_tokens: 10, temperature: "0.8", top_k: "50", seed: "7" });
     assert.deepEqual(await run({ max_new_tokens: 10, temperature: 0.8, top_k: 50, seed: 7 }), sampled, "same seed, same text");
     const clamped = await run({ max_new_tokens: 10, top_k: -5, seed: 1 });
     assert.deepEqual(clamped.tokens, greedy.tokens, "top_k ≤ 0 becomes 1: the most likely token");
     const defaults = await run({});
-    assert.equal(defaults.seed, 0, "llm-serving's default seed");
     assert.ok(defaults.generated_tokens > 0 && defaults.generated_tokens <= 300);
+    // Unseeded samples differ (llm-serving ignored its default seed 0, so its samples did too), and the seed each reports gives its text again.
+    const unseeded = [await run({ max_new_tokens: 12 }), await run({ max_new_tokens: 12 })];
+    assert.notEqual(unseeded[0].seed, unseeded[1].seed);
+    assert.equal((await run({ max_new_tokens: 12, seed: unseeded[1].seed })).generated_text, unseeded[1].generated_text);
     const stopAt = greedy.tokens[3].text;
     const stopped = await run({ max_new_tokens: 10, do_sample: false, stop: [stopAt] });
     assert.equal(stopped.finish_reason, "stop_sequence");

@@ -2,6 +2,9 @@
  * MindSpore llm-serving's request body and parameters: its defaults, its
  * value coercion ("False", "0.8") and its clamping, kept for compatibility.
  * It accepted and ignored seed, stop and repetition_penalty; here they work.
+ * Its default seed 0 is not kept: with seeds honoured it would make every
+ * unseeded sample the same text, which the original (ignoring it) never did;
+ * an unseeded request gets a random seed, reported in its response.
  * truncate, typical_p, watermark and decoder_input_details are accepted and
  * ignored, as there.
  */
@@ -54,7 +57,7 @@ export function parseLlmServingBody(body: unknown, vocabSize: number): LlmServin
       sampling: doSample
         ? { temperature, topK, topP, repetitionPenalty: or(p.repetition_penalty, lenientNumber, name("repetition_penalty"), 1.0) }
         : { temperature: 0, repetitionPenalty: or(p.repetition_penalty, lenientNumber, name("repetition_penalty"), 1.0) },
-      seed: or(p.seed, lenientInteger, name("seed"), 0),
+      seed: p.seed === undefined || p.seed === null ? undefined : lenientInteger(p.seed, name("seed")),
       stop: p.stop === undefined || p.stop === null ? [] : stopList(p.stop, name("stop"), 16),
       ignoreEos: or(p.ignore_eos, lenientBoolean, name("ignore_eos"), false),
       logprobs: details,
