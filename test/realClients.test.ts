@@ -47,4 +47,15 @@ describe("the openai SDK", () => {
       return true;
     });
   });
+
+  test("models.list and models.retrieve: the served model, with the time it began to be served; another name is a NotFoundError", async () => {
+    const openai = new OpenAI({ baseURL: `${shared.get().url}/v1`, apiKey: "unused" });
+    const listed = [];
+    for await (const m of openai.models.list()) listed.push(m);
+    assert.deepEqual(listed.map((m) => m.id), ["llama2"]);
+    const one = await openai.models.retrieve("llama2");
+    assert.deepEqual(one, listed[0]);
+    assert.ok(one.created > 1_700_000_000 && one.created <= Date.now() / 1000, `created ${one.created}`);
+    await assert.rejects(openai.models.retrieve("org/other-model"), (err: Error) => err instanceof OpenAI.NotFoundError && /serves "llama2"/.test(err.message));
+  });
 });

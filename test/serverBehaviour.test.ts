@@ -159,6 +159,8 @@ describe("bad input", () => {
     assert.deepEqual(await wrong("GET", "/models/llama2/generate"), { status: 405, allow: "POST", body: openAi("GET /models/llama2/generate: this path takes POST") });
     assert.deepEqual(await wrong("POST", "/serving/get_bs"), { status: 405, allow: "GET, HEAD", body: openAi("POST /serving/get_bs: this path takes GET") });
     assert.deepEqual(await wrong("DELETE", "/health"), { status: 405, allow: "GET, HEAD", body: openAi("DELETE /health: this path takes GET") });
+    // A route that takes the rest of the path (GET /v1/models/*) is one path family, not a method on every path.
+    assert.deepEqual(await wrong("POST", "/v1/models/org/name"), { status: 405, allow: "GET, HEAD", body: openAi("POST /v1/models/org/name: this path takes GET") });
     // GET / is our index and POST / is TGI's: the path has no one family, so the operations shape.
     assert.deepEqual(await wrong("PUT", "/"), { status: 405, allow: "GET, HEAD, POST", body: openAi("PUT /: this path takes GET or POST") });
     const unknown = await wrong("GET", "/nope");

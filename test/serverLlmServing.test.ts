@@ -89,7 +89,7 @@ describe("llm-serving routes", () => {
     for (const [path, check] of [
       ["/serving/get_bs", (d: unknown) => assert.equal(typeof d, "number")],
       ["/serving/get_request_numbers", (d: unknown) => assert.equal(d, 0)],
-      ["/serving/get_serverd_model_info", (d: unknown) => assert.equal((d as { model_id: string }).model_id, "llama2")],
+      ["/serving/get_serverd_model_info", (d: unknown) => assert.deepEqual([(d as { model_id: string }).model_id, (d as { max_stop_sequences: number }).max_stop_sequences], ["llama2", 16])],
     ] as const) {
       const res = await fetch(url(path));
       assert.equal(res.status, 200);

@@ -66,6 +66,10 @@ describe("TGI routes", () => {
     assert.equal(info.model_id, "llama2");
     assert.equal(info.max_total_tokens, 512);
     assert.equal(info.model_pipeline_tag, "text-generation");
+    // What it says the routes take, they take (it said 16 while /generate refused a fifth).
+    const stop = (n: number) => postJson(url("/generate"), { inputs: "Hello", parameters: { max_new_tokens: 1, stop: Array.from({ length: n }, (_, i) => `s${i}`) } });
+    assert.equal((await stop(info.max_stop_sequences)).status, 200);
+    assert.equal((await stop(info.max_stop_sequences + 1)).status, 422);
   });
 
   // A check after the submit answered 422 but left the generation running for nobody, holding its row to max_new_tokens.

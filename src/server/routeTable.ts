@@ -21,9 +21,9 @@ export interface PathRoutes {
   family: ApiFamily;
 }
 
-/** `:name` matches one path segment, as in fastify's router; nothing else in our route URLs is special. */
+/** `:name` matches one path segment and a final `*` the rest, as in fastify's router; nothing else in our route URLs is special. */
 function pathPattern(url: string): RegExp {
-  const escaped = url.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/:[^/]+/g, "[^/]+");
+  const escaped = url.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/:[^/]+/g, "[^/]+").replace(/\*$/, ".*");
   return new RegExp(`^${escaped}$`);
 }
 
@@ -40,7 +40,8 @@ export class RouteTable {
   }
 
   add(method: string, url: string, family: ApiFamily): void {
-    if (url.includes("*")) this.everywhere.add(method);
+    // Only a route on every path is a catch-all (CORS's OPTIONS *); GET /v1/models/* is one path family.
+    if (url === "*" || url === "/*") this.everywhere.add(method);
     else this.routes.push({ path: pathPattern(url), method, family });
   }
 

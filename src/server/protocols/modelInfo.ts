@@ -2,7 +2,8 @@
 import { VERSION } from "../../version.js";
 import type { Engine } from "../../engines/Engine.js";
 
-export function modelInfo(engine: Engine): Record<string, unknown> {
+/** `maxStop`: the most stop strings the asking family's routes take (TGI 4, llm-serving 16). */
+export function modelInfo(engine: Engine, maxStop: number): Record<string, unknown> {
   engine.ensureAvailable();
   const m = engine.model!;
   const { info, placement } = m;
@@ -17,7 +18,7 @@ export function modelInfo(engine: Engine): Record<string, unknown> {
     model_pipeline_tag: "text-generation",
     max_concurrent_requests: m.rows + m.queueLimit,
     max_best_of: 1,
-    max_stop_sequences: 16,
+    max_stop_sequences: maxStop,
     max_input_length: known(context - 1),
     max_input_tokens: known(context - 1),
     max_total_tokens: known(context),

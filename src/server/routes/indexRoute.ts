@@ -12,6 +12,7 @@ const LINKS: ReadonlyArray<[string, string]> = [
   ["POST /v1/chat/completions", "OpenAI chat completions"],
   ["POST /v1/completions", "OpenAI completions"],
   ["GET /v1/models", "OpenAI model list"],
+  ["GET /v1/models/{model}", "OpenAI model"],
   ["POST /", "TGI generate, streamed when \"stream\": true"],
   ["POST /generate", "TGI generate"],
   ["POST /generate_stream", "TGI generate, streamed"],

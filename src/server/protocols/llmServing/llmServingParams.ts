@@ -12,6 +12,9 @@ import type { GenerationRequest } from "../../../master/GenerationRequest.js";
 import { badParam } from "../../httpErrors.js";
 import { lenientBoolean, lenientInteger, lenientNumber, objectAt, or, stopList, string } from "../values.js";
 
+/** The most stop strings a request may give. */
+export const LLM_SERVING_MAX_STOP = 16;
+
 export interface LlmServingRequest {
   generation: Omit<GenerationRequest, "id">;
   stream: boolean | undefined;
@@ -58,7 +61,7 @@ export function parseLlmServingBody(body: unknown, vocabSize: number): LlmServin
         ? { temperature, topK, topP, repetitionPenalty: or(p.repetition_penalty, lenientNumber, name("repetition_penalty"), 1.0) }
         : { temperature: 0, repetitionPenalty: or(p.repetition_penalty, lenientNumber, name("repetition_penalty"), 1.0) },
       seed: p.seed === undefined || p.seed === null ? undefined : lenientInteger(p.seed, name("seed")),
-      stop: p.stop === undefined || p.stop === null ? [] : stopList(p.stop, name("stop"), 16),
+      stop: p.stop === undefined || p.stop === null ? [] : stopList(p.stop, name("stop"), LLM_SERVING_MAX_STOP),
       ignoreEos: or(p.ignore_eos, lenientBoolean, name("ignore_eos"), false),
       logprobs: details,
       topLogprobs: topN,

@@ -5,7 +5,7 @@ import "../../requestTimeline.js";
 import type { ServerContext } from "../../ServerContext.js";
 import { modelInfo } from "../modelInfo.js";
 import { fullResponse, llmServingStreamFormat, servingEvent } from "./llmServingFormat.js";
-import { parseLlmServingBody, type LlmServingRequest } from "./llmServingParams.js";
+import { LLM_SERVING_MAX_STOP, parseLlmServingBody, type LlmServingRequest } from "./llmServingParams.js";
 
 type Mode = "full" | "stream" | "by-flag";
 type ModelRequest = FastifyRequest<{ Params: { model: string } }>;
@@ -31,5 +31,5 @@ export function registerLlmServingRoutes(app: FastifyInstance, ctx: ServerContex
   const serving = (data: () => unknown) => async (_request: FastifyRequest, reply: FastifyReply) => reply.type("text/event-stream; charset=utf-8").send(servingEvent(data()));
   app.get("/serving/get_bs", { config }, serving(() => engine.stats().running));
   app.get("/serving/get_request_numbers", { config }, serving(() => engine.stats().waiting));
-  app.get("/serving/get_serverd_model_info", { config }, serving(() => modelInfo(engine)));
+  app.get("/serving/get_serverd_model_info", { config }, serving(() => modelInfo(engine, LLM_SERVING_MAX_STOP)));
 }

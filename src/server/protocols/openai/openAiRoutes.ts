@@ -1,6 +1,8 @@
-/** OpenAI-compatible routes: /v1/completions, /v1/chat/completions, /v1/models. */
+/** OpenAI-compatible routes: /v1/completions, /v1/chat/completions, /v1/models (and /v1/models/{id}). */
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { generationHandler } from "../../generation/generationRoute.js";
+import { quotedText } from "../../../text/shownText.js";
+import { HttpError } from "../../httpErrors.js";
 import "../../requestTimeline.js";
 import type { ServerContext } from "../../ServerContext.js";
 import { chatResponse, chatStreamFormat, completionResponse, completionStreamFormat, type OpenAiIds, type TokenText } from "./openAiFormat.js";
@@ -48,8 +50,18 @@ export function registerOpenAiRoutes(app: FastifyInstance, ctx: ServerContext): 
     }),
   );
 
+  // A model's `created`: when this server began serving it (OpenAI's is when the model was made; vLLM gives the time of the request).
+  const created = Math.floor(Date.now() / 1000);
+  const card = () => ({ id: engine.modelName, object: "model", created, owned_by: "llm-serving" });
   app.get("/v1/models", { config }, async () => {
     engine.ensureAvailable();
-    return { object: "list", data: [{ id: engine.modelName, object: "model", created: 0, owned_by: "llm-serving" }] };
+    return { object: "list", data: [card()] };
+  });
+  // The SDK's models.retrieve(id); a name may hold "/" ("org/model").
+  app.get<{ Params: { "*": string } }>("/v1/models/*", { config }, async (request) => {
+    engine.ensureAvailable();
+    const id = request.params["*"];
+    if (id !== engine.modelName) throw new HttpError(404, "model_not_found", `model ${quotedText(id, 200)} is not served here; this server serves ${JSON.stringify(engine.modelName)}`, "model");
+    return card();
   });
 }

@@ -8,7 +8,7 @@ import type { ServerContext } from "../../ServerContext.js";
 import { modelInfo } from "../modelInfo.js";
 import { boolean, or, type Json } from "../values.js";
 import { tgiResponse, tgiStreamFormat, type TgiOptions, type TokenTexts } from "./tgiFormat.js";
-import { parseTgiBody, type TgiRequest } from "./tgiParams.js";
+import { parseTgiBody, TGI_MAX_STOP, type TgiRequest } from "./tgiParams.js";
 
 type Mode = "whole" | "stream" | "by-flag";
 
@@ -62,5 +62,5 @@ export function registerTgiRoutes(app: FastifyInstance, ctx: ServerContext): voi
   app.post("/", { config }, generationHandler(ctx, route("by-flag")));
   app.post("/generate", { config }, generationHandler(ctx, route("whole")));
   app.post("/generate_stream", { config }, generationHandler(ctx, route("stream")));
-  app.get("/info", { config }, async () => modelInfo(engine));
+  app.get("/info", { config }, async () => modelInfo(engine, TGI_MAX_STOP));
 }
