@@ -85,6 +85,18 @@ describe("llm-serving routes", () => {
     assert.ok(new Set(penalized.tokens.map((t: { id: number }) => t.id)).size >= new Set(greedy.tokens.map((t: { id: number }) => t.id)).size);
   });
 
+  test("refusals name the body's own fields: inputs missing, inputs too long for the context", async () => {
+    const refusal = async (body: object) => {
+      const res = await postJson(url("/models/llama2/generate"), body);
+      assert.equal(res.status, 400);
+      return ((await jsonOf(res)) as { error: { message: string; param: string } }).error;
+    };
+    assert.deepEqual(await refusal({ parameters: {} }), { ...(await refusal({ parameters: {} })), message: "inputs: is required: a string", param: "inputs" });
+    const long = await refusal({ inputs: "word ".repeat(2000), parameters: { max_new_tokens: 5 } });
+    assert.equal(long.param, "inputs");
+    assert.match(long.message, /^inputs: .* do not fit the context/);
+  });
+
   test("GET /serving/* answer one SSE event with llm-serving's envelope", async () => {
     for (const [path, check] of [
       ["/serving/get_bs", (d: unknown) => assert.equal(typeof d, "number")],

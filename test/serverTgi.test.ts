@@ -61,6 +61,14 @@ describe("TGI routes", () => {
     assert.equal(last.generated_text, whole.generated_text);
   });
 
+  test("a 64-bit seed (a time in ms, as clients send) is taken, reported as sent, and gives the same text again", async () => {
+    const seed = 1733251200000;
+    const run = async () => (await jsonOf(postJson(url("/generate"), { inputs: "Hello TGI", parameters: { max_new_tokens: 8, do_sample: true, details: true, seed } }))) as { generated_text: string; details: { seed: number } };
+    const [a, b] = [await run(), await run()];
+    assert.equal(a.details.seed, seed);
+    assert.equal(b.generated_text, a.generated_text);
+  });
+
   test("/info describes the model", async () => {
     const info = await jsonOf(fetch(url("/info")));
     assert.equal(info.model_id, "llama2");

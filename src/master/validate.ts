@@ -14,7 +14,12 @@ import { shownRange, shownValue } from "./shownValue.js";
 export const MAX_STOP_STRINGS = 16;
 export const MAX_STOP_LENGTH = 256;
 export const MAX_TOP_LOGPROBS = 20;
-const MAX_SEED = 0xffffffff;
+/**
+ * Any whole number JSON carries exactly: clients send 64-bit seeds (vLLM and
+ * OpenAI take int64, TGI u64), and a time in ms is common. The samplers use
+ * its low 32 bits; the request reports the seed as it was sent.
+ */
+const MAX_SEED = Number.MAX_SAFE_INTEGER;
 
 export interface ValidRequest {
   /** The tokens fed to the model: BOS (for text, when the model wants one), then the prompt's. */

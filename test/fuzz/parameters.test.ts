@@ -99,7 +99,10 @@ describe("sampling parameters out of range or mistyped", () => {
     { what: "top_k 1e9", parts: param("top_k", 1e9), expect: { "llm-serving": ok, tgi: invalid(/top_k/), openai: invalid(/top_k/) } },
     { what: "top_k 2.5", parts: param("top_k", 2.5), expect: refusedEverywhere("top_k") },
     { what: "seed -1", parts: param("seed", -1), expect: invalid(/seed/) },
-    { what: "seed 2^32", parts: param("seed", 2 ** 32), expect: invalid(/seed/) },
+    // Seeds past 32 bits are taken, as vLLM, OpenAI (int64) and TGI (u64) take them: a time in ms is a common one.
+    { what: "seed 2^32", parts: param("seed", 2 ** 32), expect: ok },
+    { what: "seed 1733251200000", parts: param("seed", 1733251200000), expect: ok },
+    { what: "seed 2^53 (past what JSON carries exactly)", parts: param("seed", 2 ** 53), expect: invalid(/seed/) },
     { what: "seed 1.5", parts: param("seed", 1.5), expect: invalid(/seed/) },
     { what: 'seed "7" (a string)', parts: param("seed", "7"), expect: { "llm-serving": ok, tgi: invalid("seed"), openai: invalid("seed") } },
     { what: "repetition_penalty 0", parts: param("repetition_penalty", 0), expect: invalid(/repetition_penalty/) },

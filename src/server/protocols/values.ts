@@ -20,11 +20,13 @@ export function objectAt(value: unknown, name: string, optional = false): Json {
 
 /** What a bad value is, briefly ("the string \"x\"", "number 5", "an object"). */
 function kind(v: unknown): string {
+  if (v === undefined) return "nothing (it is missing)";
   if (v === null || typeof v === "object") return shownValue(v);
   return `${typeof v === "string" ? "the string" : typeof v} ${shownValue(v)}`;
 }
 
 export function string(v: unknown, name: string): string {
+  if (v === undefined) throw badParam(name, "is required: a string");
   if (typeof v !== "string") throw badParam(name, `must be a string, got ${kind(v)}`);
   return v;
 }

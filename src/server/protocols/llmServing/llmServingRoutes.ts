@@ -6,6 +6,7 @@ import type { ServerContext } from "../../ServerContext.js";
 import { modelInfo } from "../modelInfo.js";
 import { fullResponse, llmServingStreamFormat, servingEvent } from "./llmServingFormat.js";
 import { LLM_SERVING_MAX_STOP, parseLlmServingBody, type LlmServingRequest } from "./llmServingParams.js";
+import { TGI_BODY_NAMES } from "../tgi/tgiParams.js";
 
 type Mode = "full" | "stream" | "by-flag";
 type ModelRequest = FastifyRequest<{ Params: { model: string } }>;
@@ -22,6 +23,7 @@ export function registerLlmServingRoutes(app: FastifyInstance, ctx: ServerContex
     streaming: (parsed) => mode === "stream" || (mode === "by-flag" && parsed.stream === true),
     streamFormat: (parsed) => llmServingStreamFormat(parsed.returnProtocol, parsed.returnFullText),
     whole: (_parsed, generation, { timings }) => ({ body: `${JSON.stringify(fullResponse(generation, timings))}\n`, contentType: "application/json" }),
+    paramNames: () => TGI_BODY_NAMES,
   });
 
   app.post("/models/:model/generate", { config }, generationHandler(ctx, route("full")));

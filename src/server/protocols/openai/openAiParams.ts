@@ -99,7 +99,7 @@ function readPrompt(value: unknown): string | number[] {
 
 export function parseCompletionBody(body: unknown): CompletionRequest {
   const b = objectAt(body, "body");
-  refuse(b, "suffix", () => false, "suffix is not supported by this server");
+  refuse(b, "suffix", (v) => v === "", "suffix is not supported by this server");
   // The API's default max_tokens for completions is 16.
   const c = common(b, maxTokensOf(b, "max_tokens"), 16);
   const logprobs = b.logprobs === undefined || b.logprobs === null ? null : integer(b.logprobs, "logprobs");

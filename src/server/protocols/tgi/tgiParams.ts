@@ -21,6 +21,25 @@ export interface TgiRequest {
 const DEFAULT_MAX_NEW_TOKENS = 100;
 export const TGI_MAX_STOP = 4;
 
+/**
+ * The engine's parameter names as a client of a TGI-shaped body ({"inputs",
+ * "parameters"}: TGI's and llm-serving's) sent them: its refusals name them
+ * so, as the parsers' do.
+ */
+export const TGI_BODY_NAMES: Readonly<Record<string, string>> = {
+  prompt: "inputs",
+  max_new_tokens: "parameters.max_new_tokens",
+  top_logprobs: "parameters.top_n_tokens",
+  seed: "parameters.seed",
+  truncate: "parameters.truncate",
+  temperature: "parameters.temperature",
+  top_k: "parameters.top_k",
+  top_p: "parameters.top_p",
+  repetition_penalty: "parameters.repetition_penalty",
+  frequency_penalty: "parameters.frequency_penalty",
+  stop: "parameters.stop",
+};
+
 function unsupported(p: Record<string, unknown>, key: string, allowed: (v: unknown) => boolean, why: string): void {
   if (p[key] !== undefined && p[key] !== null && !allowed(p[key])) throw badParam(`parameters.${key}`, why);
 }

@@ -8,24 +8,10 @@ import type { ServerContext } from "../../ServerContext.js";
 import { modelInfo } from "../modelInfo.js";
 import { boolean, or, type Json } from "../values.js";
 import { tgiResponse, tgiStreamFormat, type TgiOptions, type TokenTexts } from "./tgiFormat.js";
-import { parseTgiBody, TGI_MAX_STOP, type TgiRequest } from "./tgiParams.js";
+import { parseTgiBody, TGI_BODY_NAMES, TGI_MAX_STOP, type TgiRequest } from "./tgiParams.js";
 
 type Mode = "whole" | "stream" | "by-flag";
 
-/** The engine's parameter names as a TGI client sent them (its refusals name them so, as the parser's do). */
-const TGI_NAMES: Readonly<Record<string, string>> = {
-  prompt: "inputs",
-  max_new_tokens: "parameters.max_new_tokens",
-  top_logprobs: "parameters.top_n_tokens",
-  seed: "parameters.seed",
-  truncate: "parameters.truncate",
-  temperature: "parameters.temperature",
-  top_k: "parameters.top_k",
-  top_p: "parameters.top_p",
-  repetition_penalty: "parameters.repetition_penalty",
-  frequency_penalty: "parameters.frequency_penalty",
-  stop: "parameters.stop",
-};
 
 export function registerTgiRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const { engine } = ctx;
@@ -43,7 +29,7 @@ export function registerTgiRoutes(app: FastifyInstance, ctx: ServerContext): voi
   const route = (mode: Mode): GenerationRoute<FastifyRequest, TgiRequest> => ({
     operation: "text_completion",
     parse: (request) => parseTgiBody(request.body),
-    paramNames: () => TGI_NAMES,
+    paramNames: () => TGI_BODY_NAMES,
     generation: (parsed) => parsed.generation,
     // TGI's POST / reads "stream" beside "inputs" and "parameters" (its other routes have no such field).
     streaming: (_parsed, request) => mode === "stream" || (mode === "by-flag" && or((request.body as Json).stream, boolean, "stream", false)),
