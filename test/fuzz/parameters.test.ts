@@ -216,6 +216,7 @@ describe("features this engine refuses", () => {
     { what: "response_format json_object", parts: top({ response_format: { type: "json_object" } }), expect: (r) => (r === CHAT ? invalid("response_format")(r) : ignoredOrNamed("response_format")) },
     { what: "response_format 5", parts: top({ response_format: 5 }), expect: (r) => (r === CHAT ? invalid("response_format")(r) : ignoredOrNamed("response_format")) },
     { what: "suffix", parts: top({ suffix: "end" }), expect: (r) => (r === COMPLETIONS ? invalid("suffix")(r) : ignoredOrNamed("suffix")) },
+    { what: 'suffix ""', parts: top({ suffix: "" }), expect: ok },
     // vLLM's and llama.cpp's extensions: refused when they ask for something (a 200 with text that ignores them would look like success), taken when they ask nothing.
     { what: "guided_choice", parts: top({ guided_choice: ["yes", "no"] }), expect: invalid("guided_choice") },
     { what: "guided_regex", parts: top({ guided_regex: "a+" }), expect: invalid("guided_regex") },
