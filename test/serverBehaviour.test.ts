@@ -62,14 +62,15 @@ describe("client disconnect cancels the request", () => {
 });
 
 describe("bad input", () => {
+  // Each family's refusals name a parameter as its body spells it (llm-serving's as TGI's: inputs, parameters.max_new_tokens).
   const long = "the model serves a request ".repeat(150);
   const cases: Array<[string, string, unknown, number, string?]> = [
     ["llm-serving: malformed JSON", "/models/llama2/generate", "{not json", 400],
     ["llm-serving: inputs missing", "/models/llama2/generate", { parameters: {} }, 400, "inputs"],
     ["llm-serving: inputs of the wrong type", "/models/llama2/generate", { inputs: ["a"] }, 400, "inputs"],
-    ["llm-serving: negative max_new_tokens", "/models/llama2/generate", { inputs: "x", parameters: { max_new_tokens: -3 } }, 400, "max_new_tokens"],
-    ["llm-serving: huge max_new_tokens", "/models/llama2/generate", { inputs: "x", parameters: { max_new_tokens: 10_000_000 } }, 400, "max_new_tokens"],
-    ["llm-serving: a prompt longer than the context", "/models/llama2/generate", { inputs: long }, 400, "prompt"],
+    ["llm-serving: negative max_new_tokens", "/models/llama2/generate", { inputs: "x", parameters: { max_new_tokens: -3 } }, 400, "parameters.max_new_tokens"],
+    ["llm-serving: huge max_new_tokens", "/models/llama2/generate", { inputs: "x", parameters: { max_new_tokens: 10_000_000 } }, 400, "parameters.max_new_tokens"],
+    ["llm-serving: a prompt longer than the context", "/models/llama2/generate", { inputs: long }, 400, "inputs"],
     ["llm-serving: a parameter that is not a number", "/models/llama2/generate", { inputs: "x", parameters: { temperature: "hot" } }, 400, "parameters.temperature"],
     ["llm-serving: unknown model", "/models/other/generate", { inputs: "x" }, 404, "model"],
     ["TGI: malformed JSON", "/generate", "{", 422],
