@@ -6,6 +6,23 @@ import { jsonOf, postJson, sharedTestServer } from "./helpers/serverHarness.js";
 const shared = sharedTestServer();
 const client = () => new OpenAI({ baseURL: `${shared.get().url}/v1`, apiKey: "unused", maxRetries: 0 });
 
+/** A streamed completion's text_offset values, and where each token chunk's text starts in the whole text (in characters). */
+async function streamedOffsets(request: OpenAI.CompletionCreateParamsNonStreaming): Promise<{ offsets: number[]; starts: number[] }> {
+  const offsets: number[] = [];
+  const starts: number[] = [];
+  let text = "";
+  for await (const chunk of await client().completions.create({ ...request, stream: true })) {
+    const choice = chunk.choices[0];
+    if (!choice) continue;
+    for (const offset of choice.logprobs?.text_offset ?? []) {
+      offsets.push(offset);
+      starts.push([...text].length);
+    }
+    text += choice.text;
+  }
+  return { offsets, starts };
+}
+
 describe("OpenAI routes, through the official client", () => {
   test("models.list", async () => {
     const models = await client().models.list();
@@ -38,6 +55,16 @@ describe("OpenAI routes, through the official client", () => {
     const stopped = await client().completions.create({ model: "llama2", prompt: "Once upon", max_tokens: 8, temperature: 0, stop: [stop] });
     assert.equal(stopped.choices[0].finish_reason, "stop");
     assert.equal(stopped.choices[0].text, c.choices[0].text.slice(0, c.choices[0].text.indexOf(stop)));
+  });
+
+  test("completions with echo and logprobs: streamed text_offset counts the prompt once, as the whole response does", async () => {
+    // Found by a new user: streamed, the offsets were shifted by the prompt's length ([22, 25] for [11, 14]).
+    const request = { model: "llama2", prompt: "Hello world", max_tokens: 2, echo: true, logprobs: 0, temperature: 0 };
+    const whole = await client().completions.create(request);
+    assert.deepEqual(whole.choices[0].logprobs!.text_offset, [11, 14]);
+    const streamed = await streamedOffsets(request);
+    assert.deepEqual(streamed.offsets, whole.choices[0].logprobs!.text_offset);
+    assert.deepEqual(streamed.starts, streamed.offsets, "each chunk's offset is where its text starts in the whole text");
   });
 
   test("chat completions: non-stream and stream, with the default chat template", async () => {

@@ -76,7 +76,8 @@ export function completionResponse(g: Generation, ids: OpenAiIds, echo: string, 
 }
 
 export function completionStreamFormat(ids: OpenAiIds, echo: string, logprobs: boolean, includeUsage: boolean, texts: TokenText): StreamFormat {
-  let offset = echo.length;
+  // Where the next chunk's text starts in the whole text; the echo is a chunk of its own, which moves it past the prompt.
+  let offset = 0;
   const chunk = (text: string, tokens: TokenEvent[], finish: string | null, timings?: object) => {
     const choice = { index: 0, text, logprobs: logprobs && tokens.length ? completionLogprobs(tokens, texts, offset) : null, finish_reason: finish };
     offset += text.length;
