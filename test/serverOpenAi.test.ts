@@ -2,6 +2,9 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import OpenAI from "openai";
 import { jsonOf, postJson, sharedTestServer } from "./helpers/serverHarness.js";
+import type { TokenEvent } from "../src/master/GenerationStream.js";
+import type { Generation } from "../src/server/generation/ResponseFormat.js";
+import { completionResponse, completionStreamFormat } from "../src/server/protocols/openai/openAiFormat.js";
 
 const shared = sharedTestServer();
 const client = () => new OpenAI({ baseURL: `${shared.get().url}/v1`, apiKey: "unused", maxRetries: 0 });
@@ -65,6 +68,16 @@ describe("OpenAI routes, through the official client", () => {
     const streamed = await streamedOffsets(request);
     assert.deepEqual(streamed.offsets, whole.choices[0].logprobs!.text_offset);
     assert.deepEqual(streamed.starts, streamed.offsets, "each chunk's offset is where its text starts in the whole text");
+  });
+
+  test("text_offset counts characters (code points), as OpenAI and vLLM do, not UTF-16 units", async () => {
+    // 10 characters, 11 UTF-16 units (the emoji is two): the first generated token starts at 10.
+    const request = { model: "llama2", prompt: "日本語 🎉 café", max_tokens: 3, echo: true, logprobs: 1, temperature: 0 };
+    const whole = await client().completions.create(request);
+    assert.equal(whole.choices[0].logprobs!.text_offset![0], 10);
+    const streamed = await streamedOffsets(request);
+    assert.deepEqual(streamed.offsets, whole.choices[0].logprobs!.text_offset);
+    assert.deepEqual(streamed.starts, streamed.offsets);
   });
 
   test("chat completions: non-stream and stream, with the default chat template", async () => {
@@ -145,6 +158,27 @@ describe("OpenAI routes, through the official client", () => {
     // Six special tokens, and what the model puts before any prompt (BOS): no more than a one-word prompt's share of it.
     assert.ok(specials <= 6 + (words - 1), `${specials} prompt tokens`);
     assert.ok(specials >= 6, `${specials} prompt tokens`);
+  });
+});
+
+describe("OpenAI completions format", () => {
+  test("text_offset moves one character past a generated emoji, whole and streamed", () => {
+    // The synthetic model's text is mostly ASCII, so the tokens are made here.
+    const tokenTexts = ["🎉", "a"];
+    const texts = { text: (id: number) => tokenTexts[id] };
+    const tokens: TokenEvent[] = tokenTexts.map((text, id) => ({ type: "token", index: id, id, text, logprob: -1, special: false }));
+    const g: Generation = { id: "x", finishReason: "length", text: "🎉a", promptTokens: 2, generatedTokens: 2, seed: 0, tokens };
+    const ids = { id: "cmpl-x", created: 0, model: "m" };
+    const echo = "é🎉";
+    const whole = completionResponse(g, ids, echo, true, texts) as { choices: [{ logprobs: { text_offset: number[] } }] };
+    assert.deepEqual(whole.choices[0].logprobs.text_offset, [2, 3]);
+    const format = completionStreamFormat(ids, echo, true, false, texts);
+    const events = format.head() + format.token(tokens[0]) + format.tail(g, tokens[1], undefined);
+    const offsets = events
+      .split("\n\n")
+      .filter((e) => e.startsWith("data: {"))
+      .flatMap((e) => (JSON.parse(e.slice("data: ".length)).choices[0].logprobs?.text_offset ?? []) as number[]);
+    assert.deepEqual(offsets, [2, 3]);
   });
 });
 

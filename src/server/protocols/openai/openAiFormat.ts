@@ -55,12 +55,22 @@ function tokenText(t: TokenEvent, texts: TokenText): string {
   return (t.id >= 0 ? texts.text(t.id) : "") || t.text;
 }
 
+/**
+ * How far `text` moves a text_offset: OpenAI and vLLM count characters
+ * (code points, Python's len), so an emoji is one, not its two UTF-16 units.
+ */
+function characters(text: string): number {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}
+
 function completionLogprobs(tokens: readonly TokenEvent[], texts: TokenText, offset: number) {
   const textOffset: number[] = [];
   let at = offset;
   for (const t of tokens) {
     textOffset.push(at);
-    at += t.text.length;
+    at += characters(t.text);
   }
   return {
     tokens: tokens.map((t) => tokenText(t, texts)),
@@ -71,7 +81,7 @@ function completionLogprobs(tokens: readonly TokenEvent[], texts: TokenText, off
 }
 
 export function completionResponse(g: Generation, ids: OpenAiIds, echo: string, logprobs: boolean, texts: TokenText, timings?: object): object {
-  const choice = { index: 0, text: echo + g.text, logprobs: logprobs ? completionLogprobs(g.tokens, texts, echo.length) : null, finish_reason: openAiFinishReason(g.finishReason) };
+  const choice = { index: 0, text: echo + g.text, logprobs: logprobs ? completionLogprobs(g.tokens, texts, characters(echo)) : null, finish_reason: openAiFinishReason(g.finishReason) };
   return envelope(ids, "text_completion", [choice], usage(g), timings);
 }
 
@@ -80,7 +90,7 @@ export function completionStreamFormat(ids: OpenAiIds, echo: string, logprobs: b
   let offset = 0;
   const chunk = (text: string, tokens: TokenEvent[], finish: string | null, timings?: object) => {
     const choice = { index: 0, text, logprobs: logprobs && tokens.length ? completionLogprobs(tokens, texts, offset) : null, finish_reason: finish };
-    offset += text.length;
+    offset += characters(text);
     return streamChunk(ids, "text_completion", choice, includeUsage, timings);
   };
   return {
