@@ -113,7 +113,7 @@ describe("logprobs with echo", () => {
       const l = c.logprobs as { token_logprobs: unknown[]; top_logprobs: Json[]; text_offset: number[] };
       assert.ok(l.token_logprobs.every((p) => typeof p === "number" && Number.isFinite(p)), "every logprob is a finite number");
       assert.ok(l.top_logprobs.every((t) => Object.keys(t).length <= Math.max(top, 0)), "at most `logprobs` alternatives");
-      if (l.text_offset.length > 0) assert.ok(l.text_offset[0] >= prompt.length, "offsets count from after the echoed prompt");
+      if (l.text_offset.length > 0) assert.ok(l.text_offset[0] >= [...prompt].length, "offsets count from after the echoed prompt, in characters");
     });
   const cases: FuzzCase[] = [
     { name: "/v1/completions: echo, logprobs 5", route: COMPLETIONS, body: COMPLETIONS.body({ prompt: "echo me", top: { echo: true, logprobs: 5 } }), expect: echoed("echo me", 5) },
