@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { Template } from "@huggingface/jinja";
 import OpenAI from "openai";
 import { jsonOf, postJson, sharedTestServer } from "./helpers/serverHarness.js";
 import type { TokenEvent } from "../src/master/GenerationStream.js";
@@ -149,6 +150,39 @@ describe("OpenAI routes, through the official client", () => {
     assert.match((await jsonOf(seed)).error.message, /^seed: is too large to be an exact integer \(at most 9007199254740991 either way\), got number 18446744073709552000$/);
   });
 
+  test("a malformed tool call, tool_call_id or name in messages is a 400 naming the field; the request's tools stay refused", async () => {
+    const url = shared.get().url;
+    const user = { role: "user", content: "Weather in Paris?" };
+    const call = { id: "call_1", type: "function", function: { name: "weather", arguments: '{"city": "Paris"}' } };
+    const chat = (body: object) => postJson(`${url}/v1/chat/completions`, { model: "llama2", max_tokens: 1, ...body });
+    const cases: Array<[message: object, param: string, why: RegExp]> = [
+      [{ role: "assistant", content: null, tool_calls: call }, "messages[1].tool_calls", /must be a list of tool calls/],
+      [{ role: "assistant", content: null, tool_calls: ["weather"] }, "messages[1].tool_calls[0]", /must be an object/],
+      [{ role: "assistant", content: null, tool_calls: [{ ...call, type: "tool" }] }, "messages[1].tool_calls[0].type", /must be "function"/],
+      [{ role: "assistant", content: null, tool_calls: [{ ...call, function: undefined }] }, "messages[1].tool_calls[0].function", /name and arguments/],
+      [{ role: "assistant", content: null, tool_calls: [{ ...call, function: { arguments: "{}" } }] }, "messages[1].tool_calls[0].function.name", /must be a string/],
+      [{ role: "assistant", content: null, tool_calls: [{ ...call, function: { name: "weather", arguments: { city: "Paris" } } }] }, "messages[1].tool_calls[0].function.arguments", /must be a string, got an object/],
+      [{ role: "assistant", content: null, tool_calls: [{ ...call, id: 7 }] }, "messages[1].tool_calls[0].id", /must be a string/],
+      [{ role: "tool", content: "18 °C", tool_call_id: 1 }, "messages[1].tool_call_id", /must be a string/],
+      [{ role: "user", content: "and Lyon?", name: ["ann"] }, "messages[1].name", /must be a string, got an array/],
+    ];
+    for (const [message, param, why] of cases) {
+      const res = await chat({ messages: [user, message] });
+      assert.equal(res.status, 400, param);
+      const { error } = await jsonOf(res);
+      assert.equal(error.param, param);
+      assert.ok(error.message.startsWith(`${param}: `), error.message);
+      assert.match(error.message, why);
+    }
+    // The same history, well formed, is taken: an assistant that only calls tools has content null.
+    const history = [user, { role: "assistant", content: null, tool_calls: [call] }, { role: "tool", tool_call_id: "call_1", content: "18 °C" }];
+    assert.equal((await chat({ messages: history })).status, 200);
+    // Tool definitions are another matter: this server cannot hold its output to them.
+    const res = await chat({ messages: history, tools: [{ type: "function", function: { name: "weather", parameters: {} } }] });
+    assert.equal(res.status, 400);
+    assert.equal((await jsonOf(res)).error.param, "tools");
+  });
+
   test("special tokens written as text in a prompt are read as those tokens, as llama.cpp's server and vLLM read them", async () => {
     // Found by a new user: "<s></s><s></s><unk></s>" made 24 tokens of plain text.
     const url = shared.get().url;
@@ -183,32 +217,67 @@ describe("OpenAI completions format", () => {
 });
 
 describe("chat templates", () => {
-  test("the model's own template from the GGUF metadata is used, its special tokens parsed as such", async () => {
+  /** A server on a tiny model whose GGUF holds `template`; `fn` gets a client and the model's tokenizer (special tokens parsed). */
+  async function withTemplateModel(template: string, fn: (client: OpenAI, tokenize: (text: string) => number[]) => Promise<void>): Promise<void> {
     const { mkdtemp, rm } = await import("node:fs/promises");
     const { tmpdir } = await import("node:os");
     const { join } = await import("node:path");
-    const { Template } = await import("@huggingface/jinja");
     const { makeModel } = await import("../src/model/SyntheticModel.js");
     const { startTestServer } = await import("./helpers/serverHarness.js");
-    const template = "{{ bos_token }}{% for m in messages %}[{{ m.role }}] {{ m.content }}{{ eos_token }}{% endfor %}{% if add_generation_prompt %}[assistant] {% endif %}";
     const dir = await mkdtemp(join(tmpdir(), "llm-serving-chat-"));
     const modelPath = join(dir, "chat.gguf");
     await makeModel({ preset: "tiny", dtype: "Q8_0", seed: 0, out: modelPath, chatTemplate: template });
     const s = await startTestServer({}, async () => modelPath);
     try {
       await s.server.engine.ready;
-      const messages = [{ role: "user" as const, content: "Hello there" }];
-      const c = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: "unused", maxRetries: 0 });
-      const r = await c.chat.completions.create({ model: "llama2", messages, max_tokens: 2, temperature: 0 });
-      const rendered = new Template(template).render({ messages, add_generation_prompt: true, bos_token: "<s>", eos_token: "</s>" });
       const agent = s.server.localEngine!.master!.agent;
-      const expected = agent.tokenize(rendered, true);
-      assert.equal(expected[0], 1, "the template's <s> is the BOS token");
-      assert.ok(expected.includes(2), "and its </s> the EOS token");
-      assert.equal(r.usage!.prompt_tokens, expected.length, "BOS not added twice, special tokens not spelled out");
+      await fn(new OpenAI({ baseURL: `${s.url}/v1`, apiKey: "unused", maxRetries: 0 }), (text) => agent.tokenize(text, true));
     } finally {
       await s.server.close(1000);
       await rm(dir, { recursive: true, force: true });
     }
+  }
+
+  const render = (template: string, messages: object[]): string => new Template(template).render({ messages, add_generation_prompt: true, bos_token: "<s>", eos_token: "</s>" });
+
+  test("the model's own template from the GGUF metadata is used, its special tokens parsed as such", async () => {
+    const template = "{{ bos_token }}{% for m in messages %}[{{ m.role }}] {{ m.content }}{{ eos_token }}{% endfor %}{% if add_generation_prompt %}[assistant] {% endif %}";
+    await withTemplateModel(template, async (c, tokenize) => {
+      const messages = [{ role: "user" as const, content: "Hello there" }];
+      const r = await c.chat.completions.create({ model: "llama2", messages, max_tokens: 2, temperature: 0 });
+      const expected = tokenize(render(template, messages));
+      assert.equal(expected[0], 1, "the template's <s> is the BOS token");
+      assert.ok(expected.includes(2), "and its </s> the EOS token");
+      assert.equal(r.usage!.prompt_tokens, expected.length, "BOS not added twice, special tokens not spelled out");
+    });
+  });
+
+  test("a conversation's tool calls and tool results reach the model's template, arguments parsed from their JSON", async () => {
+    // Found by a new user: tool_calls, tool_call_id and name were dropped before the template saw them.
+    const template =
+      "{{ bos_token }}{% for m in messages %}[{{ m.role }}{% if m.name %} {{ m.name }}{% endif %}] " +
+      "{% if 'tool_calls' in m %}{% for c in m.tool_calls %}<call {{ c.id }}>{{ c.function.name }} {{ c.function.arguments | tojson }}</call>{% endfor %}" +
+      "{% elif m.role == 'tool' %}<result {{ m.tool_call_id }}>{{ m.content }}</result>{% else %}{{ m.content }}{% endif %}{% endfor %}" +
+      "{% if add_generation_prompt %}[assistant] {% endif %}";
+    await withTemplateModel(template, async (c, tokenize) => {
+      const r = await c.chat.completions.create({
+        model: "llama2",
+        max_tokens: 1,
+        temperature: 0,
+        messages: [
+          { role: "user", content: "Weather in Paris?", name: "ann" },
+          { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "weather", arguments: '{"city":"Paris","days":2}' } }] },
+          { role: "tool", tool_call_id: "call_1", content: "18 °C" },
+        ],
+      });
+      // As vLLM and llama.cpp give them to a template: the arguments as an object, no tool keys on messages that sent none.
+      const rendered = render(template, [
+        { role: "user", content: "Weather in Paris?", name: "ann" },
+        { role: "assistant", content: "", tool_calls: [{ id: "call_1", type: "function", function: { name: "weather", arguments: { city: "Paris", days: 2 } } }] },
+        { role: "tool", content: "18 °C", tool_call_id: "call_1" },
+      ]);
+      assert.match(rendered, /<call call_1>weather \{"city": "Paris", "days": 2\}<\/call>\[tool\] <result call_1>18 °C<\/result>/);
+      assert.equal(r.usage!.prompt_tokens, tokenize(rendered).length);
+    });
   });
 });

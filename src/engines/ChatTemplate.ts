@@ -13,9 +13,28 @@
 import { Template } from "@huggingface/jinja";
 import { RequestError } from "../master/errors.js";
 
+/**
+ * A message as OpenAI's API sends it, tool fields included. The fields keep
+ * their wire names: templates read them so (message.tool_calls,
+ * message.tool_call_id), and a remote engine sends the messages on as they are.
+ * Each optional field is absent, not undefined, when not sent: templates test
+ * `'tool_calls' in message`.
+ */
 export interface ChatMessage {
   role: string;
   content: string;
+  /** An assistant's calls to tools (its content is then often empty). */
+  tool_calls?: ToolCall[];
+  /** A tool's result: the call it answers. */
+  tool_call_id?: string;
+  name?: string;
+}
+
+export interface ToolCall {
+  id?: string;
+  type: "function";
+  /** arguments: JSON text, as OpenAI sends it. */
+  function: { name: string; arguments: string };
 }
 
 export const DEFAULT_CHAT_TEMPLATE = "{% for m in messages %}<|{{ m.role }}|>\n{{ m.content }}\n{% endfor %}{% if add_generation_prompt %}<|assistant|>\n{% endif %}";
@@ -40,10 +59,29 @@ export class ChatTemplate {
 
   render(messages: readonly ChatMessage[]): string {
     try {
-      return this.template.render({ messages, add_generation_prompt: true, bos_token: this.tokens.bos ?? "", eos_token: this.tokens.eos ?? "" });
+      return this.template.render({ messages: messages.map(templateMessage), add_generation_prompt: true, bos_token: this.tokens.bos ?? "", eos_token: this.tokens.eos ?? "" });
     } catch (err) {
       // Templates raise errors for conversations they do not accept (roles out of order, …).
       throw new RequestError("invalid_messages", `messages: the model's chat template rejects them: ${(err as Error).message}`, "messages");
     }
+  }
+}
+
+/**
+ * A message as templates read it: tool call arguments as the value their JSON
+ * text holds, since templates write them with `| tojson` (Qwen's, Llama
+ * 3.1's), which would quote the text again. vLLM and llama.cpp hand them over
+ * parsed too; text that is not JSON stays as it is, as llama.cpp leaves it.
+ */
+function templateMessage(m: ChatMessage): object {
+  if (!m.tool_calls) return m;
+  return { ...m, tool_calls: m.tool_calls.map((c) => ({ ...c, function: { ...c.function, arguments: jsonValue(c.function.arguments) } })) };
+}
+
+function jsonValue(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
   }
 }
