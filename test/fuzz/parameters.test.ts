@@ -265,7 +265,10 @@ describe("malformed chat messages", () => {
     { what: "1000 messages (far longer than the context)", parts: messages(Array.from({ length: 1000 }, () => ({ role: "user", content: "hello there" }))), expect: invalid() },
     // Roles the API allows, in any order and with extra fields: the default template renders them all.
     { what: "an assistant message last (no user turn)", parts: messages([{ role: "assistant", content: "I begin" }]), expect: ok },
-    { what: "a tool message with extra fields", parts: messages([{ role: "tool", content: "42", tool_call_id: "x", name: 5 }]), expect: ok },
+    { what: "a tool message with extra fields", parts: messages([{ role: "tool", content: "42", tool_call_id: "x", name: "calc", extra: 5 }]), expect: ok },
+    // The tool fields templates read are checked: a bad one is named.
+    { what: "a tool message whose name is a number", parts: messages([{ role: "tool", content: "42", tool_call_id: "x", name: 5 }]), expect: invalid("messages[0].name") },
+    { what: "tool call arguments as an object", parts: messages([{ role: "assistant", content: null, tool_calls: [{ type: "function", function: { name: "f", arguments: { a: 1 } } }] }]), expect: invalid("messages[0].tool_calls[0].function.arguments") },
   ];
   fuzz.cases(casesOf(rows, [CHAT]));
 });
