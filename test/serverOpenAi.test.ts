@@ -160,7 +160,7 @@ describe("OpenAI routes, through the official client", () => {
       [{ role: "assistant", content: null, tool_calls: ["weather"] }, "messages[1].tool_calls[0]", /must be an object/],
       [{ role: "assistant", content: null, tool_calls: [{ ...call, type: "tool" }] }, "messages[1].tool_calls[0].type", /must be "function"/],
       [{ role: "assistant", content: null, tool_calls: [{ ...call, function: undefined }] }, "messages[1].tool_calls[0].function", /name and arguments/],
-      [{ role: "assistant", content: null, tool_calls: [{ ...call, function: { arguments: "{}" } }] }, "messages[1].tool_calls[0].function.name", /must be a string/],
+      [{ role: "assistant", content: null, tool_calls: [{ ...call, function: { arguments: "{}" } }] }, "messages[1].tool_calls[0].function.name", /is required: a string/],
       [{ role: "assistant", content: null, tool_calls: [{ ...call, function: { name: "weather", arguments: { city: "Paris" } } }] }, "messages[1].tool_calls[0].function.arguments", /must be a string, got an object/],
       [{ role: "assistant", content: null, tool_calls: [{ ...call, id: 7 }] }, "messages[1].tool_calls[0].id", /must be a string/],
       [{ role: "tool", content: "18 °C", tool_call_id: 1 }, "messages[1].tool_call_id", /must be a string/],
