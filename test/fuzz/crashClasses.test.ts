@@ -110,9 +110,12 @@ describe("logprobs with echo", () => {
     answered((b) => {
       const c = choice(b);
       assert.ok((c.text as string).startsWith(prompt), "the text begins with the prompt");
-      const l = c.logprobs as { token_logprobs: unknown[]; top_logprobs: Json[]; text_offset: number[] };
+      const l = c.logprobs as { tokens: string[]; token_logprobs: unknown[]; top_logprobs: Json[]; text_offset: number[] };
       assert.ok(l.token_logprobs.every((p) => typeof p === "number" && Number.isFinite(p)), "every logprob is a finite number");
-      assert.ok(l.top_logprobs.every((t) => Object.keys(t).length <= Math.max(top, 0)), "at most `logprobs` alternatives");
+      // As OpenAI's: the most likely `logprobs` tokens and the chosen one, so up to logprobs + 1.
+      assert.ok(l.top_logprobs.every((t) => Object.keys(t).length <= top + 1), "at most `logprobs` + 1 alternatives");
+      // (Among them by its text: two tokens may share one, such as byte tokens that read as "\ufffd".)
+      assert.ok(l.top_logprobs.every((t, i) => l.tokens[i] in t), "the chosen token among them");
       if (l.text_offset.length > 0) assert.ok(l.text_offset[0] >= [...prompt].length, "offsets count from after the echoed prompt, in characters");
     });
   const cases: FuzzCase[] = [

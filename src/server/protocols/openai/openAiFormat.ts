@@ -75,9 +75,21 @@ function completionLogprobs(tokens: readonly TokenEvent[], texts: TokenText, off
   return {
     tokens: tokens.map((t) => tokenText(t, texts)),
     token_logprobs: tokens.map((t) => t.logprob),
-    top_logprobs: tokens.map((t) => Object.fromEntries((t.top ?? []).map((a) => [texts.text(a.id), a.logprob]))),
+    top_logprobs: tokens.map((t) => topLogprobs(t, texts)),
     text_offset: textOffset,
   };
+}
+
+/**
+ * The most likely tokens at a position, and the chosen one with them: OpenAI's
+ * completions "always return the logprob of the sampled token", so up to
+ * logprobs + 1 entries (vLLM does the same).
+ */
+function topLogprobs(t: TokenEvent, texts: TokenText): Record<string, number> {
+  const top: Record<string, number> = Object.fromEntries((t.top ?? []).map((a) => [texts.text(a.id), a.logprob]));
+  const chosen = tokenText(t, texts);
+  if (!(chosen in top) && Number.isFinite(t.logprob)) top[chosen] = t.logprob;
+  return top;
 }
 
 export function completionResponse(g: Generation, ids: OpenAiIds, echo: string, logprobs: boolean, texts: TokenText, timings?: object): object {
