@@ -113,6 +113,18 @@ describe("OpenAI routes, through the official client", () => {
     }
   });
 
+  test("chat logprobs' bytes put the content back together, byte tokens of a character included", async () => {
+    // Hot sampling on the tiny model's vocabulary (a quarter of it byte tokens) makes characters of several byte tokens.
+    const r = await client().chat.completions.create({ model: "llama2", messages: [{ role: "user", content: "x" }], max_tokens: 400, temperature: 100, seed: 4, logprobs: true, ignore_eos: true } as never);
+    const lp = r.choices[0].logprobs!.content!;
+    const content = r.choices[0].message.content!;
+    // A byte token above 0x7f reads as U+FFFD alone: its bytes are the byte itself, not U+FFFD's UTF-8.
+    const partial = lp.filter((t) => t.token === "\uFFFD");
+    assert.ok(partial.length > 0, "the sample has byte tokens that are part of a character");
+    for (const t of partial) assert.ok(t.bytes!.length === 1 && t.bytes![0] >= 0x80, JSON.stringify(t.bytes));
+    assert.equal(Buffer.concat(lp.map((t) => Buffer.from(t.bytes!))).toString("utf8"), content);
+  });
+
   test("errors come back as OpenAI errors", async () => {
     await assert.rejects(client().chat.completions.create({ model: "nope", messages: [{ role: "user", content: "x" }] }), (e: InstanceType<typeof OpenAI.NotFoundError>) => e.status === 404);
     await assert.rejects(client().completions.create({ model: "llama2", prompt: "x", n: 2 }), (e: InstanceType<typeof OpenAI.BadRequestError>) => e.status === 400 && /n = 1/.test(e.message));
@@ -199,7 +211,7 @@ describe("OpenAI completions format", () => {
   test("text_offset moves one character past a generated emoji, whole and streamed", () => {
     // The synthetic model's text is mostly ASCII, so the tokens are made here.
     const tokenTexts = ["🎉", "a"];
-    const texts = { text: (id: number) => tokenTexts[id] };
+    const texts = { text: (id: number) => tokenTexts[id], bytes: (id: number) => [...Buffer.from(tokenTexts[id])] };
     const tokens: TokenEvent[] = tokenTexts.map((text, id) => ({ type: "token", index: id, id, text, logprob: -1, special: false }));
     const g: Generation = { id: "x", finishReason: "length", text: "🎉a", promptTokens: 2, generatedTokens: 2, seed: 0, tokens };
     const ids = { id: "cmpl-x", created: 0, model: "m" };

@@ -14,7 +14,7 @@
 import type { LlamaContext, LlamaModel, Token } from "node-llama-cpp";
 import { now } from "../timing/clock.js";
 import { loadLlama } from "./llama.js";
-import { describeModel, longestTokenBytes, type ModelInfo } from "./modelInfo.js";
+import { describeModel, longestTokenBytes, tokenizerKind, vocabularySpelling, type ModelInfo } from "./modelInfo.js";
 import type { GpuChoice, GpuLayers, Placement } from "./gpu.js";
 import { assertContextFits } from "./contextFit.js";
 import { addonOf, newAddonSampler, type AddonContext } from "./internals.js";
@@ -22,6 +22,7 @@ import { onePoolThread, type SamplingHandOff } from "./libuvPool.js";
 import { PromptTokenizer } from "./PromptTokenizer.js";
 import { RowSampler } from "./RowSampler.js";
 import { TokenFacts } from "./TokenFacts.js";
+import { tokenBytes } from "./tokenBytes.js";
 import { errorOutput, sampleAfterDecode, sampleAll } from "./rowSampling.js";
 import { GREEDY, type SamplingParams } from "./Sampling.js";
 import { SequencePool, type Row } from "./SequencePool.js";
@@ -157,6 +158,7 @@ export class Agent {
         this.textContext ??= this.tokenize("a").slice(-1);
         return this.detokenize([token], this.textContext);
       },
+      bytes: (token) => tokenBytes(this.facts.text(token), tokenizerKind(model), vocabularySpelling(model, token)),
     });
   }
 
@@ -214,6 +216,11 @@ export class Agent {
    */
   tokenText(token: number): string {
     return this.facts.text(token);
+  }
+
+  /** One token's bytes: its text's UTF-8, or for a token that is part of a character, the byte(s) it stands for. */
+  tokenBytes(token: number): number[] {
+    return this.facts.bytes(token);
   }
 
   isEndOfGeneration(token: number): boolean {

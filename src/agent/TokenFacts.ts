@@ -3,7 +3,8 @@
  * end a generation, its own text — asked once per token id and then kept.
  * node-llama-cpp answers each of these with one to four calls into its addon;
  * the master asks them for every generated token, right after the decode has
- * come back and before the next one starts. There, on this project's VM,
+ * come back and before the next one starts (the text and bytes, for
+ * logprobs, as each response is formatted). There, on this project's VM,
  * "is it special" alone took ~24 µs per token (the thread has just woken;
  * ~2 µs in a tight loop), about 1 % of a small model's decode. Kept per id
  * in arrays sized to the vocabulary, so they cannot grow past it.
@@ -17,12 +18,15 @@ export interface TokenOracle {
   isSpecial(token: number): boolean;
   isEndOfGeneration(token: number): boolean;
   text(token: number): string;
+  /** Its bytes (see tokenBytes.ts). */
+  bytes(token: number): number[];
 }
 
 export class TokenFacts implements TokenOracle {
   private readonly special: Uint8Array;
   private readonly end: Uint8Array;
   private readonly texts: Array<string | undefined>;
+  private readonly byteLists: Array<number[] | undefined>;
 
   constructor(
     private readonly vocabSize: number,
@@ -31,6 +35,7 @@ export class TokenFacts implements TokenOracle {
     this.special = new Uint8Array(vocabSize);
     this.end = new Uint8Array(vocabSize);
     this.texts = new Array<string | undefined>(vocabSize);
+    this.byteLists = new Array<number[] | undefined>(vocabSize);
   }
 
   isSpecial(token: number): boolean {
@@ -44,6 +49,11 @@ export class TokenFacts implements TokenOracle {
   text(token: number): string {
     if (!this.inVocabulary(token)) return this.ask.text(token);
     return (this.texts[token] ??= this.ask.text(token));
+  }
+
+  bytes(token: number): number[] {
+    if (!this.inVocabulary(token)) return this.ask.bytes(token);
+    return (this.byteLists[token] ??= this.ask.bytes(token));
   }
 
   private known(facts: Uint8Array, token: number, ask: (token: number) => boolean): boolean {

@@ -65,6 +65,19 @@ export function longestTokenBytes(model: LlamaModel): number | undefined {
   return longest;
 }
 
+/** The GGUF's tokenizer kind ("llama" = SentencePiece, "gpt2" = byte-level BPE, …). */
+export function tokenizerKind(model: LlamaModel): string | undefined {
+  const kind = (model.fileInfo.metadata as unknown as { tokenizer?: { ggml?: { model?: unknown } } }).tokenizer?.ggml?.model;
+  return typeof kind === "string" ? kind : undefined;
+}
+
+/** How the vocabulary spells a token ("▁the", "<0xE6>", "Ġthe"). */
+export function vocabularySpelling(model: LlamaModel, token: number): string | undefined {
+  const tokens = (model.fileInfo.metadata as unknown as { tokenizer?: { ggml?: { tokens?: unknown[] } } }).tokenizer?.ggml?.tokens;
+  const spelling = Array.isArray(tokens) ? tokens[token] : undefined;
+  return typeof spelling === "string" ? spelling : undefined;
+}
+
 function fileTypeName(fileType: number | undefined): string {
   const name = fileType === undefined ? undefined : GgufFileType[fileType];
   return name ? name.replace(/^(MOSTLY|ALL)_/, "") : "unknown";

@@ -64,6 +64,8 @@ export type EngineGeneration = Omit<GenerationRequest, "id"> | Omit<ChatRequest,
 export interface EngineTokens {
   /** One token's own text, as it reads inside a text. */
   text(id: number): string;
+  /** Its bytes: the text's UTF-8, or for a token that is part of a character, the byte(s) it stands for. */
+  bytes(id: number): number[];
   isSpecial(id: number): boolean;
   detokenize(ids: readonly number[]): string;
 }

@@ -138,7 +138,7 @@ export class LocalEngine implements Engine {
       this.master = new Master(agent, { batching: o.batching, maxWaiting: o.queueLimit, blockSize: o.blockSize, eosTokenIds: o.eosTokenIds, recordTokens: o.timing });
       if (this.onStep) this.master.onStep(this.onStep);
       this.model = this.describe(agent);
-      this.tokens = { text: (id) => agent.tokenText(id), isSpecial: (id) => agent.isSpecial(id), detokenize: (ids) => agent.detokenize(ids) };
+      this.tokens = { text: (id) => agent.tokenText(id), bytes: (id) => agent.tokenBytes(id), isSpecial: (id) => agent.isSpecial(id), detokenize: (ids) => agent.detokenize(ids) };
       this.state = "ready";
     } catch (err) {
       if (this.state === "loading") this.state = "failed";

@@ -41,7 +41,7 @@ export interface RouterOptions {
 }
 
 /** Remote engines have no token table here: formats that show token texts get the text each event carries. */
-const NO_TOKENS: EngineTokens = { text: () => "", isSpecial: () => false, detokenize: () => "" };
+const NO_TOKENS: EngineTokens = { text: () => "", bytes: () => [], isSpecial: () => false, detokenize: () => "" };
 
 /** An engine a request was sent to, and why it did not serve it; `transient`: unreachable, timed out, busy or restarting. */
 interface Tried {

@@ -15,7 +15,7 @@ export interface OpenAiIds {
 }
 
 /** The engine's token texts, which logprobs show. */
-export type TokenText = Pick<EngineTokens, "text">;
+export type TokenText = Pick<EngineTokens, "text" | "bytes">;
 
 export function openAiFinishReason(reason: FinishReason): "stop" | "length" {
   return reason === "length" ? "length" : "stop";
@@ -120,8 +120,10 @@ export function completionStreamFormat(ids: OpenAiIds, echo: string, logprobs: b
 
 // ---- chat completions ----
 
-function bytesOf(text: string): number[] {
-  return [...Buffer.from(text, "utf8")];
+/** A token's bytes: the engine's (a byte token's own byte), else its text's UTF-8 (a remote engine has no token table). */
+function bytesOf(id: number, text: string, texts: TokenText): number[] {
+  const own = id >= 0 ? texts.bytes(id) : [];
+  return own.length > 0 ? own : [...Buffer.from(text, "utf8")];
 }
 
 function chatLogprobs(tokens: readonly TokenEvent[], texts: TokenText) {
@@ -131,10 +133,10 @@ function chatLogprobs(tokens: readonly TokenEvent[], texts: TokenText) {
       return {
         token,
         logprob: t.logprob,
-        bytes: bytesOf(token),
+        bytes: bytesOf(t.id, token, texts),
         top_logprobs: (t.top ?? []).map((a) => {
           const alt = texts.text(a.id);
-          return { token: alt, logprob: a.logprob, bytes: bytesOf(alt) };
+          return { token: alt, logprob: a.logprob, bytes: bytesOf(a.id, alt, texts) };
         }),
       };
     }),
