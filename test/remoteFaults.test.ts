@@ -190,6 +190,16 @@ describe("remote engine faults", () => {
       assert.match((await record(gw, res.headers.get("x-request-id")!)).hop.retries[0], /^busy: the backend answered 429/);
     } finally {
       await gw.server.close(1000);
+    }
+    // With every engine busy, the client is told so as TGI tells it: 429, not an outage's 503 (which @huggingface/inference resends at once, without end).
+    const onlyBusy = await gateway([backend("busy", busy.url, "openai")]);
+    try {
+      const res = await postJson(`${onlyBusy.url}/generate`, { inputs: "x", parameters: { max_new_tokens: 2 } });
+      assert.equal(res.status, 429, await res.clone().text());
+      assert.equal(res.headers.get("retry-after"), "1");
+      assert.match(((await res.json()) as { error: string }).error, /^no engine can take the request \(busy: the backend answered 429/);
+    } finally {
+      await onlyBusy.server.close(1000);
       busy.server.close();
     }
     const locked = await fakeBackend("401");

@@ -15,11 +15,11 @@ import type { EngineStep } from "../timing/StepRecord.js";
 
 export type EngineState = "loading" | "ready" | "draining" | "stopped" | "failed";
 
-/** Why an engine cannot take a request now; the server answers 503. */
+/** Why an engine cannot take a request now; the server answers 503, or 429 when it is only too busy ("overloaded"). */
 export class EngineUnavailableError extends Error {
   override name = "EngineUnavailableError";
   constructor(
-    readonly reason: "loading" | "engine_failed" | "shutting_down",
+    readonly reason: "loading" | "engine_failed" | "shutting_down" | "overloaded",
     message: string,
     /** Worth trying again soon (the server says Retry-After). */
     readonly retry: boolean,

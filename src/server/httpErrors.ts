@@ -56,7 +56,7 @@ interface FastifyLikeError {
 
 export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
-  if (err instanceof EngineUnavailableError) return new HttpError(503, err.reason, err.message, undefined, err.retry ? { "retry-after": RETRY_AFTER_SECONDS } : {});
+  if (err instanceof EngineUnavailableError) return new HttpError(err.reason === "overloaded" ? 429 : 503, err.reason, err.message, undefined, err.retry ? { "retry-after": RETRY_AFTER_SECONDS } : {});
   if (err instanceof RequestError) {
     switch (err.code) {
       // Too many waiting is 429, as TGI answers it: @huggingface/inference resends a 503 at once and without end (a storm of them under load).

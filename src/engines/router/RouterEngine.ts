@@ -47,6 +47,8 @@ const NO_TOKENS: EngineTokens = { text: () => "", bytes: () => [], isSpecial: ()
 interface Tried {
   why: string;
   transient: boolean;
+  /** It said it was busy (408, 429): it is up, with no room now. */
+  busy?: boolean;
 }
 
 interface InFlight {
@@ -150,6 +152,8 @@ export class RouterEngine implements Engine {
     const open = all.filter((e) => e.healthy && (e instanceof LocalMember || e.outstanding < e.config.maxOutstanding));
     if (open.length === 0) {
       const why = all.map((e) => `${e.name}: ${e instanceof LocalMember ? (e.engine.failure?.message ?? e.engine.state) : e.healthy ? "full" : (e.lastError ?? "not healthy")}`).join("; ");
+      // Every one up and full is an overload (429, as TGI answers it): @huggingface/inference resends a 503 at once, without end.
+      if (all.every((e) => e.healthy)) throw new EngineUnavailableError("overloaded", `every engine is full (${why}); try again shortly`, true);
       throw new EngineUnavailableError("engine_failed", `no engine is healthy (${why}); they are checked again with backoff`, true);
     }
     return this.policy.choose(open, all, key);
@@ -166,7 +170,9 @@ export class RouterEngine implements Engine {
       // Each one unreachable, timed out, busy, restarting (503) or full: nothing was generated, and soon one may take it. A 500 from each is not
       // that (a request that crashes every backend would take the fleet out again at each retry): no Retry-After then.
       const transient = [...tried.values()].every((t) => t.transient);
-      this.fail(stream, transient ? new EngineUnavailableError("engine_failed", why, true) : new EngineError(why));
+      // Every engine up and either full or busy when asked: an overload (429), not an outage.
+      const overloaded = this.backends.every((b) => b.healthy && (tried.get(b)?.busy ?? !tried.has(b)));
+      this.fail(stream, !transient ? new EngineError(why) : new EngineUnavailableError(overloaded ? "overloaded" : "engine_failed", why, true));
       return () => undefined;
     }
     const { engine, reason } = choice ?? this.policy.choose(healthy, this.backends, key);
@@ -199,7 +205,7 @@ export class RouterEngine implements Engine {
         relay.stop();
         if (cancelled) return;
         // Nothing was generated yet: another engine can take it from the start (unreachable, a 5xx, busy, or timed out).
-        tried.set(engine, { why: err.message, transient: err.passing });
+        tried.set(engine, { why: err.message, transient: err.passing, busy: err.kind === "busy" });
         if (relay.tokens === 0 && err.mayGoElsewhere) {
           current = this.route(remote, stream, key, tried, [...retries, `${engine.name}: ${err.message}`], callerTrace);
           return;
